@@ -1,0 +1,115 @@
+#pragma once
+// The one configuration of every Periscope process (monolith and each mesh component).
+//
+// Loaded from a YAML file (see periscope.sample.yaml), then overridden by environment variables
+// PERISCOPE_<KEY>[__<KEY>...] (nesting with a double underscore, e.g. PERISCOPE_DATABASE__DSN or
+// PERISCOPE_USERAPI__GRPC_LISTEN), then validated. Every error names the key, the value found and
+// what was expected, and the process exits before serving.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pkg/logging/logging.h"
+
+namespace periscope::config {
+
+// host:port. Port 0 means "any free port" (useful in tests; the bound port is logged).
+struct HostPort {
+  std::string host;
+  int port = 0;
+  std::string ToString() const;
+};
+
+struct DatabaseConfig {
+  // A libpq connection string ("host=... port=... dbname=..." or "postgresql://...").
+  std::string dsn;
+  // Connections in the pool of each component (the monolith shares one pool of this size).
+  int max_connections = 8;
+  // How long a caller waits for a free pooled connection.
+  absl::Duration acquire_timeout = absl::Seconds(5);
+};
+
+struct NatsConfig {
+  std::string url;
+  // Prefix for stream names, so several deployments can share one NATS.
+  std::string stream_prefix = "PERISCOPE";
+  // JetStream replicas of each stream (1 on a single server).
+  int replicas = 1;
+};
+
+struct LoggingConfig {
+  logging::Level level = logging::Level::kInfo;
+  logging::Format format = logging::Format::kText;
+};
+
+// Where a mesh component listens, and where the others reach it.
+struct ComponentConfig {
+  HostPort grpc_listen;
+  HostPort metrics_listen;
+  // The address clients dial (e.g. a Kubernetes Service name); defaults to grpc_listen.
+  std::string address;
+};
+
+struct PasswordHashConfig {
+  // argon2id cost. Defaults are libsodium's "interactive" limits; benchmarks may lower them.
+  uint64_t ops_limit = 2;
+  uint64_t mem_limit_kib = 65536;
+};
+
+struct UserApiConfig : ComponentConfig {
+  PasswordHashConfig password_hash;
+  bool registration_enabled = true;
+};
+
+struct GatewayConfig {
+  HostPort client_listen;
+  HostPort federation_listen;
+  HostPort metrics_listen;
+  // Largest request body accepted (413 M_TOO_LARGE beyond).
+  int64_t max_body_bytes = 1 << 20;
+  // How long a validated access token is trusted without asking the userapi.
+  absl::Duration token_cache_ttl = absl::Seconds(30);
+  // Deadline of each ordinary gRPC call to a component (long-polls use their own timeout).
+  absl::Duration upstream_timeout = absl::Seconds(10);
+  // Threads running the HTTP event loop.
+  int io_threads = 2;
+};
+
+// The monolith's single gRPC server (all services) and metrics endpoint.
+struct MonolithConfig {
+  HostPort grpc_listen;
+  HostPort metrics_listen;
+};
+
+struct Config {
+  std::string server_name;
+  std::string signing_key_path;
+  DatabaseConfig database;
+  NatsConfig nats;
+  LoggingConfig logging;
+  MonolithConfig monolith;
+  GatewayConfig gateway;
+  UserApiConfig userapi;
+  ComponentConfig roomserver;
+  ComponentConfig syncapi;
+  ComponentConfig federationapi;
+  ComponentConfig federationsender;
+};
+
+using Environment = std::map<std::string, std::string>;
+
+// The process environment as a map.
+Environment ProcessEnvironment();
+
+// Parses YAML text, applies `env` overrides and validates. `source` names the file in errors.
+absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environment& env,
+                                   absl::string_view source = "config");
+
+// Reads and parses a file.
+absl::StatusOr<Config> LoadConfig(const std::string& path, const Environment& env);
+
+}  // namespace periscope::config

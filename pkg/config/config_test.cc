@@ -1,0 +1,108 @@
+#include "pkg/config/config.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace periscope::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::string_view kMinimal = R"(
+server_name: example.org
+signing_key_path: /tmp/key
+database:
+  dsn: host=127.0.0.1 dbname=periscope
+nats:
+  url: nats://127.0.0.1:4222
+)";
+
+TEST(ConfigTest, MinimalConfigGetsDocumentedDefaults) {
+  absl::StatusOr<Config> c = ParseConfig(kMinimal, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server_name, "example.org");
+  EXPECT_EQ(c->gateway.client_listen.ToString(), "127.0.0.1:8008");
+  EXPECT_EQ(c->gateway.federation_listen.ToString(), "127.0.0.1:8448");
+  EXPECT_EQ(c->monolith.grpc_listen.ToString(), "127.0.0.1:7070");
+  EXPECT_EQ(c->monolith.metrics_listen.ToString(), "127.0.0.1:9464");
+  EXPECT_EQ(c->userapi.address, "127.0.0.1:7071");
+  EXPECT_EQ(c->database.max_connections, 8);
+  EXPECT_EQ(c->logging.level, logging::Level::kInfo);
+}
+
+TEST(ConfigTest, EnvironmentOverridesNestedKeys) {
+  Environment env = {{"PERISCOPE_DATABASE__MAX_CONNECTIONS", "3"},
+                     {"PERISCOPE_SERVER_NAME", "other.org"},
+                     {"PERISCOPE_USERAPI__PASSWORD_HASH__OPS_LIMIT", "1"},
+                     {"PERISCOPE_GATEWAY__CLIENT_LISTEN", "127.0.0.1:0"},
+                     {"PERISCOPE_CONFIG", "/not/a/key"},
+                     {"HOME", "/root"}};
+  absl::StatusOr<Config> c = ParseConfig(kMinimal, env);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->database.max_connections, 3);
+  EXPECT_EQ(c->server_name, "other.org");
+  EXPECT_EQ(c->userapi.password_hash.ops_limit, 1u);
+  EXPECT_EQ(c->gateway.client_listen.port, 0);
+}
+
+TEST(ConfigTest, BadValueNamesKeyValueAndExpectation) {
+  Environment env = {{"PERISCOPE_DATABASE__MAX_CONNECTIONS", "lots"}};
+  absl::StatusOr<Config> c = ParseConfig(kMinimal, env, "test.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("test.yaml"));
+  EXPECT_THAT(c.status().message(),
+              HasSubstr("database.max_connections: got \"lots\", expected an integer from 1 to 1000"));
+}
+
+TEST(ConfigTest, ReportsEveryErrorAtOnce) {
+  std::string yaml = std::string(kMinimal) +
+                     "gateway:\n  client_listen: nowhere\n  token_cache_ttl: soon\n"
+                     "logging:\n  level: loud\n";
+  absl::StatusOr<Config> c = ParseConfig(yaml, {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("gateway.client_listen: got \"nowhere\""));
+  EXPECT_THAT(c.status().message(), HasSubstr("gateway.token_cache_ttl: got \"soon\""));
+  EXPECT_THAT(c.status().message(), HasSubstr("logging.level: got \"loud\""));
+}
+
+TEST(ConfigTest, UnknownKeysAreErrors) {
+  std::string yaml = std::string(kMinimal) + "databse:\n  dsn: x\n";
+  absl::StatusOr<Config> c = ParseConfig(yaml, {{"PERISCOPE_NATS__URLL", "x"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("databse: unknown key"));
+  EXPECT_THAT(c.status().message(), HasSubstr("nats.urll: unknown key"));
+}
+
+TEST(ConfigTest, MissingRequiredKeys) {
+  absl::StatusOr<Config> c = ParseConfig("{}", {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("server_name: got nothing"));
+  EXPECT_THAT(c.status().message(), HasSubstr("database.dsn: got nothing"));
+  EXPECT_THAT(c.status().message(), HasSubstr("nats.url: got nothing"));
+}
+
+TEST(ConfigTest, InvalidYamlIsAClearError) {
+  absl::StatusOr<Config> c = ParseConfig("a: [1, 2", {}, "broken.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("broken.yaml: not valid YAML"));
+}
+
+TEST(ConfigTest, SectionThatIsNotAMapping) {
+  absl::StatusOr<Config> c = ParseConfig(std::string(kMinimal) + "userapi: 3\n", {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("userapi: got \"3\", expected a mapping"));
+}
+
+TEST(ConfigTest, SampleConfigParses) {
+  absl::StatusOr<Config> c = LoadConfig(PERISCOPE_SAMPLE_CONFIG, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server_name, "localhost:8008");
+}
+
+TEST(ConfigTest, MissingFile) {
+  EXPECT_EQ(LoadConfig("/nonexistent/periscope.yaml", {}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace periscope::config

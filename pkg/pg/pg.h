@@ -1,0 +1,161 @@
+#pragma once
+// PostgreSQL through libpq: results, connections with per-connection prepared statements, a pool
+// that re-establishes lost connections, and transactions.
+//
+//   constexpr pg::Statement kInsertDevice{"userapi_insert_device", "INSERT INTO ... ($1, $2)"};
+//   absl::StatusOr<pg::Result> r = pool.Query(kInsertDevice, {localpart, device_id});
+//
+// Error mapping: unique violation -> ALREADY_EXISTS; connection trouble or pool exhaustion ->
+// UNAVAILABLE; anything else -> INTERNAL (with the server's message, for logs).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace prometheus {
+class Registry;
+}
+
+namespace periscope::pg {
+
+// A named SQL statement, prepared once per connection on first use.
+struct Statement {
+  absl::string_view name;
+  absl::string_view sql;
+};
+
+// A query parameter in text form; nullopt is SQL NULL.
+class Param {
+ public:
+  Param(std::nullptr_t) {}
+  Param(absl::string_view v) : value_(std::string(v)) {}
+  Param(const char* v) : value_(std::string(v)) {}
+  Param(const std::string& v) : value_(v) {}
+  Param(bool v) : value_(v ? "true" : "false") {}
+  Param(int v) : value_(std::to_string(v)) {}
+  Param(int64_t v) : value_(std::to_string(v)) {}
+  Param(std::optional<std::string> v) : value_(std::move(v)) {}
+  const std::optional<std::string>& value() const { return value_; }
+
+ private:
+  std::optional<std::string> value_;
+};
+
+// The rows of a finished query. Move-only.
+class Result {
+ public:
+  explicit Result(pg_result* res) : res_(res) {}
+  Result(Result&& other) noexcept : res_(other.res_) { other.res_ = nullptr; }
+  Result& operator=(Result&& other) noexcept;
+  Result(const Result&) = delete;
+  ~Result();
+
+  int rows() const;
+  // Rows changed by an INSERT/UPDATE/DELETE.
+  int64_t affected() const;
+  bool IsNull(int row, int col) const;
+  absl::string_view Text(int row, int col) const;
+  int64_t Int(int row, int col) const;
+  bool Bool(int row, int col) const;
+
+ private:
+  pg_result* res_;
+};
+
+// One connection. Not thread-safe: use through a Pool lease.
+class Connection {
+ public:
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& dsn);
+  ~Connection();
+
+  // Runs a prepared statement (preparing it on this connection first if needed).
+  absl::StatusOr<Result> Query(const Statement& statement, const std::vector<Param>& params = {});
+  // Runs SQL with parameters, unprepared (one-off statements).
+  absl::StatusOr<Result> QueryOnce(absl::string_view sql, const std::vector<Param>& params = {});
+  // Runs one or more statements without parameters (migrations, BEGIN/COMMIT).
+  absl::Status Execute(absl::string_view sql);
+
+  // False once the server connection is lost.
+  bool Healthy() const;
+  // Reconnects (forgetting prepared statements).
+  absl::Status Reset();
+
+ private:
+  explicit Connection(pg_conn* conn) : conn_(conn) {}
+  absl::StatusOr<Result> Check(pg_result* res, absl::string_view what);
+
+  pg_conn* conn_;
+  std::set<std::string, std::less<>> prepared_;
+};
+
+class Pool;
+
+// Exclusive use of one pooled connection; returned to the pool when destroyed.
+class Lease {
+ public:
+  Lease(Pool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
+  Lease(Lease&&) = default;
+  ~Lease();
+  Connection* operator->() { return conn_.get(); }
+  Connection& operator*() { return *conn_; }
+
+ private:
+  Pool* pool_;
+  std::unique_ptr<Connection> conn_;
+};
+
+struct PoolOptions {
+  std::string dsn;
+  int max_connections = 8;
+  absl::Duration acquire_timeout = absl::Seconds(5);
+  // Labels this pool's metrics (e.g. "userapi"; "monolith" for a shared pool).
+  std::string name = "default";
+  prometheus::Registry* registry = nullptr;
+};
+
+class Pool {
+ public:
+  // Opens one connection at once (so a wrong DSN fails at start) and the rest on demand.
+  static absl::StatusOr<std::unique_ptr<Pool>> Create(PoolOptions options);
+  ~Pool();
+
+  // Waits up to acquire_timeout for a connection; a lost connection is re-established here.
+  absl::StatusOr<Lease> Acquire();
+
+  // Acquire + Query; retried once on a fresh connection if the connection was lost.
+  absl::StatusOr<Result> Query(const Statement& statement, const std::vector<Param>& params = {});
+
+  // Runs `body` inside BEGIN ... COMMIT on one connection; any error (or a failed COMMIT) rolls
+  // back and is returned. `body` must not keep the connection.
+  absl::Status Transaction(const std::function<absl::Status(Connection&)>& body);
+
+ private:
+  friend class Lease;
+  struct Metrics;
+  explicit Pool(PoolOptions options);
+  void Release(std::unique_ptr<Connection> conn);
+
+  PoolOptions options_;
+  std::unique_ptr<Metrics> metrics_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// True for statuses that mean "the database could not be reached" (worth a retry).
+bool IsConnectionError(const absl::Status& status);
+
+}  // namespace periscope::pg

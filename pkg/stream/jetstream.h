@@ -1,0 +1,166 @@
+#pragma once
+// NATS JetStream: stream and consumer declaration, deduplicated publishing, and a durable pull
+// consumer with explicit ack / nak-with-delay / term.
+//
+// The connection reconnects by itself forever (a NATS restart needs no process restart);
+// publishes during an outage fail with UNAVAILABLE/DEADLINE_EXCEEDED and are the caller's to
+// retry (the roomserver's outbox does). Consumers keep fetching through the outage and resume.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+// libnats types, kept out of this header's includers.
+typedef struct __natsConnection natsConnection;
+typedef struct __jsCtx jsCtx;
+typedef struct __natsSubscription natsSubscription;
+
+namespace prometheus {
+class Registry;
+}
+
+namespace periscope::stream {
+
+struct StreamSpec {
+  std::string name;
+  std::vector<std::string> subjects;
+  // How long the server deduplicates Nats-Msg-Id values.
+  absl::Duration duplicate_window = absl::Minutes(2);
+  // Zero keeps messages forever (limits retention).
+  absl::Duration max_age = absl::ZeroDuration();
+  int replicas = 1;
+};
+
+struct ConsumerSpec {
+  std::string stream;
+  // The durable name ([A-Za-z0-9_-]; no dots).
+  std::string durable;
+  // Empty: every subject of the stream.
+  std::string filter_subject;
+  // Unacknowledged messages in flight at most (bounds memory and redelivery storms).
+  int max_ack_pending = 1000;
+  // Redelivery after this long without an ack.
+  absl::Duration ack_wait = absl::Seconds(30);
+  // -1: unlimited deliveries (poison messages are Term'ed by the handler instead).
+  int max_deliver = -1;
+};
+
+struct PublishAck {
+  uint64_t sequence = 0;
+  // True if the server had already stored a message with this Nats-Msg-Id.
+  bool duplicate = false;
+};
+
+struct JetStreamOptions {
+  std::string url;
+  // Shown in NATS monitoring (connz).
+  std::string client_name = "periscope";
+  // How long Connect keeps trying a server that is not up yet.
+  absl::Duration connect_timeout = absl::Seconds(10);
+  prometheus::Registry* registry = nullptr;
+};
+
+class JetStream {
+ public:
+  static absl::StatusOr<std::unique_ptr<JetStream>> Connect(JetStreamOptions options);
+  ~JetStream();
+
+  // Creates the stream, or updates it to `spec` if it exists.
+  absl::Status DeclareStream(const StreamSpec& spec);
+
+  // Creates the durable consumer if absent (an existing one keeps its position).
+  absl::Status DeclareConsumer(const ConsumerSpec& spec);
+
+  // Publishes and waits for the server's ack. `msg_id` (Nats-Msg-Id) makes a retry harmless.
+  absl::StatusOr<PublishAck> Publish(absl::string_view subject, absl::string_view payload,
+                                     absl::string_view msg_id,
+                                     absl::Duration timeout = absl::Seconds(5));
+
+  // Whether the connection is currently up.
+  bool Connected() const;
+
+  jsCtx* context() { return js_; }
+  const JetStreamOptions& options() const { return options_; }
+
+ private:
+  struct Metrics;
+  explicit JetStream(JetStreamOptions options);
+
+  JetStreamOptions options_;
+  natsConnection* conn_ = nullptr;
+  jsCtx* js_ = nullptr;
+  std::unique_ptr<Metrics> metrics_;
+};
+
+// What a handler decided about one message.
+struct Outcome {
+  enum class Kind { kAck, kNak, kTerm };
+  Kind kind = Kind::kAck;
+  // For kNak: redeliver after this long (zero: at once).
+  absl::Duration nak_delay = absl::ZeroDuration();
+  // For kTerm: why the message is parked (logged).
+  std::string reason;
+
+  static Outcome Ack() { return {}; }
+  static Outcome Nak(absl::Duration delay) { return {Kind::kNak, delay, ""}; }
+  static Outcome Term(std::string why) { return {Kind::kTerm, absl::ZeroDuration(), std::move(why)}; }
+};
+
+struct Message {
+  absl::string_view subject;
+  absl::string_view data;
+  // Nats-Msg-Id, if the publisher set one.
+  absl::string_view msg_id;
+  uint64_t stream_sequence = 0;
+  // 1 on first delivery; more on redelivery.
+  uint64_t num_delivered = 0;
+  // Messages still waiting after this one (consumer lag).
+  uint64_t num_pending = 0;
+};
+
+using Handler = std::function<Outcome(const Message&)>;
+
+struct PullConsumerOptions {
+  ConsumerSpec spec;
+  // Messages per fetch.
+  int batch = 64;
+  // How long one fetch waits for messages.
+  absl::Duration fetch_wait = absl::Milliseconds(500);
+};
+
+// A durable pull consumer on its own thread. The handler runs on that thread only, one message
+// at a time in stream order: a single-consumer invariant that handlers may rely on.
+class PullConsumer {
+ public:
+  static absl::StatusOr<std::unique_ptr<PullConsumer>> Start(JetStream& js,
+                                                             PullConsumerOptions options,
+                                                             Handler handler);
+  ~PullConsumer();
+  // Stops fetching and waits for the thread (the message in hand is finished first).
+  void Stop();
+
+ private:
+  struct Metrics;
+  PullConsumer(JetStream& js, PullConsumerOptions options, Handler handler);
+  absl::Status Subscribe();
+  void Run();
+
+  JetStream& js_;
+  PullConsumerOptions options_;
+  Handler handler_;
+  natsSubscription* sub_ = nullptr;
+  std::unique_ptr<Metrics> metrics_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace periscope::stream
