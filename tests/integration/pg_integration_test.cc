@@ -1,0 +1,153 @@
+// pkg/pg against a real PostgreSQL (TEST_POSTGRES_DSN, started by scripts/test).
+
+#include <atomic>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "pkg/pg/migrations.h"
+#include "pkg/pg/pg.h"
+#include "tests/testing/test_services.h"
+
+namespace periscope::pg {
+namespace {
+
+constexpr Statement kInsert{"t_insert", "INSERT INTO items (name, n) VALUES ($1, $2)"};
+constexpr Statement kSelect{"t_select", "SELECT name, n, note FROM items WHERE name = $1"};
+constexpr Statement kCount{"t_count", "SELECT count(*) FROM items"};
+
+const std::vector<Migration> kMigrations = {
+    {1, "items", "CREATE TABLE items (name TEXT PRIMARY KEY, n BIGINT NOT NULL)"},
+    {2, "items note", "ALTER TABLE items ADD COLUMN note TEXT"},
+};
+
+class PgIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<testing::TestDatabase>> db = testing::TestDatabase::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    absl::StatusOr<std::unique_ptr<Pool>> pool =
+        Pool::Create({.dsn = db_->dsn(), .max_connections = 3,
+                      .acquire_timeout = absl::Milliseconds(300)});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    ASSERT_TRUE(ApplyMigrations(*pool_, "test", kMigrations).ok());
+  }
+
+  std::unique_ptr<testing::TestDatabase> db_;
+  std::unique_ptr<Pool> pool_;
+};
+
+TEST_F(PgIntegrationTest, MigrationsAreRecordedAndIdempotent) {
+  EXPECT_EQ(*SchemaVersion(*pool_, "test"), 2);
+  EXPECT_EQ(*SchemaVersion(*pool_, "other"), 0);
+  EXPECT_TRUE(ApplyMigrations(*pool_, "test", kMigrations).ok());  // nothing to do
+  EXPECT_EQ(*SchemaVersion(*pool_, "test"), 2);
+}
+
+TEST_F(PgIntegrationTest, OlderBinaryRefusesNewerSchema) {
+  absl::Status s = ApplyMigrations(*pool_, "test", {kMigrations[0]});
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+}
+
+TEST_F(PgIntegrationTest, MisnumberedMigrationsAreRejected) {
+  absl::Status s = ApplyMigrations(*pool_, "bad", {{2, "x", "SELECT 1"}});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(*SchemaVersion(*pool_, "bad"), 0);
+}
+
+TEST_F(PgIntegrationTest, FailedMigrationChangesNothing) {
+  absl::Status s = ApplyMigrations(
+      *pool_, "broken", {{1, "ok", "CREATE TABLE broken_a (x INT)"}, {2, "bad", "NOT SQL"}});
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(*SchemaVersion(*pool_, "broken"), 0);
+  EXPECT_FALSE(pool_->Query({"t_broken", "SELECT * FROM broken_a"}).ok());
+}
+
+TEST_F(PgIntegrationTest, ConcurrentStartersApplyOnce) {
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  const std::vector<Migration> m = {{1, "c", "CREATE TABLE concurrent_t (x INT)"}};
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&] {
+      absl::StatusOr<std::unique_ptr<Pool>> p = Pool::Create({.dsn = db_->dsn()});
+      if (!p.ok() || !ApplyMigrations(**p, "concurrent", m).ok()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(*SchemaVersion(*pool_, "concurrent"), 1);
+}
+
+TEST_F(PgIntegrationTest, PreparedStatementsAndNulls) {
+  ASSERT_TRUE(pool_->Query(kInsert, {"a", int64_t{42}}).ok());
+  absl::StatusOr<Result> r = pool_->Query(kSelect, {"a"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->rows(), 1);
+  EXPECT_EQ(r->Text(0, 0), "a");
+  EXPECT_EQ(r->Int(0, 1), 42);
+  EXPECT_TRUE(r->IsNull(0, 2));
+}
+
+TEST_F(PgIntegrationTest, UniqueViolationIsAlreadyExists) {
+  ASSERT_TRUE(pool_->Query(kInsert, {"dup", 1}).ok());
+  EXPECT_EQ(pool_->Query(kInsert, {"dup", 2}).status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(PgIntegrationTest, TransactionCommitsOrRollsBackWhole) {
+  absl::Status s = pool_->Transaction([](Connection& c) -> absl::Status {
+    if (auto r = c.Query(kInsert, {"t1", 1}); !r.ok()) return r.status();
+    return c.Query(kInsert, {"t1", 2}).status();  // duplicate: the whole transaction goes
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(pool_->Query(kCount)->Int(0, 0), 0);
+
+  s = pool_->Transaction([](Connection& c) -> absl::Status {
+    if (auto r = c.Query(kInsert, {"t1", 1}); !r.ok()) return r.status();
+    return c.Query(kInsert, {"t2", 2}).status();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(pool_->Query(kCount)->Int(0, 0), 2);
+}
+
+TEST_F(PgIntegrationTest, LostConnectionIsReestablished) {
+  ASSERT_TRUE(pool_->Query(kCount).ok());  // prepares kCount on the pooled connection
+  // Kill every other session of this database, as a PostgreSQL restart or failover would.
+  absl::StatusOr<std::unique_ptr<Connection>> admin = Connection::Open(db_->dsn());
+  ASSERT_TRUE(admin.ok());
+  absl::StatusOr<Result> killed = (*admin)->QueryOnce(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  ASSERT_GE(killed->Int(0, 0), 1);
+
+  absl::StatusOr<Result> after = pool_->Query(kCount);
+  EXPECT_TRUE(after.ok()) << after.status();
+  // A transaction on a killed idle connection also recovers.
+  (void)(*admin)->QueryOnce(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  EXPECT_TRUE(pool_->Transaction([](Connection& c) { return c.Query(kCount).status(); }).ok());
+}
+
+TEST_F(PgIntegrationTest, ExhaustedPoolFailsWithUnavailable) {
+  std::vector<Lease> held;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<Lease> l = pool_->Acquire();
+    ASSERT_TRUE(l.ok());
+    held.push_back(*std::move(l));
+  }
+  absl::StatusOr<Lease> extra = pool_->Acquire();
+  EXPECT_EQ(extra.status().code(), absl::StatusCode::kUnavailable);
+  held.pop_back();
+  EXPECT_TRUE(pool_->Acquire().ok());
+}
+
+TEST(PgConnectTest, BadDsnIsUnavailable) {
+  absl::StatusOr<std::unique_ptr<Pool>> p =
+      Pool::Create({.dsn = "host=127.0.0.1 port=1 connect_timeout=2"});
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace periscope::pg

@@ -1,0 +1,253 @@
+// pkg/stream against a real nats-server with JetStream (one started per test).
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "pkg/pg/pg.h"
+#include "pkg/stream/jetstream.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
+#include "tests/testing/test_services.h"
+
+namespace periscope::stream {
+namespace {
+
+const StreamSpec kStream{.name = "TEST_OUTPUT", .subjects = {"test.output.>"}};
+
+// Collects what a consumer saw, thread-safely, and lets the test wait for a count.
+class Received {
+ public:
+  void Add(const Message& m) {
+    absl::MutexLock lock(&mu_);
+    payloads_.emplace_back(m.data);
+    if (m.num_delivered > 1) ++redelivered_;
+  }
+  bool WaitFor(size_t n, absl::Duration timeout = absl::Seconds(20)) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return payloads_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  }
+  std::vector<std::string> payloads() {
+    absl::MutexLock lock(&mu_);
+    return payloads_;
+  }
+  int redelivered() {
+    absl::MutexLock lock(&mu_);
+    return redelivered_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> payloads_ ABSL_GUARDED_BY(mu_);
+  int redelivered_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class StreamIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<testing::NatsServerProcess>> nats =
+        testing::NatsServerProcess::Start();
+    ASSERT_TRUE(nats.ok()) << nats.status();
+    nats_ = *std::move(nats);
+    registry_ = std::make_shared<prometheus::Registry>();
+    absl::StatusOr<std::unique_ptr<JetStream>> js =
+        JetStream::Connect({.url = nats_->url(), .registry = registry_.get()});
+    ASSERT_TRUE(js.ok()) << js.status();
+    js_ = *std::move(js);
+    ASSERT_TRUE(js_->DeclareStream(kStream).ok());
+  }
+
+  PullConsumerOptions Options(std::string durable) {
+    return {.spec = {.stream = kStream.name, .durable = std::move(durable),
+                     .ack_wait = absl::Seconds(2)},
+            .batch = 16,
+            .fetch_wait = absl::Milliseconds(200)};
+  }
+
+  std::string Scrape() { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+
+  std::unique_ptr<testing::NatsServerProcess> nats_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<JetStream> js_;
+};
+
+TEST_F(StreamIntegrationTest, DeclareIsIdempotent) {
+  EXPECT_TRUE(js_->DeclareStream(kStream).ok());
+  EXPECT_TRUE(js_->DeclareConsumer(Options("c").spec).ok());
+  EXPECT_TRUE(js_->DeclareConsumer(Options("c").spec).ok());
+}
+
+TEST_F(StreamIntegrationTest, MsgIdDeduplicatesRetriedPublish) {
+  absl::StatusOr<PublishAck> first = js_->Publish("test.output.a", "x", "event-1");
+  absl::StatusOr<PublishAck> retry = js_->Publish("test.output.a", "x", "event-1");
+  ASSERT_TRUE(first.ok() && retry.ok());
+  EXPECT_FALSE(first->duplicate);
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(first->sequence, retry->sequence);
+  absl::StatusOr<PublishAck> other = js_->Publish("test.output.a", "y", "event-2");
+  EXPECT_EQ(other->sequence, first->sequence + 1);
+}
+
+TEST_F(StreamIntegrationTest, PublishToUnknownSubjectFails) {
+  EXPECT_FALSE(js_->Publish("nobody.listens", "x", "").ok());
+}
+
+TEST_F(StreamIntegrationTest, ConsumerGetsMessagesInOrder) {
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(js_->Publish("test.output.r", absl::StrCat(i), absl::StrCat("m", i)).ok());
+  }
+  Received got;
+  auto consumer = PullConsumer::Start(*js_, Options("ordered"), [&](const Message& m) {
+    got.Add(m);
+    return Outcome::Ack();
+  });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE(got.WaitFor(50));
+  std::vector<std::string> p = got.payloads();
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(p[i], absl::StrCat(i));
+  (*consumer)->Stop();
+  EXPECT_NE(Scrape().find("periscope_stream_consumed_total{consumer=\"ordered\",outcome=\"ack\"} 50"),
+            std::string::npos);
+}
+
+TEST_F(StreamIntegrationTest, DurableConsumerResumesWhereItStopped) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(js_->Publish("test.output.d", absl::StrCat(i), "").ok());
+  Received first;
+  {
+    auto c = PullConsumer::Start(*js_, Options("durable"), [&](const Message& m) {
+      first.Add(m);
+      return Outcome::Ack();
+    });
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(first.WaitFor(5));
+  }
+  for (int i = 5; i < 8; ++i) ASSERT_TRUE(js_->Publish("test.output.d", absl::StrCat(i), "").ok());
+  Received second;
+  auto c = PullConsumer::Start(*js_, Options("durable"), [&](const Message& m) {
+    second.Add(m);
+    return Outcome::Ack();
+  });
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(second.WaitFor(3));
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(second.payloads(), (std::vector<std::string>{"5", "6", "7"}));
+}
+
+TEST_F(StreamIntegrationTest, NakRedeliversAndTermParks) {
+  ASSERT_TRUE(js_->Publish("test.output.n", "retry-me", "").ok());
+  ASSERT_TRUE(js_->Publish("test.output.n", "poison", "").ok());
+  ASSERT_TRUE(js_->Publish("test.output.n", "fine", "").ok());
+  Received got;
+  std::atomic<int> poison_seen{0};
+  auto c = PullConsumer::Start(*js_, Options("nak"), [&](const Message& m) {
+    if (m.data == "poison") {
+      ++poison_seen;
+      return Outcome::Term("cannot parse");
+    }
+    if (m.data == "retry-me" && m.num_delivered == 1) {
+      return Outcome::Nak(absl::Milliseconds(100));
+    }
+    got.Add(m);
+    return Outcome::Ack();
+  });
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(got.WaitFor(2));
+  absl::SleepFor(absl::Milliseconds(2500));  // past ack_wait: a parked message must not return
+  EXPECT_EQ(poison_seen, 1);
+  EXPECT_EQ(got.redelivered(), 1);
+  std::vector<std::string> payloads = got.payloads();
+  std::multiset<std::string> seen(payloads.begin(), payloads.end());
+  EXPECT_EQ(seen, (std::multiset<std::string>{"fine", "retry-me"}));
+  std::string scrape = Scrape();
+  EXPECT_NE(scrape.find("periscope_stream_consumed_total{consumer=\"nak\",outcome=\"term\"} 1"),
+            std::string::npos);
+  EXPECT_NE(scrape.find("periscope_stream_redeliveries_total{consumer=\"nak\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(StreamIntegrationTest, ConsumerSurvivesNatsRestartWithoutLoss) {
+  Received got;
+  auto c = PullConsumer::Start(*js_, Options("restart"), [&](const Message& m) {
+    got.Add(m);
+    return Outcome::Ack();
+  });
+  ASSERT_TRUE(c.ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(js_->Publish("test.output.x", absl::StrCat(i), absl::StrCat("x", i)).ok());
+  }
+  ASSERT_TRUE(got.WaitFor(20));
+
+  ASSERT_TRUE(nats_->Restart().ok());
+  // The publisher retries through the reconnect, as the roomserver outbox does.
+  for (int i = 20; i < 40; ++i) {
+    absl::Time deadline = absl::Now() + absl::Seconds(15);
+    absl::StatusOr<PublishAck> ack;
+    do {
+      ack = js_->Publish("test.output.x", absl::StrCat(i), absl::StrCat("x", i),
+                         absl::Milliseconds(500));
+      if (!ack.ok()) absl::SleepFor(absl::Milliseconds(100));
+    } while (!ack.ok() && absl::Now() < deadline);
+    ASSERT_TRUE(ack.ok()) << ack.status();
+  }
+  ASSERT_TRUE(got.WaitFor(40)) << got.payloads().size();
+  absl::SleepFor(absl::Milliseconds(300));
+  std::vector<std::string> p = got.payloads();
+  std::set<std::string> unique(p.begin(), p.end());
+  EXPECT_EQ(unique.size(), 40u);
+  for (int i = 0; i < 40; ++i) EXPECT_TRUE(unique.contains(absl::StrCat(i))) << i;
+}
+
+// The consumer-side idempotence pattern every component uses: apply with ON CONFLICT DO NOTHING
+// keyed by the message's identity, then ack. A crash between apply and ack (simulated by a Nak
+// after applying) redelivers the message, and applying it again changes nothing.
+TEST_F(StreamIntegrationTest, RedeliveredMessageIsAppliedOnce) {
+  absl::StatusOr<std::unique_ptr<testing::TestDatabase>> db = testing::TestDatabase::Create();
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::StatusOr<std::unique_ptr<pg::Pool>> pool = pg::Pool::Create({.dsn = (*db)->dsn()});
+  ASSERT_TRUE(pool.ok());
+  ASSERT_TRUE((*pool)->Transaction([](pg::Connection& c) {
+    return c.Execute("CREATE TABLE applied (msg_id TEXT PRIMARY KEY, payload TEXT)");
+  }).ok());
+  constexpr pg::Statement kApply{
+      "apply", "INSERT INTO applied VALUES ($1, $2) ON CONFLICT (msg_id) DO NOTHING"};
+
+  ASSERT_TRUE(js_->Publish("test.output.i", "hello", "evt-1").ok());
+  ASSERT_TRUE(js_->Publish("test.output.i", "hello", "evt-1").ok());  // duplicate publish
+  ASSERT_TRUE(js_->Publish("test.output.i", "world", "evt-2").ok());
+  std::atomic<int> deliveries{0};
+  std::atomic<int> newly_applied{0};
+  Received acked;
+  auto c = PullConsumer::Start(*js_, Options("idem"), [&](const Message& m) {
+    ++deliveries;
+    absl::StatusOr<pg::Result> r = (*pool)->Query(kApply, {m.msg_id, m.data});
+    if (!r.ok()) return Outcome::Nak(absl::Milliseconds(100));
+    newly_applied += static_cast<int>(r->affected());
+    if (m.msg_id == "evt-1" && m.num_delivered == 1) {
+      return Outcome::Nak(absl::ZeroDuration());  // "crashed" before the ack
+    }
+    acked.Add(m);
+    return Outcome::Ack();
+  });
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(acked.WaitFor(2));
+  EXPECT_EQ(deliveries, 3);
+  EXPECT_EQ(newly_applied, 2);
+  absl::StatusOr<pg::Result> rows =
+      (*pool)->Query({"count_applied", "SELECT count(*) FROM applied"});
+  EXPECT_EQ(rows->Int(0, 0), 2);
+}
+
+TEST(JetStreamConnectTest, UnreachableServerIsUnavailable) {
+  absl::StatusOr<std::unique_ptr<JetStream>> js =
+      JetStream::Connect({.url = absl::StrCat("nats://127.0.0.1:", testing::FreePort()),
+                          .connect_timeout = absl::Milliseconds(300)});
+  EXPECT_EQ(js.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace periscope::stream
