@@ -1,0 +1,79 @@
+#include "internal/userapi/service/userapi_service.h"
+
+#include "pkg/grpc/status_conversion.h"
+#include "pkg/logging/logging.h"
+
+namespace periscope::userapi {
+namespace {
+
+// Logs unexpected failures (the ones that become 5xx) and converts.
+grpc::Status Finish(const absl::Status& status, grpc::ServerContext* ctx, absl::string_view method) {
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kUnavailable:
+      logging::Error("userapi.failed", {{"method", method}, {"error", status}});
+      break;
+    default:
+      break;
+  }
+  return grpcutil::ToGrpcStatus(status, ctx);
+}
+
+template <typename T, typename Response>
+grpc::Status Reply(absl::StatusOr<T> result, Response* response, grpc::ServerContext* ctx,
+                   absl::string_view method) {
+  if (!result.ok()) return Finish(result.status(), ctx, method);
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status UserApiServiceImpl::PerformAccountCreation(
+    grpc::ServerContext* ctx, const v1::PerformAccountCreationRequest* request,
+    v1::PerformAccountCreationResponse* response) {
+  return Reply(creator_.Create(*request), response, ctx, "PerformAccountCreation");
+}
+
+grpc::Status UserApiServiceImpl::QueryAccountAvailability(
+    grpc::ServerContext* ctx, const v1::QueryAccountAvailabilityRequest* request,
+    v1::QueryAccountAvailabilityResponse* response) {
+  absl::StatusOr<bool> available = creator_.Available(request->localpart());
+  if (!available.ok()) return Finish(available.status(), ctx, "QueryAccountAvailability");
+  response->set_available(*available);
+  return grpc::Status::OK;
+}
+
+grpc::Status UserApiServiceImpl::PerformPasswordLogin(grpc::ServerContext* ctx,
+                                                      const v1::PerformPasswordLoginRequest* request,
+                                                      v1::PerformPasswordLoginResponse* response) {
+  return Reply(login_.Login(*request), response, ctx, "PerformPasswordLogin");
+}
+
+grpc::Status UserApiServiceImpl::QueryAccessToken(grpc::ServerContext* ctx,
+                                                  const v1::QueryAccessTokenRequest* request,
+                                                  v1::QueryAccessTokenResponse* response) {
+  absl::StatusOr<v1::Device> device = tokens_.Resolve(request->access_token());
+  if (!device.ok()) return Finish(device.status(), ctx, "QueryAccessToken");
+  *response->mutable_device() = *std::move(device);
+  return grpc::Status::OK;
+}
+
+grpc::Status UserApiServiceImpl::PerformLogout(grpc::ServerContext* ctx,
+                                               const v1::PerformLogoutRequest* request,
+                                               v1::PerformLogoutResponse*) {
+  return Finish(logout_.Logout(request->user_id(), request->device_id()), ctx, "PerformLogout");
+}
+
+grpc::Status UserApiServiceImpl::PerformLogoutAll(grpc::ServerContext* ctx,
+                                                  const v1::PerformLogoutAllRequest* request,
+                                                  v1::PerformLogoutAllResponse* response) {
+  absl::StatusOr<int> n = logout_.LogoutAll(request->user_id());
+  if (!n.ok()) return Finish(n.status(), ctx, "PerformLogoutAll");
+  response->set_devices_deleted(*n);
+  return grpc::Status::OK;
+}
+
+}  // namespace periscope::userapi
