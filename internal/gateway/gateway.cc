@@ -1,0 +1,83 @@
+#include "internal/gateway/gateway.h"
+
+#include "internal/gateway/auth/access_token_cache.h"
+#include "internal/gateway/auth/authenticator.h"
+#include "internal/gateway/http/http_server.h"
+#include "internal/gateway/matrix_json.h"
+#include "internal/gateway/router.h"
+#include "internal/gateway/routes/client/client_routes.h"
+#include "absl/strings/str_cat.h"
+#include "pkg/logging/logging.h"
+
+namespace periscope::gateway {
+namespace {
+
+void AddHealthRoute(Router& router) {
+  router.Add("GET", "/healthz", [](RouteRequest, Responder respond) {
+    respond(JsonResponse(200, Json{{"status", "ok"}}));
+  });
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+  Impl(const config::Config& config, GatewayUpstreams up, prometheus::Registry* registry,
+       const Clock& clock)
+      : cache(clock, config.gateway.token_cache_ttl),
+        auth(*up.userapi, cache),
+        deps{*up.userapi, auth, config.server_name},
+        client("client", registry),
+        federation("federation", registry),
+        http(config.gateway.io_threads) {}
+
+  AccessTokenCache cache;
+  Authenticator auth;
+  ClientRouteDeps deps;
+  Router client;
+  Router federation;
+  HttpServer http;
+  int client_port = 0;
+  int federation_port = 0;
+};
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Gateway::~Gateway() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& config,
+                                                        GatewayUpstreams upstreams,
+                                                        prometheus::Registry* registry,
+                                                        const Clock& clock) {
+  if (upstreams.userapi == nullptr) return absl::InvalidArgumentError("gateway needs a userapi");
+  auto impl = std::make_unique<Impl>(config, upstreams, registry, clock);
+
+  AddHealthRoute(impl->client);
+  AddVersionsRoutes(impl->client);
+  AddRegisterRoutes(impl->client, impl->deps);
+  AddLoginRoutes(impl->client, impl->deps);
+  AddAccountRoutes(impl->client, impl->deps);
+  AddHealthRoute(impl->federation);
+
+  const auto& g = config.gateway;
+  absl::StatusOr<int> client_port =
+      impl->http.Listen({g.client_listen.host, g.client_listen.port, g.max_body_bytes}, impl->client);
+  if (!client_port.ok()) return client_port.status();
+  absl::StatusOr<int> federation_port = impl->http.Listen(
+      {g.federation_listen.host, g.federation_listen.port, g.max_body_bytes}, impl->federation);
+  if (!federation_port.ok()) return federation_port.status();
+  impl->client_port = *client_port;
+  impl->federation_port = *federation_port;
+  impl->http.Start();
+  logging::Info("gateway.listening",
+                {{"client", absl::StrCat(g.client_listen.host, ":", *client_port)},
+                 {"federation", absl::StrCat(g.federation_listen.host, ":", *federation_port)}});
+  return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+}
+
+int Gateway::client_port() const { return impl_->client_port; }
+int Gateway::federation_port() const { return impl_->federation_port; }
+
+void Gateway::Stop() {
+  if (impl_) impl_->http.Stop();
+}
+
+}  // namespace periscope::gateway

@@ -1,0 +1,43 @@
+#pragma once
+// The Matrix HTTP gateway: the client API and the federation API, translated into calls on the
+// components' client interfaces. It owns nothing persistent.
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "pkg/clock/clock.h"
+#include "pkg/config/config.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace periscope::gateway {
+
+class UserApiClient;
+
+// The components the gateway calls (not owned; must outlive the gateway).
+struct GatewayUpstreams {
+  UserApiClient* userapi = nullptr;
+};
+
+class Gateway {
+ public:
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const config::Config& config,
+                                                        GatewayUpstreams upstreams,
+                                                        prometheus::Registry* registry,
+                                                        const Clock& clock);
+  ~Gateway();
+
+  int client_port() const;
+  int federation_port() const;
+  // Stops listening and closes connections.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit Gateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace periscope::gateway

@@ -1,0 +1,220 @@
+// The only translation unit that includes Boost.Beast.
+
+#include "internal/gateway/http/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "pkg/logging/logging.h"
+
+namespace periscope::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr char kTooLarge[] = R"({"errcode":"M_TOO_LARGE","error":"The request body is too large"})";
+constexpr char kMalformed[] = R"({"errcode":"M_UNKNOWN","error":"Malformed HTTP request"})";
+
+HttpRequest ToHttpRequest(const http::request<http::string_body>& req, const std::string& remote) {
+  HttpRequest out;
+  out.method = std::string(req.method_string());
+  absl::string_view target(req.target().data(), req.target().size());
+  size_t q = target.find('?');
+  out.path = std::string(target.substr(0, q));
+  if (q != absl::string_view::npos) out.query = ParseQuery(target.substr(q + 1));
+  for (const auto& field : req) {
+    out.headers[absl::AsciiStrToLower(absl::string_view(field.name_string().data(),
+                                                        field.name_string().size()))] =
+        std::string(field.value());
+  }
+  out.body = req.body();
+  out.remote_address = remote;
+  return out;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, RequestHandler& handler, const HttpListenerOptions& options)
+      : stream_(std::move(socket)), handler_(handler), options_(options) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = absl::StrCat(ep.address().to_string(), ":", ep.port());
+  }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(static_cast<uint64_t>(options_.body_limit));
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(std::chrono::seconds(options_.read_timeout_seconds));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
+      return Close();
+    }
+    if (ec == http::error::body_limit) {
+      return WriteError(413, kTooLarge);
+    }
+    if (ec) {
+      return WriteError(400, kMalformed);
+    }
+    request_ = parser_->release();
+    keep_alive_ = request_.keep_alive();
+    // While the handler works (a long-poll may wait minutes) the read deadline must not fire.
+    stream_.expires_never();
+    // The Responder keeps the session alive until the handler answers (possibly much later, from
+    // a gRPC thread); the write itself runs on the session's strand.
+    Responder respond([self = shared_from_this()](HttpResponse response) {
+      net::dispatch(self->stream_.get_executor(),
+                    [self, response = std::move(response)]() mutable {
+                      self->Write(std::move(response));
+                    });
+    });
+    handler_.Handle(ToHttpRequest(request_, remote_), std::move(respond));
+  }
+
+  void WriteError(int status, const char* body) {
+    keep_alive_ = false;
+    Write(HttpResponse{status, "application/json", body, {}});
+  }
+
+  void Write(HttpResponse response) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(response.status));
+    res->set(http::field::server, "Periscope");
+    res->set(http::field::content_type, response.content_type);
+    for (const auto& [k, v] : response.headers) res->set(k, v);
+    res->body() = std::move(response.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    auto self = shared_from_this();
+    stream_.expires_after(std::chrono::seconds(options_.read_timeout_seconds));
+    http::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) {
+      if (ec || !self->keep_alive_) return self->Close();
+      self->Read();
+    });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::request<http::string_body> request_;
+  RequestHandler& handler_;
+  HttpListenerOptions options_;
+  std::string remote_;
+  bool keep_alive_ = true;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& io, RequestHandler& handler, HttpListenerOptions options)
+      : io_(io), acceptor_(net::make_strand(io)), handler_(handler), options_(std::move(options)) {}
+
+  absl::StatusOr<int> Open() {
+    beast::error_code ec;
+    auto address = net::ip::make_address(options_.host, ec);
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("bad listen host ", options_.host));
+    tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("HTTP: cannot listen on ", options_.host, ":", options_.port, ": ", ec.message()));
+    }
+    return acceptor_.local_endpoint().port();
+  }
+
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(io_),
+                           [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                             if (ec == net::error::operation_aborted) return;
+                             if (!ec) {
+                               std::make_shared<Session>(std::move(socket), self->handler_,
+                                                         self->options_)
+                                   ->Start();
+                             }
+                             self->Accept();
+                           });
+  }
+
+  void Close() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  net::io_context& io_;
+  tcp::acceptor acceptor_;
+  RequestHandler& handler_;
+  HttpListenerOptions options_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  explicit Impl(int threads) : io(threads), thread_count(threads) {}
+  net::io_context io;
+  int thread_count;
+  std::vector<std::shared_ptr<Listener>> listeners;
+  std::vector<std::thread> threads;
+};
+
+HttpServer::HttpServer(int io_threads) : impl_(std::make_unique<Impl>(io_threads)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+absl::StatusOr<int> HttpServer::Listen(const HttpListenerOptions& options, RequestHandler& handler) {
+  auto listener = std::make_shared<Listener>(impl_->io, handler, options);
+  absl::StatusOr<int> port = listener->Open();
+  if (!port.ok()) return port.status();
+  listener->Accept();
+  impl_->listeners.push_back(std::move(listener));
+  return port;
+}
+
+void HttpServer::Start() {
+  for (int i = 0; i < impl_->thread_count; ++i) {
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  }
+}
+
+void HttpServer::Stop() {
+  if (impl_ == nullptr) return;
+  for (auto& l : impl_->listeners) l->Close();
+  impl_->listeners.clear();
+  impl_->io.stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+  impl_->threads.clear();
+}
+
+}  // namespace periscope::gateway

@@ -1,0 +1,35 @@
+#pragma once
+// Client-server API routes. One file per endpoint group; each Add*Routes registers its endpoints
+// under both the r0 and v3 prefixes.
+
+#include <string>
+
+#include "internal/gateway/auth/authenticator.h"
+#include "internal/gateway/router.h"
+#include "internal/gateway/upstream/user_api_client.h"
+
+namespace periscope::gateway {
+
+struct ClientRouteDeps {
+  UserApiClient& userapi;
+  Authenticator& auth;
+  std::string server_name;
+};
+
+// GET /_matrix/client/versions
+void AddVersionsRoutes(Router& router);
+// POST /register, GET /register/available
+void AddRegisterRoutes(Router& router, ClientRouteDeps& deps);
+// GET/POST /login
+void AddLoginRoutes(Router& router, ClientRouteDeps& deps);
+// GET /account/whoami, POST /logout, POST /logout/all
+void AddAccountRoutes(Router& router, ClientRouteDeps& deps);
+
+// Runs `handler` with the authenticated device, or answers 401 (M_MISSING_TOKEN/M_UNKNOWN_TOKEN).
+using AuthedHandler =
+    std::function<void(RouteRequest request, userapi::v1::Device device, Responder respond)>;
+RouteHandler WithAuth(Authenticator& auth, AuthedHandler handler);
+
+inline constexpr char kClientPrefix[] = "/_matrix/client/{version:r0|v3}";
+
+}  // namespace periscope::gateway

@@ -1,0 +1,56 @@
+#include "internal/gateway/status_mapping.h"
+
+#include "internal/gateway/matrix_json.h"
+#include "pkg/logging/logging.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::gateway {
+
+namespace errcode = matrix::errcode;
+
+HttpError MapStatus(const absl::Status& status) {
+  std::optional<std::string> given = MatrixErrcode(status);
+  std::string message(status.message());
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return {200, "", ""};
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+      if (given == errcode::kTooLarge) return {413, *given, message};
+      return {400, given.value_or(std::string(errcode::kInvalidParam)), message};
+    case absl::StatusCode::kUnauthenticated:
+      return {401, given.value_or(std::string(errcode::kUnknownToken)), message};
+    case absl::StatusCode::kPermissionDenied:
+      return {403, given.value_or(std::string(errcode::kForbidden)), message};
+    case absl::StatusCode::kNotFound:
+      return {404, given.value_or(std::string(errcode::kNotFound)), message};
+    case absl::StatusCode::kAborted:
+      return {409, given.value_or(std::string(errcode::kUnknown)), message};
+    case absl::StatusCode::kResourceExhausted:
+      return {429, given.value_or(std::string(errcode::kLimitExceeded)), message};
+    case absl::StatusCode::kUnimplemented:
+      return {501, std::string(errcode::kUnrecognized), "This endpoint is not implemented yet"};
+    case absl::StatusCode::kUnavailable:
+      // A component (or its database) is down or overloaded; the client should retry.
+      return {503, std::string(errcode::kUnknown),
+              "A server component is unavailable; try again shortly"};
+    case absl::StatusCode::kDeadlineExceeded:
+      return {504, std::string(errcode::kUnknown), "A server component did not answer in time"};
+    default:  // Cancelled, Unknown, Internal, DataLoss
+      break;
+  }
+  return {500, std::string(errcode::kUnknown), "Internal server error"};
+}
+
+HttpResponse StatusResponse(const absl::Status& status) {
+  HttpError e = MapStatus(status);
+  if (e.status >= 500) {
+    logging::Warn("gateway.upstream_error", {{"status", e.status}, {"error", status}});
+  }
+  return MatrixErrorResponse(e.status, e.errcode, e.message);
+}
+
+}  // namespace periscope::gateway

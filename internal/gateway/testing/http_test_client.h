@@ -1,0 +1,22 @@
+#pragma once
+// A minimal blocking HTTP/1.1 client for gateway tests (one request per connection).
+
+#include <map>
+#include <string>
+
+namespace periscope::gateway::testing {
+
+struct TestResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// Sends `raw_request` verbatim and reads until the server closes.
+TestResponse SendRaw(int port, const std::string& raw_request);
+
+// Builds a request with Connection: close and the body's Content-Length.
+TestResponse Call(int port, const std::string& method, const std::string& target,
+                  const std::string& body = "", const std::string& access_token = "");
+
+}  // namespace periscope::gateway::testing
