@@ -1,0 +1,28 @@
+// periscope-roomserver: rooms, events and the output stream, as a mesh component.
+
+#include "internal/app/process.h"
+#include "internal/roomserver/roomserver_component.h"
+
+int main(int argc, char** argv) {
+  using namespace periscope;
+  return app::RunComponentMain(
+      argc, argv, "periscope-roomserver", "roomserver",
+      [](app::ComponentEnv& env) -> absl::StatusOr<app::ServedComponent> {
+        absl::StatusOr<matrix::SigningKey> key = matrix::LoadSigningKey(env.config.signing_key_path);
+        if (!key.ok()) return key.status();
+        absl::StatusOr<std::unique_ptr<pg::Pool>> pool =
+            app::OpenPool(env.config, "roomserver", env.registry);
+        if (!pool.ok()) return pool.status();
+        absl::StatusOr<std::unique_ptr<stream::JetStream>> js =
+            app::ConnectNats(env.config, "periscope-roomserver", env.registry);
+        if (!js.ok()) return js.status();
+        absl::StatusOr<std::unique_ptr<roomserver::RoomserverComponent>> c =
+            roomserver::RoomserverComponent::Create(env.config, **pool, **js, *key);
+        if (!c.ok()) return c.status();
+        std::shared_ptr<roomserver::RoomserverComponent> component = *std::move(c);
+        return app::ServedComponent{component->services(),
+                                    {roomserver::RoomserverComponent::kServiceName},
+                                    {component, std::shared_ptr<pg::Pool>(*std::move(pool)),
+                                     std::shared_ptr<stream::JetStream>(*std::move(js))}};
+      });
+}
