@@ -8,6 +8,7 @@
 #include "pkg/clock/clock.h"
 #include "pkg/grpc/channel.h"
 #include "pkg/logging/logging.h"
+#include "pkg/metrics/build_info.h"
 #include "pkg/metrics/metrics_server.h"
 #include "pkg/process/shutdown_signal.h"
 
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   if (!config.ok()) return app::Fail(kProgram, config.status());
 
   auto registry = std::make_shared<prometheus::Registry>();
+  metrics::RegisterBuildInfo(*registry, "gateway");
   std::unique_ptr<gateway::UserApiClient> userapi = gateway::NewGrpcUserApiClient(
       grpcutil::Dial(config->userapi.address, registry.get()), config->gateway.upstream_timeout);
   absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics = metrics::MetricsServer::Start(

@@ -14,6 +14,7 @@
 #include "pkg/clock/clock.h"
 #include "pkg/grpc/grpc_server.h"
 #include "pkg/logging/logging.h"
+#include "pkg/metrics/build_info.h"
 #include "pkg/metrics/metrics_server.h"
 #include "pkg/process/shutdown_signal.h"
 #include "pkg/status/matrix_status.h"
@@ -38,6 +39,7 @@ absl::Status Run(int argc, char** argv) {
   const Clock& clock = SystemClock::Get();
 
   auto registry = std::make_shared<prometheus::Registry>();
+  metrics::RegisterBuildInfo(*registry, "monolith");
   PERISCOPE_ASSIGN_OR_RETURN(matrix::SigningKey key, matrix::LoadSigningKey(config->signing_key_path));
   PERISCOPE_ASSIGN_OR_RETURN(std::unique_ptr<pg::Pool> pool,
                              app::OpenPool(*config, "monolith", registry.get()));

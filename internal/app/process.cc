@@ -6,13 +6,12 @@
 #include "absl/strings/str_cat.h"
 #include "pkg/grpc/grpc_server.h"
 #include "pkg/logging/logging.h"
+#include "pkg/metrics/build_info.h"
 #include "pkg/metrics/metrics_server.h"
 #include "pkg/process/shutdown_signal.h"
 
 namespace periscope::app {
 namespace {
-
-constexpr char kVersion[] = "0.1.0";
 
 const config::ComponentConfig& ComponentSection(const config::Config& c, absl::string_view name) {
   if (name == "userapi") return c.userapi;
@@ -41,7 +40,7 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv, absl::string
           std::string(program).c_str(), std::string(summary).c_str(), std::string(program).c_str());
       cl.exit_now = true;
     } else if (arg == "--version") {
-      std::printf("%s %s\n", std::string(program).c_str(), kVersion);
+      std::printf("%s %s\n", std::string(program).c_str(), metrics::kPeriscopeVersion);
       cl.exit_now = true;
     } else if (arg == "--config" && i + 1 < argc) {
       cl.config_path = argv[++i];
@@ -96,6 +95,7 @@ int RunComponentMain(int argc, char** argv, absl::string_view program, absl::str
   if (!config.ok()) return Fail(program, config.status());
 
   auto registry = std::make_shared<prometheus::Registry>();
+  metrics::RegisterBuildInfo(*registry, component);
   ComponentEnv env{*config, registry.get()};
   absl::StatusOr<ServedComponent> served = build(env);
   if (!served.ok()) return Fail(program, served.status());

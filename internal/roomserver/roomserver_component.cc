@@ -1,5 +1,6 @@
 #include "internal/roomserver/roomserver_component.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
 #include "pkg/pg/migrations.h"
@@ -7,8 +8,11 @@
 namespace periscope::roomserver {
 
 stream::StreamSpec OutputStreamSpec(const config::Config& config) {
+  // Both the stream name and its subjects carry the prefix, so that several deployments (or
+  // test instances) can share one NATS without their subjects overlapping.
   return {.name = absl::StrCat(config.nats.stream_prefix, "_ROOMSERVER_OUTPUT"),
-          .subjects = {"roomserver.output.>"},
+          .subjects = {absl::StrCat(absl::AsciiStrToLower(config.nats.stream_prefix),
+                                    ".roomserver.output.>")},
           .replicas = config.nats.replicas};
 }
 

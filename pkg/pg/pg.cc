@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "pkg/logging/logging.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -85,6 +86,10 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
     PQfinish(conn);
     return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", err));
   }
+  // Server NOTICEs ("relation already exists, skipping") are not worth a log line each.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char* message) { logging::Debug("db.notice", {{"message", message}}); },
+      nullptr);
   return std::unique_ptr<Connection>(new Connection(conn));
 }
 

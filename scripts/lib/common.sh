@@ -14,7 +14,7 @@ PERISCOPE_APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config curl ccache
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libnats-dev nats-server libpq-dev postgresql prometheus-cpp-dev libgtest-dev libgmock-dev
-  libboost-dev libsodium-dev nlohmann-json3-dev libssl-dev libyaml-cpp-dev nodejs npm
+  libboost-dev libsodium-dev nlohmann-json3-dev libssl-dev libyaml-cpp-dev
 )
 
 # Installs missing Debian packages (and promtool) and the pinned npm tools.
@@ -24,6 +24,8 @@ periscope_install_deps() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ! command -v promtool >/dev/null; then missing+=(prometheus); fi
+  # Node.js >= 20 comes with the machine image (with its own npm); on a bare Debian, take Debian's.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
   if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"
     local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -47,9 +49,9 @@ periscope_build() {
   ninja -C "$dir" ${NINJA_JOBS:+-j "$NINJA_JOBS"}
 }
 
-# A free TCP port on 127.0.0.1.
+# A free TCP port on 127.0.0.1 (asks the kernel through node, which the tests need anyway).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
 wait_for_port() {

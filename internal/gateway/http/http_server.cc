@@ -70,6 +70,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == http::error::body_limit) {
+      // Answer at once, then read and discard what the client is still sending, so that it can
+      // finish writing and actually see the 413 rather than a connection reset.
+      draining_ = true;
       return WriteError(413, kTooLarge);
     }
     if (ec) {
@@ -108,9 +111,29 @@ class Session : public std::enable_shared_from_this<Session> {
     auto self = shared_from_this();
     stream_.expires_after(std::chrono::seconds(options_.read_timeout_seconds));
     http::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) {
+      if (!ec && self->draining_) return self->Drain();
       if (ec || !self->keep_alive_) return self->Close();
       self->Read();
     });
+  }
+
+  // Discards input until the client closes, for at most kDrainTime or kDrainBytes.
+  void Drain() {
+    static constexpr size_t kDrainBytes = 64 << 20;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (drain_started_ == std::chrono::steady_clock::time_point()) {
+      drain_started_ = std::chrono::steady_clock::now();
+      stream_.expires_after(std::chrono::seconds(5));
+    }
+    if (drained_ > kDrainBytes) return Close();
+    drain_buffer_.resize(64 * 1024);
+    stream_.async_read_some(net::buffer(drain_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->Close();
+                              self->drained_ += n;
+                              self->Drain();
+                            });
   }
 
   void Close() {
@@ -127,6 +150,10 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpListenerOptions options_;
   std::string remote_;
   bool keep_alive_ = true;
+  bool draining_ = false;
+  size_t drained_ = 0;
+  std::vector<char> drain_buffer_;
+  std::chrono::steady_clock::time_point drain_started_;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {

@@ -1,0 +1,183 @@
+// Starts Periscope for end-to-end tests: the monolith, or the mesh (each component its own
+// process), on free loopback ports, against the PostgreSQL and NATS that scripts/test started
+// (TEST_POSTGRES_DSN, TEST_NATS_URL). Each instance gets a fresh database and its own stream
+// prefix, and stop() ends exactly the processes it started and drops the database.
+
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const BUILD = process.env.E2E_BUILD_DIR ?? path.join(ROOT, "build");
+const PSQL = "/usr/lib/postgresql/15/bin/psql";
+export const COMPONENTS = ["userapi", "roomserver", "syncapi", "federationapi", "federationsender"];
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function requireEnv(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the end-to-end tests through scripts/test`);
+  return v;
+}
+
+function psql(dsn, sql) {
+  execFileSync(PSQL, [dsn, "-v", "ON_ERROR_STOP=1", "-qc", sql], { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+async function waitFor(check, what, timeoutMs, procs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const p of procs) {
+      if (p.exitCode !== null) throw new Error(`${p.name} exited with ${p.exitCode} while waiting for ${what}:\n${p.tail()}`);
+    }
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function tcpOpen(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.on("connect", () => { s.destroy(); resolve(true); });
+    s.on("error", () => resolve(false));
+  });
+}
+
+function yamlAddress(port) {
+  return `127.0.0.1:${port}`;
+}
+
+export async function startPeriscope({ mode = "monolith", env = {} } = {}) {
+  const adminDsn = requireEnv("TEST_POSTGRES_DSN");
+  const natsUrl = requireEnv("TEST_NATS_URL");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `periscope-e2e-${mode}-`));
+  const suffix = Math.random().toString(36).slice(2, 10);
+  const dbName = `e2e_${suffix}`;
+  psql(adminDsn, `CREATE DATABASE ${dbName}`);
+
+  const keyPath = path.join(dir, "signing.key");
+  execFileSync(path.join(BUILD, "cmd/periscope-keygen"), ["--out", keyPath], { stdio: "ignore" });
+
+  const ports = {
+    client: await freePort(),
+    federation: await freePort(),
+    gatewayMetrics: await freePort(),
+    monolithGrpc: await freePort(),
+    monolithMetrics: await freePort(),
+  };
+  for (const c of COMPONENTS) {
+    ports[`${c}Grpc`] = await freePort();
+    ports[`${c}Metrics`] = await freePort();
+  }
+  const componentYaml = COMPONENTS.map(
+    (c) => `${c}:\n  grpc_listen: ${yamlAddress(ports[`${c}Grpc`])}\n  metrics_listen: ${yamlAddress(ports[`${c}Metrics`])}\n`,
+  ).join("");
+  const config = `server_name: localhost
+signing_key_path: ${keyPath}
+database:
+  dsn: "${adminDsn} dbname=${dbName}"
+  max_connections: 4
+nats:
+  url: ${natsUrl}
+  stream_prefix: E2E_${suffix.toUpperCase()}
+logging:
+  level: info
+monolith:
+  grpc_listen: ${yamlAddress(ports.monolithGrpc)}
+  metrics_listen: ${yamlAddress(ports.monolithMetrics)}
+gateway:
+  client_listen: ${yamlAddress(ports.client)}
+  federation_listen: ${yamlAddress(ports.federation)}
+  metrics_listen: ${yamlAddress(ports.gatewayMetrics)}
+  upstream_timeout: 5s
+${componentYaml}`;
+  const configPath = path.join(dir, "periscope.yaml");
+  fs.writeFileSync(configPath, config);
+
+  const procs = [];
+  const childEnv = {
+    ...process.env,
+    // Cheap password hashing: the tests exercise the flow, not argon2's cost.
+    PERISCOPE_USERAPI__PASSWORD_HASH__OPS_LIMIT: "1",
+    PERISCOPE_USERAPI__PASSWORD_HASH__MEM_LIMIT_KIB: "8",
+    ...env,
+  };
+  const launch = (name, binary) => {
+    const logPath = path.join(dir, `${name}.log`);
+    const out = fs.openSync(logPath, "a");
+    const child = spawn(path.join(BUILD, "cmd", binary), ["--config", configPath], {
+      env: childEnv,
+      stdio: ["ignore", out, out],
+    });
+    fs.closeSync(out);
+    child.name = name;
+    child.tail = () => fs.readFileSync(logPath, "utf8").split("\n").slice(-30).join("\n");
+    procs.push(child);
+    return child;
+  };
+
+  const metricsUrls = {};
+  const grpcAddresses = {};
+  if (mode === "monolith") {
+    launch("monolith", "periscope");
+    metricsUrls.monolith = `http://127.0.0.1:${ports.monolithMetrics}/metrics`;
+    grpcAddresses.monolith = `127.0.0.1:${ports.monolithGrpc}`;
+  } else {
+    for (const c of COMPONENTS) {
+      launch(c, `periscope-${c}`);
+      metricsUrls[c] = `http://127.0.0.1:${ports[`${c}Metrics`]}/metrics`;
+      grpcAddresses[c] = `127.0.0.1:${ports[`${c}Grpc`]}`;
+    }
+    launch("gateway", "periscope-gateway");
+    metricsUrls.gateway = `http://127.0.0.1:${ports.gatewayMetrics}/metrics`;
+  }
+
+  const baseUrl = `http://127.0.0.1:${ports.client}`;
+  const stop = async () => {
+    for (const p of procs) if (p.exitCode === null) p.kill("SIGTERM");
+    await Promise.all(
+      procs.map((p) => (p.exitCode !== null ? null : new Promise((r) => {
+        const timer = setTimeout(() => { p.kill("SIGKILL"); r(); }, 10000);
+        p.on("exit", () => { clearTimeout(timer); r(); });
+      }))),
+    );
+    try {
+      psql(adminDsn, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    } catch {
+      // best effort
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitFor(async () => (await fetch(`${baseUrl}/healthz`)).ok, "the gateway", 20000, procs);
+    for (const url of Object.values(metricsUrls)) {
+      await waitFor(async () => (await fetch(url)).ok, url, 20000, procs);
+    }
+    for (const addr of Object.values(grpcAddresses)) {
+      await waitFor(() => tcpOpen(Number(addr.split(":")[1])), addr, 20000, procs);
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { mode, baseUrl, ports, metricsUrls, grpcAddresses, procs, dir, stop, logs: () => procs.map((p) => `== ${p.name}\n${p.tail()}`).join("\n") };
+}
