@@ -15,6 +15,7 @@ PERISCOPE_APT_PACKAGES=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libnats-dev nats-server libpq-dev postgresql prometheus-cpp-dev libgtest-dev libgmock-dev
   libboost-dev libsodium-dev nlohmann-json3-dev libssl-dev libyaml-cpp-dev
+  bazel-bootstrap bazel-rules-java
 )
 
 # Installs missing Debian packages (and promtool) and the pinned npm tools.
@@ -47,6 +48,12 @@ periscope_build() {
   fi
   log "building (ninja -C $dir)"
   ninja -C "$dir" ${NINJA_JOBS:+-j "$NINJA_JOBS"}
+}
+
+# Builds every target and runs the unit tests with Bazel (offline; see WORKSPACE).
+periscope_bazel_test() {
+  log "bazel build //... && bazel test //..."
+  (cd "$PERISCOPE_ROOT" && bazel build //... && bazel test //...)
 }
 
 # A free TCP port on 127.0.0.1 (asks the kernel through node, which the tests need anyway).
