@@ -34,7 +34,7 @@ function assertError(r, status, errcode) {
 for (const mode of ["monolith", "mesh"]) {
   test(`accounts (${mode})`, async (t) => {
     const server = await startPeriscope({ mode });
-    t.after(() => server.stop());
+    t.after(() => server.destroy());
     t.afterEach((ctx) => { if (ctx.failed) console.log(server.logs()); });
 
     await t.test("matrix-js-sdk registers, logs in, whoami, logs out", async () => {

@@ -112,7 +112,6 @@ ${componentYaml}`;
   const configPath = path.join(dir, "periscope.yaml");
   fs.writeFileSync(configPath, config);
 
-  const procs = [];
   const childEnv = {
     ...process.env,
     // Cheap password hashing: the tests exercise the flow, not argon2's cost.
@@ -120,7 +119,12 @@ ${componentYaml}`;
     PERISCOPE_USERAPI__PASSWORD_HASH__MEM_LIMIT_KIB: "8",
     ...env,
   };
-  const launch = (name, binary) => {
+  const metricsUrls = {};
+  const grpcAddresses = {};
+  const baseUrl = `http://127.0.0.1:${ports.client}`;
+  let procs = [];
+
+  const launchOne = (name, binary) => {
     const logPath = path.join(dir, `${name}.log`);
     const out = fs.openSync(logPath, "a");
     const child = spawn(path.join(BUILD, "cmd", binary), ["--config", configPath], {
@@ -129,36 +133,51 @@ ${componentYaml}`;
     });
     fs.closeSync(out);
     child.name = name;
+    child.exited = new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
     child.tail = () => fs.readFileSync(logPath, "utf8").split("\n").slice(-30).join("\n");
     procs.push(child);
-    return child;
   };
 
-  const metricsUrls = {};
-  const grpcAddresses = {};
-  if (mode === "monolith") {
-    launch("monolith", "periscope");
-    metricsUrls.monolith = `http://127.0.0.1:${ports.monolithMetrics}/metrics`;
-    grpcAddresses.monolith = `127.0.0.1:${ports.monolithGrpc}`;
-  } else {
-    for (const c of COMPONENTS) {
-      launch(c, `periscope-${c}`);
-      metricsUrls[c] = `http://127.0.0.1:${ports[`${c}Metrics`]}/metrics`;
-      grpcAddresses[c] = `127.0.0.1:${ports[`${c}Grpc`]}`;
+  // Starts the processes and waits until every one serves.
+  const launch = async () => {
+    procs = [];
+    if (mode === "monolith") {
+      launchOne("monolith", "periscope");
+      metricsUrls.monolith = `http://127.0.0.1:${ports.monolithMetrics}/metrics`;
+      grpcAddresses.monolith = `127.0.0.1:${ports.monolithGrpc}`;
+    } else {
+      for (const c of COMPONENTS) {
+        launchOne(c, `periscope-${c}`);
+        metricsUrls[c] = `http://127.0.0.1:${ports[`${c}Metrics`]}/metrics`;
+        grpcAddresses[c] = `127.0.0.1:${ports[`${c}Grpc`]}`;
+      }
+      launchOne("gateway", "periscope-gateway");
+      metricsUrls.gateway = `http://127.0.0.1:${ports.gatewayMetrics}/metrics`;
     }
-    launch("gateway", "periscope-gateway");
-    metricsUrls.gateway = `http://127.0.0.1:${ports.gatewayMetrics}/metrics`;
-  }
+    await waitFor(async () => (await fetch(`${baseUrl}/healthz`)).ok, "the gateway", 20000, procs);
+    for (const url of Object.values(metricsUrls)) {
+      await waitFor(async () => (await fetch(url)).ok, url, 20000, procs);
+    }
+    for (const addr of Object.values(grpcAddresses)) {
+      await waitFor(() => tcpOpen(Number(addr.split(":")[1])), addr, 20000, procs);
+    }
+  };
 
-  const baseUrl = `http://127.0.0.1:${ports.client}`;
+  // SIGTERM to every process; resolves to {name: {code, signal}} once all have exited.
   const stop = async () => {
-    for (const p of procs) if (p.exitCode === null) p.kill("SIGTERM");
-    await Promise.all(
-      procs.map((p) => (p.exitCode !== null ? null : new Promise((r) => {
-        const timer = setTimeout(() => { p.kill("SIGKILL"); r(); }, 10000);
-        p.on("exit", () => { clearTimeout(timer); r(); });
-      }))),
-    );
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
+    const results = {};
+    await Promise.all(procs.map(async (p) => {
+      const timer = setTimeout(() => p.kill("SIGKILL"), 15000);
+      results[p.name] = await p.exited;
+      clearTimeout(timer);
+    }));
+    return results;
+  };
+
+  // Stops the processes, drops the database and removes the directory.
+  const destroy = async () => {
+    await stop();
     try {
       psql(adminDsn, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     } catch {
@@ -168,16 +187,16 @@ ${componentYaml}`;
   };
 
   try {
-    await waitFor(async () => (await fetch(`${baseUrl}/healthz`)).ok, "the gateway", 20000, procs);
-    for (const url of Object.values(metricsUrls)) {
-      await waitFor(async () => (await fetch(url)).ok, url, 20000, procs);
-    }
-    for (const addr of Object.values(grpcAddresses)) {
-      await waitFor(() => tcpOpen(Number(addr.split(":")[1])), addr, 20000, procs);
-    }
+    await launch();
   } catch (e) {
-    await stop();
+    await destroy();
     throw e;
   }
-  return { mode, baseUrl, ports, metricsUrls, grpcAddresses, procs, dir, stop, logs: () => procs.map((p) => `== ${p.name}\n${p.tail()}`).join("\n") };
+  return {
+    mode, baseUrl, ports, metricsUrls, grpcAddresses, dir, configPath, childEnv,
+    stop, destroy,
+    // Stops and starts the same processes on the same database (a restart of the server).
+    restart: async () => { const codes = await stop(); await launch(); return codes; },
+    logs: () => procs.map((p) => `== ${p.name}\n${p.tail()}`).join("\n"),
+  };
 }
