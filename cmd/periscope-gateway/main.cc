@@ -30,8 +30,11 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics = metrics::MetricsServer::Start(
       config->gateway.metrics_listen.host, config->gateway.metrics_listen.port, registry);
   if (!metrics.ok()) return app::Fail(kProgram, metrics.status());
+  absl::StatusOr<std::unique_ptr<stream::JetStream>> nats =
+      app::ConnectNats(*config, "periscope-gateway", registry.get());
+  if (!nats.ok()) return app::Fail(kProgram, nats.status());
   absl::StatusOr<std::unique_ptr<gateway::Gateway>> gw = gateway::Gateway::Start(
-      *config, {.userapi = userapi.get()}, registry.get(), SystemClock::Get());
+      *config, {.userapi = userapi.get(), .nats = nats->get()}, registry.get(), SystemClock::Get());
   if (!gw.ok()) return app::Fail(kProgram, gw.status());
   logging::Info("component.started",
                 {{"component", "gateway"},

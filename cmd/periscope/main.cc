@@ -81,7 +81,8 @@ absl::Status Run(int argc, char** argv) {
                                                            registry));
   PERISCOPE_ASSIGN_OR_RETURN(
       std::unique_ptr<gateway::Gateway> gw,
-      gateway::Gateway::Start(*config, {.userapi = userapi_client.get()}, registry.get(), clock));
+      gateway::Gateway::Start(*config, {.userapi = userapi_client.get(), .nats = js.get()},
+                              registry.get(), clock));
 
   logging::Info(
       "monolith.started",

@@ -2,10 +2,12 @@
 
 #include "internal/gateway/auth/access_token_cache.h"
 #include "internal/gateway/auth/authenticator.h"
+#include "internal/gateway/auth/logout_fanout.h"
 #include "internal/gateway/http/http_server.h"
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/router.h"
 #include "internal/gateway/routes/client/client_routes.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/logging/logging.h"
 
@@ -25,13 +27,16 @@ struct Gateway::Impl {
        const Clock& clock)
       : cache(clock, config.gateway.token_cache_ttl),
         auth(*up.userapi, cache),
-        deps{*up.userapi, auth, config.server_name},
+        local_logouts(cache),
+        deps{*up.userapi, auth, &local_logouts, config.server_name},
         client("client", registry),
         federation("federation", registry),
         http(config.gateway.io_threads) {}
 
   AccessTokenCache cache;
   Authenticator auth;
+  LocalLogoutFanout local_logouts;
+  std::unique_ptr<NatsLogoutFanout> nats_logouts;
   ClientRouteDeps deps;
   Router client;
   Router federation;
@@ -49,6 +54,15 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
                                                         const Clock& clock) {
   if (upstreams.userapi == nullptr) return absl::InvalidArgumentError("gateway needs a userapi");
   auto impl = std::make_unique<Impl>(config, upstreams, registry, clock);
+  if (upstreams.nats != nullptr) {
+    absl::StatusOr<std::unique_ptr<NatsLogoutFanout>> fanout = NatsLogoutFanout::Start(
+        *upstreams.nats,
+        absl::StrCat(absl::AsciiStrToLower(config.nats.stream_prefix), ".gateway.logout"),
+        impl->cache);
+    if (!fanout.ok()) return fanout.status();
+    impl->nats_logouts = *std::move(fanout);
+    impl->deps.logouts = impl->nats_logouts.get();
+  }
 
   AddHealthRoute(impl->client);
   AddVersionsRoutes(impl->client);

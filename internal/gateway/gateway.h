@@ -12,6 +12,10 @@ namespace prometheus {
 class Registry;
 }
 
+namespace periscope::stream {
+class JetStream;
+}
+
 namespace periscope::gateway {
 
 class UserApiClient;
@@ -19,6 +23,9 @@ class UserApiClient;
 // The components the gateway calls (not owned; must outlive the gateway).
 struct GatewayUpstreams {
   UserApiClient* userapi = nullptr;
+  // If set, logouts are announced to every gateway on <nats.stream_prefix>.gateway.logout, so a
+  // revoked token stops working at once everywhere, not after the cache TTL.
+  stream::JetStream* nats = nullptr;
 };
 
 class Gateway {

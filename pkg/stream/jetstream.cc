@@ -121,6 +121,46 @@ bool JetStream::Connected() const {
   return conn_ != nullptr && natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED;
 }
 
+absl::Status JetStream::PublishCore(absl::string_view subject, absl::string_view payload) {
+  std::string subj(subject);
+  natsStatus s = natsConnection_Publish(conn_, subj.c_str(), payload.data(),
+                                        static_cast<int>(payload.size()));
+  if (s != NATS_OK) return NatsError(s, static_cast<jsErrCode>(0), absl::StrCat("publish to ", subject));
+  return absl::OkStatus();
+}
+
+struct JetStream::CoreSubscription::State {
+  natsSubscription* sub = nullptr;
+  std::function<void(absl::string_view)> handler;
+};
+
+JetStream::CoreSubscription::~CoreSubscription() {
+  if (state_ && state_->sub != nullptr) {
+    natsSubscription_Unsubscribe(state_->sub);
+    natsSubscription_Destroy(state_->sub);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<JetStream::CoreSubscription>> JetStream::SubscribeCore(
+    absl::string_view subject, std::function<void(absl::string_view)> handler) {
+  auto sub = std::make_unique<CoreSubscription>();
+  sub->state_ = std::make_unique<CoreSubscription::State>();
+  sub->state_->handler = std::move(handler);
+  std::string subj(subject);
+  natsStatus s = natsConnection_Subscribe(
+      &sub->state_->sub, conn_, subj.c_str(),
+      [](natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+        auto* state = static_cast<CoreSubscription::State*>(closure);
+        state->handler(absl::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)));
+        natsMsg_Destroy(msg);
+      },
+      sub->state_.get());
+  if (s != NATS_OK) {
+    return NatsError(s, static_cast<jsErrCode>(0), absl::StrCat("subscribe to ", subject));
+  }
+  return sub;
+}
+
 absl::Status JetStream::DeclareStream(const StreamSpec& spec) {
   std::vector<const char*> subjects;
   for (const std::string& s : spec.subjects) subjects.push_back(s.c_str());

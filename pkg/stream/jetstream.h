@@ -88,6 +88,23 @@ class JetStream {
   // Whether the connection is currently up.
   bool Connected() const;
 
+  // Core NATS (not JetStream): fire-and-forget messages to whoever listens now, for signals
+  // that need no persistence (e.g. "this token was revoked" between gateways).
+  absl::Status PublishCore(absl::string_view subject, absl::string_view payload);
+
+  // A core NATS subscription; the handler runs on a libnats thread. Unsubscribes on destruction.
+  class CoreSubscription {
+   public:
+    ~CoreSubscription();
+    struct State;
+
+   private:
+    friend class JetStream;
+    std::unique_ptr<State> state_;
+  };
+  absl::StatusOr<std::unique_ptr<CoreSubscription>> SubscribeCore(
+      absl::string_view subject, std::function<void(absl::string_view payload)> handler);
+
   jsCtx* context() { return js_; }
   const JetStreamOptions& options() const { return options_; }
 

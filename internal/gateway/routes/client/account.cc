@@ -28,7 +28,7 @@ void AddAccountRoutes(Router& router, ClientRouteDeps& deps) {
         deps.userapi.PerformLogout(
             req, [&deps, device, respond](absl::StatusOr<userapi::v1::PerformLogoutResponse> r) {
               // Evict even on failure: a half-done logout must not leave a usable cached token.
-              deps.auth.cache().EvictDevice(device.user_id(), device.device_id());
+              deps.logouts->Announce(device.user_id(), device.device_id());
               if (!r.ok()) return respond(StatusResponse(r.status()));
               respond(JsonResponse(200, Json::object()));
             });
@@ -45,7 +45,7 @@ void AddAccountRoutes(Router& router, ClientRouteDeps& deps) {
         req.set_user_id(device.user_id());
         deps.userapi.PerformLogoutAll(
             req, [&deps, device, respond](absl::StatusOr<userapi::v1::PerformLogoutAllResponse> r) {
-              deps.auth.cache().EvictUser(device.user_id());
+              deps.logouts->Announce(device.user_id(), "");
               if (!r.ok()) return respond(StatusResponse(r.status()));
               respond(JsonResponse(200, Json::object()));
             });

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "internal/gateway/auth/authenticator.h"
+#include "internal/gateway/auth/logout_fanout.h"
 #include "internal/gateway/router.h"
 #include "internal/gateway/upstream/user_api_client.h"
 
@@ -13,6 +14,8 @@ namespace periscope::gateway {
 struct ClientRouteDeps {
   UserApiClient& userapi;
   Authenticator& auth;
+  // Where revoked devices are announced (never null).
+  LogoutFanout* logouts;
   std::string server_name;
 };
 
