@@ -195,6 +195,12 @@ ${componentYaml}`;
   return {
     mode, baseUrl, ports, metricsUrls, grpcAddresses, dir, configPath, childEnv,
     stop, destroy,
+    // SIGKILLs one process (a crash) and waits for it to be gone.
+    kill: async (name) => {
+      const p = procs.find((x) => x.name === name);
+      p.kill("SIGKILL");
+      await p.exited;
+    },
     // Stops and starts the same processes on the same database (a restart of the server).
     restart: async () => { const codes = await stop(); await launch(); return codes; },
     logs: () => procs.map((p) => `== ${p.name}\n${p.tail()}`).join("\n"),

@@ -82,3 +82,20 @@ for (const mode of ["monolith", "mesh"]) {
     assert.equal(login.status, 200, "the account survives the restart");
   });
 }
+
+test("a component that is down gives 503 M_UNKNOWN at once, not a hang (mesh)", async (t) => {
+  const server = await startPeriscope({ mode: "mesh" });
+  t.after(() => server.destroy());
+  await server.kill("userapi");
+  const started = Date.now();
+  const r = await fetch(`${server.baseUrl}/_matrix/client/v3/login`, {
+    method: "POST",
+    body: JSON.stringify({ type: "m.login.password", user: "x", password: "y" }),
+  });
+  const body = await r.json();
+  assert.equal(r.status, 503, JSON.stringify(body));
+  assert.equal(body.errcode, "M_UNKNOWN");
+  assert.ok(Date.now() - started < 3000, `answered in ${Date.now() - started} ms`);
+  const who = await fetch(`${server.baseUrl}/_matrix/client/v3/account/whoami`, { headers: { authorization: "Bearer psc_x" } });
+  assert.equal(who.status, 503);
+});
