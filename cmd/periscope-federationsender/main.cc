@@ -8,7 +8,8 @@ int main(int argc, char** argv) {
   return app::RunComponentMain(
       argc, argv, "periscope-federationsender", "federationsender",
       [](app::ComponentEnv& env) -> absl::StatusOr<app::ServedComponent> {
-        absl::StatusOr<std::unique_ptr<pg::Pool>> pool = app::OpenPool(env.config, "federationsender", env.registry);
+        absl::StatusOr<std::unique_ptr<pg::Pool>> pool =
+            app::OpenPool(env.config, "federationsender", env.registry);
         if (!pool.ok()) return pool.status();
         absl::StatusOr<std::unique_ptr<federationsender::FederationSenderComponent>> c =
             federationsender::FederationSenderComponent::Create(env.config, **pool);

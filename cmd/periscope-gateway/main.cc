@@ -36,12 +36,13 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<gateway::Gateway>> gw = gateway::Gateway::Start(
       *config, {.userapi = userapi.get(), .nats = nats->get()}, registry.get(), SystemClock::Get());
   if (!gw.ok()) return app::Fail(kProgram, gw.status());
-  logging::Info("component.started",
-                {{"component", "gateway"},
-                 {"client", absl::StrCat(config->gateway.client_listen.host, ":", (*gw)->client_port())},
-                 {"federation",
-                  absl::StrCat(config->gateway.federation_listen.host, ":", (*gw)->federation_port())},
-                 {"metrics", absl::StrCat(config->gateway.metrics_listen.host, ":", (*metrics)->port())}});
+  logging::Info(
+      "component.started",
+      {{"component", "gateway"},
+       {"client", absl::StrCat(config->gateway.client_listen.host, ":", (*gw)->client_port())},
+       {"federation",
+        absl::StrCat(config->gateway.federation_listen.host, ":", (*gw)->federation_port())},
+       {"metrics", absl::StrCat(config->gateway.metrics_listen.host, ":", (*metrics)->port())}});
   int sig = process::WaitForShutdownSignal();
   logging::Info("component.stopping", {{"component", "gateway"}, {"signal", sig}});
   (*gw)->Stop();

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "periscope-keygen: --out PATH is required\n");
     return 2;
   }
-  absl::StatusOr<periscope::matrix::SigningKey> key = periscope::matrix::GenerateSigningKey(version);
+  absl::StatusOr<periscope::matrix::SigningKey> key =
+      periscope::matrix::GenerateSigningKey(version);
   if (!key.ok()) {
     std::fprintf(stderr, "periscope-keygen: %s\n", std::string(key.status().message()).c_str());
     return 1;

@@ -8,7 +8,8 @@ int main(int argc, char** argv) {
   return app::RunComponentMain(
       argc, argv, "periscope-roomserver", "roomserver",
       [](app::ComponentEnv& env) -> absl::StatusOr<app::ServedComponent> {
-        absl::StatusOr<matrix::SigningKey> key = matrix::LoadSigningKey(env.config.signing_key_path);
+        absl::StatusOr<matrix::SigningKey> key =
+            matrix::LoadSigningKey(env.config.signing_key_path);
         if (!key.ok()) return key.status();
         absl::StatusOr<std::unique_ptr<pg::Pool>> pool =
             app::OpenPool(env.config, "roomserver", env.registry);

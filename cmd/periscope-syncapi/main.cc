@@ -8,7 +8,8 @@ int main(int argc, char** argv) {
   return app::RunComponentMain(
       argc, argv, "periscope-syncapi", "syncapi",
       [](app::ComponentEnv& env) -> absl::StatusOr<app::ServedComponent> {
-        absl::StatusOr<std::unique_ptr<pg::Pool>> pool = app::OpenPool(env.config, "syncapi", env.registry);
+        absl::StatusOr<std::unique_ptr<pg::Pool>> pool =
+            app::OpenPool(env.config, "syncapi", env.registry);
         if (!pool.ok()) return pool.status();
         absl::StatusOr<std::unique_ptr<syncapi::SyncApiComponent>> c =
             syncapi::SyncApiComponent::Create(env.config, **pool);

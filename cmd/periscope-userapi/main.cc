@@ -9,7 +9,8 @@ int main(int argc, char** argv) {
   return app::RunComponentMain(
       argc, argv, "periscope-userapi", "userapi",
       [](app::ComponentEnv& env) -> absl::StatusOr<app::ServedComponent> {
-        absl::StatusOr<std::unique_ptr<pg::Pool>> pool = app::OpenPool(env.config, "userapi", env.registry);
+        absl::StatusOr<std::unique_ptr<pg::Pool>> pool =
+            app::OpenPool(env.config, "userapi", env.registry);
         if (!pool.ok()) return pool.status();
         absl::StatusOr<std::unique_ptr<userapi::UserApiComponent>> c =
             userapi::UserApiComponent::Create(env.config, **pool, SystemClock::Get());

@@ -40,7 +40,8 @@ absl::Status Run(int argc, char** argv) {
 
   auto registry = std::make_shared<prometheus::Registry>();
   metrics::RegisterBuildInfo(*registry, "monolith");
-  PERISCOPE_ASSIGN_OR_RETURN(matrix::SigningKey key, matrix::LoadSigningKey(config->signing_key_path));
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::SigningKey key,
+                             matrix::LoadSigningKey(config->signing_key_path));
   PERISCOPE_ASSIGN_OR_RETURN(std::unique_ptr<pg::Pool> pool,
                              app::OpenPool(*config, "monolith", registry.get()));
   PERISCOPE_ASSIGN_OR_RETURN(std::unique_ptr<stream::JetStream> js,
@@ -73,12 +74,12 @@ absl::Status Run(int argc, char** argv) {
                                     federationsender::FederationSenderComponent::kServiceName},
            .registry = registry.get()}));
 
-  std::unique_ptr<gateway::UserApiClient> userapi_client = gateway::NewGrpcUserApiClient(
-      server->InProcessChannel(), config->gateway.upstream_timeout);
-  PERISCOPE_ASSIGN_OR_RETURN(std::unique_ptr<metrics::MetricsServer> metrics,
-                             metrics::MetricsServer::Start(config->monolith.metrics_listen.host,
-                                                           config->monolith.metrics_listen.port,
-                                                           registry));
+  std::unique_ptr<gateway::UserApiClient> userapi_client =
+      gateway::NewGrpcUserApiClient(server->InProcessChannel(), config->gateway.upstream_timeout);
+  PERISCOPE_ASSIGN_OR_RETURN(
+      std::unique_ptr<metrics::MetricsServer> metrics,
+      metrics::MetricsServer::Start(config->monolith.metrics_listen.host,
+                                    config->monolith.metrics_listen.port, registry));
   PERISCOPE_ASSIGN_OR_RETURN(
       std::unique_ptr<gateway::Gateway> gw,
       gateway::Gateway::Start(*config, {.userapi = userapi_client.get(), .nats = js.get()},

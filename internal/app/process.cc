@@ -33,7 +33,8 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv, absl::string
     if (arg == "--help" || arg == "-h") {
       std::printf(
           "%s: %s\n\nUsage: %s [--config PATH]\n\n"
-          "  --config PATH  the YAML configuration (default $PERISCOPE_CONFIG, else periscope.yaml)\n"
+          "  --config PATH  the YAML configuration (default $PERISCOPE_CONFIG, else "
+          "periscope.yaml)\n"
           "  --version      print the version\n\n"
           "Any configuration key can be overridden with PERISCOPE_<KEY>[__<KEY>...] variables;\n"
           "see periscope.sample.yaml.\n",

@@ -10,13 +10,15 @@ struct FederationSenderComponent::Parts {
   v1::FederationSenderService::Service service;
 };
 
-FederationSenderComponent::FederationSenderComponent(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+FederationSenderComponent::FederationSenderComponent(std::unique_ptr<Parts> parts)
+    : parts_(std::move(parts)) {}
 FederationSenderComponent::~FederationSenderComponent() = default;
 
-absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderComponent::Create(const config::Config&,
-                                                                          pg::Pool& pool) {
+absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderComponent::Create(
+    const config::Config&, pg::Pool& pool) {
   if (absl::Status s = pg::ApplyMigrations(pool, "federationsender", {}); !s.ok()) return s;
-  return std::unique_ptr<FederationSenderComponent>(new FederationSenderComponent(std::make_unique<Parts>()));
+  return std::unique_ptr<FederationSenderComponent>(
+      new FederationSenderComponent(std::make_unique<Parts>()));
 }
 
 std::vector<grpc::Service*> FederationSenderComponent::services() { return {&parts_->service}; }

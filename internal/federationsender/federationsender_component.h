@@ -1,5 +1,6 @@
 #pragma once
-// The federationsender: outbound federation queues and the registry of inbound and outbound peeks. Every RPC answers UNIMPLEMENTED until federated peeking is built.
+// The federationsender: outbound federation queues and the registry of inbound and outbound peeks.
+// Every RPC answers UNIMPLEMENTED until federated peeking is built.
 
 #include <memory>
 #include <vector>
@@ -16,8 +17,8 @@ class FederationSenderComponent {
   static constexpr char kServiceName[] = "periscope.federationsender.v1.FederationSenderService";
 
   // Applies the component's migrations and wires the service.
-  static absl::StatusOr<std::unique_ptr<FederationSenderComponent>> Create(const config::Config& config,
-                                                                  pg::Pool& pool);
+  static absl::StatusOr<std::unique_ptr<FederationSenderComponent>> Create(
+      const config::Config& config, pg::Pool& pool);
   ~FederationSenderComponent();
   std::vector<grpc::Service*> services();
 

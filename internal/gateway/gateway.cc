@@ -1,5 +1,7 @@
 #include "internal/gateway/gateway.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "internal/gateway/auth/access_token_cache.h"
 #include "internal/gateway/auth/authenticator.h"
 #include "internal/gateway/auth/logout_fanout.h"
@@ -7,8 +9,6 @@
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/router.h"
 #include "internal/gateway/routes/client/client_routes.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "pkg/logging/logging.h"
 
 namespace periscope::gateway {
@@ -72,8 +72,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
   AddHealthRoute(impl->federation);
 
   const auto& g = config.gateway;
-  absl::StatusOr<int> client_port =
-      impl->http.Listen({g.client_listen.host, g.client_listen.port, g.max_body_bytes}, impl->client);
+  absl::StatusOr<int> client_port = impl->http.Listen(
+      {g.client_listen.host, g.client_listen.port, g.max_body_bytes}, impl->client);
   if (!client_port.ok()) return client_port.status();
   absl::StatusOr<int> federation_port = impl->http.Listen(
       {g.federation_listen.host, g.federation_listen.port, g.max_body_bytes}, impl->federation);

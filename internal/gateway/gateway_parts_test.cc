@@ -37,7 +37,9 @@ TEST(ResponderTest, AnswersOnceAndNeverLeavesAClientHanging) {
   }
   EXPECT_EQ(sent, (std::vector<int>{201}));
   sent.clear();
-  { Responder forgotten([&](HttpResponse resp) { sent.push_back(resp.status); }); }
+  {
+    Responder forgotten([&](HttpResponse resp) { sent.push_back(resp.status); });
+  }
   EXPECT_EQ(sent, (std::vector<int>{500}));
 }
 

@@ -15,8 +15,8 @@
 namespace periscope::gateway {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::Call;
+using ::testing::HasSubstr;
 using testing::TestResponse;
 
 class GatewayTest : public ::testing::Test {
@@ -51,9 +51,9 @@ class GatewayTest : public ::testing::Test {
 
   // Registers `name` and returns the response body.
   Json Register(const std::string& name, const std::string& prefix = "v3") {
-    TestResponse r = Post("/_matrix/client/" + prefix + "/register",
-                          R"({"username":")" + name +
-                              R"(","password":"pw","auth":{"type":"m.login.dummy"}})");
+    TestResponse r =
+        Post("/_matrix/client/" + prefix + "/register",
+             R"({"username":")" + name + R"(","password":"pw","auth":{"type":"m.login.dummy"}})");
     EXPECT_EQ(r.status, 200) << r.body;
     return Body(r);
   }
@@ -112,9 +112,10 @@ TEST_F(GatewayTest, RegisterLoginWhoamiLogoutOnBothPrefixes) {
     EXPECT_EQ(Body(who)["user_id"], "@" + name + ":test.local");
     EXPECT_EQ(Body(who)["device_id"], reg["device_id"]);
 
-    TestResponse login = Post("/_matrix/client/" + prefix + "/login",
-                              R"({"type":"m.login.password","identifier":{"type":"m.id.user","user":")" +
-                                  name + R"("},"password":"pw"})");
+    TestResponse login =
+        Post("/_matrix/client/" + prefix + "/login",
+             R"({"type":"m.login.password","identifier":{"type":"m.id.user","user":")" + name +
+                 R"("},"password":"pw"})");
     EXPECT_EQ(login.status, 200) << login.body;
     std::string token2 = Body(login)["access_token"];
 
@@ -143,7 +144,8 @@ TEST_F(GatewayTest, LogoutAllRevokesEveryDevice) {
 TEST_F(GatewayTest, TokenCacheSavesUserapiCallsAndExpires) {
   std::string token = Register("carol")["access_token"];
   int before = userapi_.token_queries();
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(Get("/_matrix/client/v3/account/whoami", token).status, 200);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(Get("/_matrix/client/v3/account/whoami", token).status, 200);
   EXPECT_EQ(userapi_.token_queries(), before + 1);
   clock_.Advance(absl::Seconds(31));
   ASSERT_EQ(Get("/_matrix/client/v3/account/whoami", token).status, 200);
@@ -152,28 +154,33 @@ TEST_F(GatewayTest, TokenCacheSavesUserapiCallsAndExpires) {
 
 TEST_F(GatewayTest, RegistrationErrors) {
   Register("dave");
-  TestResponse taken = Post("/_matrix/client/v3/register", R"({"username":"dave","password":"pw"})");
+  TestResponse taken =
+      Post("/_matrix/client/v3/register", R"({"username":"dave","password":"pw"})");
   EXPECT_EQ(taken.status, 400);
   EXPECT_EQ(Errcode(taken), "M_USER_IN_USE");
-  TestResponse taken2 = Post("/_matrix/client/v3/register",
-                             R"({"username":"dave","password":"pw","auth":{"type":"m.login.dummy"}})");
+  TestResponse taken2 =
+      Post("/_matrix/client/v3/register",
+           R"({"username":"dave","password":"pw","auth":{"type":"m.login.dummy"}})");
   EXPECT_EQ(taken2.status, 400);
   EXPECT_EQ(Errcode(taken2), "M_USER_IN_USE");
-  TestResponse invalid = Post("/_matrix/client/v3/register", R"({"username":"Dave!","password":"pw"})");
+  TestResponse invalid =
+      Post("/_matrix/client/v3/register", R"({"username":"Dave!","password":"pw"})");
   EXPECT_EQ(invalid.status, 400);
   EXPECT_EQ(Errcode(invalid), "M_INVALID_USERNAME");
   TestResponse guest = Post("/_matrix/client/v3/register?kind=guest", "{}");
   EXPECT_EQ(guest.status, 403);
   EXPECT_EQ(Errcode(guest), "M_GUEST_ACCESS_FORBIDDEN");
-  TestResponse other_auth = Post("/_matrix/client/v3/register",
-                                 R"({"username":"erin","password":"pw","auth":{"type":"m.login.recaptcha"}})");
+  TestResponse other_auth =
+      Post("/_matrix/client/v3/register",
+           R"({"username":"erin","password":"pw","auth":{"type":"m.login.recaptcha"}})");
   EXPECT_EQ(other_auth.status, 401);
   EXPECT_EQ(Errcode(other_auth), "M_UNRECOGNIZED");
 }
 
 TEST_F(GatewayTest, InhibitLoginAndAvailability) {
-  TestResponse r = Post("/_matrix/client/v3/register",
-                        R"({"username":"frank","password":"pw","inhibit_login":true,"auth":{"type":"m.login.dummy"}})");
+  TestResponse r = Post(
+      "/_matrix/client/v3/register",
+      R"({"username":"frank","password":"pw","inhibit_login":true,"auth":{"type":"m.login.dummy"}})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(Body(r).contains("access_token"));
   EXPECT_EQ(Get("/_matrix/client/v3/register/available?username=frank").status, 400);
@@ -241,8 +248,8 @@ TEST_F(GatewayTest, MalformedHttpIsRefusedCleanly) {
 
 TEST_F(GatewayTest, ComponentDownIs503NotAHang) {
   userapi_.SetDown(true);
-  TestResponse r = Post("/_matrix/client/v3/login",
-                        R"({"type":"m.login.password","user":"x","password":"y"})");
+  TestResponse r =
+      Post("/_matrix/client/v3/login", R"({"type":"m.login.password","user":"x","password":"y"})");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(Errcode(r), "M_UNKNOWN");
   EXPECT_EQ(Body(r)["error"].get<std::string>().find("connection refused"), std::string::npos)

@@ -19,12 +19,13 @@ absl::Status WrongType(const char* key, absl::string_view expected) {
 
 HttpResponse JsonResponse(int status, const Json& body) {
   // `replace` keeps a response from throwing on invalid UTF-8 that came from elsewhere.
-  return HttpResponse{status, "application/json",
-                      body.dump(-1, ' ', false, Json::error_handler_t::replace), {}};
+  return HttpResponse{
+      status, "application/json", body.dump(-1, ' ', false, Json::error_handler_t::replace), {}};
 }
 
 HttpResponse MatrixErrorResponse(int status, absl::string_view errcode, absl::string_view error) {
-  return JsonResponse(status, Json{{"errcode", std::string(errcode)}, {"error", std::string(error)}});
+  return JsonResponse(status,
+                      Json{{"errcode", std::string(errcode)}, {"error", std::string(error)}});
 }
 
 absl::StatusOr<Json> ParseJsonObject(const std::string& body) {

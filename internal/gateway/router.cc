@@ -82,9 +82,8 @@ bool Router::Match(const Route& route, const std::vector<std::string>& segments,
     }
     std::string decoded;
     if (!PercentDecode(segments[i], &decoded)) return false;
-    if (!seg.alternatives.empty() &&
-        std::find(seg.alternatives.begin(), seg.alternatives.end(), decoded) ==
-            seg.alternatives.end()) {
+    if (!seg.alternatives.empty() && std::find(seg.alternatives.begin(), seg.alternatives.end(),
+                                               decoded) == seg.alternatives.end()) {
       return false;
     }
     (*params)[seg.param] = std::move(decoded);
@@ -106,14 +105,15 @@ Responder Router::Instrument(const std::string& route, const std::string& method
     if (metrics_) {
       in_flight->Decrement();
       metrics_->requests
-          .Add({{"api", api_}, {"route", route}, {"method", method},
+          .Add({{"api", api_},
+                {"route", route},
+                {"method", method},
                 {"code", std::to_string(response.status)}})
           .Increment();
       metrics_->duration
           .Add({{"api", api_}, {"route", route}, {"method", method}},
                prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                       0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
-                                                       60})
+                                                       0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})
           .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     respond(std::move(response));
@@ -123,11 +123,11 @@ Responder Router::Instrument(const std::string& route, const std::string& method
 void Router::Handle(HttpRequest request, Responder respond) {
   std::vector<std::string> segments = SplitPath(request.path);
   // Only methods the gateway knows become a metric label; anything else is "other".
-  static const std::vector<std::string> kMethods = {"GET", "HEAD", "POST", "PUT", "DELETE",
-                                                    "OPTIONS"};
+  static const std::vector<std::string> kMethods = {"GET", "HEAD",   "POST",
+                                                    "PUT", "DELETE", "OPTIONS"};
   std::string method_label =
       std::find(kMethods.begin(), kMethods.end(), request.method) != kMethods.end() ? request.method
-                                                                                  : "other";
+                                                                                    : "other";
   const Route* path_match = nullptr;
   std::map<std::string, std::string> params;
   for (const Route& route : routes_) {

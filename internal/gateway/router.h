@@ -39,8 +39,8 @@ class Router final : public RequestHandler {
 
  private:
   struct Segment {
-    std::string literal;                   // for a literal segment
-    std::string param;                     // for {name}
+    std::string literal;                    // for a literal segment
+    std::string param;                      // for {name}
     std::vector<std::string> alternatives;  // for {name:a|b}
   };
   struct Route {

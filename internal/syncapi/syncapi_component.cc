@@ -14,7 +14,7 @@ SyncApiComponent::SyncApiComponent(std::unique_ptr<Parts> parts) : parts_(std::m
 SyncApiComponent::~SyncApiComponent() = default;
 
 absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(const config::Config&,
-                                                                          pg::Pool& pool) {
+                                                                           pg::Pool& pool) {
   if (absl::Status s = pg::ApplyMigrations(pool, "syncapi", {}); !s.ok()) return s;
   return std::unique_ptr<SyncApiComponent>(new SyncApiComponent(std::make_unique<Parts>()));
 }

@@ -1,5 +1,6 @@
 #pragma once
-// The syncapi: its own copy of timelines and state, /sync long-polls. Every RPC answers UNIMPLEMENTED until issue #4 (rooms, events and /sync) fills them in.
+// The syncapi: its own copy of timelines and state, /sync long-polls. Every RPC answers
+// UNIMPLEMENTED until issue #4 (rooms, events and /sync) fills them in.
 
 #include <memory>
 #include <vector>

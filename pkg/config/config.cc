@@ -45,9 +45,7 @@ class Section {
     }
   }
 
-  Section Child(absl::string_view key) {
-    return Section(Get(key), Key(key), errors_);
-  }
+  Section Child(absl::string_view key) { return Section(Get(key), Key(key), errors_); }
 
   void String(absl::string_view key, std::string* out, bool required = false) {
     YAML::Node v = Get(key);
@@ -102,8 +100,8 @@ class Section {
     std::string s = v.IsScalar() ? v.Scalar() : "";
     size_t colon = s.rfind(':');
     int port = -1;
-    if (colon != std::string::npos && colon > 0 &&
-        absl::SimpleAtoi(s.substr(colon + 1), &port) && port >= 0 && port <= 65535) {
+    if (colon != std::string::npos && colon > 0 && absl::SimpleAtoi(s.substr(colon + 1), &port) &&
+        port >= 0 && port <= 65535) {
       out->host = s.substr(0, colon);
       out->port = port;
       return;
@@ -115,8 +113,8 @@ class Section {
   void Enum(absl::string_view key, T* out, Parse parse) {
     YAML::Node v = Get(key);
     if (!v || v.IsNull()) return;
-    absl::StatusOr<T> parsed = v.IsScalar() ? parse(v.Scalar())
-                                            : absl::InvalidArgumentError("expected a string");
+    absl::StatusOr<T> parsed =
+        v.IsScalar() ? parse(v.Scalar()) : absl::InvalidArgumentError("expected a string");
     if (!parsed.ok()) return Fail(Key(key), Describe(v), std::string(parsed.status().message()));
     *out = *parsed;
   }
@@ -178,7 +176,8 @@ void ApplyEnvironment(YAML::Node& root, const Environment& env, std::vector<std:
       } else {
         YAML::Node child = node[path[i]];
         if (child && !child.IsNull() && !child.IsMap()) {
-          errors->push_back(absl::StrCat(name, ": ", absl::StrJoin(path.begin(), path.begin() + i + 1, "."),
+          errors->push_back(absl::StrCat(name, ": ",
+                                         absl::StrJoin(path.begin(), path.begin() + i + 1, "."),
                                          " is not a mapping"));
           ok = false;
         } else {

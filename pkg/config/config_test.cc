@@ -50,8 +50,9 @@ TEST(ConfigTest, BadValueNamesKeyValueAndExpectation) {
   absl::StatusOr<Config> c = ParseConfig(kMinimal, env, "test.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(), HasSubstr("test.yaml"));
-  EXPECT_THAT(c.status().message(),
-              HasSubstr("database.max_connections: got \"lots\", expected an integer from 1 to 1000"));
+  EXPECT_THAT(
+      c.status().message(),
+      HasSubstr("database.max_connections: got \"lots\", expected an integer from 1 to 1000"));
 }
 
 TEST(ConfigTest, ReportsEveryErrorAtOnce) {

@@ -2,6 +2,7 @@
 // Hashes of short strings (libsodium).
 
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace periscope::crypto {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace periscope::crypto {

@@ -30,8 +30,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(GrpcServerOptions 
   }
   self->server_ = builder.BuildAndStart();
   if (self->server_ == nullptr || self->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("gRPC: cannot listen on ", options.listen_address));
+    return absl::UnavailableError(absl::StrCat("gRPC: cannot listen on ", options.listen_address));
   }
   self->health_.SetStatus("", grpc::health::v1::HealthCheckResponse::SERVING);
   for (const std::string& name : options.health_service_names) {
@@ -45,8 +44,8 @@ GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 std::shared_ptr<grpc::Channel> GrpcServer::InProcessChannel() {
   grpc::ChannelArguments args;
   if (registry_ == nullptr) return server_->InProcessChannel(args);
-  return server_->experimental().InProcessChannelWithInterceptors(
-      args, ClientInterceptors(registry_));
+  return server_->experimental().InProcessChannelWithInterceptors(args,
+                                                                  ClientInterceptors(registry_));
 }
 
 void GrpcServer::Shutdown(absl::Duration grace) {

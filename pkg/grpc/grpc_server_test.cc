@@ -22,8 +22,8 @@ class FakeUserApi final : public v1::UserApiService::Service {
                                         const v1::QueryAccountAvailabilityRequest* req,
                                         v1::QueryAccountAvailabilityResponse* resp) override {
     if (req->localpart() == "taken") {
-      return ToGrpcStatus(
-          MatrixError(absl::StatusCode::kAlreadyExists, "M_USER_IN_USE", "taken"), ctx);
+      return ToGrpcStatus(MatrixError(absl::StatusCode::kAlreadyExists, "M_USER_IN_USE", "taken"),
+                          ctx);
     }
     resp->set_available(true);
     return grpc::Status::OK;
@@ -34,19 +34,17 @@ class GrpcServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     registry_ = std::make_shared<prometheus::Registry>();
-    absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
-        {.listen_address = "127.0.0.1:0",
-         .services = {&service_},
-         .health_service_names = {"periscope.userapi.v1.UserApiService"},
-         .registry = registry_.get()});
+    absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+        GrpcServer::Start({.listen_address = "127.0.0.1:0",
+                           .services = {&service_},
+                           .health_service_names = {"periscope.userapi.v1.UserApiService"},
+                           .registry = registry_.get()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     ASSERT_GT(server_->port(), 0);
   }
 
-  std::string Scrape() {
-    return prometheus::TextSerializer().Serialize(registry_->Collect());
-  }
+  std::string Scrape() { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
 
   FakeUserApi service_;
   std::shared_ptr<prometheus::Registry> registry_;
@@ -128,8 +126,8 @@ TEST_F(GrpcServerTest, HealthReportsServingThenNotServing) {
 }
 
 TEST_F(GrpcServerTest, ListenFailureIsAStatus) {
-  absl::StatusOr<std::unique_ptr<GrpcServer>> second = GrpcServer::Start(
-      {.listen_address = "127.0.0.1:" + std::to_string(server_->port())});
+  absl::StatusOr<std::unique_ptr<GrpcServer>> second =
+      GrpcServer::Start({.listen_address = "127.0.0.1:" + std::to_string(server_->port())});
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
 }
 

@@ -19,7 +19,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const grpc::ClientContex
   absl::Status out(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   const auto& trailers = context.GetServerTrailingMetadata();
   if (auto it = trailers.find(kMatrixErrcodeKey); it != trailers.end()) {
-    out = WithMatrixErrcode(std::move(out), absl::string_view(it->second.data(), it->second.size()));
+    out =
+        WithMatrixErrcode(std::move(out), absl::string_view(it->second.data(), it->second.size()));
   }
   return out;
 }

@@ -26,11 +26,21 @@ void AppendJsonString(std::string& out, absl::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           absl::StrAppendFormat(&out, "\\u%04x", c);
@@ -78,10 +88,14 @@ absl::StatusOr<Format> ParseFormat(absl::string_view name) {
 
 absl::string_view LevelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -98,7 +112,8 @@ std::string FormatLine(Format format, absl::Time ts, Level level, absl::string_v
   std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ts, absl::UTCTimeZone());
   std::string line;
   if (format == Format::kJson) {
-    line = "{\"ts\":\"" + time + "\",\"level\":\"" + std::string(LevelName(level)) + "\",\"event\":";
+    line =
+        "{\"ts\":\"" + time + "\",\"level\":\"" + std::string(LevelName(level)) + "\",\"event\":";
     AppendJsonString(line, event);
     for (const Field& f : fields) {
       line.push_back(',');

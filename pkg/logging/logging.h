@@ -9,11 +9,11 @@
 #include <cstdio>
 #include <initializer_list>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace periscope::logging {
@@ -47,9 +47,17 @@ std::string FormatLine(Format format, absl::Time ts, Level level, absl::string_v
                        std::initializer_list<Field> fields);
 
 void Log(Level level, absl::string_view event, std::initializer_list<Field> fields);
-inline void Debug(absl::string_view e, std::initializer_list<Field> f = {}) { Log(Level::kDebug, e, f); }
-inline void Info(absl::string_view e, std::initializer_list<Field> f = {}) { Log(Level::kInfo, e, f); }
-inline void Warn(absl::string_view e, std::initializer_list<Field> f = {}) { Log(Level::kWarn, e, f); }
-inline void Error(absl::string_view e, std::initializer_list<Field> f = {}) { Log(Level::kError, e, f); }
+inline void Debug(absl::string_view e, std::initializer_list<Field> f = {}) {
+  Log(Level::kDebug, e, f);
+}
+inline void Info(absl::string_view e, std::initializer_list<Field> f = {}) {
+  Log(Level::kInfo, e, f);
+}
+inline void Warn(absl::string_view e, std::initializer_list<Field> f = {}) {
+  Log(Level::kWarn, e, f);
+}
+inline void Error(absl::string_view e, std::initializer_list<Field> f = {}) {
+  Log(Level::kError, e, f);
+}
 
 }  // namespace periscope::logging

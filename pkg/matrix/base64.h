@@ -2,9 +2,9 @@
 // Unpadded base64, as Matrix uses it (standard and URL-safe alphabets).
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace periscope::matrix {
 

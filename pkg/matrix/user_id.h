@@ -2,9 +2,9 @@
 // User identifiers: @localpart:server_name (client-server spec, "User Identifiers").
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace periscope::matrix {
 

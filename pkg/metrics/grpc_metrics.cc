@@ -41,10 +41,14 @@ struct Families {
 absl::string_view TypeName(int type) {
   // Both ServerRpcInfo::Type and ClientRpcInfo::Type follow RpcMethod's order.
   switch (type) {
-    case 0: return "unary";
-    case 1: return "client_stream";
-    case 2: return "server_stream";
-    case 3: return "bidi_stream";
+    case 0:
+      return "unary";
+    case 1:
+      return "client_stream";
+    case 2:
+      return "server_stream";
+    case 3:
+      return "bidi_stream";
   }
   return "unknown";
 }
@@ -139,11 +143,10 @@ class ClientFactory final : public grpc::experimental::ClientInterceptorFactoryI
 
 absl::string_view GrpcCodeName(int code) {
   static constexpr absl::string_view kNames[] = {
-      "OK",          "Canceled",         "Unknown",          "InvalidArgument",
-      "DeadlineExceeded", "NotFound",    "AlreadyExists",    "PermissionDenied",
-      "ResourceExhausted", "FailedPrecondition", "Aborted",  "OutOfRange",
-      "Unimplemented", "Internal",       "Unavailable",      "DataLoss",
-      "Unauthenticated"};
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
   if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "Unknown";
   return kNames[code];
 }

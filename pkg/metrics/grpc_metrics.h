@@ -5,8 +5,8 @@
 // each labelled grpc_type, grpc_service, grpc_method.
 
 #include <memory>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "grpcpp/support/client_interceptor.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "prometheus/registry.h"

@@ -48,14 +48,15 @@ absl::Status ApplyMigrations(Pool& pool, absl::string_view component,
     for (const Migration& m : migrations) {
       if (m.version <= version) continue;
       if (absl::Status s = conn.Execute(m.sql); !s.ok()) {
-        return absl::InternalError(
-            absl::StrCat(component, " migration ", m.version, " (", m.description, "): ", s.message()));
+        return absl::InternalError(absl::StrCat(component, " migration ", m.version, " (",
+                                                m.description, "): ", s.message()));
       }
       absl::StatusOr<Result> recorded =
           conn.QueryOnce(kRecordSql, {component, m.version, m.description});
       if (!recorded.ok()) return recorded.status();
-      logging::Info("db.migrated", {{"component", component}, {"version", m.version},
-                                    {"description", m.description}});
+      logging::Info(
+          "db.migrated",
+          {{"component", component}, {"version", m.version}, {"description", m.description}});
     }
     return absl::OkStatus();
   });

@@ -5,11 +5,11 @@
 // applies the ones not yet recorded, all in one transaction under an advisory lock, so that
 // several processes starting at once (a mesh on one database) apply each migration exactly once.
 
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "pkg/pg/pg.h"
 
 namespace periscope::pg {

@@ -88,7 +88,10 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
   }
   // Server NOTICEs ("relation already exists, skipping") are not worth a log line each.
   PQsetNoticeProcessor(
-      conn, [](void*, const char* message) { logging::Debug("db.notice", {{"message", message}}); },
+      conn,
+      [](void*, const char* message) {
+        logging::Debug("db.notice", {{"message", message}});
+      },
       nullptr);
   return std::unique_ptr<Connection>(new Connection(conn));
 }
@@ -113,7 +116,8 @@ absl::StatusOr<Result> Connection::Check(PGresult* res, absl::string_view what) 
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return result;
   const char* state_c = res == nullptr ? nullptr : PQresultErrorField(res, PG_DIAG_SQLSTATE);
   absl::string_view state = state_c == nullptr ? "" : state_c;
-  std::string message = FirstLine(res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
+  std::string message =
+      FirstLine(res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
   if (message.empty()) message = FirstLine(PQerrorMessage(conn_));
   std::string text = absl::StrCat(what, ": ", message);
   if (state == kUniqueViolation) return absl::AlreadyExistsError(text);
@@ -138,7 +142,8 @@ absl::StatusOr<Result> Connection::Query(const Statement& statement,
                statement.name);
 }
 
-absl::StatusOr<Result> Connection::QueryOnce(absl::string_view sql, const std::vector<Param>& params) {
+absl::StatusOr<Result> Connection::QueryOnce(absl::string_view sql,
+                                             const std::vector<Param>& params) {
   ParamArrays arrays(params);
   std::string text(sql);
   return Check(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
@@ -160,15 +165,16 @@ struct Pool::Metrics {
                     .Help("Time waited for a pooled PostgreSQL connection.")
                     .Register(r)
                     .Add({{"pool", pool}},
-                         prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.005,
-                                                                 0.01, 0.05, 0.1, 0.5, 1, 5})),
+                         prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.005, 0.01,
+                                                                 0.05, 0.1, 0.5, 1, 5})),
         query(prometheus::BuildHistogram()
                   .Name("periscope_pg_query_seconds")
                   .Help("PostgreSQL statement latency, as seen by the caller.")
                   .Register(r)
-                  .Add({{"pool", pool}}, prometheus::Histogram::BucketBoundaries{
-                                             0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                             0.025, 0.05, 0.1, 0.5, 1})),
+                  .Add({{"pool", pool}},
+                       prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
+                                                               0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                               0.1, 0.5, 1})),
         exhausted(prometheus::BuildCounter()
                       .Name("periscope_pg_pool_exhausted_total")
                       .Help("Acquisitions that timed out with every connection in use.")

@@ -7,7 +7,8 @@ namespace {
 constexpr absl::string_view kErrcodePayloadUrl = "type.periscope.dev/matrix-errcode";
 }  // namespace
 
-absl::Status MatrixError(absl::StatusCode code, absl::string_view errcode, absl::string_view message) {
+absl::Status MatrixError(absl::StatusCode code, absl::string_view errcode,
+                         absl::string_view message) {
   return WithMatrixErrcode(absl::Status(code, message), errcode);
 }
 

@@ -7,15 +7,16 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace periscope {
 
 // Returns a status with `code`, `message` and the Matrix `errcode` attached.
-absl::Status MatrixError(absl::StatusCode code, absl::string_view errcode, absl::string_view message);
+absl::Status MatrixError(absl::StatusCode code, absl::string_view errcode,
+                         absl::string_view message);
 
 // The Matrix errcode attached to `status`, if any.
 std::optional<std::string> MatrixErrcode(const absl::Status& status);
@@ -24,9 +25,9 @@ std::optional<std::string> MatrixErrcode(const absl::Status& status);
 absl::Status WithMatrixErrcode(absl::Status status, absl::string_view errcode);
 
 // Evaluates `expr` (an absl::Status) and returns it from the current function if not OK.
-#define PERISCOPE_RETURN_IF_ERROR(expr)        \
-  do {                                         \
-    ::absl::Status _periscope_status = (expr); \
+#define PERISCOPE_RETURN_IF_ERROR(expr)                    \
+  do {                                                     \
+    ::absl::Status _periscope_status = (expr);             \
     if (!_periscope_status.ok()) return _periscope_status; \
   } while (0)
 

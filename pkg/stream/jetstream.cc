@@ -50,13 +50,14 @@ struct JetStream::Metrics {
                       .Name("periscope_stream_published_total")
                       .Help("JetStream publishes, by outcome (ok, duplicate, error).")
                       .Register(r)),
-        publish_seconds(prometheus::BuildHistogram()
-                            .Name("periscope_stream_publish_seconds")
-                            .Help("Time from publish to the server's ack.")
-                            .Register(r)
-                            .Add({}, prometheus::Histogram::BucketBoundaries{
-                                         0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                         0.025, 0.05, 0.1, 0.5, 1, 5})),
+        publish_seconds(
+            prometheus::BuildHistogram()
+                .Name("periscope_stream_publish_seconds")
+                .Help("Time from publish to the server's ack.")
+                .Register(r)
+                .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
+                                                                 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                                 0.1, 0.5, 1, 5})),
         reconnects(prometheus::BuildCounter()
                        .Name("periscope_nats_reconnects_total")
                        .Help("Times the NATS connection was re-established.")
@@ -123,9 +124,10 @@ bool JetStream::Connected() const {
 
 absl::Status JetStream::PublishCore(absl::string_view subject, absl::string_view payload) {
   std::string subj(subject);
-  natsStatus s = natsConnection_Publish(conn_, subj.c_str(), payload.data(),
-                                        static_cast<int>(payload.size()));
-  if (s != NATS_OK) return NatsError(s, static_cast<jsErrCode>(0), absl::StrCat("publish to ", subject));
+  natsStatus s =
+      natsConnection_Publish(conn_, subj.c_str(), payload.data(), static_cast<int>(payload.size()));
+  if (s != NATS_OK)
+    return NatsError(s, static_cast<jsErrCode>(0), absl::StrCat("publish to ", subject));
   return absl::OkStatus();
 }
 
@@ -259,14 +261,14 @@ struct PullConsumer::Metrics {
                     .Help("Messages in the stream not yet delivered to the consumer (lag).")
                     .Register(r)
                     .Add({{"consumer", consumer}})),
-        handle_seconds(prometheus::BuildHistogram()
-                           .Name("periscope_stream_handle_seconds")
-                           .Help("Time a consumer's handler took per message.")
-                           .Register(r)
-                           .Add({{"consumer", consumer}},
-                                prometheus::Histogram::BucketBoundaries{
-                                    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                    0.05, 0.1, 0.5, 1})) {}
+        handle_seconds(
+            prometheus::BuildHistogram()
+                .Name("periscope_stream_handle_seconds")
+                .Help("Time a consumer's handler took per message.")
+                .Register(r)
+                .Add({{"consumer", consumer}}, prometheus::Histogram::BucketBoundaries{
+                                                   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                   0.01, 0.025, 0.05, 0.1, 0.5, 1})) {}
 
   static prometheus::Family<prometheus::Counter>& Consumed(prometheus::Registry& r) {
     return prometheus::BuildCounter()
@@ -351,8 +353,8 @@ void PullConsumer::Run() {
       // An outage (NATS restarting) or a lost consumer. Keep trying; re-create the consumer and
       // subscription if the server no longer knows them.
       if (absl::Now() - last_error_log > absl::Seconds(5)) {
-        logging::Warn("stream.fetch_failed", {{"consumer", name},
-                                              {"error", NatsError(s, jerr, "fetch").message()}});
+        logging::Warn("stream.fetch_failed",
+                      {{"consumer", name}, {"error", NatsError(s, jerr, "fetch").message()}});
         last_error_log = absl::Now();
       }
       if (s == NATS_INVALID_SUBSCRIPTION || s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr ||
@@ -405,9 +407,10 @@ void PullConsumer::Run() {
           if (metrics_) metrics_->nak.Increment();
           break;
         case Outcome::Kind::kTerm:
-          logging::Error("stream.message_parked",
-                         {{"consumer", name}, {"subject", m.subject},
-                          {"sequence", m.stream_sequence}, {"reason", outcome.reason}});
+          logging::Error("stream.message_parked", {{"consumer", name},
+                                                   {"subject", m.subject},
+                                                   {"sequence", m.stream_sequence},
+                                                   {"reason", outcome.reason}});
           natsMsg_Term(msg, nullptr);
           if (metrics_) metrics_->term.Increment();
           break;

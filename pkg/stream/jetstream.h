@@ -11,12 +11,12 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 // libnats types, kept out of this header's includers.
@@ -129,7 +129,9 @@ struct Outcome {
 
   static Outcome Ack() { return {}; }
   static Outcome Nak(absl::Duration delay) { return {Kind::kNak, delay, ""}; }
-  static Outcome Term(std::string why) { return {Kind::kTerm, absl::ZeroDuration(), std::move(why)}; }
+  static Outcome Term(std::string why) {
+    return {Kind::kTerm, absl::ZeroDuration(), std::move(why)};
+  }
 };
 
 struct Message {

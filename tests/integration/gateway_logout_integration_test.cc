@@ -31,8 +31,8 @@ class GatewayLogoutTest : public ::testing::Test {
       auto js = stream::JetStream::Connect({.url = nats_server_->url()});
       ASSERT_TRUE(js.ok()) << js.status();
       nats_[i] = *std::move(js);
-      auto gw = Gateway::Start(config_, {.userapi = &userapi_, .nats = nats_[i].get()}, nullptr,
-                               clock_);
+      auto gw =
+          Gateway::Start(config_, {.userapi = &userapi_, .nats = nats_[i].get()}, nullptr, clock_);
       ASSERT_TRUE(gw.ok()) << gw.status();
       gateways_[i] = *std::move(gw);
     }
@@ -55,8 +55,9 @@ class GatewayLogoutTest : public ::testing::Test {
   }
 
   std::string Register(const std::string& name) {
-    auto r = Call(gateways_[0]->client_port(), "POST", "/_matrix/client/v3/register",
-                  R"({"username":")" + name + R"(","password":"pw","auth":{"type":"m.login.dummy"}})");
+    auto r =
+        Call(gateways_[0]->client_port(), "POST", "/_matrix/client/v3/register",
+             R"({"username":")" + name + R"(","password":"pw","auth":{"type":"m.login.dummy"}})");
     return Json::parse(r.body)["access_token"];
   }
 
@@ -72,8 +73,9 @@ TEST_F(GatewayLogoutTest, LogoutOnOneGatewayRevokesOnTheOther) {
   std::string token = Register("alice");
   ASSERT_EQ(Whoami(0, token), 200);
   ASSERT_EQ(Whoami(1, token), 200);  // now cached on both, for an hour
-  ASSERT_EQ(Call(gateways_[0]->client_port(), "POST", "/_matrix/client/v3/logout", "{}", token).status,
-            200);
+  ASSERT_EQ(
+      Call(gateways_[0]->client_port(), "POST", "/_matrix/client/v3/logout", "{}", token).status,
+      200);
   EXPECT_EQ(Whoami(0, token), 401);
   EXPECT_TRUE(EventuallyWhoami(1, token, 401));
 }
@@ -85,8 +87,9 @@ TEST_F(GatewayLogoutTest, LogoutAllOnOneGatewayRevokesEveryDeviceOnTheOther) {
   std::string t2 = Json::parse(login.body)["access_token"];
   ASSERT_EQ(Whoami(1, t1), 200);
   ASSERT_EQ(Whoami(1, t2), 200);
-  ASSERT_EQ(Call(gateways_[0]->client_port(), "POST", "/_matrix/client/v3/logout/all", "", t1).status,
-            200);
+  ASSERT_EQ(
+      Call(gateways_[0]->client_port(), "POST", "/_matrix/client/v3/logout/all", "", t1).status,
+      200);
   EXPECT_TRUE(EventuallyWhoami(1, t1, 401));
   EXPECT_TRUE(EventuallyWhoami(1, t2, 401));
 }

@@ -26,9 +26,8 @@ class PgIntegrationTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<testing::TestDatabase>> db = testing::TestDatabase::Create();
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
-    absl::StatusOr<std::unique_ptr<Pool>> pool =
-        Pool::Create({.dsn = db_->dsn(), .max_connections = 3,
-                      .acquire_timeout = absl::Milliseconds(300)});
+    absl::StatusOr<std::unique_ptr<Pool>> pool = Pool::Create(
+        {.dsn = db_->dsn(), .max_connections = 3, .acquire_timeout = absl::Milliseconds(300)});
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *std::move(pool);
     ASSERT_TRUE(ApplyMigrations(*pool_, "test", kMigrations).ok());

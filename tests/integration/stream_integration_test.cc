@@ -63,7 +63,8 @@ class StreamIntegrationTest : public ::testing::Test {
   }
 
   PullConsumerOptions Options(std::string durable) {
-    return {.spec = {.stream = kStream.name, .durable = std::move(durable),
+    return {.spec = {.stream = kStream.name,
+                     .durable = std::move(durable),
                      .ack_wait = absl::Seconds(2)},
             .batch = 16,
             .fetch_wait = absl::Milliseconds(200)};
@@ -111,8 +112,9 @@ TEST_F(StreamIntegrationTest, ConsumerGetsMessagesInOrder) {
   std::vector<std::string> p = got.payloads();
   for (int i = 0; i < 50; ++i) EXPECT_EQ(p[i], absl::StrCat(i));
   (*consumer)->Stop();
-  EXPECT_NE(Scrape().find("periscope_stream_consumed_total{consumer=\"ordered\",outcome=\"ack\"} 50"),
-            std::string::npos);
+  EXPECT_NE(
+      Scrape().find("periscope_stream_consumed_total{consumer=\"ordered\",outcome=\"ack\"} 50"),
+      std::string::npos);
 }
 
 TEST_F(StreamIntegrationTest, DurableConsumerResumesWhereItStopped) {
@@ -210,9 +212,12 @@ TEST_F(StreamIntegrationTest, RedeliveredMessageIsAppliedOnce) {
   ASSERT_TRUE(db.ok()) << db.status();
   absl::StatusOr<std::unique_ptr<pg::Pool>> pool = pg::Pool::Create({.dsn = (*db)->dsn()});
   ASSERT_TRUE(pool.ok());
-  ASSERT_TRUE((*pool)->Transaction([](pg::Connection& c) {
-    return c.Execute("CREATE TABLE applied (msg_id TEXT PRIMARY KEY, payload TEXT)");
-  }).ok());
+  ASSERT_TRUE((*pool)
+                  ->Transaction([](pg::Connection& c) {
+                    return c.Execute(
+                        "CREATE TABLE applied (msg_id TEXT PRIMARY KEY, payload TEXT)");
+                  })
+                  .ok());
   constexpr pg::Statement kApply{
       "apply", "INSERT INTO applied VALUES ($1, $2) ON CONFLICT (msg_id) DO NOTHING"};
 

@@ -32,13 +32,12 @@ void Authenticator::Authenticate(const HttpRequest& request,
   }
   userapi::v1::QueryAccessTokenRequest req;
   req.set_access_token(*token);
-  userapi_.QueryAccessToken(
-      req, [this, token = *token, done = std::move(done)](
-               absl::StatusOr<userapi::v1::QueryAccessTokenResponse> r) {
-        if (!r.ok()) return done(r.status());
-        cache_.Put(token, r->device());
-        done(r->device());
-      });
+  userapi_.QueryAccessToken(req, [this, token = *token, done = std::move(done)](
+                                     absl::StatusOr<userapi::v1::QueryAccessTokenResponse> r) {
+    if (!r.ok()) return done(r.status());
+    cache_.Put(token, r->device());
+    done(r->device());
+  });
 }
 
 }  // namespace periscope::gateway

@@ -13,11 +13,13 @@ namespace periscope::gateway {
 
 class Authenticator {
  public:
-  Authenticator(UserApiClient& userapi, AccessTokenCache& cache) : userapi_(userapi), cache_(cache) {}
+  Authenticator(UserApiClient& userapi, AccessTokenCache& cache)
+      : userapi_(userapi), cache_(cache) {}
 
   // Calls `done` with the device, or with M_MISSING_TOKEN / M_UNKNOWN_TOKEN (UNAUTHENTICATED), or
   // with the userapi's failure.
-  void Authenticate(const HttpRequest& request, std::function<void(absl::StatusOr<userapi::v1::Device>)> done);
+  void Authenticate(const HttpRequest& request,
+                    std::function<void(absl::StatusOr<userapi::v1::Device>)> done);
 
   // The token a request carries, if any.
   static std::optional<std::string> ExtractToken(const HttpRequest& request);

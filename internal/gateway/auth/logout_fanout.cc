@@ -13,8 +13,9 @@ void LocalLogoutFanout::Announce(absl::string_view user_id, absl::string_view de
   }
 }
 
-absl::StatusOr<std::unique_ptr<NatsLogoutFanout>> NatsLogoutFanout::Start(
-    stream::JetStream& nats, std::string subject, AccessTokenCache& cache) {
+absl::StatusOr<std::unique_ptr<NatsLogoutFanout>> NatsLogoutFanout::Start(stream::JetStream& nats,
+                                                                          std::string subject,
+                                                                          AccessTokenCache& cache) {
   std::unique_ptr<NatsLogoutFanout> self(new NatsLogoutFanout(nats, std::move(subject), cache));
   auto sub = nats.SubscribeCore(self->subject_, [raw = self.get()](absl::string_view payload) {
     nlohmann::json msg = nlohmann::json::parse(payload, nullptr, false);

@@ -30,7 +30,8 @@ struct Responder::State {
   explicit State(SendFn s) : send(std::move(s)) {}
   ~State() {
     if (!sent.exchange(true)) {
-      send(HttpResponse{500, "application/json",
+      send(HttpResponse{500,
+                        "application/json",
                         R"({"errcode":"M_UNKNOWN","error":"The request was not answered"})",
                         {}});
     }
@@ -76,7 +77,8 @@ bool PercentDecode(absl::string_view in, std::string* out) {
 std::vector<std::pair<std::string, std::string>> ParseQuery(absl::string_view query) {
   std::vector<std::pair<std::string, std::string>> out;
   for (absl::string_view part : absl::StrSplit(query, '&', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(part, absl::MaxSplits('=', 1));
     std::string k(kv.first), v(kv.second);
     std::replace(k.begin(), k.end(), '+', ' ');
     std::replace(v.begin(), v.end(), '+', ' ');

@@ -32,9 +32,8 @@ HttpRequest ToHttpRequest(const http::request<http::string_body>& req, const std
   out.path = std::string(target.substr(0, q));
   if (q != absl::string_view::npos) out.query = ParseQuery(target.substr(q + 1));
   for (const auto& field : req) {
-    out.headers[absl::AsciiStrToLower(absl::string_view(field.name_string().data(),
-                                                        field.name_string().size()))] =
-        std::string(field.value());
+    out.headers[absl::AsciiStrToLower(absl::string_view(
+        field.name_string().data(), field.name_string().size()))] = std::string(field.value());
   }
   out.body = req.body();
   out.remote_address = remote;
@@ -60,13 +59,15 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(static_cast<uint64_t>(options_.body_limit));
     parser_->header_limit(16 * 1024);
     stream_.expires_after(std::chrono::seconds(options_.read_timeout_seconds));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
+        ec == beast::error::timeout || ec == net::error::connection_reset ||
+        ec == net::error::eof) {
       return Close();
     }
     if (ec == http::error::body_limit) {
@@ -85,10 +86,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // The Responder keeps the session alive until the handler answers (possibly much later, from
     // a gRPC thread); the write itself runs on the session's strand.
     Responder respond([self = shared_from_this()](HttpResponse response) {
-      net::dispatch(self->stream_.get_executor(),
-                    [self, response = std::move(response)]() mutable {
-                      self->Write(std::move(response));
-                    });
+      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->Write(std::move(response));
+      });
     });
     handler_.Handle(ToHttpRequest(request_, remote_), std::move(respond));
   }
@@ -171,23 +171,21 @@ class Listener : public std::enable_shared_from_this<Listener> {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
-      return absl::UnavailableError(
-          absl::StrCat("HTTP: cannot listen on ", options_.host, ":", options_.port, ": ", ec.message()));
+      return absl::UnavailableError(absl::StrCat("HTTP: cannot listen on ", options_.host, ":",
+                                                 options_.port, ": ", ec.message()));
     }
     return acceptor_.local_endpoint().port();
   }
 
   void Accept() {
-    acceptor_.async_accept(net::make_strand(io_),
-                           [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-                             if (ec == net::error::operation_aborted) return;
-                             if (!ec) {
-                               std::make_shared<Session>(std::move(socket), self->handler_,
-                                                         self->options_)
-                                   ->Start();
-                             }
-                             self->Accept();
-                           });
+    acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec,
+                                                                              tcp::socket socket) {
+      if (ec == net::error::operation_aborted) return;
+      if (!ec) {
+        std::make_shared<Session>(std::move(socket), self->handler_, self->options_)->Start();
+      }
+      self->Accept();
+    });
   }
 
   void Close() {
@@ -218,7 +216,8 @@ HttpServer::HttpServer(int io_threads) : impl_(std::make_unique<Impl>(io_threads
 
 HttpServer::~HttpServer() { Stop(); }
 
-absl::StatusOr<int> HttpServer::Listen(const HttpListenerOptions& options, RequestHandler& handler) {
+absl::StatusOr<int> HttpServer::Listen(const HttpListenerOptions& options,
+                                       RequestHandler& handler) {
   auto listener = std::make_shared<Listener>(impl_->io, handler, options);
   absl::StatusOr<int> port = listener->Open();
   if (!port.ok()) return port.status();

@@ -31,15 +31,17 @@ class InProcessUserApi final : public UserApiClient {
                               Callback<userapi_v1::PerformAccountCreationResponse> done) override {
     Answer(std::move(done), [this, r] { return creator_.Create(r); });
   }
-  void QueryAccountAvailability(const userapi_v1::QueryAccountAvailabilityRequest& r,
-                                Callback<userapi_v1::QueryAccountAvailabilityResponse> done) override {
-    Answer(std::move(done), [this, r]() -> absl::StatusOr<userapi_v1::QueryAccountAvailabilityResponse> {
-      absl::StatusOr<bool> a = creator_.Available(r.localpart());
-      if (!a.ok()) return a.status();
-      userapi_v1::QueryAccountAvailabilityResponse out;
-      out.set_available(*a);
-      return out;
-    });
+  void QueryAccountAvailability(
+      const userapi_v1::QueryAccountAvailabilityRequest& r,
+      Callback<userapi_v1::QueryAccountAvailabilityResponse> done) override {
+    Answer(std::move(done),
+           [this, r]() -> absl::StatusOr<userapi_v1::QueryAccountAvailabilityResponse> {
+             absl::StatusOr<bool> a = creator_.Available(r.localpart());
+             if (!a.ok()) return a.status();
+             userapi_v1::QueryAccountAvailabilityResponse out;
+             out.set_available(*a);
+             return out;
+           });
   }
   void PerformPasswordLogin(const userapi_v1::PerformPasswordLoginRequest& r,
                             Callback<userapi_v1::PerformPasswordLoginResponse> done) override {

@@ -9,14 +9,14 @@ namespace {
 using Stub = userapi_v1::UserApiService::Stub;
 
 // Each method forwards to the stub's callback API through CallUnary.
-#define PERISCOPE_FORWARD(Method)                                                             \
-  void Method(const userapi_v1::Method##Request& request,                                     \
-              Callback<userapi_v1::Method##Response> done) override {                         \
-    grpcutil::CallUnary<userapi_v1::Method##Request, userapi_v1::Method##Response>(           \
-        [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {                     \
-          stub->async()->Method(ctx, req, resp, std::move(cb));                               \
-        },                                                                                    \
-        request, timeout_, std::move(done));                                                  \
+#define PERISCOPE_FORWARD(Method)                                                   \
+  void Method(const userapi_v1::Method##Request& request,                           \
+              Callback<userapi_v1::Method##Response> done) override {               \
+    grpcutil::CallUnary<userapi_v1::Method##Request, userapi_v1::Method##Response>( \
+        [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {           \
+          stub->async()->Method(ctx, req, resp, std::move(cb));                     \
+        },                                                                          \
+        request, timeout_, std::move(done));                                        \
   }
 
 class GrpcUserApiClient final : public UserApiClient {

@@ -17,8 +17,9 @@ using Callback = std::function<void(absl::StatusOr<T>)>;
 class UserApiClient {
  public:
   virtual ~UserApiClient() = default;
-  virtual void PerformAccountCreation(const userapi_v1::PerformAccountCreationRequest& request,
-                                      Callback<userapi_v1::PerformAccountCreationResponse> done) = 0;
+  virtual void PerformAccountCreation(
+      const userapi_v1::PerformAccountCreationRequest& request,
+      Callback<userapi_v1::PerformAccountCreationResponse> done) = 0;
   virtual void QueryAccountAvailability(
       const userapi_v1::QueryAccountAvailabilityRequest& request,
       Callback<userapi_v1::QueryAccountAvailabilityResponse> done) = 0;

@@ -11,7 +11,6 @@
 
 namespace periscope::userapi {
 
-
 // Bounds the work an argon2id hash can be made to do, and rejects nonsense.
 inline constexpr size_t kMaxPasswordBytes = 512;
 

@@ -11,7 +11,6 @@
 
 namespace periscope::userapi {
 
-
 class PasswordLogin {
  public:
   PasswordLogin(UserStore& store, const crypto::PasswordHasher& hasher, const Clock& clock,

@@ -7,7 +7,8 @@ namespace periscope::userapi {
 namespace {
 
 // Logs unexpected failures (the ones that become 5xx) and converts.
-grpc::Status Finish(const absl::Status& status, grpc::ServerContext* ctx, absl::string_view method) {
+grpc::Status Finish(const absl::Status& status, grpc::ServerContext* ctx,
+                    absl::string_view method) {
   switch (status.code()) {
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kUnknown:
@@ -46,9 +47,9 @@ grpc::Status UserApiServiceImpl::QueryAccountAvailability(
   return grpc::Status::OK;
 }
 
-grpc::Status UserApiServiceImpl::PerformPasswordLogin(grpc::ServerContext* ctx,
-                                                      const v1::PerformPasswordLoginRequest* request,
-                                                      v1::PerformPasswordLoginResponse* response) {
+grpc::Status UserApiServiceImpl::PerformPasswordLogin(
+    grpc::ServerContext* ctx, const v1::PerformPasswordLoginRequest* request,
+    v1::PerformPasswordLoginResponse* response) {
   return Reply(login_.Login(*request), response, ctx, "PerformPasswordLogin");
 }
 

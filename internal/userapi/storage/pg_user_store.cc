@@ -25,19 +25,20 @@ CREATE TABLE userapi_devices (
 constexpr pg::Statement kInsertAccount{
     "userapi_insert_account",
     "INSERT INTO userapi_accounts (localpart, password_hash, created_ts) VALUES ($1, $2, $3)"};
-constexpr pg::Statement kAccountExists{
-    "userapi_account_exists", "SELECT 1 FROM userapi_accounts WHERE localpart = $1"};
+constexpr pg::Statement kAccountExists{"userapi_account_exists",
+                                       "SELECT 1 FROM userapi_accounts WHERE localpart = $1"};
 constexpr pg::Statement kPasswordHash{
     "userapi_password_hash", "SELECT password_hash FROM userapi_accounts WHERE localpart = $1"};
 constexpr pg::Statement kUpsertDevice{
     "userapi_upsert_device",
     "INSERT INTO userapi_devices (localpart, device_id, display_name, access_token_sha256, "
     "created_ts, last_seen_ts) VALUES ($1, $2, $3, $4, $5, $5) "
-    "ON CONFLICT (localpart, device_id) DO UPDATE SET access_token_sha256 = EXCLUDED.access_token_sha256, "
+    "ON CONFLICT (localpart, device_id) DO UPDATE SET access_token_sha256 = "
+    "EXCLUDED.access_token_sha256, "
     "last_seen_ts = EXCLUDED.last_seen_ts"};
-constexpr pg::Statement kDeviceByToken{
-    "userapi_device_by_token",
-    "SELECT localpart, device_id, display_name FROM userapi_devices WHERE access_token_sha256 = $1"};
+constexpr pg::Statement kDeviceByToken{"userapi_device_by_token",
+                                       "SELECT localpart, device_id, display_name FROM "
+                                       "userapi_devices WHERE access_token_sha256 = $1"};
 constexpr pg::Statement kDeleteDevice{
     "userapi_delete_device", "DELETE FROM userapi_devices WHERE localpart = $1 AND device_id = $2"};
 constexpr pg::Statement kDeleteAllDevices{"userapi_delete_all_devices",

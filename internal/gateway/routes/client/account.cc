@@ -15,24 +15,25 @@ void AddAccountRoutes(Router& router, ClientRouteDeps& deps) {
                                               {"is_guest", device.is_guest()}}));
              }));
 
-  router.Add(
-      "POST", absl::StrCat(kClientPrefix, "/logout"),
-      WithAuth(deps.auth, [&deps](RouteRequest request, userapi::v1::Device device,
-                                  Responder respond) {
-        if (auto body = ParseOptionalJsonObject(request.http.body); !body.ok()) {
-          return respond(StatusResponse(body.status()));
-        }
-        userapi::v1::PerformLogoutRequest req;
-        req.set_user_id(device.user_id());
-        req.set_device_id(device.device_id());
-        deps.userapi.PerformLogout(
-            req, [&deps, device, respond](absl::StatusOr<userapi::v1::PerformLogoutResponse> r) {
-              // Evict even on failure: a half-done logout must not leave a usable cached token.
-              deps.logouts->Announce(device.user_id(), device.device_id());
-              if (!r.ok()) return respond(StatusResponse(r.status()));
-              respond(JsonResponse(200, Json::object()));
-            });
-      }));
+  router.Add("POST", absl::StrCat(kClientPrefix, "/logout"),
+             WithAuth(deps.auth,
+                      [&deps](RouteRequest request, userapi::v1::Device device, Responder respond) {
+                        if (auto body = ParseOptionalJsonObject(request.http.body); !body.ok()) {
+                          return respond(StatusResponse(body.status()));
+                        }
+                        userapi::v1::PerformLogoutRequest req;
+                        req.set_user_id(device.user_id());
+                        req.set_device_id(device.device_id());
+                        deps.userapi.PerformLogout(
+                            req, [&deps, device,
+                                  respond](absl::StatusOr<userapi::v1::PerformLogoutResponse> r) {
+                              // Evict even on failure: a half-done logout must not leave a usable
+                              // cached token.
+                              deps.logouts->Announce(device.user_id(), device.device_id());
+                              if (!r.ok()) return respond(StatusResponse(r.status()));
+                              respond(JsonResponse(200, Json::object()));
+                            });
+                      }));
 
   router.Add(
       "POST", absl::StrCat(kClientPrefix, "/logout/all"),

@@ -7,11 +7,11 @@ RouteHandler WithAuth(Authenticator& auth, AuthedHandler handler) {
   return [&auth, handler = std::move(handler)](RouteRequest request, Responder respond) {
     // The request moves into the callback; Authenticate reads it before that happens.
     auto shared = std::make_shared<RouteRequest>(std::move(request));
-    auth.Authenticate(shared->http, [shared, handler, respond](
-                                        absl::StatusOr<userapi::v1::Device> device) {
-      if (!device.ok()) return respond(StatusResponse(device.status()));
-      handler(std::move(*shared), *std::move(device), respond);
-    });
+    auth.Authenticate(shared->http,
+                      [shared, handler, respond](absl::StatusOr<userapi::v1::Device> device) {
+                        if (!device.ok()) return respond(StatusResponse(device.status()));
+                        handler(std::move(*shared), *std::move(device), respond);
+                      });
   };
 }
 

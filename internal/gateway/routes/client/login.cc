@@ -29,7 +29,8 @@ absl::StatusOr<userapi::v1::PerformPasswordLoginRequest> ParseLogin(const std::s
   std::optional<std::string> user;
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<Json> identifier, OptionalObject(body, "identifier"));
   if (identifier.has_value()) {
-    PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> id_type, OptionalString(*identifier, "type"));
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> id_type,
+                               OptionalString(*identifier, "type"));
     if (id_type != "m.id.user") return Unknown("Only the m.id.user identifier is supported");
     PERISCOPE_ASSIGN_OR_RETURN(user, OptionalString(*identifier, "user"));
   } else {
@@ -44,7 +45,8 @@ absl::StatusOr<userapi::v1::PerformPasswordLoginRequest> ParseLogin(const std::s
     return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kMissingParam,
                        "'password' is required");
   }
-  PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> device_id, OptionalString(body, "device_id"));
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> device_id,
+                             OptionalString(body, "device_id"));
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> display,
                              OptionalString(body, "initial_device_display_name"));
   userapi::v1::PerformPasswordLoginRequest req;

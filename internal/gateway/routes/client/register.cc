@@ -19,7 +19,8 @@ HttpResponse UserInteractiveAuthChallenge(absl::string_view error_code = "",
                                           absl::string_view error = "") {
   Json body = {{"flows", Json::array({Json{{"stages", Json::array({"m.login.dummy"})}}})},
                {"params", Json::object()},
-               {"session", crypto::RandomString(24, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")}};
+               {"session",
+                crypto::RandomString(24, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")}};
   if (!error_code.empty()) {
     body["errcode"] = std::string(error_code);
     body["error"] = std::string(error);
@@ -113,8 +114,8 @@ void Available(ClientRouteDeps& deps, RouteRequest request, Responder respond) {
       q, [respond](absl::StatusOr<userapi::v1::QueryAccountAvailabilityResponse> r) {
         if (!r.ok()) return respond(StatusResponse(r.status()));
         if (!r->available()) {
-          return respond(
-              MatrixErrorResponse(400, errcode::kUserInUse, "The desired user ID is already taken"));
+          return respond(MatrixErrorResponse(400, errcode::kUserInUse,
+                                             "The desired user ID is already taken"));
         }
         respond(JsonResponse(200, Json{{"available", true}}));
       });
@@ -125,8 +126,9 @@ void Available(ClientRouteDeps& deps, RouteRequest request, Responder respond) {
 void AddRegisterRoutes(Router& router, ClientRouteDeps& deps) {
   router.Add("POST", absl::StrCat(kClientPrefix, "/register"),
              [&deps](RouteRequest r, Responder respond) { Register(deps, std::move(r), respond); });
-  router.Add("GET", absl::StrCat(kClientPrefix, "/register/available"),
-             [&deps](RouteRequest r, Responder respond) { Available(deps, std::move(r), respond); });
+  router.Add(
+      "GET", absl::StrCat(kClientPrefix, "/register/available"),
+      [&deps](RouteRequest r, Responder respond) { Available(deps, std::move(r), respond); });
 }
 
 }  // namespace periscope::gateway
