@@ -1,0 +1,139 @@
+#include "pkg/matrix/identifiers.h"
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::matrix {
+namespace {
+
+constexpr size_t kMaxIdBytes = 255;
+
+absl::Status Invalid(absl::string_view what, absl::string_view why) {
+  return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kInvalidParam,
+                     absl::StrCat("Invalid ", what, ": ", why));
+}
+
+bool IsIpv4(absl::string_view host) {
+  std::vector<absl::string_view> parts = absl::StrSplit(host, '.');
+  if (parts.size() != 4) return false;
+  for (absl::string_view p : parts) {
+    int v = 0;
+    if (p.empty() || p.size() > 3 || !absl::SimpleAtoi(p, &v) || v > 255) return false;
+    for (char c : p) {
+      if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+    }
+  }
+  return true;
+}
+
+bool IsIpv6Literal(absl::string_view inner) {
+  if (inner.size() < 2 || inner.size() > 45) return false;
+  int colons = 0;
+  for (char c : inner) {
+    if (c == ':') {
+      ++colons;
+    } else if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) && c != '.') {
+      return false;
+    }
+  }
+  return colons >= 2;
+}
+
+bool IsDnsName(absl::string_view host) {
+  if (host.empty() || host.size() > 255) return false;
+  for (char c : host) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status ValidateServerName(absl::string_view name) {
+  if (name.empty()) return Invalid("server name", "empty");
+  absl::string_view host = name;
+  absl::string_view port;
+  if (name.front() == '[') {
+    size_t close = name.find(']');
+    if (close == absl::string_view::npos) return Invalid("server name", "unclosed IPv6 literal");
+    if (!IsIpv6Literal(name.substr(1, close - 1)))
+      return Invalid("server name", "bad IPv6 literal");
+    host = name.substr(0, close + 1);
+    absl::string_view rest = name.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return Invalid("server name", "junk after the IPv6 literal");
+      port = rest.substr(1);
+      if (port.empty()) return Invalid("server name", "empty port");
+    }
+  } else {
+    size_t colon = name.rfind(':');
+    if (colon != absl::string_view::npos) {
+      host = name.substr(0, colon);
+      port = name.substr(colon + 1);
+      if (port.empty()) return Invalid("server name", "empty port");
+    }
+    if (!IsIpv4(host) && !IsDnsName(host)) return Invalid("server name", "bad hostname");
+  }
+  if (!port.empty()) {
+    int p = 0;
+    if (port.size() > 5 || !absl::SimpleAtoi(port, &p) || p < 0 || p > 65535) {
+      return Invalid("server name", "bad port");
+    }
+    for (char c : port) {
+      if (!absl::ascii_isdigit(static_cast<unsigned char>(c)))
+        return Invalid("server name", "bad port");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SigilId> ParseSigilId(absl::string_view id, char sigil) {
+  std::string what = sigil == '!' ? "room id" : sigil == '#' ? "room alias" : "user id";
+  if (id.size() > kMaxIdBytes) return Invalid(what, "longer than 255 bytes");
+  if (id.empty() || id.front() != sigil)
+    return Invalid(what, absl::StrCat("must start with '", std::string(1, sigil), "'"));
+  size_t colon = id.find(':');
+  if (colon == absl::string_view::npos) return Invalid(what, "missing ':server_name'");
+  absl::string_view local = id.substr(1, colon - 1);
+  if (local.empty()) return Invalid(what, "empty localpart");
+  if (local.find('\0') != absl::string_view::npos) return Invalid(what, "NUL in the localpart");
+  absl::string_view server = id.substr(colon + 1);
+  if (absl::Status s = ValidateServerName(server); !s.ok()) {
+    return Invalid(what, absl::StrCat("bad server name \"", server, "\""));
+  }
+  return SigilId{sigil, std::string(local), std::string(server)};
+}
+
+absl::Status ValidateRoomId(absl::string_view room_id) {
+  return ParseSigilId(room_id, '!').status();
+}
+
+absl::Status ValidateRoomAlias(absl::string_view alias) {
+  return ParseSigilId(alias, '#').status();
+}
+
+absl::Status ValidateEventId(absl::string_view event_id) {
+  if (event_id.size() > kMaxIdBytes) return Invalid("event id", "longer than 255 bytes");
+  if (event_id.empty() || event_id.front() != '$')
+    return Invalid("event id", "must start with '$'");
+  absl::string_view rest = event_id.substr(1);
+  if (rest.empty()) return Invalid("event id", "empty");
+  if (rest.find(':') != absl::string_view::npos) {
+    return ParseSigilId(event_id, '$').status().ok() ? absl::OkStatus()
+                                                     : Invalid("event id", "bad server name");
+  }
+  for (char c : rest) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+      return Invalid("event id", "not URL-safe base64");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace periscope::matrix
