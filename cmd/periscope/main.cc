@@ -7,6 +7,7 @@
 #include "internal/federationapi/federationapi_component.h"
 #include "internal/federationsender/federationsender_component.h"
 #include "internal/gateway/gateway.h"
+#include "internal/gateway/upstream/grpc_federation_api_client.h"
 #include "internal/gateway/upstream/grpc_user_api_client.h"
 #include "internal/roomserver/roomserver_component.h"
 #include "internal/syncapi/syncapi_component.h"
@@ -76,14 +77,19 @@ absl::Status Run(int argc, char** argv) {
 
   std::unique_ptr<gateway::UserApiClient> userapi_client =
       gateway::NewGrpcUserApiClient(server->InProcessChannel(), config->gateway.upstream_timeout);
+  std::unique_ptr<gateway::FederationApiClient> federation_client =
+      gateway::NewGrpcFederationApiClient(server->InProcessChannel(),
+                                          config->gateway.upstream_timeout);
   PERISCOPE_ASSIGN_OR_RETURN(
       std::unique_ptr<metrics::MetricsServer> metrics,
       metrics::MetricsServer::Start(config->monolith.metrics_listen.host,
                                     config->monolith.metrics_listen.port, registry));
-  PERISCOPE_ASSIGN_OR_RETURN(
-      std::unique_ptr<gateway::Gateway> gw,
-      gateway::Gateway::Start(*config, {.userapi = userapi_client.get(), .nats = js.get()},
-                              registry.get(), clock));
+  PERISCOPE_ASSIGN_OR_RETURN(std::unique_ptr<gateway::Gateway> gw,
+                             gateway::Gateway::Start(*config,
+                                                     {.userapi = userapi_client.get(),
+                                                      .federationapi = federation_client.get(),
+                                                      .nats = js.get()},
+                                                     registry.get(), clock));
 
   logging::Info(
       "monolith.started",

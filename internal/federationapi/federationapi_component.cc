@@ -1,12 +1,14 @@
 #include "internal/federationapi/federationapi_component.h"
 
-#include "periscope/federationapi/v1/federationapi_service.grpc.pb.h"
+#include "internal/federationapi/service/federationapi_service.h"
+#include "pkg/clock/clock.h"
 
 namespace periscope::federationapi {
 
 struct FederationApiComponent::Parts {
-  // The generated base class answers UNIMPLEMENTED for every method.
-  v1::FederationApiService::Service service;
+  Parts(const config::Config& config, const matrix::SigningKey& key)
+      : service(config.server_name, key, SystemClock::Get()) {}
+  FederationApiServiceImpl service;
 };
 
 FederationApiComponent::FederationApiComponent(std::unique_ptr<Parts> parts)
@@ -14,9 +16,9 @@ FederationApiComponent::FederationApiComponent(std::unique_ptr<Parts> parts)
 FederationApiComponent::~FederationApiComponent() = default;
 
 absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::Create(
-    const config::Config&, const matrix::SigningKey&) {
+    const config::Config& config, const matrix::SigningKey& key) {
   return std::unique_ptr<FederationApiComponent>(
-      new FederationApiComponent(std::make_unique<Parts>()));
+      new FederationApiComponent(std::make_unique<Parts>(config, key)));
 }
 
 std::vector<grpc::Service*> FederationApiComponent::services() { return {&parts_->service}; }

@@ -1,7 +1,7 @@
 #pragma once
 // The federationapi: inbound server-server requests (/send, /peek, keys). It holds the server's
-// signing key. Every RPC answers UNIMPLEMENTED until federation (issue #3 for keys, then
-// federated peeking) fills them in.
+// signing key and serves the key document; the other RPCs answer UNIMPLEMENTED until federated
+// peeking fills them in.
 
 #include <memory>
 #include <vector>

@@ -9,6 +9,7 @@
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/router.h"
 #include "internal/gateway/routes/client/client_routes.h"
+#include "internal/gateway/routes/federation/federation_routes.h"
 #include "pkg/logging/logging.h"
 
 namespace periscope::gateway {
@@ -70,6 +71,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
   AddLoginRoutes(impl->client, impl->deps);
   AddAccountRoutes(impl->client, impl->deps);
   AddHealthRoute(impl->federation);
+  if (upstreams.federationapi != nullptr) AddKeyRoutes(impl->federation, *upstreams.federationapi);
 
   const auto& g = config.gateway;
   absl::StatusOr<int> client_port = impl->http.Listen(

@@ -19,10 +19,13 @@ class JetStream;
 namespace periscope::gateway {
 
 class UserApiClient;
+class FederationApiClient;
 
 // The components the gateway calls (not owned; must outlive the gateway).
 struct GatewayUpstreams {
   UserApiClient* userapi = nullptr;
+  // Serves the federation API's key endpoints when set.
+  FederationApiClient* federationapi = nullptr;
   // If set, logouts are announced to every gateway on <nats.stream_prefix>.gateway.logout, so a
   // revoked token stops working at once everywhere, not after the cache TTL.
   stream::JetStream* nats = nullptr;

@@ -25,6 +25,14 @@ async function call(server, method, path, { body, token, raw } = {}) {
   return { status: res.status, json, text, headers: res.headers };
 }
 
+// Every key at any depth, for JSON.stringify's key allow-list (which then also sorts them).
+function flatKeys(value, out = {}) {
+  if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) { out[k] = true; flatKeys(v, out); }
+  }
+  return out;
+}
+
 function assertError(r, status, errcode) {
   assert.equal(r.status, status, r.text);
   assert.equal(r.json?.errcode, errcode, r.text);
@@ -103,6 +111,26 @@ for (const mode of ["monolith", "mesh"]) {
       const cors = await call(server, "OPTIONS", "/_matrix/client/v3/login");
       assert.equal(cors.status, 200);
       assert.equal(cors.headers.get("access-control-allow-origin"), "*");
+    });
+
+    await t.test("the federation listener serves the self-signed key document", async () => {
+      const res = await fetch(`http://127.0.0.1:${server.ports.federation}/_matrix/key/v2/server`);
+      assert.equal(res.status, 200);
+      const doc = await res.json();
+      assert.equal(doc.server_name, "localhost");
+      const [keyId] = Object.keys(doc.verify_keys);
+      assert.match(keyId, /^ed25519:/);
+      assert.match(doc.verify_keys[keyId].key, /^[A-Za-z0-9+/]{43}$/);
+      assert.match(doc.signatures.localhost[keyId], /^[A-Za-z0-9+/]{86}$/);
+      assert.ok(doc.valid_until_ts > Date.now() + 6 * 24 * 3600 * 1000);
+      // The signature verifies with the published key (ed25519 over the canonical JSON without
+      // "signatures"; this document has only ASCII keys, so sorted JSON.stringify is canonical).
+      const { signatures, ...unsigned } = doc;
+      const canonical = JSON.stringify(unsigned, Object.keys(flatKeys(unsigned)).sort());
+      const { createPublicKey, verify } = await import("node:crypto");
+      const raw = Buffer.from(doc.verify_keys[keyId].key, "base64");
+      const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), raw]), format: "der", type: "spki" });
+      assert.ok(verify(null, Buffer.from(canonical), publicKey, Buffer.from(signatures.localhost[keyId], "base64")));
     });
 
     await t.test("every process's metrics pass promtool check metrics", async () => {
