@@ -30,13 +30,12 @@ absl::StatusOr<std::string> SignedBytes(const Json& object) {
 
 absl::StatusOr<std::string> JsonSignature(const Json& object, const SigningKey& key) {
   PERISCOPE_ASSIGN_OR_RETURN(std::string bytes, SignedBytes(object));
-  unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-  unsigned char sk[crypto_sign_SECRETKEYBYTES];
-  crypto_sign_seed_keypair(pk, sk, reinterpret_cast<const unsigned char*>(key.seed.data()));
+  if (key.secret_key.size() != crypto_sign_SECRETKEYBYTES) {
+    return absl::InvalidArgumentError("the signing key has no expanded secret key");
+  }
   unsigned char sig[crypto_sign_BYTES];
   crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(bytes.data()),
-                       bytes.size(), sk);
-  sodium_memzero(sk, sizeof sk);
+                       bytes.size(), reinterpret_cast<const unsigned char*>(key.secret_key.data()));
   return EncodeBase64(absl::string_view(reinterpret_cast<const char*>(sig), sizeof sig));
 }
 

@@ -33,9 +33,11 @@ absl::StatusOr<SigningKey> FromSeed(const std::string& version, std::string seed
   if (crypto_sign_seed_keypair(pk, sk, reinterpret_cast<const unsigned char*>(seed.data())) != 0) {
     return absl::InternalError("cannot derive the ed25519 key pair");
   }
+  SigningKey key{absl::StrCat("ed25519:", version), std::move(seed),
+                 std::string(reinterpret_cast<char*>(pk), sizeof pk),
+                 std::string(reinterpret_cast<char*>(sk), sizeof sk)};
   sodium_memzero(sk, sizeof sk);
-  return SigningKey{absl::StrCat("ed25519:", version), std::move(seed),
-                    std::string(reinterpret_cast<char*>(pk), sizeof pk)};
+  return key;
 }
 
 }  // namespace

@@ -15,6 +15,8 @@ struct SigningKey {
   std::string seed;
   // The 32-byte public key (derived from the seed).
   std::string public_key;
+  // libsodium's 64-byte expanded secret key (derived from the seed once, not at every signature).
+  std::string secret_key;
 };
 
 // A new random key with the given version ([a-zA-Z0-9_]+).
