@@ -18,35 +18,45 @@ absl::Status NotAnObject() {
                      "an event must be a JSON object");
 }
 
-// Top-level keys that survive redaction (v1-v10).
-const std::set<std::string, std::less<>>& KeptTopLevelKeys() {
-  static const std::set<std::string, std::less<>> kKeys = {"event_id",   "type",
-                                                           "room_id",    "sender",
-                                                           "state_key",  "content",
-                                                           "hashes",     "signatures",
-                                                           "depth",      "prev_events",
-                                                           "prev_state", "auth_events",
-                                                           "origin",     "origin_server_ts",
-                                                           "membership"};
-  return kKeys;
+// Top-level keys that survive redaction. Room version 11 (MSC2176/MSC3821/MSC3989) stops keeping
+// "origin", "membership" and "prev_state".
+bool KeepsTopLevelKey(absl::string_view key, int version) {
+  static const std::set<std::string, std::less<>> kKeys = {
+      "event_id", "type",       "room_id", "sender",      "state_key",   "content",
+      "hashes",   "signatures", "depth",   "prev_events", "auth_events", "origin_server_ts"};
+  static const std::set<std::string, std::less<>> kUntilV11 = {"origin", "membership",
+                                                               "prev_state"};
+  return kKeys.contains(key) || (version < 11 && kUntilV11.contains(key));
 }
 
-std::set<std::string, std::less<>> KeptContentKeys(absl::string_view type, int version) {
+// Content keys that survive redaction; `all_content` is set where every key does (v11 create).
+std::set<std::string, std::less<>> KeptContentKeys(absl::string_view type, int version,
+                                                   bool* all_content) {
+  *all_content = false;
   if (type == "m.room.member") {
+    if (version >= 11)
+      return {"membership", "join_authorised_via_users_server", "third_party_invite"};
     if (version >= 9) return {"membership", "join_authorised_via_users_server"};
     return {"membership"};
   }
-  if (type == "m.room.create") return {"creator"};
+  if (type == "m.room.create") {
+    *all_content = version >= 11;
+    return {"creator"};
+  }
   if (type == "m.room.join_rules") {
     if (version >= 8) return {"join_rule", "allow"};
     return {"join_rule"};
   }
   if (type == "m.room.power_levels") {
-    return {"ban",    "events",        "events_default", "kick",
-            "redact", "state_default", "users",          "users_default"};
+    std::set<std::string, std::less<>> keys = {"ban",   "events",       "events_default",
+                                               "kick",  "redact",       "state_default",
+                                               "users", "users_default"};
+    if (version >= 11) keys.insert("invite");
+    return keys;
   }
   if (type == "m.room.history_visibility") return {"history_visibility"};
   if (type == "m.room.aliases" && version <= 5) return {"aliases"};
+  if (type == "m.room.redaction" && version >= 11) return {"redacts"};
   return {};
 }
 
@@ -54,9 +64,9 @@ std::set<std::string, std::less<>> KeptContentKeys(absl::string_view type, int v
 
 absl::StatusOr<int> ParseRoomVersion(absl::string_view version) {
   int v = 0;
-  if (!absl::SimpleAtoi(version, &v) || v < 4 || v > 10 || absl::StrCat(v) != version) {
+  if (!absl::SimpleAtoi(version, &v) || v < 4 || v > 11 || absl::StrCat(v) != version) {
     return MatrixError(absl::StatusCode::kInvalidArgument, "M_UNSUPPORTED_ROOM_VERSION",
-                       absl::StrCat("room version \"", version, "\" is not supported (4-10 are)"));
+                       absl::StrCat("room version \"", version, "\" is not supported (4-11 are)"));
   }
   return v;
 }
@@ -75,15 +85,27 @@ absl::StatusOr<Json> RedactEvent(const Json& event, int room_version) {
   if (!event.is_object()) return NotAnObject();
   Json out = Json::object();
   for (const auto& [key, value] : event.items()) {
-    if (KeptTopLevelKeys().contains(key)) out[key] = value;
+    if (KeepsTopLevelKey(key, room_version)) out[key] = value;
   }
   std::string type =
       event.value("type", Json()).is_string() ? event["type"].get<std::string>() : "";
   Json content = Json::object();
   if (auto it = event.find("content"); it != event.end() && it->is_object()) {
-    std::set<std::string, std::less<>> kept = KeptContentKeys(type, room_version);
+    bool all_content = false;
+    std::set<std::string, std::less<>> kept = KeptContentKeys(type, room_version, &all_content);
     for (const auto& [key, value] : it->items()) {
-      if (kept.contains(key)) content[key] = value;
+      if (all_content || kept.contains(key)) content[key] = value;
+    }
+    // v11 keeps only the "signed" part of a member event's third_party_invite.
+    // (as Synapse does: a non-object third_party_invite goes entirely).
+    if (auto tpi = content.find("third_party_invite"); tpi != content.end()) {
+      if (!tpi->is_object()) {
+        content.erase(tpi);
+      } else {
+        Json signed_part = Json::object();
+        if (tpi->contains("signed")) signed_part["signed"] = (*tpi)["signed"];
+        *tpi = std::move(signed_part);
+      }
     }
   }
   out["content"] = std::move(content);

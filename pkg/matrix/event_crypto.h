@@ -1,5 +1,5 @@
 #pragma once
-// The cryptography of events (server-server spec "Signing Events", room versions 4-10):
+// The cryptography of events (server-server spec "Signing Events", room versions 4-11):
 // content hashes, the redaction algorithm, reference hashes, event ids, and event signatures.
 
 #include <string>
@@ -10,14 +10,17 @@
 
 namespace periscope::matrix {
 
-// A supported room version as a number (4..10).
+// A supported room version as a number (4..11).
 absl::StatusOr<int> ParseRoomVersion(absl::string_view version);
 
 // The unpadded base64 SHA-256 of the event without "unsigned", "signatures" and "hashes".
 absl::StatusOr<std::string> ContentHash(const Json& event);
 
 // The event as the redaction algorithm of `room_version` leaves it (v1-v10 rules, with the
-// join_rules "allow" key from v8 and "join_authorised_via_users_server" from v9).
+// join_rules "allow" key from v8 and "join_authorised_via_users_server" from v9; v11 keeps all of
+// m.room.create's content, power_levels "invite", the "signed" part of a member's
+// third_party_invite and a redaction's content "redacts", and drops "origin", "membership" and
+// "prev_state").
 absl::StatusOr<Json> RedactEvent(const Json& event, int room_version);
 
 // The SHA-256 of the redacted event without "signatures" and "unsigned" (raw bytes).

@@ -81,6 +81,33 @@ TEST(EventCryptoTest, RedactionKeepsWhatEachVersionKeeps) {
   EXPECT_EQ(*EncodeCanonicalJson((*RedactEvent(create, 10))["content"]), R"({"creator":"@a:x"})");
 }
 
+TEST(EventCryptoTest, RoomVersion11RedactionRules) {
+  Json base = *ParseJson(R"({"type":"m.room.member","state_key":"@a:x","origin":"x",
+      "membership":"join","prev_state":[],"depth":1,"content":{"membership":"invite",
+      "third_party_invite":{"display_name":"A","signed":{"token":"t"}},"displayname":"A"}})");
+  EXPECT_EQ(
+      *EncodeCanonicalJson(*RedactEvent(base, 11)),
+      R"({"content":{"membership":"invite","third_party_invite":{"signed":{"token":"t"}}},"depth":1,"state_key":"@a:x","type":"m.room.member"})");
+  // v10 keeps the legacy top-level keys and drops third_party_invite.
+  EXPECT_EQ(
+      *EncodeCanonicalJson(*RedactEvent(base, 10)),
+      R"({"content":{"membership":"invite"},"depth":1,"membership":"join","origin":"x","prev_state":[],"state_key":"@a:x","type":"m.room.member"})");
+  Json bad_tpi = *ParseJson(
+      R"({"type":"m.room.member","content":{"membership":"invite","third_party_invite":"x"}})");
+  EXPECT_EQ(*EncodeCanonicalJson((*RedactEvent(bad_tpi, 11))["content"]),
+            R"({"membership":"invite"})");
+  Json create =
+      *ParseJson(R"({"type":"m.room.create","content":{"room_version":"11","m.federate":false}})");
+  EXPECT_EQ(*EncodeCanonicalJson((*RedactEvent(create, 11))["content"]),
+            R"({"m.federate":false,"room_version":"11"})");
+  Json pl = *ParseJson(R"({"type":"m.room.power_levels","content":{"invite":50,"x":1}})");
+  EXPECT_EQ(*EncodeCanonicalJson((*RedactEvent(pl, 11))["content"]), R"({"invite":50})");
+  Json redaction =
+      *ParseJson(R"({"type":"m.room.redaction","content":{"redacts":"$e","reason":"r"}})");
+  EXPECT_EQ(*EncodeCanonicalJson((*RedactEvent(redaction, 11))["content"]), R"({"redacts":"$e"})");
+  EXPECT_EQ(*EncodeCanonicalJson((*RedactEvent(redaction, 10))["content"]), "{}");
+}
+
 TEST(EventCryptoTest, EventIdIsUrlSafeReferenceHashAndIgnoresUnsigned) {
   Json event = *SignEvent(*ParseJson(kMinimalEvent), "domain", SpecKey(), 10);
   absl::StatusOr<std::string> id = ComputeEventId(event, 10);
@@ -102,7 +129,8 @@ TEST(EventCryptoTest, EventIdIsUrlSafeReferenceHashAndIgnoresUnsigned) {
 TEST(EventCryptoTest, RoomVersions) {
   EXPECT_EQ(*ParseRoomVersion("10"), 10);
   EXPECT_EQ(*ParseRoomVersion("4"), 4);
-  for (const char* bad : {"3", "11", "010", "", "x", "10.0"}) {
+  EXPECT_EQ(*ParseRoomVersion("11"), 11);
+  for (const char* bad : {"3", "12", "010", "", "x", "10.0"}) {
     EXPECT_EQ(MatrixErrcode(ParseRoomVersion(bad).status()), "M_UNSUPPORTED_ROOM_VERSION") << bad;
   }
 }
