@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "pkg/matrix/auth_rules.h"
 #include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/json_fields.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::matrix {
@@ -18,12 +19,6 @@ absl::StatusOr<StateKey> KeyOf(const Json& event) {
                        "an auth event must be a state event with a string type and state_key");
   }
   return StateKey(event["type"].get<std::string>(), event["state_key"].get<std::string>());
-}
-
-std::string StringField(const Json& object, const char* key) {
-  if (!object.is_object()) return "";
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 }  // namespace
@@ -58,7 +53,7 @@ const Json* AuthEvents::Get(absl::string_view type, absl::string_view state_key)
 std::string AuthEvents::MembershipOf(absl::string_view user_id) const {
   const Json* member = Get("m.room.member", user_id);
   if (member == nullptr) return "leave";
-  std::string membership = StringField(member->value("content", Json()), "membership");
+  std::string membership = StringField(ContentOf(*member), "membership");
   return membership.empty() ? "leave" : membership;
 }
 
@@ -68,7 +63,7 @@ std::vector<StateKey> AuthEventKeysFor(const Json& event, int room_version) {
                                 {"m.room.power_levels", ""},
                                 {"m.room.member", StringField(event, "sender")}};
   if (type != "m.room.member") return keys;
-  const Json content = event.value("content", Json::object());
+  const Json& content = ContentOf(event);
   std::string target = StringField(event, "state_key");
   keys.emplace_back("m.room.member", target);
   std::string membership = StringField(content, "membership");
@@ -76,7 +71,8 @@ std::vector<StateKey> AuthEventKeysFor(const Json& event, int room_version) {
     keys.emplace_back("m.room.join_rules", "");
   }
   if (membership == "invite" && content.is_object() && content.contains("third_party_invite")) {
-    std::string token = StringField(content["third_party_invite"].value("signed", Json()), "token");
+    std::string token =
+        StringField(JsonField(JsonField(content, "third_party_invite"), "signed"), "token");
     keys.emplace_back("m.room.third_party_invite", token);
   }
   std::string authoriser = StringField(content, "join_authorised_via_users_server");

@@ -9,17 +9,12 @@
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/event_crypto.h"
 #include "pkg/matrix/identifiers.h"
+#include "pkg/matrix/json_fields.h"
 #include "pkg/matrix/power_levels.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::matrix {
 namespace {
-
-std::string StringField(const Json& object, const char* key) {
-  if (!object.is_object()) return "";
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 std::optional<std::string> DomainOf(absl::string_view id, char sigil) {
   absl::StatusOr<SigilId> parsed = ParseSigilId(id, sigil);
@@ -34,8 +29,7 @@ absl::StatusOr<PowerLevels> CurrentPowerLevels(const AuthEvents& auth, int room_
     const Json* create = auth.Get("m.room.create", "");
     return PowerLevelsWithoutEvent(create == nullptr ? "" : RoomCreator(*create, room_version));
   }
-  absl::StatusOr<PowerLevels> levels =
-      ParsePowerLevels(power_levels->value("content", Json::object()), room_version);
+  absl::StatusOr<PowerLevels> levels = ParsePowerLevels(ContentOf(*power_levels), room_version);
   if (!levels.ok()) {
     return AuthFailure("9", absl::StrCat("the room's current power levels are malformed: ",
                                          levels.status().message()));
@@ -58,7 +52,7 @@ struct Checked {
   std::string type;
   std::string sender;
   std::optional<std::string> state_key;
-  Json content;
+  const Json& content;
 };
 
 absl::Status CheckCreate(const Checked& e) {
@@ -86,7 +80,7 @@ absl::Status CheckCreate(const Checked& e) {
 absl::Status CheckJoin(const Checked& e, const std::string& target, const PowerLevels& levels,
                        absl::string_view join_rule) {
   const AuthEvents::Entry* create = e.auth.Find("m.room.create", "");
-  const Json& prev_events = e.event.value("prev_events", Json::array());
+  const Json& prev_events = JsonField(e.event, "prev_events");
   if (prev_events.is_array() && prev_events.size() == 1 && prev_events[0].is_string() &&
       prev_events[0].get<std::string>() == create->event_id &&
       target == RoomCreator(create->event, e.version)) {
@@ -126,17 +120,16 @@ absl::Status CheckMember(const Checked& e, const PowerLevels& levels) {
   if (e.version >= 8 && e.content.contains("join_authorised_via_users_server")) {
     std::optional<std::string> server =
         DomainOf(StringField(e.content, "join_authorised_via_users_server"), '@');
-    const Json& signatures = e.event.value("signatures", Json::object());
+    const Json& signatures = JsonField(e.event, "signatures");
     if (!server || !signatures.is_object() || !signatures.contains(*server)) {
       return AuthFailure(
           "4.2", "the event is not signed by the server of join_authorised_via_users_server");
     }
   }
-  std::string join_rule =
-      StringField(e.auth.Get("m.room.join_rules", "") == nullptr
-                      ? Json()
-                      : e.auth.Get("m.room.join_rules", "")->value("content", Json()),
-                  "join_rule");
+  std::string join_rule = StringField(e.auth.Get("m.room.join_rules", "") == nullptr
+                                          ? Json()
+                                          : ContentOf(*e.auth.Get("m.room.join_rules", "")),
+                                      "join_rule");
   std::string sender_membership = e.auth.MembershipOf(e.sender);
   std::string target_membership = e.auth.MembershipOf(target);
   int64_t sender_level = levels.UserLevel(e.sender);
@@ -284,8 +277,8 @@ absl::Status CheckPowerLevels(const Checked& e, const PowerLevels& current, int6
   }
   const Json* old_event = e.auth.Get("m.room.power_levels", "");
   if (old_event == nullptr) return absl::OkStatus();  // 9.4
-  return CheckPowerLevelChange(current, *proposed, old_event->value("content", Json::object()),
-                               e.content, e.sender, sender_level, e.version);
+  return CheckPowerLevelChange(current, *proposed, ContentOf(*old_event), e.content, e.sender,
+                               sender_level, e.version);
 }
 
 }  // namespace
@@ -297,18 +290,17 @@ absl::Status AuthFailure(absl::string_view rule, absl::string_view detail) {
 
 std::string RoomCreator(const Json& create_event, int room_version) {
   if (room_version >= 11) return StringField(create_event, "sender");
-  return StringField(create_event.value("content", Json()), "creator");
+  return StringField(ContentOf(create_event), "creator");
 }
 
 absl::Status CheckAuthRules(const Json& event, const AuthEvents& auth, int room_version) {
   if (!event.is_object()) return AuthFailure("0", "the event is not a JSON object");
-  Checked e{event, auth, room_version};
+  Checked e{event, auth, room_version, "", "", std::nullopt, ContentOf(event)};
   e.type = StringField(event, "type");
   e.sender = StringField(event, "sender");
   if (auto it = event.find("state_key"); it != event.end() && it->is_string()) {
     e.state_key = it->get<std::string>();
   }
-  e.content = event.value("content", Json::object());
   if (!e.content.is_object()) return AuthFailure("0", "content is not an object");
   if (e.type.empty()) return AuthFailure("0", "the event has no type");
   if (!DomainOf(e.sender, '@')) return AuthFailure("0", "the sender is not a user id");
@@ -317,7 +309,7 @@ absl::Status CheckAuthRules(const Json& event, const AuthEvents& auth, int room_
 
   const Json* create = auth.Get("m.room.create", "");
   if (create == nullptr) return AuthFailure("2.4", "no m.room.create in the auth state");
-  if (const Json& federate = create->value("content", Json::object()).value("m.federate", Json());
+  if (const Json& federate = JsonField(ContentOf(*create), "m.federate");
       federate.is_boolean() && !federate.get<bool>() &&
       DomainOf(e.sender, '@') != DomainOf(StringField(*create, "sender"), '@')) {
     return AuthFailure("3", "the room does not federate and the sender is on another server");

@@ -15,7 +15,7 @@ PERISCOPE_APT_PACKAGES=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libnats-dev nats-server libpq-dev postgresql prometheus-cpp-dev libgtest-dev libgmock-dev
   libboost-dev libsodium-dev nlohmann-json3-dev libssl-dev libyaml-cpp-dev libbenchmark-dev
-  bazel-bootstrap bazel-rules-java
+  bazel-bootstrap bazel-rules-java clang libclang-rt-14-dev
 )
 
 # Installs missing Debian packages (and promtool) and the pinned npm tools.
