@@ -154,6 +154,21 @@ TEST_F(UserApiTest, LoginWithExistingDeviceIdReplacesItsToken) {
   EXPECT_TRUE(tokens_.Resolve(second->access_token()).ok());
 }
 
+TEST_F(UserApiTest, BadDeviceIdsAreInvalidParam) {
+  ASSERT_TRUE(Register("ivy", "pw").ok());
+  for (const std::string& bad : {std::string(256, 'D'), std::string("TAB\tBED")}) {
+    absl::StatusOr<v1::PerformPasswordLoginResponse> login = Login("ivy", "pw", bad);
+    EXPECT_EQ(MatrixErrcode(login.status()), "M_INVALID_PARAM") << login.status();
+    v1::PerformAccountCreationRequest req;
+    req.set_localpart("ivy2");
+    req.set_password("pw");
+    req.set_account_type(v1::ACCOUNT_TYPE_USER);
+    req.set_device_id(bad);
+    EXPECT_EQ(MatrixErrcode(creator_.Create(req).status()), "M_INVALID_PARAM");
+  }
+  EXPECT_TRUE(Login("ivy", "pw", std::string(255, 'D')).ok());
+}
+
 TEST_F(UserApiTest, UnknownTokenIsUnknownToken) {
   for (const std::string& t : {std::string(""), std::string("psc_nope"), std::string(1000, 'x')}) {
     absl::Status s = tokens_.Resolve(t).status();

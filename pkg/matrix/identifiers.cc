@@ -136,4 +136,16 @@ absl::Status ValidateEventId(absl::string_view event_id) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateDeviceId(absl::string_view device_id) {
+  if (device_id.empty()) return Invalid("device id", "empty");
+  if (device_id.size() > kMaxDeviceIdBytes) {
+    return Invalid("device id", absl::StrCat("longer than ", kMaxDeviceIdBytes, " bytes"));
+  }
+  for (char c : device_id) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return Invalid("device id", "contains a control character");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace periscope::matrix

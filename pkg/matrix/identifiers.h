@@ -28,4 +28,9 @@ absl::Status ValidateRoomAlias(absl::string_view alias);
 // Event ids: "$" + 43 URL-safe base64 characters (room versions 4+), or "$opaque:server" (1-3).
 absl::Status ValidateEventId(absl::string_view event_id);
 
+// Device ids are opaque to the spec; Periscope accepts 1-255 bytes without control characters
+// (they appear in logs, keys and to-device routing).
+inline constexpr size_t kMaxDeviceIdBytes = 255;
+absl::Status ValidateDeviceId(absl::string_view device_id);
+
 }  // namespace periscope::matrix

@@ -21,6 +21,16 @@ TEST(IdentifiersTest, ServerNames) {
   EXPECT_FALSE(ValidateServerName(std::string(256, 'a')).ok());
 }
 
+TEST(IdentifiersTest, DeviceIds) {
+  EXPECT_TRUE(ValidateDeviceId("ABCDEFGHIJ").ok());
+  EXPECT_TRUE(ValidateDeviceId("phone \xc3\xa9").ok());
+  EXPECT_TRUE(ValidateDeviceId(std::string(255, 'D')).ok());
+  for (const std::string& bad : {std::string(), std::string(256, 'D'), std::string("a\nb"),
+                                 std::string("a\x7f"), std::string("a\0b", 3)}) {
+    EXPECT_EQ(MatrixErrcode(ValidateDeviceId(bad)), "M_INVALID_PARAM") << bad;
+  }
+}
+
 TEST(IdentifiersTest, RoomIdsAndAliases) {
   EXPECT_TRUE(ValidateRoomId("!abc:example.org").ok());
   EXPECT_TRUE(ValidateRoomId("!abc:[::1]:8448").ok());

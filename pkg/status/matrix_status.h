@@ -33,6 +33,8 @@ absl::Status WithMatrixErrcode(absl::Status status, absl::string_view errcode);
 
 #define PERISCOPE_CONCAT_INNER(a, b) a##b
 #define PERISCOPE_CONCAT(a, b) PERISCOPE_CONCAT_INNER(a, b)
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` may be a declaration ("int x"), which
+// parentheses would break.
 #define PERISCOPE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                    \
   if (!tmp.ok()) return tmp.status();                   \
@@ -41,5 +43,6 @@ absl::Status WithMatrixErrcode(absl::Status status, absl::string_view errcode);
 // Evaluates `expr` (an absl::StatusOr<T>); returns its status if not OK, else assigns the value.
 #define PERISCOPE_ASSIGN_OR_RETURN(lhs, expr) \
   PERISCOPE_ASSIGN_OR_RETURN_IMPL(PERISCOPE_CONCAT(_periscope_or_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)
 
 }  // namespace periscope

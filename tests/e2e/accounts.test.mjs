@@ -103,6 +103,9 @@ for (const mode of ["monolith", "mesh"]) {
       assertError(await call(server, "POST", "/_matrix/client/v3/login", { raw: "{not json" }), 400, "M_NOT_JSON");
       assertError(await call(server, "POST", "/_matrix/client/v3/login", { raw: "[]" }), 400, "M_BAD_JSON");
       assertError(await call(server, "POST", "/_matrix/client/v3/register", { body: { username: 7 } }), 400, "M_BAD_JSON");
+      assertError(await call(server, "POST", "/_matrix/client/v3/login", {
+        body: { type: "m.login.password", identifier: { type: "m.id.user", user: "bob" }, password: "pw", device_id: "D".repeat(256) },
+      }), 400, "M_INVALID_PARAM");
       assertError(await call(server, "GET", "/_matrix/client/v3/no/such/endpoint"), 404, "M_UNRECOGNIZED");
       assertError(await call(server, "PUT", "/_matrix/client/v3/login", { body: {} }), 405, "M_UNRECOGNIZED");
       assertError(await call(server, "GET", "/_matrix/client/v3/account/whoami"), 401, "M_MISSING_TOKEN");

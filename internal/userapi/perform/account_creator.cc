@@ -4,6 +4,7 @@
 #include "internal/userapi/perform/device_issuer.h"
 #include "pkg/crypto/random.h"
 #include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/identifiers.h"
 #include "pkg/matrix/user_id.h"
 #include "pkg/status/matrix_status.h"
 
@@ -42,6 +43,9 @@ absl::StatusOr<v1::PerformAccountCreationResponse> AccountCreator::Create(
     localpart = crypto::RandomString(12, "abcdefghijklmnopqrstuvwxyz0123456789");
   }
   PERISCOPE_RETURN_IF_ERROR(matrix::ValidateNewLocalpart(localpart, server_name_));
+  if (!request.device_id().empty()) {
+    PERISCOPE_RETURN_IF_ERROR(matrix::ValidateDeviceId(request.device_id()));
+  }
   PERISCOPE_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request.password()));
 
   v1::PerformAccountCreationResponse response;

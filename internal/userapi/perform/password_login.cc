@@ -5,6 +5,7 @@
 #include "internal/userapi/perform/account_creator.h"
 #include "internal/userapi/perform/device_issuer.h"
 #include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/identifiers.h"
 #include "pkg/matrix/user_id.h"
 #include "pkg/status/matrix_status.h"
 
@@ -31,6 +32,9 @@ absl::StatusOr<v1::PerformPasswordLoginResponse> PasswordLogin::Login(
   localpart = absl::AsciiStrToLower(localpart);
   if (localpart.empty() || request.password().size() > kMaxPasswordBytes) {
     return InvalidCredentials();
+  }
+  if (!request.device_id().empty()) {
+    PERISCOPE_RETURN_IF_ERROR(matrix::ValidateDeviceId(request.device_id()));
   }
 
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> hash, store_.PasswordHash(localpart));
