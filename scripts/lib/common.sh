@@ -57,8 +57,19 @@ periscope_bazel_test() {
 }
 
 # A free TCP port on 127.0.0.1 (asks the kernel through node, which the tests need anyway).
+# A free loopback port in 20000-32767, below Linux's ephemeral range, so that no outgoing
+# connection can take it between this check and the server binding it.
 free_port() {
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+  node -e '
+    const net = require("net");
+    const tryPort = (n) => {
+      if (n === 0) { console.error("no free port"); process.exit(1); }
+      const port = 20000 + Math.floor(Math.random() * 12768);
+      const s = net.createServer();
+      s.on("error", () => tryPort(n - 1));
+      s.listen(port, "127.0.0.1", () => { console.log(port); s.close(); });
+    };
+    tryPort(200);'
 }
 
 wait_for_port() {

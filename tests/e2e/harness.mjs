@@ -15,16 +15,29 @@ export const BUILD = process.env.E2E_BUILD_DIR ?? path.join(ROOT, "build");
 const PSQL = "/usr/lib/postgresql/15/bin/psql";
 export const COMPONENTS = ["userapi", "roomserver", "syncapi", "federationapi", "federationsender"];
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
+// Ports are drawn at random from 20000-32767, below Linux's ephemeral range (32768-60999): a
+// port the kernel handed out (port 0) can be taken again by any outgoing connection of a test
+// running in parallel before our process binds it; these cannot. Each port is handed out once
+// per test process.
+const handedOut = new Set();
+function canListen(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.on("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
+}
+export async function freePort() {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12768);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port in 20000-32767");
 }
 
 function requireEnv(name) {
