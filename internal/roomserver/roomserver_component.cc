@@ -2,8 +2,16 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
+#include "internal/roomserver/output/outbox_publisher.h"
+#include "internal/roomserver/perform/event_sender.h"
+#include "internal/roomserver/perform/event_writer.h"
+#include "internal/roomserver/perform/room_creator.h"
+#include "internal/roomserver/service/roomserver_service.h"
+#include "internal/roomserver/storage/pg_room_store.h"
+#include "pkg/clock/clock.h"
+#include "pkg/logging/logging.h"
 #include "pkg/pg/migrations.h"
+#include "pkg/status/matrix_status.h"
 
 namespace periscope::roomserver {
 
@@ -16,9 +24,28 @@ stream::StreamSpec OutputStreamSpec(const config::Config& config) {
           .replicas = config.nats.replicas};
 }
 
+std::string OutputSubjectPrefix(const config::Config& config) {
+  return absl::StrCat(absl::AsciiStrToLower(config.nats.stream_prefix), ".roomserver.output");
+}
+
 struct RoomserverComponent::Parts {
-  // The generated base class answers UNIMPLEMENTED for every method.
-  v1::RoomserverService::Service service;
+  Parts(const config::Config& config, pg::Pool& pool, stream::JetStream& js,
+        matrix::SigningKey signing_key)
+      : key(std::move(signing_key)),
+        store(pool),
+        publisher(store, js, OutputSubjectPrefix(config)),
+        writer(config.server_name, key, SystemClock::Get()),
+        creator(store, writer, publisher),
+        sender(store, writer, publisher),
+        service(store, creator, sender) {}
+
+  matrix::SigningKey key;
+  PgRoomStore store;
+  OutboxPublisher publisher;
+  EventWriter writer;
+  RoomCreator creator;
+  EventSender sender;
+  RoomserverServiceImpl service;
 };
 
 RoomserverComponent::RoomserverComponent(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -26,10 +53,16 @@ RoomserverComponent::~RoomserverComponent() = default;
 
 absl::StatusOr<std::unique_ptr<RoomserverComponent>> RoomserverComponent::Create(
     const config::Config& config, pg::Pool& pool, stream::JetStream& js,
-    const matrix::SigningKey&) {
-  if (absl::Status s = pg::ApplyMigrations(pool, "roomserver", {}); !s.ok()) return s;
-  if (absl::Status s = js.DeclareStream(OutputStreamSpec(config)); !s.ok()) return s;
-  return std::unique_ptr<RoomserverComponent>(new RoomserverComponent(std::make_unique<Parts>()));
+    const matrix::SigningKey& key) {
+  PERISCOPE_RETURN_IF_ERROR(pg::ApplyMigrations(pool, "roomserver", RoomserverMigrations()));
+  PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(OutputStreamSpec(config)));
+  auto parts = std::make_unique<Parts>(config, pool, js, key);
+  // Whatever a crash left in the outbox goes out before anything new.
+  if (absl::Status s = parts->publisher.PublishPending(); !s.ok()) {
+    logging::Warn("roomserver.outbox_replay_deferred", {{"error", s}});
+  }
+  parts->publisher.StartRetrying(absl::Seconds(1));
+  return std::unique_ptr<RoomserverComponent>(new RoomserverComponent(std::move(parts)));
 }
 
 std::vector<grpc::Service*> RoomserverComponent::services() { return {&parts_->service}; }

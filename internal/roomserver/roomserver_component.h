@@ -1,9 +1,11 @@
 #pragma once
-// The roomserver: the single writer of rooms' events. Today it declares the roomserver output
-// stream and serves RoomserverService; every RPC answers UNIMPLEMENTED until issue #4 (rooms and
-// events) and #5 (local peeking) fill them in.
+// The roomserver: the single writer of rooms' events. It creates rooms and accepts local events
+// (storage/, perform/), publishes every accepted event to the output stream through the outbox
+// (output/), and answers queries (service/). Membership changes, peeks and federation input
+// still answer UNIMPLEMENTED (issues #4 and #5).
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -17,6 +19,8 @@ namespace periscope::roomserver {
 
 // The output stream every consumer (syncapi, federationsender) reads.
 stream::StreamSpec OutputStreamSpec(const config::Config& config);
+// "<prefix>.roomserver.output": each message's subject is this plus "." and the room.
+std::string OutputSubjectPrefix(const config::Config& config);
 
 class RoomserverComponent {
  public:

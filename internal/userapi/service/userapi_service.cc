@@ -1,33 +1,19 @@
 #include "internal/userapi/service/userapi_service.h"
 
-#include "pkg/grpc/status_conversion.h"
-#include "pkg/logging/logging.h"
+#include "pkg/grpc/service_reply.h"
 
 namespace periscope::userapi {
 namespace {
 
-// Logs unexpected failures (the ones that become 5xx) and converts.
 grpc::Status Finish(const absl::Status& status, grpc::ServerContext* ctx,
                     absl::string_view method) {
-  switch (status.code()) {
-    case absl::StatusCode::kInternal:
-    case absl::StatusCode::kUnknown:
-    case absl::StatusCode::kDataLoss:
-    case absl::StatusCode::kUnavailable:
-      logging::Error("userapi.failed", {{"method", method}, {"error", status}});
-      break;
-    default:
-      break;
-  }
-  return grpcutil::ToGrpcStatus(status, ctx);
+  return grpcutil::FinishCall(status, ctx, "userapi", method);
 }
 
-template <typename T, typename Response>
-grpc::Status Reply(absl::StatusOr<T> result, Response* response, grpc::ServerContext* ctx,
+template <typename Response>
+grpc::Status Reply(absl::StatusOr<Response> result, Response* response, grpc::ServerContext* ctx,
                    absl::string_view method) {
-  if (!result.ok()) return Finish(result.status(), ctx, method);
-  *response = *std::move(result);
-  return grpc::Status::OK;
+  return grpcutil::ReplyWith(std::move(result), response, ctx, "userapi", method);
 }
 
 }  // namespace

@@ -1,0 +1,59 @@
+#include "internal/roomserver/perform/event_writer.h"
+
+#include "absl/strings/str_cat.h"
+#include "internal/roomserver/output/output_messages.h"
+#include "periscope/roomserver/v1/output_event.pb.h"
+#include "pkg/matrix/auth_rules.h"
+#include "pkg/matrix/json_fields.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::roomserver {
+
+absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix::ProtoEvent proto,
+                                                       const SendOrigin& origin) {
+  const int version = txn.room_version();
+  proto.origin_server_ts = absl::ToUnixMillis(clock_.Now());
+
+  // The auth events the new event needs, read from the current state.
+  matrix::Json draft = {{"type", proto.type}, {"sender", proto.sender}, {"content", proto.content}};
+  if (proto.state_key) draft["state_key"] = *proto.state_key;
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents state,
+                             txn.State(matrix::AuthEventKeysFor(draft, version)));
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> extremities, txn.ForwardExtremities());
+
+  PERISCOPE_ASSIGN_OR_RETURN(
+      matrix::BuiltEvent built,
+      matrix::BuildEvent(proto, state, std::move(extremities), version, server_name_, key_));
+  PERISCOPE_RETURN_IF_ERROR(matrix::CheckAuthRules(built.event, state, version));
+
+  AcceptedEvent accepted;
+  accepted.event_id = built.event_id;
+  PERISCOPE_ASSIGN_OR_RETURN(accepted.event_json, matrix::EncodeCanonicalJson(built.event));
+  accepted.type = proto.type;
+  accepted.state_key = proto.state_key;
+  accepted.sender = proto.sender;
+  accepted.depth = built.event["depth"].get<int64_t>();
+  for (const matrix::Json& prev : built.event["prev_events"]) {
+    accepted.prev_event_ids.push_back(prev.get<std::string>());
+  }
+  accepted.membership = matrix::StringField(proto.content, "membership");
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> replaced, txn.AppendEvent(accepted));
+
+  v1::OutputEvent output;
+  output.set_room_id(proto.room_id);
+  v1::NewRoomEvent* event = output.mutable_new_room_event();
+  event->set_event_json(accepted.event_json);
+  event->set_event_id(built.event_id);
+  event->set_room_version(absl::StrCat(version));
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> latest, txn.ForwardExtremities());
+  for (const matrix::PrevEvent& extremity : latest) event->add_latest_event_ids(extremity.event_id);
+  if (proto.state_key) event->add_adds_state_event_ids(built.event_id);
+  if (replaced) event->add_removes_state_event_ids(*replaced);
+  event->set_transaction_id(origin.txn_id);
+  event->set_device_id(origin.device_id);
+  PERISCOPE_RETURN_IF_ERROR(txn.EnqueueOutput(built.event_id, OutputSubjectSuffix(proto.room_id),
+                                              EncodeOutputPayload(output)));
+  return built;
+}
+
+}  // namespace periscope::roomserver

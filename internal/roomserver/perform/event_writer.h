@@ -1,0 +1,42 @@
+#pragma once
+// Appends one locally-sent event to a room, inside the room's write transaction: builds it with
+// pkg/matrix (auth events from the current state, prev_events from the forward extremities),
+// checks the authorization rules, stores it, and queues its NewRoomEvent for the output stream.
+// Everything rolls back together if any step fails, so a refused request leaves nothing behind.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "internal/roomserver/storage/room_store.h"
+#include "pkg/clock/clock.h"
+#include "pkg/matrix/event_builder.h"
+#include "pkg/matrix/signing_key.h"
+
+namespace periscope::roomserver {
+
+// Who sent an event from which device and transaction (for the sender's /sync echo).
+struct SendOrigin {
+  std::string device_id;
+  std::string txn_id;
+};
+
+class EventWriter {
+ public:
+  EventWriter(std::string server_name, const matrix::SigningKey& key, const Clock& clock)
+      : server_name_(std::move(server_name)), key_(key), clock_(clock) {}
+
+  // Builds, authorises, stores and queues `proto` (its origin_server_ts is set from the clock).
+  // A refusal by the auth rules is PERMISSION_DENIED / M_FORBIDDEN naming the rule.
+  absl::StatusOr<matrix::BuiltEvent> Append(RoomWriteTxn& txn, matrix::ProtoEvent proto,
+                                            const SendOrigin& origin = {});
+
+  const std::string& server_name() const { return server_name_; }
+  const Clock& clock() const { return clock_; }
+
+ private:
+  std::string server_name_;
+  const matrix::SigningKey& key_;
+  const Clock& clock_;
+};
+
+}  // namespace periscope::roomserver

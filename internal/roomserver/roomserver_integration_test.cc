@@ -1,0 +1,340 @@
+// The roomserver over real gRPC, PostgreSQL and nats-server: rooms are created in the spec's
+// order, events are built, authorised, stored and published to the output stream exactly once and
+// in order, transaction ids make sends idempotent (also across a restart), and refused requests
+// get Matrix errors and leave nothing behind.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "internal/roomserver/output/output_messages.h"
+#include "internal/roomserver/roomserver_component.h"
+#include "periscope/roomserver/v1/output_event.pb.h"
+#include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
+#include "pkg/crypto/random.h"
+#include "pkg/grpc/grpc_server.h"
+#include "pkg/grpc/status_conversion.h"
+#include "pkg/matrix/canonical_json.h"
+#include "pkg/matrix/event_crypto.h"
+#include "pkg/status/matrix_status.h"
+#include "tests/testing/test_services.h"
+
+namespace periscope::roomserver {
+namespace {
+
+constexpr char kServer[] = "rs.test";
+constexpr char kAlice[] = "@alice:rs.test";
+constexpr char kBob[] = "@bob:rs.test";
+
+class RoomserverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    crypto::InitSodium();
+    auto db = testing::TestDatabase::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    auto nats = testing::NatsServerProcess::Start();
+    ASSERT_TRUE(nats.ok()) << nats.status();
+    nats_ = *std::move(nats);
+    config_.server_name = kServer;
+    config_.nats.stream_prefix = "RS" + crypto::RandomString(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    key_ = *matrix::GenerateSigningKey("t1");
+    StartRoomserver();
+  }
+
+  void StartRoomserver() {
+    auto pool = pg::Pool::Create({.dsn = db_->dsn(), .max_connections = 4});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    auto js = stream::JetStream::Connect({.url = nats_->url()});
+    ASSERT_TRUE(js.ok()) << js.status();
+    js_ = *std::move(js);
+    auto component = RoomserverComponent::Create(config_, *pool_, *js_, key_);
+    ASSERT_TRUE(component.ok()) << component.status();
+    component_ = *std::move(component);
+    auto server = grpcutil::GrpcServer::Start(
+        {.listen_address = "127.0.0.1:0", .services = component_->services()});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    stub_ = v1::RoomserverService::NewStub(server_->InProcessChannel());
+  }
+
+  void StopRoomserver() {
+    stub_.reset();
+    server_->Shutdown(absl::Seconds(1));
+    server_.reset();
+    component_.reset();
+    js_.reset();
+    pool_.reset();
+  }
+
+  absl::StatusOr<v1::PerformCreateRoomResponse> CreateRoom(v1::PerformCreateRoomRequest request) {
+    if (request.user_id().empty()) request.set_user_id(kAlice);
+    grpc::ClientContext ctx;
+    v1::PerformCreateRoomResponse response;
+    grpc::Status status = stub_->PerformCreateRoom(&ctx, request, &response);
+    if (!status.ok()) return grpcutil::FromGrpcStatus(status, ctx);
+    return response;
+  }
+
+  absl::StatusOr<std::string> Send(const std::string& room_id, const std::string& sender,
+                                   const std::string& type, const std::string& content,
+                                   const std::string& txn_id = "",
+                                   std::optional<std::string> state_key = std::nullopt,
+                                   const std::string& redacts = "") {
+    v1::PerformSendEventRequest request;
+    request.set_user_id(sender);
+    request.set_device_id("DEV");
+    request.set_room_id(room_id);
+    request.set_event_type(type);
+    request.set_content_json(content);
+    request.set_txn_id(txn_id);
+    request.set_redacts(redacts);
+    if (state_key) request.set_state_key(*state_key);
+    grpc::ClientContext ctx;
+    v1::PerformSendEventResponse response;
+    grpc::Status status = stub_->PerformSendEvent(&ctx, request, &response);
+    if (!status.ok()) return grpcutil::FromGrpcStatus(status, ctx);
+    return response.event_id();
+  }
+
+  std::vector<matrix::Json> State(const std::string& room_id) {
+    v1::QueryCurrentStateRequest request;
+    request.set_room_id(room_id);
+    grpc::ClientContext ctx;
+    v1::QueryCurrentStateResponse response;
+    EXPECT_TRUE(stub_->QueryCurrentState(&ctx, request, &response).ok());
+    std::vector<matrix::Json> out;
+    for (const std::string& json : response.state_json()) out.push_back(*matrix::ParseJson(json));
+    return out;
+  }
+
+  // Reads the whole output stream (a fresh ephemeral-like durable each call).
+  std::vector<v1::OutputEvent> ReadOutput(size_t want) {
+    std::vector<v1::OutputEvent> got;
+    absl::Mutex mu;
+    stream::PullConsumerOptions options;
+    options.spec.stream = OutputStreamSpec(config_).name;
+    options.spec.durable = "reader" + crypto::RandomString(8, "abcdefghijklmnopqrstuvwxyz");
+    EXPECT_TRUE(js_->DeclareConsumer(options.spec).ok());
+    auto consumer = stream::PullConsumer::Start(*js_, options, [&](const stream::Message& m) {
+      absl::StatusOr<v1::OutputEvent> event = DecodeOutputPayload(m.data);
+      EXPECT_TRUE(event.ok());
+      absl::MutexLock lock(&mu);
+      if (event.ok()) got.push_back(*event);
+      return stream::Outcome::Ack();
+    });
+    EXPECT_TRUE(consumer.ok());
+    absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      {
+        absl::MutexLock lock(&mu);
+        if (got.size() >= want) break;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    absl::SleepFor(absl::Milliseconds(300));  // anything beyond `want` would show up too
+    (*consumer)->Stop();
+    absl::MutexLock lock(&mu);
+    return got;
+  }
+
+  std::unique_ptr<testing::TestDatabase> db_;
+  std::unique_ptr<testing::NatsServerProcess> nats_;
+  config::Config config_;
+  matrix::SigningKey key_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<stream::JetStream> js_;
+  std::unique_ptr<RoomserverComponent> component_;
+  std::unique_ptr<grpcutil::GrpcServer> server_;
+  std::unique_ptr<v1::RoomserverService::Stub> stub_;
+};
+
+TEST_F(RoomserverTest, CreateRoomWritesTheSpecOrderAndPublishesIt) {
+  v1::PerformCreateRoomRequest request;
+  request.set_preset(v1::ROOM_PRESET_PUBLIC_CHAT);
+  request.set_name("Lobby");
+  request.set_topic("Say hi");
+  request.set_room_alias_name("lobby");
+  request.add_invite(kBob);
+  v1::StateEvent* extra = request.add_initial_state();
+  extra->set_type("m.room.history_visibility");
+  extra->set_content_json(R"({"history_visibility":"world_readable"})");
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom(request);
+  ASSERT_TRUE(room.ok()) << room.status();
+  EXPECT_EQ(room->room_alias(), "#lobby:rs.test");
+  EXPECT_TRUE(absl::EndsWith(room->room_id(), ":rs.test"));
+
+  std::vector<v1::OutputEvent> output = ReadOutput(10);
+  std::vector<std::string> types;
+  for (const v1::OutputEvent& o : output) {
+    ASSERT_TRUE(o.has_new_room_event());
+    EXPECT_EQ(o.room_id(), room->room_id());
+    matrix::Json event = *matrix::ParseJson(o.new_room_event().event_json());
+    EXPECT_EQ(*matrix::ComputeEventId(event, 10), o.new_room_event().event_id());
+    EXPECT_TRUE(
+        matrix::VerifyEventSignature(event, kServer, key_.key_id, key_.public_key, 10).ok());
+    types.push_back(event["type"].get<std::string>() +
+                    (event.contains("state_key") && !event["state_key"].get<std::string>().empty()
+                         ? "/" + event["state_key"].get<std::string>()
+                         : ""));
+    EXPECT_EQ(event["depth"], static_cast<int>(types.size()));
+  }
+  std::vector<std::string> want = {"m.room.create",       "m.room.member/@alice:rs.test",
+                                   "m.room.power_levels", "m.room.canonical_alias",
+                                   "m.room.join_rules",   "m.room.history_visibility",
+                                   "m.room.guest_access", "m.room.name",
+                                   "m.room.topic",        "m.room.member/@bob:rs.test"};
+  EXPECT_EQ(types, want);
+
+  int found = 0;
+  for (const matrix::Json& state : State(room->room_id())) {
+    if (state["type"] == "m.room.history_visibility") {
+      EXPECT_EQ(state["content"]["history_visibility"], "world_readable") << "initial_state wins";
+      ++found;
+    }
+    if (state["type"] == "m.room.join_rules") {
+      EXPECT_EQ(state["content"]["join_rule"], "public");
+      ++found;
+    }
+  }
+  EXPECT_EQ(found, 2);
+}
+
+TEST_F(RoomserverTest, MessagesChainAndTransactionsAreIdempotentAcrossRestarts) {
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom({});
+  ASSERT_TRUE(room.ok()) << room.status();
+  absl::StatusOr<std::string> first =
+      Send(room->room_id(), kAlice, "m.room.message", R"({"body":"one","msgtype":"m.text"})", "t1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<std::string> again =
+      Send(room->room_id(), kAlice, "m.room.message", R"({"body":"one","msgtype":"m.text"})", "t1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *first);
+
+  StopRoomserver();
+  StartRoomserver();
+  absl::StatusOr<std::string> after_restart =
+      Send(room->room_id(), kAlice, "m.room.message", R"({"body":"one","msgtype":"m.text"})", "t1");
+  ASSERT_TRUE(after_restart.ok());
+  EXPECT_EQ(*after_restart, *first);
+  absl::StatusOr<std::string> second =
+      Send(room->room_id(), kAlice, "m.room.message", R"({"body":"two"})", "t2");
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(*second, *first);
+
+  // private_chat: 6 creation events (create, join, power levels, join rules, history
+  // visibility, guest access), then exactly two messages, each once.
+  std::vector<v1::OutputEvent> output = ReadOutput(8);
+  ASSERT_EQ(output.size(), 8u);
+  EXPECT_EQ(output[6].new_room_event().event_id(), *first);
+  EXPECT_EQ(output[6].new_room_event().transaction_id(), "t1");
+  EXPECT_EQ(output[6].new_room_event().device_id(), "DEV");
+  EXPECT_EQ(output[7].new_room_event().event_id(), *second);
+  matrix::Json second_event = *matrix::ParseJson(output[7].new_room_event().event_json());
+  EXPECT_EQ(second_event["prev_events"], matrix::Json({*first}));
+  EXPECT_EQ(second_event["depth"], 8);
+  EXPECT_EQ(output[7].new_room_event().latest_event_ids_size(), 1);
+}
+
+TEST_F(RoomserverTest, RefusedRequestsGetMatrixErrorsAndLeaveNothing) {
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom({});
+  ASSERT_TRUE(room.ok());
+  const std::string& id = room->room_id();
+  // Not in the room (rule 5), unknown room, power level too low for state (rule 7).
+  EXPECT_EQ(MatrixErrcode(Send(id, kBob, "m.room.message", "{}").status()), "M_FORBIDDEN");
+  EXPECT_EQ(MatrixErrcode(Send("!nope:rs.test", kAlice, "m.room.message", "{}").status()),
+            "M_FORBIDDEN");
+  // Bad input.
+  EXPECT_EQ(MatrixErrcode(Send(id, kAlice, "m.room.message", R"({"n":1.5})").status()),
+            "M_BAD_JSON");
+  EXPECT_EQ(MatrixErrcode(Send(id, kAlice, "m.room.message", "[]").status()), "M_BAD_JSON");
+  EXPECT_EQ(MatrixErrcode(Send(id, kAlice, "m.room.message", "{nope").status()), "M_NOT_JSON");
+  EXPECT_EQ(MatrixErrcode(Send("room", kAlice, "m.room.message", "{}").status()),
+            "M_INVALID_PARAM");
+  EXPECT_EQ(MatrixErrcode(Send(id, kAlice, "", "{}").status()), "M_INVALID_PARAM");
+  std::string big = R"({"body":")" + std::string(70000, 'x') + R"("})";
+  EXPECT_EQ(MatrixErrcode(Send(id, kAlice, "m.room.message", big).status()), "M_TOO_LARGE");
+  // A state key of another user (rule 8).
+  absl::Status other_key = Send(id, kAlice, "m.custom", "{}", "", std::string(kBob)).status();
+  EXPECT_EQ(MatrixErrcode(other_key), "M_FORBIDDEN");
+  EXPECT_TRUE(absl::StrContains(other_key.message(), "auth rule 8")) << other_key;
+
+  v1::PerformCreateRoomRequest bad_version;
+  bad_version.set_room_version("99");
+  EXPECT_EQ(MatrixErrcode(CreateRoom(bad_version).status()), "M_UNSUPPORTED_ROOM_VERSION");
+  v1::PerformCreateRoomRequest bad_state;
+  bad_state.add_initial_state()->set_content_json("{}");  // no type
+  EXPECT_EQ(MatrixErrcode(CreateRoom(bad_state).status()), "M_INVALID_PARAM");
+  v1::PerformCreateRoomRequest taken;
+  taken.set_room_alias_name("dup");
+  ASSERT_TRUE(CreateRoom(taken).ok());
+  EXPECT_EQ(MatrixErrcode(CreateRoom(taken).status()), "M_ROOM_IN_USE");
+
+  // Only the two successful rooms' 6 + 7 (with the alias) events were published: nothing
+  // half-written.
+  EXPECT_EQ(ReadOutput(13).size(), 13u);
+}
+
+TEST_F(RoomserverTest, RedactionsNeedOwnershipOrTheRedactLevel) {
+  v1::PerformCreateRoomRequest request;
+  request.set_preset(v1::ROOM_PRESET_PUBLIC_CHAT);
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom(request);
+  ASSERT_TRUE(room.ok());
+  const std::string& id = room->room_id();
+  ASSERT_TRUE(
+      Send(id, kBob, "m.room.member", R"({"membership":"join"})", "", std::string(kBob)).ok());
+  absl::StatusOr<std::string> alice_msg = Send(id, kAlice, "m.room.message", R"({"body":"a"})");
+  absl::StatusOr<std::string> bob_msg = Send(id, kBob, "m.room.message", R"({"body":"b"})");
+  ASSERT_TRUE(alice_msg.ok() && bob_msg.ok());
+  EXPECT_TRUE(Send(id, kBob, "m.room.redaction", "{}", "", std::nullopt, *bob_msg).ok());
+  EXPECT_EQ(MatrixErrcode(
+                Send(id, kBob, "m.room.redaction", "{}", "", std::nullopt, *alice_msg).status()),
+            "M_FORBIDDEN");
+  EXPECT_TRUE(Send(id, kAlice, "m.room.redaction", "{}", "", std::nullopt, *bob_msg).ok());
+}
+
+TEST_F(RoomserverTest, QueriesAnswerAndUnknownRoomsAreNotFound) {
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom({});
+  ASSERT_TRUE(room.ok());
+  grpc::ClientContext ctx;
+  v1::QueryRoomVersionRequest version_request;
+  version_request.set_room_id(room->room_id());
+  v1::QueryRoomVersionResponse version;
+  ASSERT_TRUE(stub_->QueryRoomVersion(&ctx, version_request, &version).ok());
+  EXPECT_EQ(version.room_version(), "10");
+
+  grpc::ClientContext ctx2;
+  version_request.set_room_id("!unknown:rs.test");
+  grpc::Status missing = stub_->QueryRoomVersion(&ctx2, version_request, &version);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  grpc::ClientContext ctx3;
+  v1::QueryMembershipRequest membership_request;
+  membership_request.set_room_id(room->room_id());
+  membership_request.set_user_id(kAlice);
+  v1::QueryMembershipResponse membership;
+  ASSERT_TRUE(stub_->QueryMembership(&ctx3, membership_request, &membership).ok());
+  EXPECT_TRUE(membership.room_exists());
+  EXPECT_EQ(membership.membership(), v1::MEMBERSHIP_JOIN);
+
+  grpc::ClientContext ctx4;
+  v1::QueryEventsByIdRequest events_request;
+  events_request.add_event_ids(membership.event_id());
+  v1::QueryEventsByIdResponse events;
+  ASSERT_TRUE(stub_->QueryEventsById(&ctx4, events_request, &events).ok());
+  ASSERT_EQ(events.events_json_size(), 1);
+  EXPECT_EQ((*matrix::ParseJson(events.events_json(0)))["type"], "m.room.member");
+
+  grpc::ClientContext ctx5;
+  events_request.add_event_ids("not-an-id");
+  EXPECT_EQ(stub_->QueryEventsById(&ctx5, events_request, &events).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace periscope::roomserver

@@ -1,0 +1,101 @@
+#include "internal/roomserver/service/roomserver_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "pkg/grpc/service_reply.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/identifiers.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::roomserver {
+namespace {
+
+constexpr absl::string_view kComponent = "roomserver";
+
+grpc::Status Finish(const absl::Status& status, grpc::ServerContext* ctx,
+                    absl::string_view method) {
+  return grpcutil::FinishCall(status, ctx, kComponent, method);
+}
+
+v1::Membership MembershipEnum(absl::string_view membership) {
+  if (membership == "join") return v1::MEMBERSHIP_JOIN;
+  if (membership == "invite") return v1::MEMBERSHIP_INVITE;
+  if (membership == "leave") return v1::MEMBERSHIP_LEAVE;
+  if (membership == "ban") return v1::MEMBERSHIP_BAN;
+  if (membership == "knock") return v1::MEMBERSHIP_KNOCK;
+  return v1::MEMBERSHIP_UNSPECIFIED;
+}
+
+absl::Status UnknownRoom(absl::string_view room_id) {
+  return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound,
+                     absl::StrCat("Unknown room ", room_id));
+}
+
+}  // namespace
+
+grpc::Status RoomserverServiceImpl::PerformCreateRoom(grpc::ServerContext* ctx,
+                                                      const v1::PerformCreateRoomRequest* request,
+                                                      v1::PerformCreateRoomResponse* response) {
+  return grpcutil::ReplyWith(creator_.Create(*request), response, ctx, kComponent,
+                             "PerformCreateRoom");
+}
+
+grpc::Status RoomserverServiceImpl::PerformSendEvent(grpc::ServerContext* ctx,
+                                                     const v1::PerformSendEventRequest* request,
+                                                     v1::PerformSendEventResponse* response) {
+  return grpcutil::ReplyWith(sender_.Send(*request), response, ctx, kComponent, "PerformSendEvent");
+}
+
+grpc::Status RoomserverServiceImpl::QueryRoomVersion(grpc::ServerContext* ctx,
+                                                     const v1::QueryRoomVersionRequest* request,
+                                                     v1::QueryRoomVersionResponse* response) {
+  absl::StatusOr<std::optional<int>> version = store_.RoomVersion(request->room_id());
+  if (!version.ok()) return Finish(version.status(), ctx, "QueryRoomVersion");
+  if (!*version) return Finish(UnknownRoom(request->room_id()), ctx, "QueryRoomVersion");
+  response->set_room_version(absl::StrCat(**version));
+  return grpc::Status::OK;
+}
+
+grpc::Status RoomserverServiceImpl::QueryCurrentState(grpc::ServerContext* ctx,
+                                                      const v1::QueryCurrentStateRequest* request,
+                                                      v1::QueryCurrentStateResponse* response) {
+  absl::StatusOr<std::optional<int>> version = store_.RoomVersion(request->room_id());
+  if (!version.ok()) return Finish(version.status(), ctx, "QueryCurrentState");
+  if (!*version) return Finish(UnknownRoom(request->room_id()), ctx, "QueryCurrentState");
+  std::vector<matrix::StateKey> keys;
+  for (const v1::StateKeyTuple& tuple : request->state_tuples()) {
+    keys.emplace_back(tuple.type(), tuple.state_key());
+  }
+  absl::StatusOr<std::vector<EventRecord>> state = store_.CurrentState(request->room_id(), keys);
+  if (!state.ok()) return Finish(state.status(), ctx, "QueryCurrentState");
+  for (EventRecord& record : *state) response->add_state_json(std::move(record.event_json));
+  return grpc::Status::OK;
+}
+
+grpc::Status RoomserverServiceImpl::QueryMembership(grpc::ServerContext* ctx,
+                                                    const v1::QueryMembershipRequest* request,
+                                                    v1::QueryMembershipResponse* response) {
+  absl::StatusOr<MembershipRecord> record =
+      store_.Membership(request->room_id(), request->user_id());
+  if (!record.ok()) return Finish(record.status(), ctx, "QueryMembership");
+  response->set_room_exists(record->room_exists);
+  response->set_membership(MembershipEnum(record->membership));
+  response->set_event_id(record->event_id);
+  return grpc::Status::OK;
+}
+
+grpc::Status RoomserverServiceImpl::QueryEventsById(grpc::ServerContext* ctx,
+                                                    const v1::QueryEventsByIdRequest* request,
+                                                    v1::QueryEventsByIdResponse* response) {
+  std::vector<std::string> ids(request->event_ids().begin(), request->event_ids().end());
+  for (const std::string& id : ids) {
+    if (absl::Status s = matrix::ValidateEventId(id); !s.ok()) {
+      return Finish(s, ctx, "QueryEventsById");
+    }
+  }
+  absl::StatusOr<std::vector<EventRecord>> events = store_.EventsById(ids);
+  if (!events.ok()) return Finish(events.status(), ctx, "QueryEventsById");
+  for (EventRecord& record : *events) response->add_events_json(std::move(record.event_json));
+  return grpc::Status::OK;
+}
+
+}  // namespace periscope::roomserver

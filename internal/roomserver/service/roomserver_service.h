@@ -1,0 +1,40 @@
+#pragma once
+// The RoomserverService gRPC service: unwraps requests and hands each to its verb. Methods not
+// overridden here (membership, peeks, federation input) still answer UNIMPLEMENTED.
+
+#include "internal/roomserver/perform/event_sender.h"
+#include "internal/roomserver/perform/room_creator.h"
+#include "internal/roomserver/storage/room_store.h"
+#include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
+
+namespace periscope::roomserver {
+
+class RoomserverServiceImpl final : public v1::RoomserverService::Service {
+ public:
+  RoomserverServiceImpl(RoomStore& store, RoomCreator& creator, EventSender& sender)
+      : store_(store), creator_(creator), sender_(sender) {}
+
+  grpc::Status PerformCreateRoom(grpc::ServerContext* ctx,
+                                 const v1::PerformCreateRoomRequest* request,
+                                 v1::PerformCreateRoomResponse* response) override;
+  grpc::Status PerformSendEvent(grpc::ServerContext* ctx,
+                                const v1::PerformSendEventRequest* request,
+                                v1::PerformSendEventResponse* response) override;
+  grpc::Status QueryRoomVersion(grpc::ServerContext* ctx,
+                                const v1::QueryRoomVersionRequest* request,
+                                v1::QueryRoomVersionResponse* response) override;
+  grpc::Status QueryCurrentState(grpc::ServerContext* ctx,
+                                 const v1::QueryCurrentStateRequest* request,
+                                 v1::QueryCurrentStateResponse* response) override;
+  grpc::Status QueryMembership(grpc::ServerContext* ctx, const v1::QueryMembershipRequest* request,
+                               v1::QueryMembershipResponse* response) override;
+  grpc::Status QueryEventsById(grpc::ServerContext* ctx, const v1::QueryEventsByIdRequest* request,
+                               v1::QueryEventsByIdResponse* response) override;
+
+ private:
+  RoomStore& store_;
+  RoomCreator& creator_;
+  EventSender& sender_;
+};
+
+}  // namespace periscope::roomserver

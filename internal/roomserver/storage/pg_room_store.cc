@@ -1,0 +1,333 @@
+#include "internal/roomserver/storage/pg_room_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "pkg/matrix/canonical_json.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::roomserver {
+namespace {
+
+constexpr absl::string_view kSchemaV1 = R"sql(
+CREATE TABLE roomserver_rooms (
+  room_id TEXT PRIMARY KEY,
+  room_version INT NOT NULL,
+  created_ts BIGINT NOT NULL,
+  -- Listed in the public room directory.
+  published BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE TABLE roomserver_events (
+  event_nid BIGSERIAL PRIMARY KEY,
+  event_id TEXT NOT NULL UNIQUE,
+  room_id TEXT NOT NULL REFERENCES roomserver_rooms (room_id),
+  event_type TEXT NOT NULL,
+  state_key TEXT,
+  sender TEXT NOT NULL,
+  depth BIGINT NOT NULL,
+  -- The canonical JSON, exactly as hashed and signed.
+  event_json TEXT NOT NULL
+);
+CREATE INDEX roomserver_events_by_room ON roomserver_events (room_id, event_nid);
+CREATE TABLE roomserver_current_state (
+  room_id TEXT NOT NULL REFERENCES roomserver_rooms (room_id),
+  event_type TEXT NOT NULL,
+  state_key TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  -- For m.room.member: the membership, so "rooms of a user" is an index scan.
+  membership TEXT,
+  PRIMARY KEY (room_id, event_type, state_key)
+);
+CREATE INDEX roomserver_current_memberships ON roomserver_current_state (state_key, membership)
+  WHERE event_type = 'm.room.member';
+CREATE TABLE roomserver_forward_extremities (
+  room_id TEXT NOT NULL REFERENCES roomserver_rooms (room_id),
+  event_id TEXT NOT NULL,
+  depth BIGINT NOT NULL,
+  PRIMARY KEY (room_id, event_id)
+);
+-- Client transaction ids: a retried PUT /send/{type}/{txnId} returns the first event id.
+CREATE TABLE roomserver_transactions (
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  txn_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  PRIMARY KEY (user_id, device_id, txn_id)
+);
+CREATE TABLE roomserver_aliases (
+  alias TEXT PRIMARY KEY,
+  room_id TEXT NOT NULL REFERENCES roomserver_rooms (room_id),
+  creator TEXT NOT NULL
+);
+-- Output-stream messages written with the change they describe, published after commit in
+-- position order, then deleted.
+CREATE TABLE roomserver_outbox (
+  position BIGSERIAL PRIMARY KEY,
+  msg_id TEXT NOT NULL,
+  subject_suffix TEXT NOT NULL,
+  payload TEXT NOT NULL
+);
+)sql";
+
+constexpr pg::Statement kInsertRoom{
+    "roomserver_insert_room",
+    "INSERT INTO roomserver_rooms (room_id, room_version, created_ts) VALUES ($1, $2, $3)"};
+constexpr pg::Statement kLockRoom{
+    "roomserver_lock_room",
+    "SELECT room_version FROM roomserver_rooms WHERE room_id = $1 FOR UPDATE"};
+constexpr pg::Statement kRoomVersion{
+    "roomserver_room_version", "SELECT room_version FROM roomserver_rooms WHERE room_id = $1"};
+constexpr pg::Statement kStateEvent{
+    "roomserver_state_event",
+    "SELECT e.event_id, e.event_json FROM roomserver_current_state s JOIN roomserver_events e "
+    "USING (event_id) WHERE s.room_id = $1 AND s.event_type = $2 AND s.state_key = $3"};
+constexpr pg::Statement kAllState{
+    "roomserver_all_state",
+    "SELECT e.event_id, e.event_json FROM roomserver_current_state s JOIN roomserver_events e "
+    "USING (event_id) WHERE s.room_id = $1 ORDER BY s.event_type, s.state_key"};
+constexpr pg::Statement kExtremities{
+    "roomserver_extremities",
+    "SELECT event_id, depth FROM roomserver_forward_extremities WHERE room_id = $1"};
+constexpr pg::Statement kInsertEvent{
+    "roomserver_insert_event",
+    "INSERT INTO roomserver_events (event_id, room_id, event_type, state_key, sender, depth, "
+    "event_json) VALUES ($1, $2, $3, $4, $5, $6, $7)"};
+constexpr pg::Statement kDeleteExtremity{
+    "roomserver_delete_extremity",
+    "DELETE FROM roomserver_forward_extremities WHERE room_id = $1 AND event_id = $2"};
+constexpr pg::Statement kInsertExtremity{
+    "roomserver_insert_extremity",
+    "INSERT INTO roomserver_forward_extremities (room_id, event_id, depth) VALUES ($1, $2, $3)"};
+constexpr pg::Statement kCurrentStateId{
+    "roomserver_current_state_id",
+    "SELECT event_id FROM roomserver_current_state WHERE room_id = $1 AND event_type = $2 AND "
+    "state_key = $3"};
+constexpr pg::Statement kUpsertState{
+    "roomserver_upsert_state",
+    "INSERT INTO roomserver_current_state (room_id, event_type, state_key, event_id, membership) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET "
+    "event_id = EXCLUDED.event_id, membership = EXCLUDED.membership"};
+constexpr pg::Statement kInsertTransaction{
+    "roomserver_insert_transaction",
+    "INSERT INTO roomserver_transactions (user_id, device_id, txn_id, event_id) "
+    "VALUES ($1, $2, $3, $4)"};
+constexpr pg::Statement kTransactionEvent{
+    "roomserver_transaction_event",
+    "SELECT event_id FROM roomserver_transactions WHERE user_id = $1 AND device_id = $2 AND "
+    "txn_id = $3"};
+constexpr pg::Statement kEnqueue{
+    "roomserver_enqueue_output",
+    "INSERT INTO roomserver_outbox (msg_id, subject_suffix, payload) VALUES ($1, $2, $3)"};
+constexpr pg::Statement kPendingOutput{
+    "roomserver_pending_output",
+    "SELECT position, msg_id, subject_suffix, payload FROM roomserver_outbox ORDER BY position "
+    "LIMIT $1"};
+constexpr pg::Statement kDeleteOutput{"roomserver_delete_output",
+                                      "DELETE FROM roomserver_outbox WHERE position <= $1"};
+constexpr pg::Statement kEventById{
+    "roomserver_event_by_id",
+    "SELECT event_id, room_id, event_json FROM roomserver_events WHERE event_id = $1"};
+constexpr pg::Statement kMembership{
+    "roomserver_membership",
+    "SELECT membership, event_id FROM roomserver_current_state WHERE room_id = $1 AND "
+    "event_type = 'm.room.member' AND state_key = $2"};
+constexpr pg::Statement kInsertAlias{
+    "roomserver_insert_alias",
+    "INSERT INTO roomserver_aliases (alias, room_id, creator) VALUES ($1, $2, $3)"};
+constexpr pg::Statement kResolveAlias{"roomserver_resolve_alias",
+                                      "SELECT room_id FROM roomserver_aliases WHERE alias = $1"};
+constexpr pg::Statement kSetPublished{
+    "roomserver_set_published", "UPDATE roomserver_rooms SET published = $2 WHERE room_id = $1"};
+
+absl::Status RoomNotFound(absl::string_view room_id) {
+  return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound,
+                     absl::StrCat("Unknown room ", room_id));
+}
+
+class PgRoomWriteTxn final : public RoomWriteTxn {
+ public:
+  PgRoomWriteTxn(pg::Connection& conn, absl::string_view room_id, int room_version)
+      : conn_(conn), room_id_(room_id), room_version_(room_version) {}
+
+  int room_version() const override { return room_version_; }
+
+  absl::StatusOr<matrix::AuthEvents> State(const std::vector<matrix::StateKey>& keys) override {
+    matrix::AuthEvents state;
+    for (const matrix::StateKey& key : keys) {
+      if (state.Find(key.first, key.second) != nullptr) continue;  // asked twice
+      PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                                 conn_.Query(kStateEvent, {room_id_, key.first, key.second}));
+      if (r.rows() == 0) continue;
+      PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(r.Text(0, 1)));
+      PERISCOPE_RETURN_IF_ERROR(state.Add(std::string(r.Text(0, 0)), std::move(event)));
+    }
+    return state;
+  }
+
+  absl::StatusOr<std::vector<matrix::PrevEvent>> ForwardExtremities() override {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kExtremities, {room_id_}));
+    std::vector<matrix::PrevEvent> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back({std::string(r.Text(i, 0)), r.Int(i, 1)});
+    return out;
+  }
+
+  absl::StatusOr<std::optional<std::string>> AppendEvent(const AcceptedEvent& e) override {
+    PERISCOPE_RETURN_IF_ERROR(conn_
+                                  .Query(kInsertEvent, {e.event_id, room_id_, e.type, e.state_key,
+                                                        e.sender, e.depth, e.event_json})
+                                  .status());
+    for (const std::string& prev : e.prev_event_ids) {
+      PERISCOPE_RETURN_IF_ERROR(conn_.Query(kDeleteExtremity, {room_id_, prev}).status());
+    }
+    PERISCOPE_RETURN_IF_ERROR(
+        conn_.Query(kInsertExtremity, {room_id_, e.event_id, e.depth}).status());
+    if (!e.state_key) return std::optional<std::string>();
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result old,
+                               conn_.Query(kCurrentStateId, {room_id_, e.type, *e.state_key}));
+    std::optional<std::string> replaced;
+    if (old.rows() > 0) replaced = std::string(old.Text(0, 0));
+    std::optional<std::string> membership;
+    if (e.type == "m.room.member") membership = e.membership;
+    PERISCOPE_RETURN_IF_ERROR(
+        conn_.Query(kUpsertState, {room_id_, e.type, *e.state_key, e.event_id, membership})
+            .status());
+    return replaced;
+  }
+
+  absl::Status RecordTransaction(absl::string_view user_id, absl::string_view device_id,
+                                 absl::string_view txn_id, absl::string_view event_id) override {
+    return conn_.Query(kInsertTransaction, {user_id, device_id, txn_id, event_id}).status();
+  }
+
+  absl::Status EnqueueOutput(absl::string_view msg_id, absl::string_view subject_suffix,
+                             absl::string_view payload) override {
+    return conn_.Query(kEnqueue, {msg_id, subject_suffix, payload}).status();
+  }
+
+  absl::Status CreateAlias(absl::string_view alias, absl::string_view creator) override {
+    absl::Status s = conn_.Query(kInsertAlias, {alias, room_id_, creator}).status();
+    if (absl::IsAlreadyExists(s)) {
+      return MatrixError(absl::StatusCode::kAlreadyExists, "M_ROOM_IN_USE",
+                         absl::StrCat("The alias ", alias, " is already taken"));
+    }
+    return s;
+  }
+
+  absl::Status SetPublished(bool published) override {
+    return conn_.Query(kSetPublished, {room_id_, published}).status();
+  }
+
+ private:
+  pg::Connection& conn_;
+  std::string room_id_;
+  int room_version_;
+};
+
+}  // namespace
+
+const std::vector<pg::Migration>& RoomserverMigrations() {
+  static const std::vector<pg::Migration> kMigrations = {
+      {1, "rooms, events, current state, extremities, transactions, aliases, outbox", kSchemaV1},
+  };
+  return kMigrations;
+}
+
+absl::Status PgRoomStore::CreateRoom(absl::string_view room_id, int room_version, int64_t now_ms,
+                                     const WriteBody& body) {
+  return pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_RETURN_IF_ERROR(c.Query(kInsertRoom, {room_id, room_version, now_ms}).status());
+    PgRoomWriteTxn txn(c, room_id, room_version);
+    return body(txn);
+  });
+}
+
+absl::Status PgRoomStore::Write(absl::string_view room_id, const WriteBody& body) {
+  return pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, c.Query(kLockRoom, {room_id}));
+    if (r.rows() == 0) return RoomNotFound(room_id);
+    PgRoomWriteTxn txn(c, room_id, static_cast<int>(r.Int(0, 0)));
+    return body(txn);
+  });
+}
+
+absl::StatusOr<std::optional<std::string>> PgRoomStore::TransactionEventId(
+    absl::string_view user_id, absl::string_view device_id, absl::string_view txn_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                             pool_.Query(kTransactionEvent, {user_id, device_id, txn_id}));
+  if (r.rows() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(r.Text(0, 0)));
+}
+
+absl::StatusOr<std::vector<OutboxEntry>> PgRoomStore::PendingOutput(int limit) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kPendingOutput, {limit}));
+  std::vector<OutboxEntry> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({r.Int(i, 0), std::string(r.Text(i, 1)), std::string(r.Text(i, 2)),
+                   std::string(r.Text(i, 3))});
+  }
+  return out;
+}
+
+absl::Status PgRoomStore::MarkOutputPublished(int64_t position) {
+  return pool_.Query(kDeleteOutput, {position}).status();
+}
+
+absl::StatusOr<std::optional<int>> PgRoomStore::RoomVersion(absl::string_view room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kRoomVersion, {room_id}));
+  if (r.rows() == 0) return std::optional<int>();
+  return std::optional<int>(static_cast<int>(r.Int(0, 0)));
+}
+
+absl::StatusOr<std::vector<EventRecord>> PgRoomStore::CurrentState(
+    absl::string_view room_id, const std::vector<matrix::StateKey>& keys) {
+  std::vector<EventRecord> out;
+  if (keys.empty()) {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kAllState, {room_id}));
+    for (int i = 0; i < r.rows(); ++i) {
+      out.push_back({std::string(r.Text(i, 0)), std::string(room_id), std::string(r.Text(i, 1))});
+    }
+    return out;
+  }
+  for (const matrix::StateKey& key : keys) {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                               pool_.Query(kStateEvent, {room_id, key.first, key.second}));
+    if (r.rows() > 0) {
+      out.push_back({std::string(r.Text(0, 0)), std::string(room_id), std::string(r.Text(0, 1))});
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<EventRecord>> PgRoomStore::EventsById(
+    const std::vector<std::string>& event_ids) {
+  std::vector<EventRecord> out;
+  for (const std::string& id : event_ids) {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kEventById, {id}));
+    if (r.rows() > 0) {
+      out.push_back(
+          {std::string(r.Text(0, 0)), std::string(r.Text(0, 1)), std::string(r.Text(0, 2))});
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<MembershipRecord> PgRoomStore::Membership(absl::string_view room_id,
+                                                         absl::string_view user_id) {
+  MembershipRecord record;
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, RoomVersion(room_id));
+  record.room_exists = version.has_value();
+  if (!record.room_exists) return record;
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kMembership, {room_id, user_id}));
+  if (r.rows() > 0) {
+    record.membership = std::string(r.Text(0, 0));
+    record.event_id = std::string(r.Text(0, 1));
+  }
+  return record;
+}
+
+absl::StatusOr<std::optional<std::string>> PgRoomStore::ResolveAlias(absl::string_view alias) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kResolveAlias, {alias}));
+  if (r.rows() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(r.Text(0, 0)));
+}
+
+}  // namespace periscope::roomserver

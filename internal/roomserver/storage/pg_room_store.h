@@ -1,0 +1,40 @@
+#pragma once
+// RoomStore on PostgreSQL (tables roomserver_*).
+
+#include <vector>
+
+#include "internal/roomserver/storage/room_store.h"
+#include "pkg/pg/migrations.h"
+#include "pkg/pg/pg.h"
+
+namespace periscope::roomserver {
+
+// The roomserver's schema migrations (component "roomserver").
+const std::vector<pg::Migration>& RoomserverMigrations();
+
+class PgRoomStore final : public RoomStore {
+ public:
+  explicit PgRoomStore(pg::Pool& pool) : pool_(pool) {}
+
+  absl::Status CreateRoom(absl::string_view room_id, int room_version, int64_t now_ms,
+                          const WriteBody& body) override;
+  absl::Status Write(absl::string_view room_id, const WriteBody& body) override;
+  absl::StatusOr<std::optional<std::string>> TransactionEventId(absl::string_view user_id,
+                                                                absl::string_view device_id,
+                                                                absl::string_view txn_id) override;
+  absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(int limit) override;
+  absl::Status MarkOutputPublished(int64_t position) override;
+  absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) override;
+  absl::StatusOr<std::vector<EventRecord>> CurrentState(
+      absl::string_view room_id, const std::vector<matrix::StateKey>& keys) override;
+  absl::StatusOr<std::vector<EventRecord>> EventsById(
+      const std::vector<std::string>& event_ids) override;
+  absl::StatusOr<MembershipRecord> Membership(absl::string_view room_id,
+                                              absl::string_view user_id) override;
+  absl::StatusOr<std::optional<std::string>> ResolveAlias(absl::string_view alias) override;
+
+ private:
+  pg::Pool& pool_;
+};
+
+}  // namespace periscope::roomserver

@@ -1,0 +1,116 @@
+#pragma once
+// What the roomserver keeps: rooms, every accepted event, each room's current state and forward
+// extremities, client transaction ids, aliases, and the outbox of output-stream messages.
+//
+// Writes to a room happen inside RoomStore::Write, which holds the room's write lock (one writer
+// per room across every roomserver process) for one database transaction. Output-stream messages
+// are written to the outbox in that same transaction, so an accepted event and its message commit
+// together; the outbox publisher sends them after commit, in order.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "pkg/matrix/auth_events.h"
+#include "pkg/matrix/event_builder.h"
+
+namespace periscope::roomserver {
+
+// An event the auth rules accepted, ready to store.
+struct AcceptedEvent {
+  std::string event_id;
+  // The event's canonical JSON (the bytes that were hashed and signed).
+  std::string event_json;
+  std::string type;
+  std::optional<std::string> state_key;
+  std::string sender;
+  int64_t depth = 0;
+  std::vector<std::string> prev_event_ids;
+  // For m.room.member events.
+  std::string membership;
+};
+
+// A room's write transaction. Valid only inside RoomStore::Write's body.
+class RoomWriteTxn {
+ public:
+  virtual ~RoomWriteTxn() = default;
+  virtual int room_version() const = 0;
+  // The current state events for `keys` (missing keys are simply absent).
+  virtual absl::StatusOr<matrix::AuthEvents> State(const std::vector<matrix::StateKey>& keys) = 0;
+  virtual absl::StatusOr<std::vector<matrix::PrevEvent>> ForwardExtremities() = 0;
+  // Stores the event; its prev events stop being forward extremities and it becomes one; a state
+  // event replaces the current state for its key. Returns the event id it replaced, if any.
+  virtual absl::StatusOr<std::optional<std::string>> AppendEvent(const AcceptedEvent& event) = 0;
+  // Remembers that (user, device, txn_id) produced `event_id`.
+  virtual absl::Status RecordTransaction(absl::string_view user_id, absl::string_view device_id,
+                                         absl::string_view txn_id, absl::string_view event_id) = 0;
+  // Adds an output-stream message, published after commit under `msg_id` (the dedup id).
+  virtual absl::Status EnqueueOutput(absl::string_view msg_id, absl::string_view subject_suffix,
+                                     absl::string_view payload) = 0;
+  // Creates a local alias (ALREADY_EXISTS if taken).
+  virtual absl::Status CreateAlias(absl::string_view alias, absl::string_view creator) = 0;
+  // Lists the room in (or removes it from) the public directory.
+  virtual absl::Status SetPublished(bool published) = 0;
+};
+
+// One queued output-stream message.
+struct OutboxEntry {
+  int64_t position = 0;
+  std::string msg_id;
+  std::string subject_suffix;
+  std::string payload;
+};
+
+struct EventRecord {
+  std::string event_id;
+  std::string room_id;
+  std::string event_json;
+};
+
+struct MembershipRecord {
+  bool room_exists = false;
+  // "" if the user has no member event.
+  std::string membership;
+  std::string event_id;
+};
+
+class RoomStore {
+ public:
+  virtual ~RoomStore() = default;
+  using WriteBody = std::function<absl::Status(RoomWriteTxn&)>;
+
+  // Creates the room (ALREADY_EXISTS if its id is taken) and runs `body` as its first write.
+  virtual absl::Status CreateRoom(absl::string_view room_id, int room_version, int64_t now_ms,
+                                  const WriteBody& body) = 0;
+  // Runs `body` under the room's write lock (NOT_FOUND with M_NOT_FOUND if there is no room).
+  // Everything `body` wrote commits if it returns OK and rolls back otherwise.
+  virtual absl::Status Write(absl::string_view room_id, const WriteBody& body) = 0;
+
+  // The event a (user, device, txn_id) produced, if any.
+  virtual absl::StatusOr<std::optional<std::string>> TransactionEventId(
+      absl::string_view user_id, absl::string_view device_id, absl::string_view txn_id) = 0;
+
+  // The oldest unpublished output messages, in order.
+  virtual absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(int limit) = 0;
+  // Forgets published messages up to and including `position`.
+  virtual absl::Status MarkOutputPublished(int64_t position) = 0;
+
+  // nullopt if the room is unknown.
+  virtual absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) = 0;
+  // The room's current state events; all of them if `keys` is empty.
+  virtual absl::StatusOr<std::vector<EventRecord>> CurrentState(
+      absl::string_view room_id, const std::vector<matrix::StateKey>& keys) = 0;
+  virtual absl::StatusOr<std::vector<EventRecord>> EventsById(
+      const std::vector<std::string>& event_ids) = 0;
+  virtual absl::StatusOr<MembershipRecord> Membership(absl::string_view room_id,
+                                                      absl::string_view user_id) = 0;
+  // The room an alias names; nullopt if none.
+  virtual absl::StatusOr<std::optional<std::string>> ResolveAlias(absl::string_view alias) = 0;
+};
+
+}  // namespace periscope::roomserver
