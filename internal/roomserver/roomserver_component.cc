@@ -5,6 +5,7 @@
 #include "internal/roomserver/output/outbox_publisher.h"
 #include "internal/roomserver/perform/event_sender.h"
 #include "internal/roomserver/perform/event_writer.h"
+#include "internal/roomserver/perform/membership_changer.h"
 #include "internal/roomserver/perform/room_creator.h"
 #include "internal/roomserver/service/roomserver_service.h"
 #include "internal/roomserver/storage/pg_room_store.h"
@@ -37,7 +38,8 @@ struct RoomserverComponent::Parts {
         writer(config.server_name, key, SystemClock::Get()),
         creator(store, writer, publisher),
         sender(store, writer, publisher),
-        service(store, creator, sender) {}
+        memberships(store, writer, publisher),
+        service(store, creator, sender, memberships) {}
 
   matrix::SigningKey key;
   PgRoomStore store;
@@ -45,6 +47,7 @@ struct RoomserverComponent::Parts {
   EventWriter writer;
   RoomCreator creator;
   EventSender sender;
+  MembershipChanger memberships;
   RoomserverServiceImpl service;
 };
 

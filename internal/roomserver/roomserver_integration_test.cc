@@ -102,6 +102,22 @@ class RoomserverTest : public ::testing::Test {
     return response.event_id();
   }
 
+  absl::StatusOr<v1::PerformMembershipResponse> Member(const std::string& sender,
+                                                       const std::string& room,
+                                                       v1::MembershipAction action,
+                                                       const std::string& target = "") {
+    v1::PerformMembershipRequest request;
+    request.set_sender(sender);
+    request.set_room_id_or_alias(room);
+    request.set_action(action);
+    request.set_target_user_id(target);
+    grpc::ClientContext ctx;
+    v1::PerformMembershipResponse response;
+    grpc::Status status = stub_->PerformMembership(&ctx, request, &response);
+    if (!status.ok()) return grpcutil::FromGrpcStatus(status, ctx);
+    return response;
+  }
+
   std::vector<matrix::Json> State(const std::string& room_id) {
     v1::QueryCurrentStateRequest request;
     request.set_room_id(room_id);
@@ -296,6 +312,57 @@ TEST_F(RoomserverTest, RedactionsNeedOwnershipOrTheRedactLevel) {
                 Send(id, kBob, "m.room.redaction", "{}", "", std::nullopt, *alice_msg).status()),
             "M_FORBIDDEN");
   EXPECT_TRUE(Send(id, kAlice, "m.room.redaction", "{}", "", std::nullopt, *bob_msg).ok());
+}
+
+TEST_F(RoomserverTest, MembershipChangesFollowTheAuthRules) {
+  constexpr char kCarol[] = "@carol:rs.test";
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom({});  // private: invite-only
+  ASSERT_TRUE(room.ok());
+  const std::string& id = room->room_id();
+  auto errcode = [](const auto& result) { return MatrixErrcode(result.status()); };
+  auto message = [](const auto& result) { return std::string(result.status().message()); };
+
+  auto uninvited = Member(kBob, id, v1::MEMBERSHIP_ACTION_JOIN);
+  EXPECT_EQ(errcode(uninvited), "M_FORBIDDEN");
+  EXPECT_TRUE(absl::StrContains(message(uninvited), "auth rule 4.3.4")) << message(uninvited);
+  ASSERT_TRUE(Member(kAlice, id, v1::MEMBERSHIP_ACTION_INVITE, kBob).ok());
+  ASSERT_TRUE(Member(kBob, id, v1::MEMBERSHIP_ACTION_JOIN).ok());
+  EXPECT_TRUE(Send(id, kBob, "m.room.message", R"({"body":"hi"})").ok());
+
+  EXPECT_EQ(errcode(Member(kBob, id, v1::MEMBERSHIP_ACTION_KICK, kAlice)), "M_FORBIDDEN");
+  EXPECT_EQ(errcode(Member(kAlice, id, v1::MEMBERSHIP_ACTION_KICK, kCarol)), "M_FORBIDDEN")
+      << "carol is not in the room";
+  ASSERT_TRUE(Member(kAlice, id, v1::MEMBERSHIP_ACTION_KICK, kBob).ok());
+  EXPECT_EQ(errcode(Send(id, kBob, "m.room.message", "{}")), "M_FORBIDDEN");
+
+  ASSERT_TRUE(Member(kAlice, id, v1::MEMBERSHIP_ACTION_BAN, kBob).ok());
+  ASSERT_TRUE(Member(kAlice, id, v1::MEMBERSHIP_ACTION_INVITE, kCarol).ok());
+  auto banned = Member(kAlice, id, v1::MEMBERSHIP_ACTION_INVITE, kBob);
+  EXPECT_TRUE(absl::StrContains(message(banned), "auth rule 4.4.3")) << message(banned);
+  EXPECT_EQ(errcode(Member(kAlice, id, v1::MEMBERSHIP_ACTION_UNBAN, kCarol)), "M_FORBIDDEN")
+      << "carol is not banned";
+  auto leave_banned = Member(kBob, id, v1::MEMBERSHIP_ACTION_LEAVE);
+  EXPECT_TRUE(absl::StrContains(message(leave_banned), "auth rule 4.5.1")) << message(leave_banned);
+  ASSERT_TRUE(Member(kAlice, id, v1::MEMBERSHIP_ACTION_UNBAN, kBob).ok());
+
+  // Rejecting an invite, leaving twice.
+  ASSERT_TRUE(Member(kCarol, id, v1::MEMBERSHIP_ACTION_LEAVE).ok());
+  EXPECT_EQ(errcode(Member(kCarol, id, v1::MEMBERSHIP_ACTION_LEAVE)), "M_FORBIDDEN");
+
+  // Joining a public room by its alias; unknown aliases and rooms.
+  v1::PerformCreateRoomRequest pub;
+  pub.set_preset(v1::ROOM_PRESET_PUBLIC_CHAT);
+  pub.set_room_alias_name("open");
+  absl::StatusOr<v1::PerformCreateRoomResponse> open = CreateRoom(pub);
+  ASSERT_TRUE(open.ok());
+  auto by_alias = Member(kCarol, "#open:rs.test", v1::MEMBERSHIP_ACTION_JOIN);
+  ASSERT_TRUE(by_alias.ok()) << by_alias.status();
+  EXPECT_EQ(by_alias->room_id(), open->room_id());
+  EXPECT_EQ(errcode(Member(kCarol, "#nope:rs.test", v1::MEMBERSHIP_ACTION_JOIN)), "M_NOT_FOUND");
+  EXPECT_EQ(errcode(Member(kCarol, "!nope:rs.test", v1::MEMBERSHIP_ACTION_JOIN)), "M_NOT_FOUND");
+  EXPECT_EQ(errcode(Member(kCarol, "nope", v1::MEMBERSHIP_ACTION_JOIN)), "M_INVALID_PARAM");
+  EXPECT_EQ(errcode(Member(kCarol, id, v1::MEMBERSHIP_ACTION_INVITE, "bob")), "M_INVALID_PARAM");
+  EXPECT_EQ(errcode(Member(kCarol, id, v1::MEMBERSHIP_ACTION_UNSPECIFIED)), "M_INVALID_PARAM");
 }
 
 TEST_F(RoomserverTest, QueriesAnswerAndUnknownRoomsAreNotFound) {

@@ -45,6 +45,13 @@ grpc::Status RoomserverServiceImpl::PerformSendEvent(grpc::ServerContext* ctx,
   return grpcutil::ReplyWith(sender_.Send(*request), response, ctx, kComponent, "PerformSendEvent");
 }
 
+grpc::Status RoomserverServiceImpl::PerformMembership(grpc::ServerContext* ctx,
+                                                      const v1::PerformMembershipRequest* request,
+                                                      v1::PerformMembershipResponse* response) {
+  return grpcutil::ReplyWith(memberships_.Change(*request), response, ctx, kComponent,
+                             "PerformMembership");
+}
+
 grpc::Status RoomserverServiceImpl::QueryRoomVersion(grpc::ServerContext* ctx,
                                                      const v1::QueryRoomVersionRequest* request,
                                                      v1::QueryRoomVersionResponse* response) {

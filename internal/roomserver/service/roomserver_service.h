@@ -3,6 +3,7 @@
 // overridden here (membership, peeks, federation input) still answer UNIMPLEMENTED.
 
 #include "internal/roomserver/perform/event_sender.h"
+#include "internal/roomserver/perform/membership_changer.h"
 #include "internal/roomserver/perform/room_creator.h"
 #include "internal/roomserver/storage/room_store.h"
 #include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
@@ -11,8 +12,9 @@ namespace periscope::roomserver {
 
 class RoomserverServiceImpl final : public v1::RoomserverService::Service {
  public:
-  RoomserverServiceImpl(RoomStore& store, RoomCreator& creator, EventSender& sender)
-      : store_(store), creator_(creator), sender_(sender) {}
+  RoomserverServiceImpl(RoomStore& store, RoomCreator& creator, EventSender& sender,
+                        MembershipChanger& memberships)
+      : store_(store), creator_(creator), sender_(sender), memberships_(memberships) {}
 
   grpc::Status PerformCreateRoom(grpc::ServerContext* ctx,
                                  const v1::PerformCreateRoomRequest* request,
@@ -20,6 +22,9 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   grpc::Status PerformSendEvent(grpc::ServerContext* ctx,
                                 const v1::PerformSendEventRequest* request,
                                 v1::PerformSendEventResponse* response) override;
+  grpc::Status PerformMembership(grpc::ServerContext* ctx,
+                                 const v1::PerformMembershipRequest* request,
+                                 v1::PerformMembershipResponse* response) override;
   grpc::Status QueryRoomVersion(grpc::ServerContext* ctx,
                                 const v1::QueryRoomVersionRequest* request,
                                 v1::QueryRoomVersionResponse* response) override;
@@ -35,6 +40,7 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   RoomStore& store_;
   RoomCreator& creator_;
   EventSender& sender_;
+  MembershipChanger& memberships_;
 };
 
 }  // namespace periscope::roomserver

@@ -1,0 +1,129 @@
+#include "internal/roomserver/perform/membership_changer.h"
+
+#include "absl/strings/str_cat.h"
+#include "pkg/logging/logging.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/identifiers.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::roomserver {
+namespace {
+
+namespace errcode = matrix::errcode;
+using matrix::Json;
+
+absl::Status Forbidden(absl::string_view message) {
+  return MatrixError(absl::StatusCode::kPermissionDenied, errcode::kForbidden, message);
+}
+
+// The membership value each action writes.
+absl::StatusOr<std::string> MembershipFor(v1::MembershipAction action) {
+  switch (action) {
+    case v1::MEMBERSHIP_ACTION_JOIN:
+      return "join";
+    case v1::MEMBERSHIP_ACTION_LEAVE:
+    case v1::MEMBERSHIP_ACTION_KICK:
+    case v1::MEMBERSHIP_ACTION_UNBAN:
+      return "leave";
+    case v1::MEMBERSHIP_ACTION_INVITE:
+      return "invite";
+    case v1::MEMBERSHIP_ACTION_BAN:
+      return "ban";
+    default:
+      return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kInvalidParam,
+                         "unknown membership action");
+  }
+}
+
+bool ActsOnSelf(v1::MembershipAction action) {
+  return action == v1::MEMBERSHIP_ACTION_JOIN || action == v1::MEMBERSHIP_ACTION_LEAVE;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> MembershipChanger::ResolveRoom(absl::string_view room_id_or_alias) {
+  if (!room_id_or_alias.empty() && room_id_or_alias[0] == '#') {
+    PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomAlias(room_id_or_alias));
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> room_id,
+                               store_.ResolveAlias(room_id_or_alias));
+    if (!room_id) {
+      return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
+                         absl::StrCat("Room alias ", room_id_or_alias, " not found"));
+    }
+    return *room_id;
+  }
+  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(room_id_or_alias));
+  return std::string(room_id_or_alias);
+}
+
+absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
+    const v1::PerformMembershipRequest& request) {
+  const v1::MembershipAction action = request.action();
+  PERISCOPE_ASSIGN_OR_RETURN(std::string membership, MembershipFor(action));
+  PERISCOPE_RETURN_IF_ERROR(matrix::ParseSigilId(request.sender(), '@').status());
+  std::string target = request.target_user_id();
+  if (ActsOnSelf(action)) {
+    if (!target.empty() && target != request.sender()) {
+      return Forbidden("join and leave act on the sender only");
+    }
+    target = request.sender();
+  } else {
+    if (target.empty()) {
+      return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kMissingParam,
+                         "user_id is required");
+    }
+    PERISCOPE_RETURN_IF_ERROR(matrix::ParseSigilId(target, '@').status());
+  }
+  Json content = Json::object();
+  if (!request.content_json().empty()) {
+    PERISCOPE_ASSIGN_OR_RETURN(content, matrix::ParseJson(request.content_json()));
+    if (!content.is_object()) {
+      return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kBadJson,
+                         "member content must be a JSON object");
+    }
+  }
+  content["membership"] = membership;
+  if (!request.reason().empty()) content["reason"] = request.reason();
+
+  PERISCOPE_ASSIGN_OR_RETURN(std::string room_id, ResolveRoom(request.room_id_or_alias()));
+  matrix::ProtoEvent proto;
+  proto.room_id = room_id;
+  proto.sender = request.sender();
+  proto.type = "m.room.member";
+  proto.state_key = target;
+  proto.content = std::move(content);
+
+  std::string event_id;
+  absl::Status written = store_.Write(room_id, [&](RoomWriteTxn& txn) -> absl::Status {
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents current, txn.State({{"m.room.member", target}}));
+    std::string target_membership = current.MembershipOf(target);
+    if (action == v1::MEMBERSHIP_ACTION_UNBAN && target_membership != "ban") {
+      return Forbidden(absl::StrCat(target, " is not banned"));
+    }
+    if (action == v1::MEMBERSHIP_ACTION_KICK && target_membership != "join" &&
+        target_membership != "invite" && target_membership != "knock") {
+      return Forbidden(absl::StrCat(target, " is not in the room"));
+    }
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::BuiltEvent built, writer_.Append(txn, proto));
+    event_id = built.event_id;
+    return absl::OkStatus();
+  });
+  if (absl::IsNotFound(written)) {
+    if (action == v1::MEMBERSHIP_ACTION_JOIN) {
+      return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
+                         absl::StrCat("No known servers for room ", room_id,
+                                      " (joining rooms on other servers is not supported yet)"));
+    }
+    return Forbidden(absl::StrCat(request.sender(), " is not in room ", room_id));
+  }
+  PERISCOPE_RETURN_IF_ERROR(written);
+  if (absl::Status published = publisher_.PublishPending(); !published.ok()) {
+    logging::Warn("roomserver.publish_deferred", {{"event_id", event_id}, {"error", published}});
+  }
+  v1::PerformMembershipResponse response;
+  response.set_room_id(room_id);
+  response.set_event_id(event_id);
+  return response;
+}
+
+}  // namespace periscope::roomserver
