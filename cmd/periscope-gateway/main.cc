@@ -5,6 +5,7 @@
 #include "internal/app/process.h"
 #include "internal/gateway/gateway.h"
 #include "internal/gateway/upstream/grpc_federation_api_client.h"
+#include "internal/gateway/upstream/grpc_roomserver_client.h"
 #include "internal/gateway/upstream/grpc_user_api_client.h"
 #include "pkg/clock/clock.h"
 #include "pkg/grpc/channel.h"
@@ -31,16 +32,21 @@ int main(int argc, char** argv) {
   std::unique_ptr<gateway::FederationApiClient> federationapi = gateway::NewGrpcFederationApiClient(
       grpcutil::Dial(config->federationapi.address, registry.get()),
       config->gateway.upstream_timeout);
+  std::unique_ptr<gateway::RoomserverClient> roomserver = gateway::NewGrpcRoomserverClient(
+      grpcutil::Dial(config->roomserver.address, registry.get()), config->gateway.upstream_timeout);
   absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics = metrics::MetricsServer::Start(
       config->gateway.metrics_listen.host, config->gateway.metrics_listen.port, registry);
   if (!metrics.ok()) return app::Fail(kProgram, metrics.status());
   absl::StatusOr<std::unique_ptr<stream::JetStream>> nats =
       app::ConnectNats(*config, "periscope-gateway", registry.get());
   if (!nats.ok()) return app::Fail(kProgram, nats.status());
-  absl::StatusOr<std::unique_ptr<gateway::Gateway>> gw = gateway::Gateway::Start(
-      *config,
-      {.userapi = userapi.get(), .federationapi = federationapi.get(), .nats = nats->get()},
-      registry.get(), SystemClock::Get());
+  absl::StatusOr<std::unique_ptr<gateway::Gateway>> gw =
+      gateway::Gateway::Start(*config,
+                              {.userapi = userapi.get(),
+                               .roomserver = roomserver.get(),
+                               .federationapi = federationapi.get(),
+                               .nats = nats->get()},
+                              registry.get(), SystemClock::Get());
   if (!gw.ok()) return app::Fail(kProgram, gw.status());
   logging::Info(
       "component.started",

@@ -8,6 +8,7 @@
 #include "internal/federationsender/federationsender_component.h"
 #include "internal/gateway/gateway.h"
 #include "internal/gateway/upstream/grpc_federation_api_client.h"
+#include "internal/gateway/upstream/grpc_roomserver_client.h"
 #include "internal/gateway/upstream/grpc_user_api_client.h"
 #include "internal/roomserver/roomserver_component.h"
 #include "internal/syncapi/syncapi_component.h"
@@ -80,6 +81,8 @@ absl::Status Run(int argc, char** argv) {
   std::unique_ptr<gateway::FederationApiClient> federation_client =
       gateway::NewGrpcFederationApiClient(server->InProcessChannel(),
                                           config->gateway.upstream_timeout);
+  std::unique_ptr<gateway::RoomserverClient> roomserver_client = gateway::NewGrpcRoomserverClient(
+      server->InProcessChannel(), config->gateway.upstream_timeout);
   PERISCOPE_ASSIGN_OR_RETURN(
       std::unique_ptr<metrics::MetricsServer> metrics,
       metrics::MetricsServer::Start(config->monolith.metrics_listen.host,
@@ -87,6 +90,7 @@ absl::Status Run(int argc, char** argv) {
   PERISCOPE_ASSIGN_OR_RETURN(std::unique_ptr<gateway::Gateway> gw,
                              gateway::Gateway::Start(*config,
                                                      {.userapi = userapi_client.get(),
+                                                      .roomserver = roomserver_client.get(),
                                                       .federationapi = federation_client.get(),
                                                       .nats = js.get()},
                                                      registry.get(), clock));

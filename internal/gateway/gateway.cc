@@ -29,7 +29,7 @@ struct Gateway::Impl {
       : cache(clock, config.gateway.token_cache_ttl),
         auth(*up.userapi, cache),
         local_logouts(cache),
-        deps{*up.userapi, auth, &local_logouts, config.server_name},
+        deps{*up.userapi, auth, &local_logouts, config.server_name, up.roomserver},
         client("client", registry),
         federation("federation", registry),
         http(config.gateway.io_threads) {}
@@ -70,6 +70,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
   AddRegisterRoutes(impl->client, impl->deps);
   AddLoginRoutes(impl->client, impl->deps);
   AddAccountRoutes(impl->client, impl->deps);
+  if (upstreams.roomserver != nullptr) {
+    AddRoomRoutes(impl->client, impl->deps);
+    AddMembershipRoutes(impl->client, impl->deps);
+  }
   AddHealthRoute(impl->federation);
   if (upstreams.federationapi != nullptr) AddKeyRoutes(impl->federation, *upstreams.federationapi);
 

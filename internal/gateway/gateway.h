@@ -20,10 +20,13 @@ namespace periscope::gateway {
 
 class UserApiClient;
 class FederationApiClient;
+class RoomserverClient;
 
 // The components the gateway calls (not owned; must outlive the gateway).
 struct GatewayUpstreams {
   UserApiClient* userapi = nullptr;
+  // Serves the room endpoints (createRoom, send, state, membership) when set.
+  RoomserverClient* roomserver = nullptr;
   // Serves the federation API's key endpoints when set.
   FederationApiClient* federationapi = nullptr;
   // If set, logouts are announced to every gateway on <nats.stream_prefix>.gateway.logout, so a

@@ -8,22 +8,9 @@ import test from "node:test";
 import * as sdk from "matrix-js-sdk";
 import { logger } from "matrix-js-sdk/lib/logger.js";
 import { ROOT, startPeriscope } from "./harness.mjs";
+import { assertError, call } from "./http.mjs";
 
 logger.setLevel("warn");
-
-async function call(server, method, path, { body, token, raw } = {}) {
-  const headers = { "content-type": "application/json" };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(server.baseUrl + path, {
-    method,
-    headers,
-    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-  });
-  const text = await res.text();
-  let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, json, text, headers: res.headers };
-}
 
 // Every key at any depth, for JSON.stringify's key allow-list (which then also sorts them).
 function flatKeys(value, out = {}) {
@@ -31,12 +18,6 @@ function flatKeys(value, out = {}) {
     for (const [k, v] of Object.entries(value)) { out[k] = true; flatKeys(v, out); }
   }
   return out;
-}
-
-function assertError(r, status, errcode) {
-  assert.equal(r.status, status, r.text);
-  assert.equal(r.json?.errcode, errcode, r.text);
-  assert.equal(typeof r.json?.error, "string", r.text);
 }
 
 for (const mode of ["monolith", "mesh"]) {

@@ -7,6 +7,7 @@
 #include "internal/gateway/auth/authenticator.h"
 #include "internal/gateway/auth/logout_fanout.h"
 #include "internal/gateway/router.h"
+#include "internal/gateway/upstream/roomserver_client.h"
 #include "internal/gateway/upstream/user_api_client.h"
 
 namespace periscope::gateway {
@@ -17,6 +18,8 @@ struct ClientRouteDeps {
   // Where revoked devices are announced (never null).
   LogoutFanout* logouts;
   std::string server_name;
+  // The room routes are served only when set.
+  RoomserverClient* roomserver = nullptr;
 };
 
 // GET /_matrix/client/versions
@@ -27,6 +30,11 @@ void AddRegisterRoutes(Router& router, ClientRouteDeps& deps);
 void AddLoginRoutes(Router& router, ClientRouteDeps& deps);
 // GET /account/whoami, POST /logout, POST /logout/all
 void AddAccountRoutes(Router& router, ClientRouteDeps& deps);
+
+// POST /createRoom, PUT /rooms/{roomId}/send|state|redact/...
+void AddRoomRoutes(Router& router, ClientRouteDeps& deps);
+// POST /join/{roomIdOrAlias}, POST /rooms/{roomId}/join|leave|invite|kick|ban|unban
+void AddMembershipRoutes(Router& router, ClientRouteDeps& deps);
 
 // Runs `handler` with the authenticated device, or answers 401 (M_MISSING_TOKEN/M_UNKNOWN_TOKEN).
 using AuthedHandler =

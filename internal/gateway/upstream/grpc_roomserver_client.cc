@@ -1,0 +1,32 @@
+#include "internal/gateway/upstream/grpc_roomserver_client.h"
+
+#include "internal/gateway/upstream/grpc_forward.h"
+#include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
+
+namespace periscope::gateway {
+namespace {
+
+using Stub = roomserver_v1::RoomserverService::Stub;
+
+class GrpcRoomserverClient final : public RoomserverClient {
+ public:
+  GrpcRoomserverClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
+      : stub_(roomserver_v1::RoomserverService::NewStub(std::move(channel))), timeout_(timeout) {}
+
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformCreateRoom)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformSendEvent)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformMembership)
+
+ private:
+  std::unique_ptr<Stub> stub_;
+  absl::Duration timeout_;
+};
+
+}  // namespace
+
+std::unique_ptr<RoomserverClient> NewGrpcRoomserverClient(std::shared_ptr<grpc::Channel> channel,
+                                                          absl::Duration timeout) {
+  return std::make_unique<GrpcRoomserverClient>(std::move(channel), timeout);
+}
+
+}  // namespace periscope::gateway

@@ -1,0 +1,23 @@
+#pragma once
+// The gateway's view of the roomserver: asynchronous calls with completion callbacks (which run
+// on a gRPC thread). Narrow and gRPC-free, so route handlers and their tests never include gRPC.
+
+#include "internal/gateway/upstream/user_api_client.h"
+#include "periscope/roomserver/v1/roomserver.pb.h"
+
+namespace periscope::gateway {
+
+namespace roomserver_v1 = ::periscope::roomserver::v1;
+
+class RoomserverClient {
+ public:
+  virtual ~RoomserverClient() = default;
+  virtual void PerformCreateRoom(const roomserver_v1::PerformCreateRoomRequest& request,
+                                 Callback<roomserver_v1::PerformCreateRoomResponse> done) = 0;
+  virtual void PerformSendEvent(const roomserver_v1::PerformSendEventRequest& request,
+                                Callback<roomserver_v1::PerformSendEventResponse> done) = 0;
+  virtual void PerformMembership(const roomserver_v1::PerformMembershipRequest& request,
+                                 Callback<roomserver_v1::PerformMembershipResponse> done) = 0;
+};
+
+}  // namespace periscope::gateway

@@ -1,0 +1,104 @@
+// Rooms end to end (the roomserver's half of issue 4): matrix-js-sdk creates rooms; members join,
+// invite, kick, ban and unban; messages and state go through the gateway and the roomserver's auth
+// rules; retried sends are idempotent; bad input gets its Matrix error. Monolith and mesh.
+
+import assert from "node:assert/strict";
+import test from "node:test";
+import * as sdk from "matrix-js-sdk";
+import { logger } from "matrix-js-sdk/lib/logger.js";
+import { startPeriscope } from "./harness.mjs";
+import { assertError, call, register } from "./http.mjs";
+
+logger.setLevel("warn");
+
+const v3 = "/_matrix/client/v3";
+const enc = encodeURIComponent;
+
+for (const mode of ["monolith", "mesh"]) {
+  test(`rooms (${mode})`, async (t) => {
+    const server = await startPeriscope({ mode });
+    t.after(() => server.destroy());
+    t.afterEach((ctx) => { if (ctx.failed) console.log(server.logs()); });
+
+    const alice = await register(server, "alice");
+    const bob = await register(server, "bob");
+    const sdkAlice = sdk.createClient({
+      baseUrl: server.baseUrl, accessToken: alice.access_token, userId: alice.user_id, deviceId: alice.device_id,
+    });
+    const send = (who, room, body, txn) =>
+      call(server, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/${txn}`, { token: who.access_token, body });
+
+    await t.test("create, invite, join, talk, kick, ban, unban", async () => {
+      const { room_id: room } = await sdkAlice.createRoom({ name: "Private", preset: "private_chat" });
+      assert.match(room, /^!.+:localhost$/);
+
+      assertError(await call(server, "POST", `${v3}/rooms/${enc(room)}/join`, { token: bob.access_token }), 403, "M_FORBIDDEN");
+      await sdkAlice.invite(room, bob.user_id);
+      const joined = await call(server, "POST", `${v3}/join/${enc(room)}`, { token: bob.access_token, body: {} });
+      assert.equal(joined.status, 200, joined.text);
+      assert.equal(joined.json.room_id, room);
+
+      const first = await send(bob, room, { msgtype: "m.text", body: "hello" }, "txn1");
+      assert.equal(first.status, 200, first.text);
+      assert.match(first.json.event_id, /^\$[A-Za-z0-9_-]{43}$/);
+      const retried = await send(bob, room, { msgtype: "m.text", body: "hello" }, "txn1");
+      assert.equal(retried.json.event_id, first.json.event_id, "a retried PUT returns the same event");
+      const { event_id: aliceEvent } = await sdkAlice.sendEvent(room, "m.room.message", { msgtype: "m.text", body: "hi bob" }, "a1");
+      assert.ok(aliceEvent);
+
+      const topic = await call(server, "PUT", `${v3}/rooms/${enc(room)}/state/m.room.topic`, {
+        token: bob.access_token, body: { topic: "bob's topic" },
+      });
+      assertError(topic, 403, "M_FORBIDDEN");  // state_default 50, bob has 0
+      assert.match(topic.json.error, /auth rule 7/);
+      const aliceTopic = await call(server, "PUT", `${v3}/rooms/${enc(room)}/state/m.room.topic/`, {
+        token: alice.access_token, body: { topic: "alice's topic" },
+      });
+      assert.equal(aliceTopic.status, 200, aliceTopic.text);
+
+      const redact = await call(server, "PUT", `${v3}/rooms/${enc(room)}/redact/${enc(aliceEvent)}/r1`, { token: bob.access_token, body: {} });
+      assertError(redact, 403, "M_FORBIDDEN");
+      const ownRedact = await call(server, "PUT", `${v3}/rooms/${enc(room)}/redact/${enc(first.json.event_id)}/r2`, { token: bob.access_token, body: { reason: "typo" } });
+      assert.equal(ownRedact.status, 200, ownRedact.text);
+
+      assertError(await call(server, "POST", `${v3}/rooms/${enc(room)}/kick`, { token: bob.access_token, body: { user_id: alice.user_id } }), 403, "M_FORBIDDEN");
+      await sdkAlice.kick(room, bob.user_id, "bye");
+      assertError(await send(bob, room, { body: "still here?" }, "txn2"), 403, "M_FORBIDDEN");
+      await sdkAlice.ban(room, bob.user_id);
+      const rejoin = await call(server, "POST", `${v3}/join/${enc(room)}`, { token: bob.access_token });
+      assertError(rejoin, 403, "M_FORBIDDEN");
+      assert.match(rejoin.json.error, /banned/);
+      await sdkAlice.unban(room, bob.user_id);
+      assertError(await call(server, "POST", `${v3}/rooms/${enc(room)}/unban`, { token: alice.access_token, body: { user_id: bob.user_id } }), 403, "M_FORBIDDEN");
+    });
+
+    await t.test("public rooms are joined by alias; leaving works once", async () => {
+      const { room_id: room } = await sdkAlice.createRoom({ preset: "public_chat", room_alias_name: "lobby" });
+      const joined = await call(server, "POST", `${v3}/join/${enc("#lobby:localhost")}`, { token: bob.access_token });
+      assert.equal(joined.status, 200, joined.text);
+      assert.equal(joined.json.room_id, room);
+      assertError(await call(server, "POST", `${v3}/createRoom`, { token: alice.access_token, body: { room_alias_name: "lobby" } }), 400, "M_ROOM_IN_USE");
+      assert.equal((await call(server, "POST", `${v3}/rooms/${enc(room)}/leave`, { token: bob.access_token })).status, 200);
+      assertError(await call(server, "POST", `${v3}/rooms/${enc(room)}/leave`, { token: bob.access_token }), 403, "M_FORBIDDEN");
+    });
+
+    await t.test("bad input gets Matrix errors", async () => {
+      const { room_id: room } = await sdkAlice.createRoom({});
+      const token = alice.access_token;
+      assertError(await call(server, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/f1`, { token, raw: '{"n":1.5}' }), 400, "M_BAD_JSON");
+      assertError(await call(server, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/f2`, { token, raw: '{"n":9007199254740992}' }), 400, "M_BAD_JSON");
+      assertError(await call(server, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/f3`, { token, raw: "{nope" }), 400, "M_NOT_JSON");
+      assertError(await call(server, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/f4`, { token, body: { body: "x".repeat(70000) } }), 413, "M_TOO_LARGE");
+      assertError(await call(server, "PUT", `${v3}/rooms/not-a-room/send/m.room.message/f5`, { token, body: {} }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "PUT", `${v3}/rooms/${enc("!unknown:localhost")}/send/m.room.message/f6`, { token, body: {} }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "PUT", `${v3}/rooms/${enc(room)}/state/m.custom/${enc(bob.user_id)}`, { token, body: {} }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "POST", `${v3}/createRoom`, { token, body: { room_version: "99" } }), 400, "M_UNSUPPORTED_ROOM_VERSION");
+      assertError(await call(server, "POST", `${v3}/createRoom`, { token, body: { preset: "party" } }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "POST", `${v3}/createRoom`, { token, body: { invite: "bob" } }), 400, "M_BAD_JSON");
+      assertError(await call(server, "POST", `${v3}/createRoom`, { token, body: { invite: ["bob"] } }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "POST", `${v3}/rooms/${enc(room)}/invite`, { token, body: {} }), 400, "M_MISSING_PARAM");
+      assertError(await call(server, "POST", `${v3}/join/${enc("#nowhere:localhost")}`, { token }), 404, "M_NOT_FOUND");
+      assertError(await call(server, "POST", `${v3}/createRoom`, { body: {} }), 401, "M_MISSING_TOKEN");
+    });
+  });
+}
