@@ -2,6 +2,7 @@
 
 #include "internal/app/process.h"
 #include "internal/syncapi/syncapi_component.h"
+#include "pkg/clock/clock.h"
 
 int main(int argc, char** argv) {
   using namespace periscope;
@@ -11,12 +12,19 @@ int main(int argc, char** argv) {
         absl::StatusOr<std::unique_ptr<pg::Pool>> pool =
             app::OpenPool(env.config, "syncapi", env.registry);
         if (!pool.ok()) return pool.status();
+        absl::StatusOr<std::unique_ptr<stream::JetStream>> js =
+            app::ConnectNats(env.config, "periscope-syncapi", env.registry);
+        if (!js.ok()) return js.status();
         absl::StatusOr<std::unique_ptr<syncapi::SyncApiComponent>> c =
-            syncapi::SyncApiComponent::Create(env.config, **pool);
+            syncapi::SyncApiComponent::Create(env.config, **pool, **js, SystemClock::Get());
         if (!c.ok()) return c.status();
         std::shared_ptr<syncapi::SyncApiComponent> component = *std::move(c);
+        // Owned things are released first to last: the component (and its consumer) before the
+        // pool and the NATS connection it uses.
         return app::ServedComponent{component->services(),
                                     {syncapi::SyncApiComponent::kServiceName},
-                                    {component, std::shared_ptr<pg::Pool>(*std::move(pool))}};
+                                    {component, std::shared_ptr<pg::Pool>(*std::move(pool)),
+                                     std::shared_ptr<stream::JetStream>(*std::move(js))},
+                                    [component] { component->ReleaseWaiters(); }};
       });
 }

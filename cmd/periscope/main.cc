@@ -52,7 +52,8 @@ absl::Status Run(int argc, char** argv) {
   PERISCOPE_ASSIGN_OR_RETURN(auto users, userapi::UserApiComponent::Create(*config, *pool, clock));
   PERISCOPE_ASSIGN_OR_RETURN(auto rooms,
                              roomserver::RoomserverComponent::Create(*config, *pool, *js, key));
-  PERISCOPE_ASSIGN_OR_RETURN(auto sync, syncapi::SyncApiComponent::Create(*config, *pool));
+  PERISCOPE_ASSIGN_OR_RETURN(auto sync,
+                             syncapi::SyncApiComponent::Create(*config, *pool, *js, clock));
   PERISCOPE_ASSIGN_OR_RETURN(auto fedapi,
                              federationapi::FederationApiComponent::Create(*config, key));
   PERISCOPE_ASSIGN_OR_RETURN(auto fedsender,
@@ -106,6 +107,7 @@ absl::Status Run(int argc, char** argv) {
   int sig = process::WaitForShutdownSignal();
   logging::Info("monolith.stopping", {{"signal", sig}});
   gw->Stop();
+  sync->ReleaseWaiters();  // long-polls answer now instead of holding the drain
   server->Shutdown(absl::Seconds(5));
   return absl::OkStatus();
 }

@@ -118,6 +118,7 @@ int RunComponentMain(int argc, char** argv, absl::string_view program, absl::str
                  {"metrics", absl::StrCat(section.metrics_listen.host, ":", (*metrics)->port())}});
   int sig = process::WaitForShutdownSignal();
   logging::Info("component.stopping", {{"component", component}, {"signal", sig}});
+  if (served->before_shutdown) served->before_shutdown();
   (*server)->Shutdown(absl::Seconds(5));
   return 0;
 }

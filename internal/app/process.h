@@ -43,6 +43,8 @@ struct ServedComponent {
   std::vector<std::string> health_names;
   // Objects that must live as long as the server (the component itself, its pool, ...).
   std::vector<std::shared_ptr<void>> owned;
+  // Runs after the shutdown signal, before the gRPC server drains (e.g. answering long-polls).
+  std::function<void()> before_shutdown;
 };
 
 // Everything a component's builder may use.

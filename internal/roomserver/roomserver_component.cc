@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "internal/roomserver/output/outbox_publisher.h"
+#include "internal/roomserver/output/output_messages.h"
 #include "internal/roomserver/perform/event_sender.h"
 #include "internal/roomserver/perform/event_writer.h"
 #include "internal/roomserver/perform/membership_changer.h"
@@ -15,19 +16,6 @@
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::roomserver {
-
-stream::StreamSpec OutputStreamSpec(const config::Config& config) {
-  // Both the stream name and its subjects carry the prefix, so that several deployments (or
-  // test instances) can share one NATS without their subjects overlapping.
-  return {.name = absl::StrCat(config.nats.stream_prefix, "_ROOMSERVER_OUTPUT"),
-          .subjects = {absl::StrCat(absl::AsciiStrToLower(config.nats.stream_prefix),
-                                    ".roomserver.output.>")},
-          .replicas = config.nats.replicas};
-}
-
-std::string OutputSubjectPrefix(const config::Config& config) {
-  return absl::StrCat(absl::AsciiStrToLower(config.nats.stream_prefix), ".roomserver.output");
-}
 
 struct RoomserverComponent::Parts {
   Parts(const config::Config& config, pg::Pool& pool, stream::JetStream& js,

@@ -17,11 +17,6 @@
 
 namespace periscope::roomserver {
 
-// The output stream every consumer (syncapi, federationsender) reads.
-stream::StreamSpec OutputStreamSpec(const config::Config& config);
-// "<prefix>.roomserver.output": each message's subject is this plus "." and the room.
-std::string OutputSubjectPrefix(const config::Config& config);
-
 class RoomserverComponent {
  public:
   static constexpr char kServiceName[] = "periscope.roomserver.v1.RoomserverService";

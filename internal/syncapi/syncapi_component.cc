@@ -1,24 +1,45 @@
 #include "internal/syncapi/syncapi_component.h"
 
-#include "periscope/syncapi/v1/syncapi_service.grpc.pb.h"
+#include "internal/syncapi/consumer/output_consumer.h"
+#include "internal/syncapi/notifier/notifier.h"
+#include "internal/syncapi/service/syncapi_service.h"
+#include "internal/syncapi/storage/pg_sync_store.h"
+#include "internal/syncapi/sync/sync_builder.h"
 #include "pkg/pg/migrations.h"
+#include "pkg/status/matrix_status.h"
 
 namespace periscope::syncapi {
 
 struct SyncApiComponent::Parts {
-  // The generated base class answers UNIMPLEMENTED for every method.
-  v1::SyncApiService::Service service;
+  Parts(pg::Pool& pool, const Clock& clock)
+      : store(pool), notifier(clock), builder(store), service(builder, notifier, clock) {}
+
+  PgSyncStore store;
+  Notifier notifier;
+  SyncBuilder builder;
+  SyncApiServiceImpl service;
+  // Last: stops first, before what it feeds.
+  std::unique_ptr<OutputConsumer> consumer;
 };
 
 SyncApiComponent::SyncApiComponent(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
-SyncApiComponent::~SyncApiComponent() = default;
 
-absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(const config::Config&,
-                                                                           pg::Pool& pool) {
-  if (absl::Status s = pg::ApplyMigrations(pool, "syncapi", {}); !s.ok()) return s;
-  return std::unique_ptr<SyncApiComponent>(new SyncApiComponent(std::make_unique<Parts>()));
+SyncApiComponent::~SyncApiComponent() {
+  parts_->consumer.reset();
+  parts_->notifier.Shutdown();
+}
+
+absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(
+    const config::Config& config, pg::Pool& pool, stream::JetStream& js, const Clock& clock) {
+  PERISCOPE_RETURN_IF_ERROR(pg::ApplyMigrations(pool, "syncapi", SyncApiMigrations()));
+  auto parts = std::make_unique<Parts>(pool, clock);
+  PERISCOPE_ASSIGN_OR_RETURN(parts->consumer,
+                             OutputConsumer::Start(config, js, parts->store, parts->notifier));
+  return std::unique_ptr<SyncApiComponent>(new SyncApiComponent(std::move(parts)));
 }
 
 std::vector<grpc::Service*> SyncApiComponent::services() { return {&parts_->service}; }
+
+void SyncApiComponent::ReleaseWaiters() { parts_->notifier.Shutdown(); }
 
 }  // namespace periscope::syncapi

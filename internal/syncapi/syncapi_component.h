@@ -1,14 +1,17 @@
 #pragma once
-// The syncapi: its own copy of timelines and state, /sync long-polls. Every RPC answers
-// UNIMPLEMENTED until issue #4 (rooms, events and /sync) fills them in.
+// The syncapi: its own copy of timelines and state built from the roomserver output stream
+// (storage/, consumer/), and /sync long-polls that wait without a thread (notifier/, sync/,
+// service/).
 
 #include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/impl/codegen/service_type.h"
+#include "pkg/clock/clock.h"
 #include "pkg/config/config.h"
 #include "pkg/pg/pg.h"
+#include "pkg/stream/jetstream.h"
 
 namespace periscope::syncapi {
 
@@ -16,11 +19,16 @@ class SyncApiComponent {
  public:
   static constexpr char kServiceName[] = "periscope.syncapi.v1.SyncApiService";
 
-  // Applies the component's migrations and wires the service.
+  // Applies the component's migrations, starts consuming the output stream, wires the service.
   static absl::StatusOr<std::unique_ptr<SyncApiComponent>> Create(const config::Config& config,
-                                                                  pg::Pool& pool);
+                                                                  pg::Pool& pool,
+                                                                  stream::JetStream& js,
+                                                                  const Clock& clock);
   ~SyncApiComponent();
   std::vector<grpc::Service*> services();
+  // Answers every waiting /sync at once (call before the gRPC server shuts down, so that it does
+  // not wait for long-polls).
+  void ReleaseWaiters();
 
  private:
   struct Parts;

@@ -1,9 +1,24 @@
 #include "internal/roomserver/output/output_messages.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/matrix/base64.h"
 
 namespace periscope::roomserver {
+
+stream::StreamSpec OutputStreamSpec(const config::Config& config) {
+  // Both the stream name and its subjects carry the prefix, so that several deployments (or
+  // test instances) can share one NATS without their subjects overlapping.
+  return {.name = absl::StrCat(config.nats.stream_prefix, "_ROOMSERVER_OUTPUT"),
+          .subjects = {absl::StrCat(absl::AsciiStrToLower(config.nats.stream_prefix),
+                                    ".roomserver.output.>")},
+          .replicas = config.nats.replicas};
+}
+
+std::string OutputSubjectPrefix(const config::Config& config) {
+  return absl::StrCat(absl::AsciiStrToLower(config.nats.stream_prefix), ".roomserver.output");
+}
 
 std::string OutputSubjectSuffix(absl::string_view room_id) {
   std::string out(room_id);

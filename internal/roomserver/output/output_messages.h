@@ -1,17 +1,26 @@
 #pragma once
-// How output-stream messages are framed in the outbox: the serialized OutputEvent, base64 (the
-// outbox column is text), and the subject suffix for a room.
+// The roomserver output stream as producer and consumers share it: its name and subjects, and
+// how a message is framed (the serialized OutputEvent, base64, since the outbox column is text).
+// A small library of its own so that consumers (syncapi, federationsender) need nothing else of
+// the roomserver.
 
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "pkg/config/config.h"
+#include "pkg/stream/jetstream.h"
 
 namespace periscope::roomserver::v1 {
 class OutputEvent;
 }
 
 namespace periscope::roomserver {
+
+// The output stream every consumer (syncapi, federationsender) reads.
+stream::StreamSpec OutputStreamSpec(const config::Config& config);
+// "<prefix>.roomserver.output": each message's subject is this plus "." and the room.
+std::string OutputSubjectPrefix(const config::Config& config);
 
 // "roomserver.output." is prefixed by the publisher; this is the part after it: the room id with
 // characters NATS subjects cannot carry (space, '*', '>', control bytes, ...) replaced by '_'.

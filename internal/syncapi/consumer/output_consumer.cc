@@ -1,0 +1,78 @@
+#include "internal/syncapi/consumer/output_consumer.h"
+
+#include <algorithm>
+
+#include "internal/roomserver/output/output_messages.h"
+#include "periscope/roomserver/v1/output_event.pb.h"
+#include "pkg/logging/logging.h"
+#include "pkg/matrix/canonical_json.h"
+#include "pkg/matrix/json_fields.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::syncapi {
+
+absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(const config::Config& config,
+                                                                      stream::JetStream& js,
+                                                                      SyncStore& store,
+                                                                      Notifier& notifier) {
+  // Declaring the stream here too lets syncapi start before the roomserver.
+  stream::StreamSpec spec = roomserver::OutputStreamSpec(config);
+  PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(spec));
+  stream::PullConsumerOptions options;
+  options.spec.stream = spec.name;
+  options.spec.durable = "syncapi";
+  PERISCOPE_RETURN_IF_ERROR(js.DeclareConsumer(options.spec));
+  auto consumer = std::unique_ptr<OutputConsumer>(new OutputConsumer(store, notifier));
+  OutputConsumer* self = consumer.get();
+  PERISCOPE_ASSIGN_OR_RETURN(
+      consumer->consumer_,
+      stream::PullConsumer::Start(js, options,
+                                  [self](const stream::Message& m) { return self->Handle(m); }));
+  return consumer;
+}
+
+OutputConsumer::~OutputConsumer() {
+  if (consumer_) consumer_->Stop();
+}
+
+stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
+  absl::StatusOr<roomserver::v1::OutputEvent> output =
+      roomserver::DecodeOutputPayload(message.data);
+  if (!output.ok()) return stream::Outcome::Term("undecodable output message");
+  if (!output->has_new_room_event()) return stream::Outcome::Ack();  // peeks: issue #5
+  const roomserver::v1::NewRoomEvent& added = output->new_room_event();
+  absl::StatusOr<matrix::Json> pdu = matrix::ParseJson(added.event_json());
+  if (!pdu.ok() || !pdu->is_object()) return stream::Outcome::Term("unparseable event");
+
+  SyncEvent event;
+  event.event_id = added.event_id();
+  event.room_id = output->room_id();
+  event.type = matrix::StringField(*pdu, "type");
+  if (const matrix::Json& key = matrix::JsonField(*pdu, "state_key"); key.is_string()) {
+    event.state_key = key.get<std::string>();
+  }
+  event.sender = matrix::StringField(*pdu, "sender");
+  event.event_json = added.event_json();
+  event.device_id = added.device_id();
+  event.txn_id = added.transaction_id();
+  if (event.type == "m.room.member") {
+    event.membership = matrix::StringField(matrix::ContentOf(*pdu), "membership");
+  }
+  const auto& adds = added.adds_state_event_ids();
+  const bool enters_state = std::find(adds.begin(), adds.end(), added.event_id()) != adds.end();
+
+  absl::StatusOr<std::optional<int64_t>> pos = store_.ApplyEvent(event, enters_state);
+  if (!pos.ok()) {
+    logging::Warn("syncapi.apply_failed", {{"event_id", event.event_id}, {"error", pos.status()}});
+    return stream::Outcome::Nak(absl::Seconds(1));
+  }
+  if (!pos->has_value()) return stream::Outcome::Ack();  // a redelivery
+
+  absl::StatusOr<std::vector<std::string>> users = store_.JoinedUsers(event.room_id);
+  std::vector<std::string> wake = users.ok() ? *users : std::vector<std::string>();
+  if (event.type == "m.room.member" && event.state_key) wake.push_back(*event.state_key);
+  notifier_.Wake(wake, **pos);
+  return stream::Outcome::Ack();
+}
+
+}  // namespace periscope::syncapi

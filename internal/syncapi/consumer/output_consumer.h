@@ -1,0 +1,35 @@
+#pragma once
+// Applies the roomserver output stream to syncapi's store (durable consumer "syncapi"), then wakes
+// the /sync calls the new event concerns: the room's joined members, and the target of a member
+// event. A redelivered message finds its event already stored and changes nothing.
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "internal/syncapi/notifier/notifier.h"
+#include "internal/syncapi/storage/sync_store.h"
+#include "pkg/config/config.h"
+#include "pkg/stream/jetstream.h"
+
+namespace periscope::syncapi {
+
+class OutputConsumer {
+ public:
+  static absl::StatusOr<std::unique_ptr<OutputConsumer>> Start(const config::Config& config,
+                                                               stream::JetStream& js,
+                                                               SyncStore& store,
+                                                               Notifier& notifier);
+  ~OutputConsumer();
+
+  // Handles one message (public for tests).
+  stream::Outcome Handle(const stream::Message& message);
+
+ private:
+  OutputConsumer(SyncStore& store, Notifier& notifier) : store_(store), notifier_(notifier) {}
+
+  SyncStore& store_;
+  Notifier& notifier_;
+  std::unique_ptr<stream::PullConsumer> consumer_;
+};
+
+}  // namespace periscope::syncapi

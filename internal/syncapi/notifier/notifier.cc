@@ -1,0 +1,110 @@
+#include "internal/syncapi/notifier/notifier.h"
+
+namespace periscope::syncapi {
+
+Notifier::Notifier(const Clock& clock) : clock_(clock), worker_([this] { Run(); }) {}
+
+Notifier::~Notifier() {
+  Shutdown();
+  worker_.join();
+}
+
+std::unique_ptr<Notifier::Waiter> Notifier::TakeLocked(uint64_t id) {
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return nullptr;
+  std::unique_ptr<Waiter> waiter = std::move(it->second);
+  waiters_.erase(it);
+  for (auto [u, end] = by_user_.equal_range(waiter->user_id); u != end; ++u) {
+    if (u->second == id) {
+      by_user_.erase(u);
+      break;
+    }
+  }
+  for (auto [d, end] = by_deadline_.equal_range(waiter->deadline); d != end; ++d) {
+    if (d->second == id) {
+      by_deadline_.erase(d);
+      break;
+    }
+  }
+  return waiter;
+}
+
+void Notifier::Wait(const std::string& user_id, int64_t seen_pos, absl::Time deadline,
+                    Callback callback) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!shutdown_) {
+      Register(user_id, seen_pos, deadline, std::move(callback));
+      return;
+    }
+  }
+  // The worker may be gone: answer on the caller's thread.
+  callback(Reason::kShutdown);
+}
+
+void Notifier::Register(const std::string& user_id, int64_t seen_pos, absl::Time deadline,
+                        Callback callback) {
+  auto waiter =
+      std::make_unique<Waiter>(Waiter{next_id_++, user_id, deadline, std::move(callback)});
+  // Something newer than what the caller saw was already announced: let it look again now.
+  if (latest_pos_ > seen_pos) {
+    ready_.emplace_back(std::move(waiter), Reason::kWoken);
+    return;
+  }
+  uint64_t id = waiter->id;
+  by_user_.emplace(user_id, id);
+  by_deadline_.emplace(deadline, id);
+  waiters_.emplace(id, std::move(waiter));
+}
+
+void Notifier::Wake(const std::vector<std::string>& user_ids, int64_t pos) {
+  absl::MutexLock lock(&mu_);
+  latest_pos_ = std::max(latest_pos_, pos);
+  for (const std::string& user : user_ids) {
+    std::vector<uint64_t> ids;
+    for (auto [it, end] = by_user_.equal_range(user); it != end; ++it) ids.push_back(it->second);
+    for (uint64_t id : ids) {
+      if (std::unique_ptr<Waiter> waiter = TakeLocked(id)) {
+        ready_.emplace_back(std::move(waiter), Reason::kWoken);
+      }
+    }
+  }
+}
+
+void Notifier::Shutdown() {
+  absl::MutexLock lock(&mu_);
+  if (shutdown_) return;
+  shutdown_ = true;
+  std::vector<uint64_t> ids;
+  for (const auto& [id, waiter] : waiters_) ids.push_back(id);
+  for (uint64_t id : ids) ready_.emplace_back(TakeLocked(id), Reason::kShutdown);
+}
+
+size_t Notifier::waiting() const {
+  absl::MutexLock lock(&mu_);
+  return waiters_.size();
+}
+
+void Notifier::Run() {
+  while (true) {
+    std::vector<std::pair<std::unique_ptr<Waiter>, Reason>> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      // Sleep until there is work, the next deadline, or 100 ms (the clock is injected, so the
+      // deadline check polls it rather than trusting a real-time wait).
+      auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return !ready_.empty() || (shutdown_ && waiters_.empty());
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&has_work), absl::Milliseconds(100));
+      const absl::Time now = clock_.Now();
+      while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
+        ready_.emplace_back(TakeLocked(by_deadline_.begin()->second), Reason::kTimedOut);
+      }
+      batch.swap(ready_);
+      if (batch.empty() && shutdown_ && waiters_.empty()) return;
+    }
+    for (auto& [waiter, reason] : batch) waiter->callback(reason);
+  }
+}
+
+}  // namespace periscope::syncapi

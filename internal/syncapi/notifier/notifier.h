@@ -1,0 +1,70 @@
+#pragma once
+// Wakes waiting /sync calls. A waiting call registers (user, the position it has seen, a
+// deadline, a callback) and holds no thread; when the output consumer applies an event relevant to
+// the user, or the deadline passes, the callback runs once, on the notifier's worker thread.
+//
+// No wake-up is lost: Wait compares the position the caller has seen with the newest position the
+// notifier was told about, and fires at once if the caller is behind.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "pkg/clock/clock.h"
+
+namespace periscope::syncapi {
+
+class Notifier {
+ public:
+  // Why a callback ran.
+  enum class Reason { kWoken, kTimedOut, kShutdown };
+  using Callback = std::function<void(Reason)>;
+
+  explicit Notifier(const Clock& clock);
+  ~Notifier();
+
+  // Runs `callback` once: when `user_id` is woken for a position after `seen_pos`, when
+  // `deadline` passes, or at shutdown.
+  void Wait(const std::string& user_id, int64_t seen_pos, absl::Time deadline, Callback callback);
+
+  // Tells the notifier that position `pos` concerns `user_ids`.
+  void Wake(const std::vector<std::string>& user_ids, int64_t pos);
+
+  // Runs every pending callback with kShutdown; later Waits run at once with kShutdown.
+  void Shutdown();
+
+  size_t waiting() const;
+
+ private:
+  struct Waiter {
+    uint64_t id;
+    std::string user_id;
+    absl::Time deadline;
+    Callback callback;
+  };
+  void Run();
+  void Register(const std::string& user_id, int64_t seen_pos, absl::Time deadline,
+                Callback callback) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the waiter out of the maps; null if it already fired.
+  std::unique_ptr<Waiter> TakeLocked(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const Clock& clock_;
+  mutable absl::Mutex mu_;
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t latest_pos_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, std::unique_ptr<Waiter>> waiters_ ABSL_GUARDED_BY(mu_);
+  std::multimap<std::string, uint64_t> by_user_ ABSL_GUARDED_BY(mu_);
+  std::multimap<absl::Time, uint64_t> by_deadline_ ABSL_GUARDED_BY(mu_);
+  // Callbacks ready to run on the worker thread.
+  std::vector<std::pair<std::unique_ptr<Waiter>, Reason>> ready_ ABSL_GUARDED_BY(mu_);
+  std::thread worker_;
+};
+
+}  // namespace periscope::syncapi

@@ -1,0 +1,81 @@
+// The notifier wakes the right waiters once, times out on the injected clock, never loses a
+// wake-up that came before the wait, and answers everything at shutdown.
+
+#include "internal/syncapi/notifier/notifier.h"
+
+#include <atomic>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+
+namespace periscope::syncapi {
+namespace {
+
+using Reason = Notifier::Reason;
+
+struct Outcome {
+  absl::Notification done;
+  std::atomic<int> calls{0};
+  Reason reason = Reason::kShutdown;
+  Notifier::Callback Callback() {
+    return [this](Reason r) {
+      reason = r;
+      if (calls.fetch_add(1) == 0) done.Notify();
+    };
+  }
+};
+
+TEST(NotifierTest, WakesOnlyTheNamedUsers) {
+  SimulatedClock clock(absl::FromUnixSeconds(1000));
+  Notifier notifier(clock);
+  Outcome alice, bob;
+  notifier.Wait("@alice:x", 5, clock.Now() + absl::Seconds(30), alice.Callback());
+  notifier.Wait("@bob:x", 5, clock.Now() + absl::Seconds(30), bob.Callback());
+  EXPECT_EQ(notifier.waiting(), 2u);
+  notifier.Wake({"@alice:x"}, 6);
+  ASSERT_TRUE(alice.done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(alice.reason, Reason::kWoken);
+  EXPECT_FALSE(bob.done.HasBeenNotified());
+  EXPECT_EQ(notifier.waiting(), 1u);
+  notifier.Wake({"@alice:x"}, 7);  // alice's waiter already fired: nothing happens twice
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(alice.calls.load(), 1);
+}
+
+TEST(NotifierTest, TimesOutOnTheInjectedClock) {
+  SimulatedClock clock(absl::FromUnixSeconds(1000));
+  Notifier notifier(clock);
+  Outcome waiter;
+  notifier.Wait("@alice:x", 5, clock.Now() + absl::Seconds(30), waiter.Callback());
+  absl::SleepFor(absl::Milliseconds(250));
+  EXPECT_FALSE(waiter.done.HasBeenNotified()) << "real time passing does not time it out";
+  clock.Advance(absl::Seconds(31));
+  ASSERT_TRUE(waiter.done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(waiter.reason, Reason::kTimedOut);
+}
+
+TEST(NotifierTest, AWakeBeforeTheWaitIsNotLost) {
+  SimulatedClock clock(absl::FromUnixSeconds(1000));
+  Notifier notifier(clock);
+  notifier.Wake({"@someone:x"}, 9);
+  Outcome waiter;
+  notifier.Wait("@alice:x", 8, clock.Now() + absl::Seconds(30), waiter.Callback());
+  ASSERT_TRUE(waiter.done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(waiter.reason, Reason::kWoken) << "position 9 is newer than the 8 it had seen";
+}
+
+TEST(NotifierTest, ShutdownAnswersEveryoneAndLaterWaitsAtOnce) {
+  SimulatedClock clock(absl::FromUnixSeconds(1000));
+  Notifier notifier(clock);
+  Outcome before, after;
+  notifier.Wait("@alice:x", 0, clock.Now() + absl::Hours(1), before.Callback());
+  notifier.Shutdown();
+  ASSERT_TRUE(before.done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(before.reason, Reason::kShutdown);
+  notifier.Wait("@alice:x", 0, clock.Now() + absl::Hours(1), after.Callback());
+  EXPECT_TRUE(after.done.HasBeenNotified());
+  EXPECT_EQ(after.reason, Reason::kShutdown);
+}
+
+}  // namespace
+}  // namespace periscope::syncapi

@@ -1,0 +1,162 @@
+#include "internal/syncapi/storage/pg_sync_store.h"
+
+#include <algorithm>
+
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::syncapi {
+namespace {
+
+constexpr absl::string_view kSchemaV1 = R"sql(
+CREATE TABLE syncapi_events (
+  pos BIGSERIAL PRIMARY KEY,
+  event_id TEXT NOT NULL UNIQUE,
+  room_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  state_key TEXT,
+  sender TEXT NOT NULL,
+  event_json TEXT NOT NULL,
+  device_id TEXT NOT NULL DEFAULT '',
+  txn_id TEXT NOT NULL DEFAULT '',
+  membership TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX syncapi_events_by_room ON syncapi_events (room_id, pos);
+CREATE TABLE syncapi_current_state (
+  room_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  state_key TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  membership TEXT NOT NULL DEFAULT '',
+  pos BIGINT NOT NULL,
+  PRIMARY KEY (room_id, event_type, state_key)
+);
+CREATE INDEX syncapi_current_memberships ON syncapi_current_state (state_key, membership)
+  WHERE event_type = 'm.room.member';
+)sql";
+
+constexpr pg::Statement kInsertEvent{
+    "syncapi_insert_event",
+    "INSERT INTO syncapi_events (event_id, room_id, event_type, state_key, sender, event_json, "
+    "device_id, txn_id, membership) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING pos"};
+constexpr pg::Statement kUpsertState{
+    "syncapi_upsert_state",
+    "INSERT INTO syncapi_current_state (room_id, event_type, state_key, event_id, membership, pos) "
+    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET "
+    "event_id = EXCLUDED.event_id, membership = EXCLUDED.membership, pos = EXCLUDED.pos"};
+constexpr pg::Statement kMaxPosition{"syncapi_max_position",
+                                     "SELECT COALESCE(MAX(pos), 0) FROM syncapi_events"};
+constexpr pg::Statement kMembershipsOf{
+    "syncapi_memberships_of",
+    "SELECT room_id, membership, pos FROM syncapi_current_state WHERE event_type = "
+    "'m.room.member' AND state_key = $1"};
+constexpr pg::Statement kJoinedUsers{
+    "syncapi_joined_users",
+    "SELECT state_key FROM syncapi_current_state WHERE room_id = $1 AND event_type = "
+    "'m.room.member' AND membership = 'join'"};
+constexpr pg::Statement kCurrentState{
+    "syncapi_current_state",
+    "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
+    "e.device_id, e.txn_id, e.membership FROM syncapi_current_state s JOIN syncapi_events e "
+    "USING (event_id) WHERE s.room_id = $1 ORDER BY e.pos"};
+constexpr pg::Statement kRecentEvents{
+    "syncapi_recent_events",
+    "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
+    "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
+    "e.pos > $2 AND e.pos <= $3 ORDER BY e.pos DESC LIMIT $4"};
+constexpr pg::Statement kActiveRooms{
+    "syncapi_active_rooms",
+    "SELECT DISTINCT e.room_id FROM syncapi_events e JOIN syncapi_current_state m ON "
+    "m.room_id = e.room_id AND m.event_type = 'm.room.member' AND m.state_key = $1 "
+    "WHERE e.pos > $2 AND e.pos <= $3"};
+
+SyncEvent EventFromRow(const pg::Result& r, int row) {
+  SyncEvent e;
+  e.pos = r.Int(row, 0);
+  e.event_id = std::string(r.Text(row, 1));
+  e.room_id = std::string(r.Text(row, 2));
+  e.type = std::string(r.Text(row, 3));
+  if (!r.IsNull(row, 4)) e.state_key = std::string(r.Text(row, 4));
+  e.sender = std::string(r.Text(row, 5));
+  e.event_json = std::string(r.Text(row, 6));
+  e.device_id = std::string(r.Text(row, 7));
+  e.txn_id = std::string(r.Text(row, 8));
+  e.membership = std::string(r.Text(row, 9));
+  return e;
+}
+
+}  // namespace
+
+const std::vector<pg::Migration>& SyncApiMigrations() {
+  static const std::vector<pg::Migration> kMigrations = {
+      {1, "events and current state", kSchemaV1},
+  };
+  return kMigrations;
+}
+
+absl::StatusOr<std::optional<int64_t>> PgSyncStore::ApplyEvent(const SyncEvent& e,
+                                                               bool enters_state) {
+  std::optional<int64_t> pos;
+  PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_ASSIGN_OR_RETURN(
+        pg::Result r, c.Query(kInsertEvent, {e.event_id, e.room_id, e.type, e.state_key, e.sender,
+                                             e.event_json, e.device_id, e.txn_id, e.membership}));
+    if (r.rows() == 0) return absl::OkStatus();  // already applied
+    pos = r.Int(0, 0);
+    if (!enters_state || !e.state_key) return absl::OkStatus();
+    return c.Query(kUpsertState, {e.room_id, e.type, *e.state_key, e.event_id, e.membership, *pos})
+        .status();
+  }));
+  return pos;
+}
+
+absl::StatusOr<int64_t> PgSyncStore::MaxPosition() {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kMaxPosition));
+  return r.Int(0, 0);
+}
+
+absl::StatusOr<std::vector<RoomMembership>> PgSyncStore::MembershipsOf(absl::string_view user_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kMembershipsOf, {user_id}));
+  std::vector<RoomMembership> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({std::string(r.Text(i, 0)), std::string(r.Text(i, 1)), r.Int(i, 2)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> PgSyncStore::JoinedUsers(absl::string_view room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kJoinedUsers, {room_id}));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
+  return out;
+}
+
+absl::StatusOr<std::vector<SyncEvent>> PgSyncStore::CurrentState(absl::string_view room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kCurrentState, {room_id}));
+  std::vector<SyncEvent> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(EventFromRow(r, i));
+  return out;
+}
+
+absl::StatusOr<std::vector<SyncEvent>> PgSyncStore::RecentEvents(absl::string_view room_id,
+                                                                 int64_t from, int64_t to,
+                                                                 int limit, bool* limited) {
+  // One more than asked for tells whether the range held more.
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                             pool_.Query(kRecentEvents, {room_id, from, to, limit + 1}));
+  std::vector<SyncEvent> out;
+  for (int i = 0; i < r.rows() && i < limit; ++i) out.push_back(EventFromRow(r, i));
+  *limited = r.rows() > limit;
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> PgSyncStore::ActiveRoomsOf(absl::string_view user_id,
+                                                                    int64_t from, int64_t to) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kActiveRooms, {user_id, from, to}));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
+  return out;
+}
+
+}  // namespace periscope::syncapi

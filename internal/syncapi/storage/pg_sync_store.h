@@ -1,0 +1,35 @@
+#pragma once
+// SyncStore on PostgreSQL (tables syncapi_*).
+
+#include <vector>
+
+#include "internal/syncapi/storage/sync_store.h"
+#include "pkg/pg/migrations.h"
+#include "pkg/pg/pg.h"
+
+namespace periscope::syncapi {
+
+// The syncapi's schema migrations (component "syncapi").
+const std::vector<pg::Migration>& SyncApiMigrations();
+
+class PgSyncStore final : public SyncStore {
+ public:
+  explicit PgSyncStore(pg::Pool& pool) : pool_(pool) {}
+
+  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
+                                                    bool enters_state) override;
+  absl::StatusOr<int64_t> MaxPosition() override;
+  absl::StatusOr<std::vector<RoomMembership>> MembershipsOf(absl::string_view user_id) override;
+  absl::StatusOr<std::vector<std::string>> JoinedUsers(absl::string_view room_id) override;
+  absl::StatusOr<std::vector<SyncEvent>> CurrentState(absl::string_view room_id) override;
+  absl::StatusOr<std::vector<SyncEvent>> RecentEvents(absl::string_view room_id, int64_t from,
+                                                      int64_t to, int limit,
+                                                      bool* limited) override;
+  absl::StatusOr<std::vector<std::string>> ActiveRoomsOf(absl::string_view user_id, int64_t from,
+                                                         int64_t to) override;
+
+ private:
+  pg::Pool& pool_;
+};
+
+}  // namespace periscope::syncapi

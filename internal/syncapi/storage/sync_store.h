@@ -1,0 +1,67 @@
+#pragma once
+// What syncapi keeps: its own copy of every room event it was sent (numbered by its position in
+// syncapi's stream, the "s<pos>" of sync tokens), and each room's current state. Built only from
+// the roomserver output stream, applied idempotently.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace periscope::syncapi {
+
+struct SyncEvent {
+  int64_t pos = 0;
+  std::string event_id;
+  std::string room_id;
+  std::string type;
+  std::optional<std::string> state_key;
+  std::string sender;
+  // The event as the roomserver sent it (federation format).
+  std::string event_json;
+  // The sending device and its transaction id, for the sender's own echo.
+  std::string device_id;
+  std::string txn_id;
+  // For m.room.member events.
+  std::string membership;
+};
+
+struct RoomMembership {
+  std::string room_id;
+  std::string membership;
+  // Position of the member event that set it.
+  int64_t pos = 0;
+};
+
+class SyncStore {
+ public:
+  virtual ~SyncStore() = default;
+
+  // Stores an event (pos is assigned) and, if `enters_state`, makes it the room's current state
+  // for its key. Returns the position, or nullopt if the event was already stored (a redelivery:
+  // nothing changes).
+  virtual absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
+                                                            bool enters_state) = 0;
+  // The newest position (0 if empty).
+  virtual absl::StatusOr<int64_t> MaxPosition() = 0;
+
+  // Every room in which `user_id` has a member event, with its current membership.
+  virtual absl::StatusOr<std::vector<RoomMembership>> MembershipsOf(absl::string_view user_id) = 0;
+  // Users whose current membership of the room is "join".
+  virtual absl::StatusOr<std::vector<std::string>> JoinedUsers(absl::string_view room_id) = 0;
+  // The room's current state events.
+  virtual absl::StatusOr<std::vector<SyncEvent>> CurrentState(absl::string_view room_id) = 0;
+  // The newest `limit` events of the room with from < pos <= to, oldest first; `limited` is set
+  // if older ones in that range were left out.
+  virtual absl::StatusOr<std::vector<SyncEvent>> RecentEvents(absl::string_view room_id,
+                                                              int64_t from, int64_t to, int limit,
+                                                              bool* limited) = 0;
+  // Rooms with events in (from, to] in which `user_id` has a member event.
+  virtual absl::StatusOr<std::vector<std::string>> ActiveRoomsOf(absl::string_view user_id,
+                                                                 int64_t from, int64_t to) = 0;
+};
+
+}  // namespace periscope::syncapi

@@ -1,0 +1,22 @@
+#pragma once
+// Events as clients see them (client-server spec "ClientEvent"): the federation-only keys
+// (auth_events, prev_events, depth, hashes, signatures, origin, ...) removed, event_id added, and
+// unsigned.transaction_id for the device that sent it.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "internal/syncapi/storage/sync_store.h"
+#include "pkg/matrix/canonical_json.h"
+
+namespace periscope::syncapi {
+
+// `for_device` is the requesting device as "user_id|device_id"-free pair: the transaction id is
+// only shown to the device that sent the event.
+absl::StatusOr<matrix::Json> ClientEvent(const SyncEvent& event, absl::string_view user_id,
+                                         absl::string_view device_id);
+
+// Only type, state_key, sender and content (invite_state's "stripped state").
+absl::StatusOr<matrix::Json> StrippedStateEvent(const SyncEvent& event);
+
+}  // namespace periscope::syncapi

@@ -1,0 +1,150 @@
+#include "internal/syncapi/sync/sync_builder.h"
+
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "internal/syncapi/sync/client_event.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::syncapi {
+namespace {
+
+absl::Status InvalidParam(absl::string_view message) {
+  return MatrixError(absl::StatusCode::kInvalidArgument, matrix::errcode::kInvalidParam, message);
+}
+
+constexpr int kMaxTimelineLimit = 100;
+
+}  // namespace
+
+absl::StatusOr<SyncFilter> ParseSyncFilter(absl::string_view filter_json) {
+  SyncFilter filter;
+  if (filter_json.empty()) return filter;
+  absl::StatusOr<matrix::Json> json = matrix::ParseJson(filter_json);
+  if (!json.ok() || !json->is_object()) return InvalidParam("the filter is not a JSON object");
+  const matrix::Json& room = json->value("room", matrix::Json::object());
+  if (!room.is_object()) return InvalidParam("filter.room must be an object");
+  const matrix::Json& timeline = room.value("timeline", matrix::Json::object());
+  if (!timeline.is_object()) return InvalidParam("filter.room.timeline must be an object");
+  if (auto limit = timeline.find("limit"); limit != timeline.end()) {
+    if (!limit->is_number_integer() || limit->get<int64_t>() < 0) {
+      return InvalidParam("filter.room.timeline.limit must be a non-negative integer");
+    }
+    filter.timeline_limit =
+        static_cast<int>(std::min<int64_t>(limit->get<int64_t>(), kMaxTimelineLimit));
+  }
+  return filter;
+}
+
+absl::StatusOr<int64_t> ParseSinceToken(absl::string_view token) {
+  if (token.empty()) return 0;
+  int64_t pos = 0;
+  if (token.size() < 2 || token[0] != 's' || !absl::SimpleAtoi(token.substr(1), &pos) || pos < 0) {
+    return InvalidParam(absl::StrCat("\"", token, "\" is not a sync token of this server"));
+  }
+  return pos;
+}
+
+std::string MakeSyncToken(int64_t pos) { return absl::StrCat("s", pos); }
+
+absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool* empty) {
+  *empty = true;
+  v1::SyncResponse response;
+  PERISCOPE_ASSIGN_OR_RETURN(int64_t to, store_.MaxPosition());
+  // A token from the future (another server, or a wiped database) counts as "up to date".
+  const int64_t since = std::min(query.since, to);
+  response.set_next_batch(MakeSyncToken(to));
+  if (!query.initial && since == to && !query.full_state) return response;
+
+  auto add_events = [&](const std::vector<SyncEvent>& events, auto* out) -> absl::Status {
+    for (const SyncEvent& e : events) {
+      PERISCOPE_ASSIGN_OR_RETURN(matrix::Json json, ClientEvent(e, query.user_id, query.device_id));
+      out->Add(json.dump());
+    }
+    return absl::OkStatus();
+  };
+  // State events to send with a timeline: `state` minus what the timeline itself carries.
+  auto state_outside = [](const std::vector<SyncEvent>& state,
+                          const std::vector<SyncEvent>& timeline, int64_t after) {
+    std::set<std::string> in_timeline;
+    for (const SyncEvent& e : timeline) in_timeline.insert(e.event_id);
+    std::vector<SyncEvent> out;
+    for (const SyncEvent& e : state) {
+      if (e.pos > after && !in_timeline.contains(e.event_id)) out.push_back(e);
+    }
+    return out;
+  };
+
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<RoomMembership> memberships,
+                             store_.MembershipsOf(query.user_id));
+  std::set<std::string> active;
+  if (!query.initial) {
+    PERISCOPE_ASSIGN_OR_RETURN(std::vector<std::string> rooms,
+                               store_.ActiveRoomsOf(query.user_id, since, to));
+    active.insert(rooms.begin(), rooms.end());
+  }
+  const int limit = query.filter.timeline_limit;
+  for (const RoomMembership& m : memberships) {
+    const bool changed = !query.initial && m.pos > since;
+    if (m.membership == "join") {
+      const bool newly_joined = query.initial || changed;
+      if (!newly_joined && !active.contains(m.room_id) && !query.full_state) continue;
+      bool limited = false;
+      PERISCOPE_ASSIGN_OR_RETURN(
+          std::vector<SyncEvent> timeline,
+          store_.RecentEvents(m.room_id, newly_joined ? 0 : since, to, limit, &limited));
+      PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> state, store_.CurrentState(m.room_id));
+      // Full state for new rooms (and full_state); otherwise only state changed in the gap a
+      // limited timeline skipped.
+      const bool full = newly_joined || query.full_state;
+      std::vector<SyncEvent> state_part;
+      if (full || limited) state_part = state_outside(state, timeline, full ? 0 : since);
+      if (timeline.empty() && state_part.empty() && !full) continue;
+      v1::JoinedRoom& room = (*response.mutable_join())[m.room_id];
+      PERISCOPE_RETURN_IF_ERROR(add_events(state_part, room.mutable_state_json()));
+      PERISCOPE_RETURN_IF_ERROR(
+          add_events(timeline, room.mutable_timeline()->mutable_events_json()));
+      room.mutable_timeline()->set_limited(limited);
+      room.mutable_timeline()->set_prev_batch(
+          MakeSyncToken(timeline.empty() ? to : timeline.front().pos - 1));
+      int64_t joined = 0, invited = 0;
+      for (const SyncEvent& e : state) {
+        if (e.type != "m.room.member") continue;
+        if (e.membership == "join") ++joined;
+        if (e.membership == "invite") ++invited;
+      }
+      room.mutable_summary()->set_joined_member_count(joined);
+      room.mutable_summary()->set_invited_member_count(invited);
+      *empty = false;
+    } else if (m.membership == "invite" && (query.initial || changed)) {
+      PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> state, store_.CurrentState(m.room_id));
+      v1::InvitedRoom& room = (*response.mutable_invite())[m.room_id];
+      static const std::set<std::string> kStripped = {
+          "m.room.create",          "m.room.join_rules", "m.room.name", "m.room.avatar",
+          "m.room.canonical_alias", "m.room.encryption", "m.room.topic"};
+      for (const SyncEvent& e : state) {
+        const bool own_invite = e.type == "m.room.member" && e.state_key == query.user_id;
+        if (!kStripped.contains(e.type) && !own_invite) continue;
+        PERISCOPE_ASSIGN_OR_RETURN(matrix::Json stripped, StrippedStateEvent(e));
+        room.add_invite_state_json(stripped.dump());
+      }
+      *empty = false;
+    } else if ((m.membership == "leave" || m.membership == "ban") && changed) {
+      bool limited = false;
+      PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> timeline,
+                                 store_.RecentEvents(m.room_id, since, m.pos, limit, &limited));
+      v1::LeftRoom& room = (*response.mutable_leave())[m.room_id];
+      PERISCOPE_RETURN_IF_ERROR(
+          add_events(timeline, room.mutable_timeline()->mutable_events_json()));
+      room.mutable_timeline()->set_limited(limited);
+      room.mutable_timeline()->set_prev_batch(
+          MakeSyncToken(timeline.empty() ? m.pos : timeline.front().pos - 1));
+      *empty = false;
+    }
+  }
+  return response;
+}
+
+}  // namespace periscope::syncapi
