@@ -6,6 +6,7 @@
 #include "internal/gateway/gateway.h"
 #include "internal/gateway/upstream/grpc_federation_api_client.h"
 #include "internal/gateway/upstream/grpc_roomserver_client.h"
+#include "internal/gateway/upstream/grpc_sync_api_client.h"
 #include "internal/gateway/upstream/grpc_user_api_client.h"
 #include "pkg/clock/clock.h"
 #include "pkg/grpc/channel.h"
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
       config->gateway.upstream_timeout);
   std::unique_ptr<gateway::RoomserverClient> roomserver = gateway::NewGrpcRoomserverClient(
       grpcutil::Dial(config->roomserver.address, registry.get()), config->gateway.upstream_timeout);
+  std::unique_ptr<gateway::SyncApiClient> syncapi = gateway::NewGrpcSyncApiClient(
+      grpcutil::Dial(config->syncapi.address, registry.get()), config->gateway.upstream_timeout);
   absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics = metrics::MetricsServer::Start(
       config->gateway.metrics_listen.host, config->gateway.metrics_listen.port, registry);
   if (!metrics.ok()) return app::Fail(kProgram, metrics.status());
@@ -44,6 +47,7 @@ int main(int argc, char** argv) {
       gateway::Gateway::Start(*config,
                               {.userapi = userapi.get(),
                                .roomserver = roomserver.get(),
+                               .syncapi = syncapi.get(),
                                .federationapi = federationapi.get(),
                                .nats = nats->get()},
                               registry.get(), SystemClock::Get());

@@ -9,6 +9,7 @@
 #include "internal/gateway/gateway.h"
 #include "internal/gateway/upstream/grpc_federation_api_client.h"
 #include "internal/gateway/upstream/grpc_roomserver_client.h"
+#include "internal/gateway/upstream/grpc_sync_api_client.h"
 #include "internal/gateway/upstream/grpc_user_api_client.h"
 #include "internal/roomserver/roomserver_component.h"
 #include "internal/syncapi/syncapi_component.h"
@@ -84,6 +85,8 @@ absl::Status Run(int argc, char** argv) {
                                           config->gateway.upstream_timeout);
   std::unique_ptr<gateway::RoomserverClient> roomserver_client = gateway::NewGrpcRoomserverClient(
       server->InProcessChannel(), config->gateway.upstream_timeout);
+  std::unique_ptr<gateway::SyncApiClient> sync_client =
+      gateway::NewGrpcSyncApiClient(server->InProcessChannel(), config->gateway.upstream_timeout);
   PERISCOPE_ASSIGN_OR_RETURN(
       std::unique_ptr<metrics::MetricsServer> metrics,
       metrics::MetricsServer::Start(config->monolith.metrics_listen.host,
@@ -92,6 +95,7 @@ absl::Status Run(int argc, char** argv) {
                              gateway::Gateway::Start(*config,
                                                      {.userapi = userapi_client.get(),
                                                       .roomserver = roomserver_client.get(),
+                                                      .syncapi = sync_client.get(),
                                                       .federationapi = federation_client.get(),
                                                       .nats = js.get()},
                                                      registry.get(), clock));

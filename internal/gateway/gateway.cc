@@ -29,7 +29,7 @@ struct Gateway::Impl {
       : cache(clock, config.gateway.token_cache_ttl),
         auth(*up.userapi, cache),
         local_logouts(cache),
-        deps{*up.userapi, auth, &local_logouts, config.server_name, up.roomserver},
+        deps{*up.userapi, auth, &local_logouts, config.server_name, up.roomserver, up.syncapi},
         client("client", registry),
         federation("federation", registry),
         http(config.gateway.io_threads) {}
@@ -74,6 +74,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
     AddRoomRoutes(impl->client, impl->deps);
     AddMembershipRoutes(impl->client, impl->deps);
   }
+  if (upstreams.syncapi != nullptr) AddSyncRoutes(impl->client, impl->deps);
+  AddClientConfigRoutes(impl->client, impl->deps);
+  AddFilterRoutes(impl->client, impl->deps);
   AddHealthRoute(impl->federation);
   if (upstreams.federationapi != nullptr) AddKeyRoutes(impl->federation, *upstreams.federationapi);
 

@@ -21,12 +21,15 @@ namespace periscope::gateway {
 class UserApiClient;
 class FederationApiClient;
 class RoomserverClient;
+class SyncApiClient;
 
 // The components the gateway calls (not owned; must outlive the gateway).
 struct GatewayUpstreams {
   UserApiClient* userapi = nullptr;
   // Serves the room endpoints (createRoom, send, state, membership) when set.
   RoomserverClient* roomserver = nullptr;
+  // Serves GET /sync when set.
+  SyncApiClient* syncapi = nullptr;
   // Serves the federation API's key endpoints when set.
   FederationApiClient* federationapi = nullptr;
   // If set, logouts are announced to every gateway on <nats.stream_prefix>.gateway.logout, so a

@@ -8,6 +8,7 @@
 #include "internal/gateway/auth/logout_fanout.h"
 #include "internal/gateway/router.h"
 #include "internal/gateway/upstream/roomserver_client.h"
+#include "internal/gateway/upstream/sync_api_client.h"
 #include "internal/gateway/upstream/user_api_client.h"
 
 namespace periscope::gateway {
@@ -20,6 +21,8 @@ struct ClientRouteDeps {
   std::string server_name;
   // The room routes are served only when set.
   RoomserverClient* roomserver = nullptr;
+  // GET /sync is served only when set.
+  SyncApiClient* syncapi = nullptr;
 };
 
 // GET /_matrix/client/versions
@@ -35,6 +38,15 @@ void AddAccountRoutes(Router& router, ClientRouteDeps& deps);
 void AddRoomRoutes(Router& router, ClientRouteDeps& deps);
 // POST /join/{roomIdOrAlias}, POST /rooms/{roomId}/join|leave|invite|kick|ban|unban
 void AddMembershipRoutes(Router& router, ClientRouteDeps& deps);
+
+// GET /sync
+void AddSyncRoutes(Router& router, ClientRouteDeps& deps);
+// GET /capabilities, /pushrules/, /voip/turnServer, /room_keys/version
+void AddClientConfigRoutes(Router& router, ClientRouteDeps& deps);
+// POST /user/{userId}/filter, GET /user/{userId}/filter/{filterId}
+void AddFilterRoutes(Router& router, ClientRouteDeps& deps);
+// The filter JSON a filter id stands for (404 M_NOT_FOUND if it is not one of ours).
+absl::StatusOr<std::string> FilterJsonFromId(absl::string_view filter_id);
 
 // Runs `handler` with the authenticated device, or answers 401 (M_MISSING_TOKEN/M_UNKNOWN_TOKEN).
 using AuthedHandler =

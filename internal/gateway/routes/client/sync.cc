@@ -1,0 +1,123 @@
+// Client-server API: GET /sync (spec "Syncing"). The gateway turns query parameters into a
+// SyncRequest and syncapi's typed answer into the JSON body; the wait happens in syncapi.
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "internal/gateway/matrix_json.h"
+#include "internal/gateway/routes/client/client_routes.h"
+#include "internal/gateway/status_mapping.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::gateway {
+namespace {
+
+absl::Status InvalidParam(absl::string_view message) {
+  return MatrixError(absl::StatusCode::kInvalidArgument, matrix::errcode::kInvalidParam, message);
+}
+
+absl::StatusOr<syncapi_v1::SyncRequest> ParseSyncQuery(const HttpRequest& http,
+                                                       const userapi::v1::Device& device) {
+  syncapi_v1::SyncRequest request;
+  request.set_user_id(device.user_id());
+  request.set_device_id(device.device_id());
+  if (const std::string* since = http.QueryParam("since")) request.set_since(*since);
+  if (const std::string* timeout = http.QueryParam("timeout")) {
+    int64_t ms = 0;
+    if (!absl::SimpleAtoi(*timeout, &ms) || ms < 0) {
+      return InvalidParam("timeout must be a non-negative integer (milliseconds)");
+    }
+    request.set_timeout_ms(ms);
+  }
+  if (const std::string* full_state = http.QueryParam("full_state")) {
+    if (*full_state != "true" && *full_state != "false") {
+      return InvalidParam("full_state must be true or false");
+    }
+    request.set_full_state(*full_state == "true");
+  }
+  if (const std::string* filter = http.QueryParam("filter")) {
+    // An inline filter is JSON (it starts with "{"); anything else names a stored filter.
+    if (!filter->empty() && (*filter)[0] == '{') {
+      request.set_filter_json(*filter);
+    } else {
+      absl::StatusOr<std::string> json = FilterJsonFromId(*filter);
+      if (!json.ok()) return InvalidParam(absl::StrCat("unknown filter id \"", *filter, "\""));
+      request.set_filter_id(*filter);
+      request.set_filter_json(*json);
+    }
+  }
+  if (const std::string* presence = http.QueryParam("set_presence")) {
+    if (*presence != "online" && *presence != "offline" && *presence != "unavailable") {
+      return InvalidParam("set_presence must be online, offline or unavailable");
+    }
+    request.set_set_presence(*presence);
+  }
+  return request;
+}
+
+Json EventsArray(const google::protobuf::RepeatedPtrField<std::string>& events) {
+  Json out = Json::array();
+  for (const std::string& event : events) out.push_back(Json::parse(event));
+  return out;
+}
+
+Json TimelineJson(const syncapi_v1::Timeline& timeline) {
+  return {{"events", EventsArray(timeline.events_json())},
+          {"limited", timeline.limited()},
+          {"prev_batch", timeline.prev_batch()}};
+}
+
+Json JoinedRoomJson(const syncapi_v1::JoinedRoom& room) {
+  Json summary = {{"m.joined_member_count", room.summary().joined_member_count()},
+                  {"m.invited_member_count", room.summary().invited_member_count()}};
+  if (room.summary().heroes_size() > 0) {
+    summary["m.heroes"] = Json(
+        std::vector<std::string>(room.summary().heroes().begin(), room.summary().heroes().end()));
+  }
+  return {{"state", {{"events", EventsArray(room.state_json())}}},
+          {"timeline", TimelineJson(room.timeline())},
+          {"summary", summary},
+          {"ephemeral", {{"events", Json::array()}}},
+          {"account_data", {{"events", Json::array()}}},
+          {"unread_notifications", Json::object()}};
+}
+
+Json SyncJson(const syncapi_v1::SyncResponse& response) {
+  Json join = Json::object(), peek = Json::object(), invite = Json::object(),
+       leave = Json::object();
+  for (const auto& [id, room] : response.join()) join[id] = JoinedRoomJson(room);
+  for (const auto& [id, room] : response.peek()) peek[id] = JoinedRoomJson(room);
+  for (const auto& [id, room] : response.invite()) {
+    invite[id] = {{"invite_state", {{"events", EventsArray(room.invite_state_json())}}}};
+  }
+  for (const auto& [id, room] : response.leave()) {
+    leave[id] = {{"state", {{"events", EventsArray(room.state_json())}}},
+                 {"timeline", TimelineJson(room.timeline())}};
+  }
+  Json rooms = {{"join", join}, {"invite", invite}, {"leave", leave}, {"knock", Json::object()}};
+  if (!peek.empty()) rooms["peek"] = peek;
+  return {{"next_batch", response.next_batch()},
+          {"rooms", rooms},
+          {"presence", {{"events", Json::array()}}},
+          {"account_data", {{"events", Json::array()}}},
+          {"to_device", {{"events", Json::array()}}},
+          {"device_lists", {{"changed", Json::array()}, {"left", Json::array()}}},
+          {"device_one_time_keys_count", Json::object()}};
+}
+
+}  // namespace
+
+void AddSyncRoutes(Router& router, ClientRouteDeps& deps) {
+  router.Add("GET", absl::StrCat(kClientPrefix, "/sync"),
+             WithAuth(deps.auth, [&deps](RouteRequest request, userapi::v1::Device device,
+                                         Responder respond) {
+               absl::StatusOr<syncapi_v1::SyncRequest> sync = ParseSyncQuery(request.http, device);
+               if (!sync.ok()) return respond(StatusResponse(sync.status()));
+               deps.syncapi->Sync(*sync, [respond](absl::StatusOr<syncapi_v1::SyncResponse> r) {
+                 if (!r.ok()) return respond(StatusResponse(r.status()));
+                 respond(JsonResponse(200, SyncJson(*r)));
+               });
+             }));
+}
+
+}  // namespace periscope::gateway

@@ -1,0 +1,20 @@
+#pragma once
+// The gateway's view of syncapi: asynchronous calls with completion callbacks. A /sync long-poll
+// holds no gateway thread while it waits.
+
+#include "internal/gateway/upstream/user_api_client.h"
+#include "periscope/syncapi/v1/syncapi.pb.h"
+
+namespace periscope::gateway {
+
+namespace syncapi_v1 = ::periscope::syncapi::v1;
+
+class SyncApiClient {
+ public:
+  virtual ~SyncApiClient() = default;
+  // The call's deadline covers the request's own timeout_ms.
+  virtual void Sync(const syncapi_v1::SyncRequest& request,
+                    Callback<syncapi_v1::SyncResponse> done) = 0;
+};
+
+}  // namespace periscope::gateway

@@ -1,0 +1,110 @@
+// /sync end to end: two stock matrix-js-sdk clients (alice, bob) run their own sync loops
+// (startClient) against Periscope; alice creates a room, bob joins, both talk, and each sees the
+// other's messages arrive through Room.timeline. Also: raw long-polls and bad sync input.
+// Monolith and mesh.
+
+import assert from "node:assert/strict";
+import test from "node:test";
+import * as sdk from "matrix-js-sdk";
+import { logger } from "matrix-js-sdk/lib/logger.js";
+import { startPeriscope } from "./harness.mjs";
+import { assertError, call, register } from "./http.mjs";
+
+logger.setLevel("warn");
+
+// Resolves with the first Room.timeline event in `roomId` whose body is `body`.
+function waitForMessage(client, roomId, body, timeoutMs = 15000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${client.getUserId()} never saw "${body}"`)), timeoutMs);
+    const seen = (event, room) => {
+      if (room?.roomId === roomId && event.getType() === "m.room.message" && event.getContent().body === body) {
+        clearTimeout(timer);
+        client.off(sdk.RoomEvent.Timeline, seen);
+        resolve(event);
+      }
+    };
+    client.on(sdk.RoomEvent.Timeline, seen);
+  });
+}
+
+function waitForSyncState(client, state) {
+  return new Promise((resolve) => {
+    if (client.getSyncState() === state) return resolve();
+    const on = (s) => { if (s === state) { client.off(sdk.ClientEvent.Sync, on); resolve(); } };
+    client.on(sdk.ClientEvent.Sync, on);
+  });
+}
+
+async function startClient(server, account, errors) {
+  const client = sdk.createClient({
+    baseUrl: server.baseUrl, accessToken: account.access_token, userId: account.user_id, deviceId: account.device_id,
+  });
+  client.on(sdk.ClientEvent.Sync, (state, _prev, data) => { if (state === "ERROR") errors.push(String(data?.error)); });
+  await client.startClient({ initialSyncLimit: 20 });
+  await waitForSyncState(client, "PREPARED");
+  return client;
+}
+
+for (const mode of ["monolith", "mesh"]) {
+  test(`sync (${mode})`, async (t) => {
+    const server = await startPeriscope({ mode });
+    const clients = [];
+    t.after(async () => { for (const c of clients) c.stopClient(); await server.destroy(); });
+    t.afterEach((ctx) => { if (ctx.failed) console.log(server.logs()); });
+
+    await t.test("two SDK clients see each other's messages through their sync loops", async () => {
+      const errors = [];
+      const aliceAccount = await register(server, "alice");
+      const bobAccount = await register(server, "bob");
+      const alice = await startClient(server, aliceAccount, errors);
+      const bob = await startClient(server, bobAccount, errors);
+      clients.push(alice, bob);
+
+      const { room_id: roomId } = await alice.createRoom({ preset: "public_chat", name: "Chat" });
+      await bob.joinRoom(roomId);
+
+      const bobSees = waitForMessage(bob, roomId, "hello bob");
+      await alice.sendTextMessage(roomId, "hello bob");
+      const seenByBob = await bobSees;
+      assert.equal(seenByBob.getSender(), aliceAccount.user_id);
+
+      const aliceSees = waitForMessage(alice, roomId, "hi alice");
+      await bob.sendTextMessage(roomId, "hi alice");
+      assert.equal((await aliceSees).getSender(), bobAccount.user_id);
+
+      assert.equal(alice.getRoom(roomId)?.name, "Chat");
+      assert.equal(bob.getRoom(roomId)?.getJoinedMemberCount(), 2);
+      assert.deepEqual(errors, [], "no sync errors");
+    });
+
+    await t.test("raw /sync: long-poll, filters, bad input", async () => {
+      const carol = await register(server, "carol");
+      const token = carol.access_token;
+      const initial = await call(server, "GET", "/_matrix/client/v3/sync", { token });
+      assert.equal(initial.status, 200, initial.text);
+      assert.match(initial.json.next_batch, /^s\d+$/);
+
+      const start = Date.now();
+      const idle = await call(server, "GET", `/_matrix/client/v3/sync?since=${initial.json.next_batch}&timeout=500`, { token });
+      assert.equal(idle.status, 200);
+      assert.ok(Date.now() - start >= 400, "the long-poll waited");
+      assert.deepEqual(idle.json.rooms.join, {});
+
+      const filter = await call(server, "POST", `/_matrix/client/v3/user/${encodeURIComponent(carol.user_id)}/filter`, {
+        token, body: { room: { timeline: { limit: 1 } } },
+      });
+      assert.equal(filter.status, 200, filter.text);
+      const stored = await call(server, "GET", `/_matrix/client/v3/user/${encodeURIComponent(carol.user_id)}/filter/${filter.json.filter_id}`, { token });
+      assert.deepEqual(stored.json, { room: { timeline: { limit: 1 } } });
+      const filtered = await call(server, "GET", `/_matrix/client/v3/sync?filter=${filter.json.filter_id}`, { token });
+      assert.equal(filtered.status, 200, filtered.text);
+
+      assertError(await call(server, "GET", "/_matrix/client/v3/sync?since=garbage", { token }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "GET", "/_matrix/client/v3/sync?timeout=soon", { token }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "GET", `/_matrix/client/v3/sync?filter=${encodeURIComponent("{broken")}`, { token }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "GET", "/_matrix/client/v3/sync?filter=nosuchid", { token }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "GET", "/_matrix/client/v3/sync"), 401, "M_MISSING_TOKEN");
+      assertError(await call(server, "POST", "/_matrix/client/v3/user/@someone:localhost/filter", { token, body: {} }), 403, "M_FORBIDDEN");
+    });
+  });
+}
