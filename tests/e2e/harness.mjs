@@ -216,6 +216,21 @@ ${componentYaml}`;
     },
     // Stops and starts the same processes on the same database (a restart of the server).
     restart: async () => { const codes = await stop(); await launch(); return codes; },
+    // SIGTERMs the named mesh components and starts them again (in monolith mode, the monolith,
+    // which is all of them); resolves once they serve again.
+    restartComponents: async (names) => {
+      if (mode === "monolith") { await stop(); await launch(); return; }
+      for (const name of names) {
+        const p = procs.find((x) => x.name === name);
+        p.kill("SIGTERM");
+        await p.exited;
+        procs = procs.filter((x) => x !== p);
+      }
+      for (const name of names) launchOne(name, `periscope-${name}`);
+      for (const name of names) {
+        await waitFor(() => tcpOpen(Number(grpcAddresses[name].split(":")[1])), name, 20000, procs);
+      }
+    },
     logs: () => procs.map((p) => `== ${p.name}\n${p.tail()}`).join("\n"),
   };
 }
