@@ -73,6 +73,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
   if (upstreams.roomserver != nullptr) {
     AddRoomRoutes(impl->client, impl->deps);
     AddMembershipRoutes(impl->client, impl->deps);
+    AddRoomReadRoutes(impl->client, impl->deps);
   }
   if (upstreams.syncapi != nullptr) AddSyncRoutes(impl->client, impl->deps);
   AddClientConfigRoutes(impl->client, impl->deps);

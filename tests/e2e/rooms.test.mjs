@@ -82,6 +82,52 @@ for (const mode of ["monolith", "mesh"]) {
       assertError(await call(server, "POST", `${v3}/rooms/${enc(room)}/leave`, { token: bob.access_token }), 403, "M_FORBIDDEN");
     });
 
+    await t.test("members read the room: state, members, joined members, events, joined rooms", async () => {
+      const { room_id: room } = await sdkAlice.createRoom({ preset: "public_chat", name: "Readable", topic: "t" });
+      await call(server, "POST", `${v3}/join/${enc(room)}`, { token: bob.access_token });
+      const sent = await send(alice, room, { msgtype: "m.text", body: "read me" }, "read1");
+      const base = `${v3}/rooms/${enc(room)}`;
+
+      const state = await call(server, "GET", `${base}/state`, { token: bob.access_token });
+      assert.equal(state.status, 200, state.text);
+      const types = state.json.map((e) => e.type);
+      for (const type of ["m.room.create", "m.room.power_levels", "m.room.join_rules", "m.room.name", "m.room.topic"]) {
+        assert.ok(types.includes(type), `${type} in ${types}`);
+      }
+      assert.ok(state.json.every((e) => e.event_id && !e.auth_events), "client format with ids");
+
+      const name = await call(server, "GET", `${base}/state/m.room.name`, { token: bob.access_token });
+      assert.deepEqual(name.json, { name: "Readable" });
+      const nameWithSlash = await call(server, "GET", `${base}/state/m.room.name/`, { token: bob.access_token });
+      assert.deepEqual(nameWithSlash.json, { name: "Readable" });
+      const aliceMember = await call(server, "GET", `${base}/state/m.room.member/${enc(alice.user_id)}`, { token: bob.access_token });
+      assert.equal(aliceMember.json.membership, "join");
+      assertError(await call(server, "GET", `${base}/state/m.room.avatar`, { token: bob.access_token }), 404, "M_NOT_FOUND");
+
+      const members = await call(server, "GET", `${base}/members`, { token: bob.access_token });
+      assert.deepEqual(members.json.chunk.map((e) => e.state_key).sort(), [alice.user_id, bob.user_id].sort());
+      const joined = await call(server, "GET", `${base}/joined_members`, { token: bob.access_token });
+      assert.deepEqual(Object.keys(joined.json.joined).sort(), [alice.user_id, bob.user_id].sort());
+
+      const event = await call(server, "GET", `${base}/event/${enc(sent.json.event_id)}`, { token: bob.access_token });
+      assert.equal(event.status, 200, event.text);
+      assert.equal(event.json.content.body, "read me");
+      assert.equal(event.json.event_id, sent.json.event_id);
+      const fake = "$" + "A".repeat(43);
+      assertError(await call(server, "GET", `${base}/event/${enc(fake)}`, { token: bob.access_token }), 404, "M_NOT_FOUND");
+      assertError(await call(server, "GET", `${base}/event/nonsense`, { token: bob.access_token }), 400, "M_INVALID_PARAM");
+
+      const rooms = await call(server, "GET", `${v3}/joined_rooms`, { token: bob.access_token });
+      assert.ok(rooms.json.joined_rooms.includes(room));
+
+      // Outsiders learn nothing, whether or not the room exists.
+      const carol = await register(server, "carol");
+      assertError(await call(server, "GET", `${base}/state`, { token: carol.access_token }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "GET", `${base}/members`, { token: carol.access_token }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "GET", `${v3}/rooms/${enc("!nope:localhost")}/state`, { token: carol.access_token }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "GET", `${v3}/rooms/nope/state`, { token: carol.access_token }), 400, "M_INVALID_PARAM");
+    });
+
     await t.test("bad input gets Matrix errors", async () => {
       const { room_id: room } = await sdkAlice.createRoom({});
       const token = alice.access_token;

@@ -16,6 +16,10 @@ class GrpcRoomserverClient final : public RoomserverClient {
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformCreateRoom)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformSendEvent)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformMembership)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryMembership)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryCurrentState)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryEventsById)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryJoinedRooms)
 
  private:
   std::unique_ptr<Stub> stub_;

@@ -18,6 +18,14 @@ class RoomserverClient {
                                 Callback<roomserver_v1::PerformSendEventResponse> done) = 0;
   virtual void PerformMembership(const roomserver_v1::PerformMembershipRequest& request,
                                  Callback<roomserver_v1::PerformMembershipResponse> done) = 0;
+  virtual void QueryMembership(const roomserver_v1::QueryMembershipRequest& request,
+                               Callback<roomserver_v1::QueryMembershipResponse> done) = 0;
+  virtual void QueryCurrentState(const roomserver_v1::QueryCurrentStateRequest& request,
+                                 Callback<roomserver_v1::QueryCurrentStateResponse> done) = 0;
+  virtual void QueryEventsById(const roomserver_v1::QueryEventsByIdRequest& request,
+                               Callback<roomserver_v1::QueryEventsByIdResponse> done) = 0;
+  virtual void QueryJoinedRooms(const roomserver_v1::QueryJoinedRoomsRequest& request,
+                                Callback<roomserver_v1::QueryJoinedRoomsResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

@@ -74,7 +74,10 @@ grpc::Status RoomserverServiceImpl::QueryCurrentState(grpc::ServerContext* ctx,
   }
   absl::StatusOr<std::vector<EventRecord>> state = store_.CurrentState(request->room_id(), keys);
   if (!state.ok()) return Finish(state.status(), ctx, "QueryCurrentState");
-  for (EventRecord& record : *state) response->add_state_json(std::move(record.event_json));
+  for (EventRecord& record : *state) {
+    response->add_state_json(std::move(record.event_json));
+    response->add_state_event_ids(std::move(record.event_id));
+  }
   return grpc::Status::OK;
 }
 
@@ -90,6 +93,15 @@ grpc::Status RoomserverServiceImpl::QueryMembership(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
+grpc::Status RoomserverServiceImpl::QueryJoinedRooms(grpc::ServerContext* ctx,
+                                                     const v1::QueryJoinedRoomsRequest* request,
+                                                     v1::QueryJoinedRoomsResponse* response) {
+  absl::StatusOr<std::vector<std::string>> rooms = store_.JoinedRooms(request->user_id());
+  if (!rooms.ok()) return Finish(rooms.status(), ctx, "QueryJoinedRooms");
+  for (std::string& room : *rooms) response->add_room_ids(std::move(room));
+  return grpc::Status::OK;
+}
+
 grpc::Status RoomserverServiceImpl::QueryEventsById(grpc::ServerContext* ctx,
                                                     const v1::QueryEventsByIdRequest* request,
                                                     v1::QueryEventsByIdResponse* response) {
@@ -101,7 +113,11 @@ grpc::Status RoomserverServiceImpl::QueryEventsById(grpc::ServerContext* ctx,
   }
   absl::StatusOr<std::vector<EventRecord>> events = store_.EventsById(ids);
   if (!events.ok()) return Finish(events.status(), ctx, "QueryEventsById");
-  for (EventRecord& record : *events) response->add_events_json(std::move(record.event_json));
+  for (EventRecord& record : *events) {
+    response->add_events_json(std::move(record.event_json));
+    response->add_event_ids(std::move(record.event_id));
+    response->add_room_ids(std::move(record.room_id));
+  }
   return grpc::Status::OK;
 }
 

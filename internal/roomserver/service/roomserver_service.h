@@ -33,6 +33,9 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
                                  v1::QueryCurrentStateResponse* response) override;
   grpc::Status QueryMembership(grpc::ServerContext* ctx, const v1::QueryMembershipRequest* request,
                                v1::QueryMembershipResponse* response) override;
+  grpc::Status QueryJoinedRooms(grpc::ServerContext* ctx,
+                                const v1::QueryJoinedRoomsRequest* request,
+                                v1::QueryJoinedRoomsResponse* response) override;
   grpc::Status QueryEventsById(grpc::ServerContext* ctx, const v1::QueryEventsByIdRequest* request,
                                v1::QueryEventsByIdResponse* response) override;
 

@@ -135,6 +135,10 @@ constexpr pg::Statement kInsertAlias{
     "INSERT INTO roomserver_aliases (alias, room_id, creator) VALUES ($1, $2, $3)"};
 constexpr pg::Statement kResolveAlias{"roomserver_resolve_alias",
                                       "SELECT room_id FROM roomserver_aliases WHERE alias = $1"};
+constexpr pg::Statement kJoinedRooms{
+    "roomserver_joined_rooms",
+    "SELECT room_id FROM roomserver_current_state WHERE event_type = 'm.room.member' AND "
+    "state_key = $1 AND membership = 'join' ORDER BY room_id"};
 constexpr pg::Statement kSetPublished{
     "roomserver_set_published", "UPDATE roomserver_rooms SET published = $2 WHERE room_id = $1"};
 
@@ -322,6 +326,13 @@ absl::StatusOr<MembershipRecord> PgRoomStore::Membership(absl::string_view room_
     record.event_id = std::string(r.Text(0, 1));
   }
   return record;
+}
+
+absl::StatusOr<std::vector<std::string>> PgRoomStore::JoinedRooms(absl::string_view user_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kJoinedRooms, {user_id}));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
+  return out;
 }
 
 absl::StatusOr<std::optional<std::string>> PgRoomStore::ResolveAlias(absl::string_view alias) {

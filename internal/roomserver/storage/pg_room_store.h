@@ -31,6 +31,7 @@ class PgRoomStore final : public RoomStore {
       const std::vector<std::string>& event_ids) override;
   absl::StatusOr<MembershipRecord> Membership(absl::string_view room_id,
                                               absl::string_view user_id) override;
+  absl::StatusOr<std::vector<std::string>> JoinedRooms(absl::string_view user_id) override;
   absl::StatusOr<std::optional<std::string>> ResolveAlias(absl::string_view alias) override;
 
  private:

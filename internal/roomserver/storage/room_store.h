@@ -109,6 +109,8 @@ class RoomStore {
       const std::vector<std::string>& event_ids) = 0;
   virtual absl::StatusOr<MembershipRecord> Membership(absl::string_view room_id,
                                                       absl::string_view user_id) = 0;
+  // Rooms where the user's current membership is "join", sorted.
+  virtual absl::StatusOr<std::vector<std::string>> JoinedRooms(absl::string_view user_id) = 0;
   // The room an alias names; nullopt if none.
   virtual absl::StatusOr<std::optional<std::string>> ResolveAlias(absl::string_view alias) = 0;
 };

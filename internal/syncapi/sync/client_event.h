@@ -1,7 +1,6 @@
 #pragma once
-// Events as clients see them (client-server spec "ClientEvent"): the federation-only keys
-// (auth_events, prev_events, depth, hashes, signatures, origin, ...) removed, event_id added, and
-// unsigned.transaction_id for the device that sent it.
+// syncapi's events in client form (pkg/matrix/client_event.h), plus unsigned.transaction_id for
+// the device that sent it.
 
 #include <string>
 

@@ -39,6 +39,8 @@ void AddRoomRoutes(Router& router, ClientRouteDeps& deps);
 // POST /join/{roomIdOrAlias}, POST /rooms/{roomId}/join|leave|invite|kick|ban|unban
 void AddMembershipRoutes(Router& router, ClientRouteDeps& deps);
 
+// GET /joined_rooms, GET /rooms/{roomId}/state[/...], /members, /joined_members, /event/{id}
+void AddRoomReadRoutes(Router& router, ClientRouteDeps& deps);
 // GET /sync
 void AddSyncRoutes(Router& router, ClientRouteDeps& deps);
 // GET /capabilities, /pushrules/, /voip/turnServer, /room_keys/version
