@@ -74,6 +74,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
     AddRoomRoutes(impl->client, impl->deps);
     AddMembershipRoutes(impl->client, impl->deps);
     AddRoomReadRoutes(impl->client, impl->deps);
+    AddDirectoryRoutes(impl->client, impl->deps);
   }
   if (upstreams.syncapi != nullptr) AddSyncRoutes(impl->client, impl->deps);
   AddClientConfigRoutes(impl->client, impl->deps);

@@ -8,6 +8,7 @@
 #include "internal/roomserver/perform/event_writer.h"
 #include "internal/roomserver/perform/membership_changer.h"
 #include "internal/roomserver/perform/room_creator.h"
+#include "internal/roomserver/perform/room_directory.h"
 #include "internal/roomserver/service/roomserver_service.h"
 #include "internal/roomserver/storage/pg_room_store.h"
 #include "pkg/clock/clock.h"
@@ -27,7 +28,8 @@ struct RoomserverComponent::Parts {
         creator(store, writer, publisher),
         sender(store, writer, publisher),
         memberships(store, writer, publisher),
-        service(store, creator, sender, memberships) {}
+        directory(store, config.server_name),
+        service(store, creator, sender, memberships, directory) {}
 
   matrix::SigningKey key;
   PgRoomStore store;
@@ -36,6 +38,7 @@ struct RoomserverComponent::Parts {
   RoomCreator creator;
   EventSender sender;
   MembershipChanger memberships;
+  RoomDirectory directory;
   RoomserverServiceImpl service;
 };
 

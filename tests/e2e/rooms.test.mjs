@@ -128,6 +128,52 @@ for (const mode of ["monolith", "mesh"]) {
       assertError(await call(server, "GET", `${v3}/rooms/nope/state`, { token: carol.access_token }), 400, "M_INVALID_PARAM");
     });
 
+    await t.test("room directory: aliases, listing, /publicRooms", async () => {
+      const { room_id: room } = await sdkAlice.createRoom({ preset: "public_chat", name: "Town square", topic: "all welcome", visibility: "public" });
+      const { room_id: quiet } = await sdkAlice.createRoom({ name: "Back room" });
+      const alias = "#square:localhost";
+      const aliasPath = `${v3}/directory/room/${enc(alias)}`;
+
+      assert.equal((await call(server, "PUT", aliasPath, { token: bob.access_token, body: { room_id: room } })).status, 200);
+      assertError(await call(server, "PUT", aliasPath, { token: alice.access_token, body: { room_id: room } }), 409, "M_UNKNOWN");
+      const resolved = await call(server, "GET", aliasPath);
+      assert.deepEqual(resolved.json, { room_id: room, servers: ["localhost"] });
+      assert.equal((await sdkAlice.getRoomIdForAlias(alias)).room_id, room);
+
+      // Only its creator or a room moderator removes an alias.
+      const carol = await register(server, "carol2");
+      assertError(await call(server, "DELETE", aliasPath, { token: carol.access_token }), 403, "M_FORBIDDEN");
+      assert.equal((await call(server, "DELETE", aliasPath, { token: alice.access_token })).status, 200);
+      assertError(await call(server, "GET", aliasPath), 404, "M_NOT_FOUND");
+      assertError(await call(server, "DELETE", aliasPath, { token: alice.access_token }), 404, "M_NOT_FOUND");
+
+      assertError(await call(server, "PUT", `${v3}/directory/room/${enc("#x:elsewhere.org")}`, { token: alice.access_token, body: { room_id: room } }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "PUT", `${v3}/directory/room/${enc("#y:localhost")}`, { token: alice.access_token, body: { room_id: "!nope:localhost" } }), 404, "M_NOT_FOUND");
+      assertError(await call(server, "PUT", `${v3}/directory/room/${enc("#y:localhost")}`, { token: alice.access_token, body: {} }), 400, "M_MISSING_PARAM");
+
+      const listed = await call(server, "GET", `${v3}/publicRooms`);
+      assert.equal(listed.status, 200, listed.text);
+      const entry = listed.json.chunk.find((r) => r.room_id === room);
+      assert.ok(entry, listed.text);
+      assert.equal(entry.name, "Town square");
+      assert.equal(entry.topic, "all welcome");
+      assert.equal(entry.join_rule, "public");
+      assert.ok(!listed.json.chunk.some((r) => r.room_id === quiet), "private rooms are not listed");
+
+      assert.deepEqual((await call(server, "GET", `${v3}/directory/list/room/${enc(quiet)}`)).json, { visibility: "private" });
+      assertError(await call(server, "PUT", `${v3}/directory/list/room/${enc(quiet)}`, { token: bob.access_token, body: { visibility: "public" } }), 403, "M_FORBIDDEN");
+      assert.equal((await call(server, "PUT", `${v3}/directory/list/room/${enc(quiet)}`, { token: alice.access_token, body: { visibility: "public" } })).status, 200);
+      const search = await call(server, "POST", `${v3}/publicRooms`, { token: bob.access_token, body: { filter: { generic_search_term: "back" } } });
+      assert.deepEqual(search.json.chunk.map((r) => r.room_id), [quiet]);
+      const paged = await call(server, "GET", `${v3}/publicRooms?limit=1`);
+      assert.equal(paged.json.chunk.length, 1);
+      assert.ok(paged.json.next_batch);
+      const next = await call(server, "GET", `${v3}/publicRooms?limit=1&since=${paged.json.next_batch}`);
+      assert.notEqual(next.json.chunk[0].room_id, paged.json.chunk[0].room_id);
+      assertError(await call(server, "GET", `${v3}/publicRooms?since=bogus`), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "GET", `${v3}/directory/list/room/${enc("!nope:localhost")}`), 404, "M_NOT_FOUND");
+    });
+
     await t.test("bad input gets Matrix errors", async () => {
       const { room_id: room } = await sdkAlice.createRoom({});
       const token = alice.access_token;

@@ -20,6 +20,12 @@ class GrpcRoomserverClient final : public RoomserverClient {
   PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryCurrentState)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryEventsById)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryJoinedRooms)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformSetAlias)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformRemoveAlias)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryAlias)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformSetVisibility)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryVisibility)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryPublicRooms)
 
  private:
   std::unique_ptr<Stub> stub_;

@@ -24,6 +24,18 @@ class RoomserverClient {
                                  Callback<roomserver_v1::QueryCurrentStateResponse> done) = 0;
   virtual void QueryEventsById(const roomserver_v1::QueryEventsByIdRequest& request,
                                Callback<roomserver_v1::QueryEventsByIdResponse> done) = 0;
+  virtual void PerformSetAlias(const roomserver_v1::PerformSetAliasRequest& request,
+                               Callback<roomserver_v1::PerformSetAliasResponse> done) = 0;
+  virtual void PerformRemoveAlias(const roomserver_v1::PerformRemoveAliasRequest& request,
+                                  Callback<roomserver_v1::PerformRemoveAliasResponse> done) = 0;
+  virtual void QueryAlias(const roomserver_v1::QueryAliasRequest& request,
+                          Callback<roomserver_v1::QueryAliasResponse> done) = 0;
+  virtual void PerformSetVisibility(const roomserver_v1::PerformSetVisibilityRequest& request,
+                                    Callback<roomserver_v1::PerformSetVisibilityResponse> done) = 0;
+  virtual void QueryVisibility(const roomserver_v1::QueryVisibilityRequest& request,
+                               Callback<roomserver_v1::QueryVisibilityResponse> done) = 0;
+  virtual void QueryPublicRooms(const roomserver_v1::QueryPublicRoomsRequest& request,
+                                Callback<roomserver_v1::QueryPublicRoomsResponse> done) = 0;
   virtual void QueryJoinedRooms(const roomserver_v1::QueryJoinedRoomsRequest& request,
                                 Callback<roomserver_v1::QueryJoinedRoomsResponse> done) = 0;
 };

@@ -52,6 +52,45 @@ grpc::Status RoomserverServiceImpl::PerformMembership(grpc::ServerContext* ctx,
                              "PerformMembership");
 }
 
+grpc::Status RoomserverServiceImpl::PerformSetAlias(grpc::ServerContext* ctx,
+                                                    const v1::PerformSetAliasRequest* request,
+                                                    v1::PerformSetAliasResponse*) {
+  return Finish(directory_.SetAlias(*request), ctx, "PerformSetAlias");
+}
+
+grpc::Status RoomserverServiceImpl::PerformRemoveAlias(grpc::ServerContext* ctx,
+                                                       const v1::PerformRemoveAliasRequest* request,
+                                                       v1::PerformRemoveAliasResponse*) {
+  return Finish(directory_.RemoveAlias(*request), ctx, "PerformRemoveAlias");
+}
+
+grpc::Status RoomserverServiceImpl::QueryAlias(grpc::ServerContext* ctx,
+                                               const v1::QueryAliasRequest* request,
+                                               v1::QueryAliasResponse* response) {
+  return grpcutil::ReplyWith(directory_.QueryAlias(*request), response, ctx, kComponent,
+                             "QueryAlias");
+}
+
+grpc::Status RoomserverServiceImpl::PerformSetVisibility(
+    grpc::ServerContext* ctx, const v1::PerformSetVisibilityRequest* request,
+    v1::PerformSetVisibilityResponse*) {
+  return Finish(directory_.SetVisibility(*request), ctx, "PerformSetVisibility");
+}
+
+grpc::Status RoomserverServiceImpl::QueryVisibility(grpc::ServerContext* ctx,
+                                                    const v1::QueryVisibilityRequest* request,
+                                                    v1::QueryVisibilityResponse* response) {
+  return grpcutil::ReplyWith(directory_.QueryVisibility(*request), response, ctx, kComponent,
+                             "QueryVisibility");
+}
+
+grpc::Status RoomserverServiceImpl::QueryPublicRooms(grpc::ServerContext* ctx,
+                                                     const v1::QueryPublicRoomsRequest* request,
+                                                     v1::QueryPublicRoomsResponse* response) {
+  return grpcutil::ReplyWith(directory_.PublicRooms(*request), response, ctx, kComponent,
+                             "QueryPublicRooms");
+}
+
 grpc::Status RoomserverServiceImpl::QueryRoomVersion(grpc::ServerContext* ctx,
                                                      const v1::QueryRoomVersionRequest* request,
                                                      v1::QueryRoomVersionResponse* response) {

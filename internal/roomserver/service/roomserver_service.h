@@ -5,6 +5,7 @@
 #include "internal/roomserver/perform/event_sender.h"
 #include "internal/roomserver/perform/membership_changer.h"
 #include "internal/roomserver/perform/room_creator.h"
+#include "internal/roomserver/perform/room_directory.h"
 #include "internal/roomserver/storage/room_store.h"
 #include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
 
@@ -13,8 +14,12 @@ namespace periscope::roomserver {
 class RoomserverServiceImpl final : public v1::RoomserverService::Service {
  public:
   RoomserverServiceImpl(RoomStore& store, RoomCreator& creator, EventSender& sender,
-                        MembershipChanger& memberships)
-      : store_(store), creator_(creator), sender_(sender), memberships_(memberships) {}
+                        MembershipChanger& memberships, RoomDirectory& directory)
+      : store_(store),
+        creator_(creator),
+        sender_(sender),
+        memberships_(memberships),
+        directory_(directory) {}
 
   grpc::Status PerformCreateRoom(grpc::ServerContext* ctx,
                                  const v1::PerformCreateRoomRequest* request,
@@ -25,6 +30,21 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   grpc::Status PerformMembership(grpc::ServerContext* ctx,
                                  const v1::PerformMembershipRequest* request,
                                  v1::PerformMembershipResponse* response) override;
+  grpc::Status PerformSetAlias(grpc::ServerContext* ctx, const v1::PerformSetAliasRequest* request,
+                               v1::PerformSetAliasResponse* response) override;
+  grpc::Status PerformRemoveAlias(grpc::ServerContext* ctx,
+                                  const v1::PerformRemoveAliasRequest* request,
+                                  v1::PerformRemoveAliasResponse* response) override;
+  grpc::Status QueryAlias(grpc::ServerContext* ctx, const v1::QueryAliasRequest* request,
+                          v1::QueryAliasResponse* response) override;
+  grpc::Status PerformSetVisibility(grpc::ServerContext* ctx,
+                                    const v1::PerformSetVisibilityRequest* request,
+                                    v1::PerformSetVisibilityResponse* response) override;
+  grpc::Status QueryVisibility(grpc::ServerContext* ctx, const v1::QueryVisibilityRequest* request,
+                               v1::QueryVisibilityResponse* response) override;
+  grpc::Status QueryPublicRooms(grpc::ServerContext* ctx,
+                                const v1::QueryPublicRoomsRequest* request,
+                                v1::QueryPublicRoomsResponse* response) override;
   grpc::Status QueryRoomVersion(grpc::ServerContext* ctx,
                                 const v1::QueryRoomVersionRequest* request,
                                 v1::QueryRoomVersionResponse* response) override;
@@ -44,6 +64,7 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   RoomCreator& creator_;
   EventSender& sender_;
   MembershipChanger& memberships_;
+  RoomDirectory& directory_;
 };
 
 }  // namespace periscope::roomserver

@@ -139,6 +139,15 @@ constexpr pg::Statement kJoinedRooms{
     "roomserver_joined_rooms",
     "SELECT room_id FROM roomserver_current_state WHERE event_type = 'm.room.member' AND "
     "state_key = $1 AND membership = 'join' ORDER BY room_id"};
+constexpr pg::Statement kAlias{"roomserver_alias",
+                               "SELECT room_id, creator FROM roomserver_aliases WHERE alias = $1"};
+constexpr pg::Statement kRemoveAlias{"roomserver_remove_alias",
+                                     "DELETE FROM roomserver_aliases WHERE alias = $1"};
+constexpr pg::Statement kPublished{"roomserver_published",
+                                   "SELECT published FROM roomserver_rooms WHERE room_id = $1"};
+constexpr pg::Statement kPublishedRooms{
+    "roomserver_published_rooms",
+    "SELECT room_id FROM roomserver_rooms WHERE published ORDER BY room_id"};
 constexpr pg::Statement kSetPublished{
     "roomserver_set_published", "UPDATE roomserver_rooms SET published = $2 WHERE room_id = $1"};
 
@@ -339,6 +348,46 @@ absl::StatusOr<std::optional<std::string>> PgRoomStore::ResolveAlias(absl::strin
   PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kResolveAlias, {alias}));
   if (r.rows() == 0) return std::optional<std::string>();
   return std::optional<std::string>(std::string(r.Text(0, 0)));
+}
+
+absl::StatusOr<std::optional<AliasRecord>> PgRoomStore::Alias(absl::string_view alias) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kAlias, {alias}));
+  if (r.rows() == 0) return std::optional<AliasRecord>();
+  return std::optional<AliasRecord>(
+      AliasRecord{std::string(r.Text(0, 0)), std::string(r.Text(0, 1))});
+}
+
+absl::Status PgRoomStore::SetAlias(absl::string_view alias, absl::string_view room_id,
+                                   absl::string_view creator) {
+  return pool_.Query(kInsertAlias, {alias, room_id, creator}).status();
+}
+
+absl::Status PgRoomStore::RemoveAlias(absl::string_view alias) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kRemoveAlias, {alias}));
+  if (r.affected() == 0) {
+    return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound,
+                       absl::StrCat("Room alias ", alias, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgRoomStore::SetPublished(absl::string_view room_id, bool published) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kSetPublished, {room_id, published}));
+  if (r.affected() == 0) return RoomNotFound(room_id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<bool>> PgRoomStore::Published(absl::string_view room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kPublished, {room_id}));
+  if (r.rows() == 0) return std::optional<bool>();
+  return std::optional<bool>(r.Bool(0, 0));
+}
+
+absl::StatusOr<std::vector<std::string>> PgRoomStore::PublishedRooms() {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kPublishedRooms));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
+  return out;
 }
 
 }  // namespace periscope::roomserver

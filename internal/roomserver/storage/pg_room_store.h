@@ -33,6 +33,13 @@ class PgRoomStore final : public RoomStore {
                                               absl::string_view user_id) override;
   absl::StatusOr<std::vector<std::string>> JoinedRooms(absl::string_view user_id) override;
   absl::StatusOr<std::optional<std::string>> ResolveAlias(absl::string_view alias) override;
+  absl::StatusOr<std::optional<AliasRecord>> Alias(absl::string_view alias) override;
+  absl::Status SetAlias(absl::string_view alias, absl::string_view room_id,
+                        absl::string_view creator) override;
+  absl::Status RemoveAlias(absl::string_view alias) override;
+  absl::Status SetPublished(absl::string_view room_id, bool published) override;
+  absl::StatusOr<std::optional<bool>> Published(absl::string_view room_id) override;
+  absl::StatusOr<std::vector<std::string>> PublishedRooms() override;
 
  private:
   pg::Pool& pool_;

@@ -72,6 +72,11 @@ struct EventRecord {
   std::string event_json;
 };
 
+struct AliasRecord {
+  std::string room_id;
+  std::string creator;
+};
+
 struct MembershipRecord {
   bool room_exists = false;
   // "" if the user has no member event.
@@ -113,6 +118,19 @@ class RoomStore {
   virtual absl::StatusOr<std::vector<std::string>> JoinedRooms(absl::string_view user_id) = 0;
   // The room an alias names; nullopt if none.
   virtual absl::StatusOr<std::optional<std::string>> ResolveAlias(absl::string_view alias) = 0;
+  // The alias's room and creator; nullopt if none.
+  virtual absl::StatusOr<std::optional<AliasRecord>> Alias(absl::string_view alias) = 0;
+  // Creates an alias (ALREADY_EXISTS if it is taken).
+  virtual absl::Status SetAlias(absl::string_view alias, absl::string_view room_id,
+                                absl::string_view creator) = 0;
+  // Deletes an alias (NOT_FOUND if there is none).
+  virtual absl::Status RemoveAlias(absl::string_view alias) = 0;
+  // Lists or unlists a room in the public directory (NOT_FOUND for an unknown room).
+  virtual absl::Status SetPublished(absl::string_view room_id, bool published) = 0;
+  // Whether a room is listed; nullopt for an unknown room.
+  virtual absl::StatusOr<std::optional<bool>> Published(absl::string_view room_id) = 0;
+  // The listed rooms.
+  virtual absl::StatusOr<std::vector<std::string>> PublishedRooms() = 0;
 };
 
 }  // namespace periscope::roomserver

@@ -41,6 +41,8 @@ void AddMembershipRoutes(Router& router, ClientRouteDeps& deps);
 
 // GET /joined_rooms, GET /rooms/{roomId}/state[/...], /members, /joined_members, /event/{id}
 void AddRoomReadRoutes(Router& router, ClientRouteDeps& deps);
+// PUT/GET/DELETE /directory/room/{alias}, GET/PUT /directory/list/room/{roomId}, /publicRooms
+void AddDirectoryRoutes(Router& router, ClientRouteDeps& deps);
 // GET /sync
 void AddSyncRoutes(Router& router, ClientRouteDeps& deps);
 // GET /capabilities, /pushrules/, /voip/turnServer, /room_keys/version
