@@ -4,6 +4,7 @@
 #include "internal/syncapi/notifier/notifier.h"
 #include "internal/syncapi/service/syncapi_service.h"
 #include "internal/syncapi/storage/pg_sync_store.h"
+#include "internal/syncapi/sync/messages_pager.h"
 #include "internal/syncapi/sync/sync_builder.h"
 #include "pkg/pg/migrations.h"
 #include "pkg/status/matrix_status.h"
@@ -12,11 +13,16 @@ namespace periscope::syncapi {
 
 struct SyncApiComponent::Parts {
   Parts(pg::Pool& pool, const Clock& clock)
-      : store(pool), notifier(clock), builder(store), service(builder, notifier, clock) {}
+      : store(pool),
+        notifier(clock),
+        builder(store),
+        pager(store),
+        service(builder, pager, notifier, clock) {}
 
   PgSyncStore store;
   Notifier notifier;
   SyncBuilder builder;
+  MessagesPager pager;
   SyncApiServiceImpl service;
   // Last: stops first, before what it feeds.
   std::unique_ptr<OutputConsumer> consumer;

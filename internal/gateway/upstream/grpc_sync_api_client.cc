@@ -23,6 +23,15 @@ class GrpcSyncApiClient final : public SyncApiClient {
         request, deadline, std::move(done));
   }
 
+  void QueryMessages(const syncapi_v1::QueryMessagesRequest& request,
+                     Callback<syncapi_v1::QueryMessagesResponse> done) override {
+    grpcutil::CallUnary<syncapi_v1::QueryMessagesRequest, syncapi_v1::QueryMessagesResponse>(
+        [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {
+          stub->async()->QueryMessages(ctx, req, resp, std::move(cb));
+        },
+        request, timeout_, std::move(done));
+  }
+
  private:
   std::unique_ptr<syncapi_v1::SyncApiService::Stub> stub_;
   absl::Duration timeout_;

@@ -15,6 +15,8 @@ class SyncApiClient {
   // The call's deadline covers the request's own timeout_ms.
   virtual void Sync(const syncapi_v1::SyncRequest& request,
                     Callback<syncapi_v1::SyncResponse> done) = 0;
+  virtual void QueryMessages(const syncapi_v1::QueryMessagesRequest& request,
+                             Callback<syncapi_v1::QueryMessagesResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

@@ -55,4 +55,13 @@ void SyncApiServiceImpl::Attempt(grpc::CallbackServerContext* ctx,
                  });
 }
 
+grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryMessages(grpc::CallbackServerContext* ctx,
+                                                            const v1::QueryMessagesRequest* request,
+                                                            v1::QueryMessagesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(
+      grpcutil::ReplyWith(pager_.Page(*request), response, ctx, "syncapi", "QueryMessages"));
+  return reactor;
+}
+
 }  // namespace periscope::syncapi

@@ -1,6 +1,7 @@
 #include "internal/syncapi/storage/pg_sync_store.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "pkg/status/matrix_status.h"
 
@@ -64,6 +65,20 @@ constexpr pg::Statement kRecentEvents{
     "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
     "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
     "e.pos > $2 AND e.pos <= $3 ORDER BY e.pos DESC LIMIT $4"};
+constexpr pg::Statement kPageBackwards{
+    "syncapi_page_backwards",
+    "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
+    "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
+    "e.pos <= $2 AND e.pos > $3 ORDER BY e.pos DESC LIMIT $4"};
+constexpr pg::Statement kPageForwards{
+    "syncapi_page_forwards",
+    "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
+    "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
+    "e.pos > $2 AND e.pos <= $3 ORDER BY e.pos ASC LIMIT $4"};
+constexpr pg::Statement kMembershipIn{
+    "syncapi_membership_in",
+    "SELECT room_id, membership, pos FROM syncapi_current_state WHERE room_id = $1 AND "
+    "event_type = 'm.room.member' AND state_key = $2"};
 constexpr pg::Statement kActiveRooms{
     "syncapi_active_rooms",
     "SELECT DISTINCT e.room_id FROM syncapi_events e JOIN syncapi_current_state m ON "
@@ -149,6 +164,25 @@ absl::StatusOr<std::vector<SyncEvent>> PgSyncStore::RecentEvents(absl::string_vi
   *limited = r.rows() > limit;
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+absl::StatusOr<std::vector<SyncEvent>> PgSyncStore::EventsPage(absl::string_view room_id,
+                                                               int64_t from, int64_t to,
+                                                               bool backwards, int limit) {
+  // Backwards stops above `to` (exclusive); forwards stops at `to` (inclusive).
+  const int64_t bound = backwards ? to : (to > 0 ? to : std::numeric_limits<int64_t>::max());
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(backwards ? kPageBackwards : kPageForwards,
+                                                       {room_id, from, bound, limit}));
+  std::vector<SyncEvent> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(EventFromRow(r, i));
+  return out;
+}
+
+absl::StatusOr<RoomMembership> PgSyncStore::MembershipIn(absl::string_view room_id,
+                                                         absl::string_view user_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kMembershipIn, {room_id, user_id}));
+  if (r.rows() == 0) return RoomMembership{std::string(room_id), "", 0};
+  return RoomMembership{std::string(r.Text(0, 0)), std::string(r.Text(0, 1)), r.Int(0, 2)};
 }
 
 absl::StatusOr<std::vector<std::string>> PgSyncStore::ActiveRoomsOf(absl::string_view user_id,

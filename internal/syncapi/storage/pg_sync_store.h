@@ -25,6 +25,10 @@ class PgSyncStore final : public SyncStore {
   absl::StatusOr<std::vector<SyncEvent>> RecentEvents(absl::string_view room_id, int64_t from,
                                                       int64_t to, int limit,
                                                       bool* limited) override;
+  absl::StatusOr<std::vector<SyncEvent>> EventsPage(absl::string_view room_id, int64_t from,
+                                                    int64_t to, bool backwards, int limit) override;
+  absl::StatusOr<RoomMembership> MembershipIn(absl::string_view room_id,
+                                              absl::string_view user_id) override;
   absl::StatusOr<std::vector<std::string>> ActiveRoomsOf(absl::string_view user_id, int64_t from,
                                                          int64_t to) override;
 

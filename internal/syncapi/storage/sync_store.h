@@ -59,6 +59,14 @@ class SyncStore {
   virtual absl::StatusOr<std::vector<SyncEvent>> RecentEvents(absl::string_view room_id,
                                                               int64_t from, int64_t to, int limit,
                                                               bool* limited) = 0;
+  // A page of the room's timeline: backwards, events with pos <= from, newest first; forwards,
+  // events with pos > from, oldest first; at most `limit`, and never past `to` (0: no bound).
+  virtual absl::StatusOr<std::vector<SyncEvent>> EventsPage(absl::string_view room_id, int64_t from,
+                                                            int64_t to, bool backwards,
+                                                            int limit) = 0;
+  // The user's membership of the room and its position ("" if none).
+  virtual absl::StatusOr<RoomMembership> MembershipIn(absl::string_view room_id,
+                                                      absl::string_view user_id) = 0;
   // Rooms with events in (from, to] in which `user_id` has a member event.
   virtual absl::StatusOr<std::vector<std::string>> ActiveRoomsOf(absl::string_view user_id,
                                                                  int64_t from, int64_t to) = 0;

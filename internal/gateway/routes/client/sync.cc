@@ -1,11 +1,13 @@
-// Client-server API: GET /sync (spec "Syncing"). The gateway turns query parameters into a
-// SyncRequest and syncapi's typed answer into the JSON body; the wait happens in syncapi.
+// Client-server API: GET /sync (spec "Syncing") and GET /rooms/{roomId}/messages. The gateway turns
+// query parameters into a SyncRequest and syncapi's typed answer into the JSON body; the wait
+// happens in syncapi.
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/routes/client/client_routes.h"
 #include "internal/gateway/status_mapping.h"
+#include "pkg/matrix/canonical_json.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/status/matrix_status.h"
 
@@ -105,9 +107,48 @@ Json SyncJson(const syncapi_v1::SyncResponse& response) {
           {"device_one_time_keys_count", Json::object()}};
 }
 
+absl::StatusOr<syncapi_v1::QueryMessagesRequest> ParseMessagesQuery(
+    const RouteRequest& request, const userapi::v1::Device& device) {
+  syncapi_v1::QueryMessagesRequest query;
+  query.set_user_id(device.user_id());
+  query.set_room_id(request.params.at("roomId"));
+  if (const std::string* from = request.http.QueryParam("from")) query.set_from(*from);
+  if (const std::string* to = request.http.QueryParam("to")) query.set_to(*to);
+  if (const std::string* dir = request.http.QueryParam("dir")) query.set_dir(*dir);
+  if (const std::string* limit = request.http.QueryParam("limit")) {
+    int value = 0;
+    if (!absl::SimpleAtoi(*limit, &value) || value < 0) {
+      return InvalidParam("limit must be a non-negative integer");
+    }
+    query.set_limit(value);
+  }
+  if (const std::string* filter = request.http.QueryParam("filter")) {
+    absl::StatusOr<matrix::Json> json = matrix::ParseJson(*filter);
+    if (!json.ok() || !json->is_object()) return InvalidParam("filter must be a JSON object");
+    query.set_filter_json(*filter);
+  }
+  return query;
+}
+
 }  // namespace
 
 void AddSyncRoutes(Router& router, ClientRouteDeps& deps) {
+  router.Add("GET", absl::StrCat(kClientPrefix, "/rooms/{roomId}/messages"),
+             WithAuth(deps.auth, [&deps](RouteRequest request, userapi::v1::Device device,
+                                         Responder respond) {
+               absl::StatusOr<syncapi_v1::QueryMessagesRequest> query =
+                   ParseMessagesQuery(request, device);
+               if (!query.ok()) return respond(StatusResponse(query.status()));
+               deps.syncapi->QueryMessages(
+                   *query, [respond](absl::StatusOr<syncapi_v1::QueryMessagesResponse> r) {
+                     if (!r.ok()) return respond(StatusResponse(r.status()));
+                     Json body = {{"chunk", EventsArray(r->chunk_json())}, {"start", r->start()}};
+                     if (!r->end().empty()) body["end"] = r->end();
+                     if (r->state_json_size() > 0) body["state"] = EventsArray(r->state_json());
+                     respond(JsonResponse(200, body));
+                   });
+             }));
+
   router.Add("GET", absl::StrCat(kClientPrefix, "/sync"),
              WithAuth(deps.auth, [&deps](RouteRequest request, userapi::v1::Device device,
                                          Responder respond) {
