@@ -230,6 +230,34 @@ TEST_F(SyncApiTest, ARedeliveredEventChangesNothing) {
   EXPECT_EQ(Bodies(after.join().at(room)), (std::vector<std::string>{"once", "after"}));
 }
 
+TEST_F(SyncApiTest, RedactedEventsAreServedRedacted) {
+  const std::string room = CreateRoom();
+  const std::string secret = Say(kAlice, room, "secret");
+  rs::PerformSendEventRequest redact;
+  redact.set_user_id(kAlice);
+  redact.set_room_id(room);
+  redact.set_event_type("m.room.redaction");
+  redact.set_content_json(R"({"reason":"oops"})");
+  redact.set_redacts(secret);
+  grpc::ClientContext ctx;
+  rs::PerformSendEventResponse redaction;
+  ASSERT_TRUE(rs_->PerformSendEvent(&ctx, redact, &redaction).ok());
+
+  // The target is redacted right after the redaction is stored: poll until it shows.
+  matrix::Json seen;
+  for (int i = 0; i < 200 && !seen.contains("unsigned"); ++i) {
+    v1::SyncResponse sync = SyncUntilRoom(kAlice, room, 8);
+    for (const std::string& json : sync.join().at(room).timeline().events_json()) {
+      matrix::Json event = matrix::Json::parse(json);
+      if (event["event_id"] == secret && event["content"].empty()) seen = event;
+    }
+    if (!seen.contains("unsigned")) absl::SleepFor(absl::Milliseconds(25));
+  }
+  ASSERT_TRUE(seen.contains("unsigned")) << "the secret was never served redacted";
+  EXPECT_EQ(seen["unsigned"]["redacted_because"]["event_id"], redaction.event_id());
+  EXPECT_EQ(seen["unsigned"]["redacted_because"]["content"]["reason"], "oops");
+}
+
 TEST_F(SyncApiTest, TimelineLimitAndBadInput) {
   const std::string room = CreateRoom();
   for (int i = 0; i < 5; ++i) Say(kAlice, room, "m" + std::to_string(i));

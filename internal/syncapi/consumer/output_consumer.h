@@ -1,7 +1,8 @@
 #pragma once
 // Applies the roomserver output stream to syncapi's store (durable consumer "syncapi"), then wakes
 // the /sync calls the new event concerns: the room's joined members, and the target of a member
-// event. A redelivered message finds its event already stored and changes nothing.
+// event. A redelivered message finds its event already stored and changes nothing. A redaction
+// also replaces its target with the redacted form, so every later read serves it redacted.
 
 #include <memory>
 
@@ -9,6 +10,7 @@
 #include "internal/syncapi/notifier/notifier.h"
 #include "internal/syncapi/storage/sync_store.h"
 #include "pkg/config/config.h"
+#include "pkg/matrix/canonical_json.h"
 #include "pkg/stream/jetstream.h"
 
 namespace periscope::syncapi {
@@ -26,6 +28,10 @@ class OutputConsumer {
 
  private:
   OutputConsumer(SyncStore& store, Notifier& notifier) : store_(store), notifier_(notifier) {}
+  // Replaces the redaction's target (if syncapi has it, in the same room) with its redacted form.
+  // The roomserver has already checked that the redaction may take effect.
+  absl::Status ApplyRedaction(const matrix::Json& redaction, const SyncEvent& event,
+                              absl::string_view room_version);
 
   SyncStore& store_;
   Notifier& notifier_;

@@ -45,6 +45,14 @@ constexpr pg::Statement kUpsertState{
     "INSERT INTO syncapi_current_state (room_id, event_type, state_key, event_id, membership, pos) "
     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET "
     "event_id = EXCLUDED.event_id, membership = EXCLUDED.membership, pos = EXCLUDED.pos"};
+constexpr pg::Statement kStoreRedacted{
+    "syncapi_store_redacted",
+    "UPDATE syncapi_events SET event_json = $3 WHERE room_id = $1 AND event_id = $2"};
+constexpr pg::Statement kEventInRoom{
+    "syncapi_event_in_room",
+    "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
+    "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
+    "e.event_id = $2"};
 constexpr pg::Statement kMaxPosition{"syncapi_max_position",
                                      "SELECT COALESCE(MAX(pos), 0) FROM syncapi_events"};
 constexpr pg::Statement kMembershipsOf{
@@ -123,6 +131,21 @@ absl::StatusOr<std::optional<int64_t>> PgSyncStore::ApplyEvent(const SyncEvent& 
         .status();
   }));
   return pos;
+}
+
+absl::StatusOr<bool> PgSyncStore::StoreRedacted(absl::string_view room_id,
+                                                absl::string_view event_id,
+                                                absl::string_view redacted_json) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                             pool_.Query(kStoreRedacted, {room_id, event_id, redacted_json}));
+  return r.affected() > 0;
+}
+
+absl::StatusOr<std::optional<SyncEvent>> PgSyncStore::EventInRoom(absl::string_view room_id,
+                                                                  absl::string_view event_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kEventInRoom, {room_id, event_id}));
+  if (r.rows() == 0) return std::optional<SyncEvent>();
+  return std::optional<SyncEvent>(EventFromRow(r, 0));
 }
 
 absl::StatusOr<int64_t> PgSyncStore::MaxPosition() {

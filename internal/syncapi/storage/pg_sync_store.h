@@ -18,6 +18,10 @@ class PgSyncStore final : public SyncStore {
 
   absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
                                                     bool enters_state) override;
+  absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,
+                                     absl::string_view redacted_json) override;
+  absl::StatusOr<std::optional<SyncEvent>> EventInRoom(absl::string_view room_id,
+                                                       absl::string_view event_id) override;
   absl::StatusOr<int64_t> MaxPosition() override;
   absl::StatusOr<std::vector<RoomMembership>> MembershipsOf(absl::string_view user_id) override;
   absl::StatusOr<std::vector<std::string>> JoinedUsers(absl::string_view room_id) override;

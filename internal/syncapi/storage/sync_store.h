@@ -45,6 +45,13 @@ class SyncStore {
   // nothing changes).
   virtual absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
                                                             bool enters_state) = 0;
+  // Replaces a stored event's JSON with its redacted form (the redaction algorithm's output plus
+  // unsigned.redacted_because); false if the event is not stored in that room.
+  virtual absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,
+                                             absl::string_view redacted_json) = 0;
+  // One stored event of a room; nullopt if none.
+  virtual absl::StatusOr<std::optional<SyncEvent>> EventInRoom(absl::string_view room_id,
+                                                               absl::string_view event_id) = 0;
   // The newest position (0 if empty).
   virtual absl::StatusOr<int64_t> MaxPosition() = 0;
 
