@@ -4,6 +4,7 @@
 // are INVALID_ARGUMENT.
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/time/clock.h"
@@ -258,6 +259,34 @@ TEST_F(SyncApiTest, RedactedEventsAreServedRedacted) {
   EXPECT_EQ(seen["unsigned"]["redacted_because"]["content"]["reason"], "oops");
 }
 
+TEST_F(SyncApiTest, FiltersLazyMembersAndHeroes) {
+  constexpr char kCarol[] = "@carol:sy.test";
+  const std::string room = CreateRoom();  // no name, no alias: heroes are sent
+  Join(kBob, room);
+  Join(kCarol, room);
+  Say(kBob, room, "from bob");
+  v1::SyncResponse plain = SyncUntilRoom(kAlice, room, 9);
+  const v1::RoomSummary& summary = plain.join().at(room).summary();
+  EXPECT_EQ(std::vector<std::string>(summary.heroes().begin(), summary.heroes().end()),
+            (std::vector<std::string>{kBob, kCarol}));
+
+  v1::SyncResponse filtered;
+  ASSERT_TRUE(Sync(kAlice, "", 0, &filtered,
+                   R"({"room":{"timeline":{"types":["m.room.message"]},
+                       "state":{"lazy_load_members":true,"not_types":["m.room.guest_access"]}}})")
+                  .ok());
+  const v1::JoinedRoom& joined = filtered.join().at(room);
+  EXPECT_EQ(Bodies(joined), std::vector<std::string>{"from bob"});
+  EXPECT_EQ(joined.timeline().events_json_size(), 1) << "only messages in the timeline";
+  std::set<std::string> members;
+  for (const std::string& json : joined.state_json()) {
+    matrix::Json event = matrix::Json::parse(json);
+    EXPECT_NE(event["type"], "m.room.guest_access");
+    if (event["type"] == "m.room.member") members.insert(event["state_key"].get<std::string>());
+  }
+  EXPECT_EQ(members, (std::set<std::string>{kAlice, kBob})) << "carol sent nothing";
+}
+
 TEST_F(SyncApiTest, TimelineLimitAndBadInput) {
   const std::string room = CreateRoom();
   for (int i = 0; i < 5; ++i) Say(kAlice, room, "m" + std::to_string(i));
@@ -274,6 +303,9 @@ TEST_F(SyncApiTest, TimelineLimitAndBadInput) {
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Sync(kAlice, "", 0, &ignored, R"({"room":{"timeline":{"limit":-1}}})").error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      Sync(kAlice, "", 0, &ignored, R"({"room":{"state":{"types":"m.room.name"}}})").error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "internal/syncapi/sync/sync_builder.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -16,6 +17,50 @@ absl::Status InvalidParam(absl::string_view message) {
 }
 
 constexpr int kMaxTimelineLimit = 100;
+constexpr size_t kMaxHeroes = 5;
+
+std::vector<SyncEvent> Filtered(const std::vector<SyncEvent>& events, const EventFilter& filter) {
+  std::vector<SyncEvent> out;
+  for (const SyncEvent& e : events) {
+    if (filter.Allows(e.type, e.sender)) out.push_back(e);
+  }
+  return out;
+}
+
+// The state to send with `timeline`: filtered, and with lazy-loaded members only those who sent
+// something in the timeline, and the user.
+std::vector<SyncEvent> StateFor(const std::vector<SyncEvent>& state,
+                                const std::vector<SyncEvent>& timeline, const EventFilter& filter,
+                                absl::string_view user_id) {
+  std::set<std::string, std::less<>> senders = {std::string(user_id)};
+  for (const SyncEvent& e : timeline) senders.insert(e.sender);
+  std::vector<SyncEvent> out;
+  for (const SyncEvent& e : state) {
+    if (!filter.Allows(e.type, e.sender)) continue;
+    if (filter.lazy_load_members && e.type == "m.room.member" &&
+        !senders.contains(e.state_key.value_or(""))) {
+      continue;
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+// m.heroes: for rooms without a name or canonical alias, up to five other joined or invited
+// members (by user id), from which clients compute a display name.
+std::vector<std::string> Heroes(const std::vector<SyncEvent>& state, absl::string_view user_id) {
+  std::vector<std::string> heroes;
+  for (const SyncEvent& e : state) {
+    if (e.type == "m.room.name" || e.type == "m.room.canonical_alias") return {};
+    if (e.type == "m.room.member" && e.state_key && *e.state_key != user_id &&
+        (e.membership == "join" || e.membership == "invite")) {
+      heroes.push_back(*e.state_key);
+    }
+  }
+  std::sort(heroes.begin(), heroes.end());
+  if (heroes.size() > kMaxHeroes) heroes.resize(kMaxHeroes);
+  return heroes;
+}
 
 }  // namespace
 
@@ -35,6 +80,9 @@ absl::StatusOr<SyncFilter> ParseSyncFilter(absl::string_view filter_json) {
     filter.timeline_limit =
         static_cast<int>(std::min<int64_t>(limit->get<int64_t>(), kMaxTimelineLimit));
   }
+  PERISCOPE_ASSIGN_OR_RETURN(filter.timeline, ParseEventFilter(timeline, "filter.room.timeline"));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      filter.state, ParseEventFilter(room.value("state", matrix::Json()), "filter.room.state"));
   return filter;
 }
 
@@ -99,8 +147,12 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
       // Full state for new rooms (and full_state); otherwise only state changed in the gap a
       // limited timeline skipped.
       const bool full = newly_joined || query.full_state;
+      timeline = Filtered(timeline, query.filter.timeline);
       std::vector<SyncEvent> state_part;
-      if (full || limited) state_part = state_outside(state, timeline, full ? 0 : since);
+      if (full || limited) {
+        state_part = StateFor(state_outside(state, timeline, full ? 0 : since), timeline,
+                              query.filter.state, query.user_id);
+      }
       if (timeline.empty() && state_part.empty() && !full) continue;
       v1::JoinedRoom& room = (*response.mutable_join())[m.room_id];
       PERISCOPE_RETURN_IF_ERROR(add_events(state_part, room.mutable_state_json()));
@@ -117,6 +169,9 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
       }
       room.mutable_summary()->set_joined_member_count(joined);
       room.mutable_summary()->set_invited_member_count(invited);
+      for (std::string& hero : Heroes(state, query.user_id)) {
+        room.mutable_summary()->add_heroes(std::move(hero));
+      }
       *empty = false;
     } else if (m.membership == "invite" && (query.initial || changed)) {
       PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> state, store_.CurrentState(m.room_id));

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "internal/syncapi/storage/sync_store.h"
+#include "internal/syncapi/sync/event_filter.h"
 #include "periscope/syncapi/v1/syncapi.pb.h"
 
 namespace periscope::syncapi {
@@ -17,6 +18,8 @@ namespace periscope::syncapi {
 // The parts of a filter /sync uses.
 struct SyncFilter {
   int timeline_limit = 10;
+  EventFilter timeline;
+  EventFilter state;
 };
 
 // Parses an inline JSON filter (400 M_INVALID_PARAM if it does not parse or has bad values).
