@@ -78,6 +78,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
   }
   if (upstreams.syncapi != nullptr) AddSyncRoutes(impl->client, impl->deps);
   AddClientConfigRoutes(impl->client, impl->deps);
+  AddProfileRoutes(impl->client, impl->deps);
   AddFilterRoutes(impl->client, impl->deps);
   AddHealthRoute(impl->federation);
   if (upstreams.federationapi != nullptr) AddKeyRoutes(impl->federation, *upstreams.federationapi);

@@ -15,7 +15,8 @@ struct UserApiComponent::Parts {
         login(store, hasher, clock, config.server_name),
         tokens(store, config.server_name),
         logout(store, config.server_name),
-        service(creator, login, tokens, logout) {}
+        profiles(store, config.server_name),
+        service(creator, login, tokens, logout, profiles) {}
 
   PgUserStore store;
   crypto::PasswordHasher hasher;
@@ -23,6 +24,7 @@ struct UserApiComponent::Parts {
   PasswordLogin login;
   AccessTokenQuery tokens;
   DeviceLogout logout;
+  ProfileEditor profiles;
   UserApiServiceImpl service;
 };
 

@@ -4,6 +4,7 @@
 #include "internal/userapi/perform/account_creator.h"
 #include "internal/userapi/perform/device_logout.h"
 #include "internal/userapi/perform/password_login.h"
+#include "internal/userapi/perform/profile_editor.h"
 #include "internal/userapi/query/access_token_query.h"
 #include "internal/userapi/testing/fake_user_store.h"
 #include "pkg/crypto/random.h"
@@ -21,7 +22,8 @@ class UserApiTest : public ::testing::Test {
         creator_(store_, hasher_, clock_, kServer, /*registration_enabled=*/true),
         login_(store_, hasher_, clock_, kServer),
         tokens_(store_, kServer),
-        logout_(store_, kServer) {
+        logout_(store_, kServer),
+        profiles_(store_, kServer) {
     crypto::InitSodium();
   }
 
@@ -54,6 +56,7 @@ class UserApiTest : public ::testing::Test {
   PasswordLogin login_;
   AccessTokenQuery tokens_;
   DeviceLogout logout_;
+  ProfileEditor profiles_;
 };
 
 TEST_F(UserApiTest, RegisterIssuesAWorkingToken) {
@@ -167,6 +170,34 @@ TEST_F(UserApiTest, BadDeviceIdsAreInvalidParam) {
     EXPECT_EQ(MatrixErrcode(creator_.Create(req).status()), "M_INVALID_PARAM");
   }
   EXPECT_TRUE(Login("ivy", "pw", std::string(255, 'D')).ok());
+}
+
+TEST_F(UserApiTest, ProfilesStartWithTheLocalpartAndChange) {
+  ASSERT_TRUE(Register("pat", "pw").ok());
+  v1::QueryProfileRequest query;
+  query.set_user_id("@pat:example.org");
+  absl::StatusOr<v1::QueryProfileResponse> profile = profiles_.Query(query);
+  ASSERT_TRUE(profile.ok());
+  EXPECT_EQ(profile->displayname(), "pat");
+  EXPECT_FALSE(profile->has_avatar_url());
+
+  v1::PerformSetProfileRequest set;
+  set.set_user_id("@pat:example.org");
+  set.set_avatar_url("mxc://example.org/a");
+  ASSERT_TRUE(profiles_.Set(set).ok());
+  set.clear_avatar_url();
+  set.set_displayname("");  // clears the name, keeps the avatar
+  ASSERT_TRUE(profiles_.Set(set).ok());
+  profile = profiles_.Query(query);
+  EXPECT_FALSE(profile->has_displayname());
+  EXPECT_EQ(profile->avatar_url(), "mxc://example.org/a");
+
+  set.set_avatar_url("https://example.org/a.png");
+  EXPECT_EQ(MatrixErrcode(profiles_.Set(set).status()), "M_INVALID_PARAM");
+  query.set_user_id("@ghost:example.org");
+  EXPECT_EQ(MatrixErrcode(profiles_.Query(query).status()), "M_NOT_FOUND");
+  query.set_user_id("@pat:elsewhere.org");
+  EXPECT_EQ(MatrixErrcode(profiles_.Query(query).status()), "M_NOT_FOUND");
 }
 
 TEST_F(UserApiTest, UnknownTokenIsUnknownToken) {

@@ -174,6 +174,30 @@ for (const mode of ["monolith", "mesh"]) {
       assertError(await call(server, "GET", `${v3}/directory/list/room/${enc("!nope:localhost")}`), 404, "M_NOT_FOUND");
     });
 
+    await t.test("profiles: read, change, carried by joins", async () => {
+      const frank = await register(server, "frank");
+      const profilePath = (user, field = "") => `${v3}/profile/${enc(user)}${field ? "/" + field : ""}`;
+      assert.deepEqual((await call(server, "GET", profilePath(frank.user_id))).json, { displayname: "frank" });
+      const sdkFrank = sdk.createClient({ baseUrl: server.baseUrl, accessToken: frank.access_token, userId: frank.user_id });
+      await sdkFrank.setDisplayName("Frank F.");
+      assert.equal((await sdkAlice.getProfileInfo(frank.user_id)).displayname, "Frank F.");
+      assert.equal((await call(server, "PUT", profilePath(frank.user_id, "avatar_url"), { token: frank.access_token, body: { avatar_url: "mxc://localhost/abc" } })).status, 200);
+      assert.deepEqual((await call(server, "GET", profilePath(frank.user_id, "avatar_url"))).json, { avatar_url: "mxc://localhost/abc" });
+
+      const { room_id: room } = await sdkAlice.createRoom({ preset: "public_chat" });
+      assert.equal((await call(server, "POST", `${v3}/join/${enc(room)}`, { token: frank.access_token })).status, 200);
+      const member = await call(server, "GET", `${v3}/rooms/${enc(room)}/state/m.room.member/${enc(frank.user_id)}`, { token: frank.access_token });
+      assert.equal(member.json.displayname, "Frank F.");
+      assert.equal(member.json.avatar_url, "mxc://localhost/abc");
+
+      assertError(await call(server, "PUT", profilePath(alice.user_id, "displayname"), { token: frank.access_token, body: { displayname: "x" } }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "PUT", profilePath(frank.user_id, "avatar_url"), { token: frank.access_token, body: { avatar_url: "http://evil" } }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "PUT", profilePath(frank.user_id, "displayname"), { token: frank.access_token, body: { displayname: "x".repeat(300) } }), 413, "M_TOO_LARGE");
+      assertError(await call(server, "GET", profilePath("@nobody:localhost")), 404, "M_NOT_FOUND");
+      assertError(await call(server, "GET", profilePath("@someone:elsewhere.org")), 404, "M_NOT_FOUND");
+      assertError(await call(server, "GET", profilePath("not-a-user")), 400, "M_INVALID_PARAM");
+    });
+
     await t.test("bad input gets Matrix errors", async () => {
       const { room_id: room } = await sdkAlice.createRoom({});
       const token = alice.access_token;

@@ -10,6 +10,7 @@
 #include "internal/userapi/perform/account_creator.h"
 #include "internal/userapi/perform/device_logout.h"
 #include "internal/userapi/perform/password_login.h"
+#include "internal/userapi/perform/profile_editor.h"
 #include "internal/userapi/query/access_token_query.h"
 #include "internal/userapi/testing/fake_user_store.h"
 
@@ -22,7 +23,8 @@ class InProcessUserApi final : public UserApiClient {
         creator_(store_, hasher_, clock, server_name, true),
         login_(store_, hasher_, clock, server_name),
         tokens_(store_, server_name),
-        logout_(store_, server_name) {}
+        logout_(store_, server_name),
+        profiles_(store_, server_name) {}
 
   void SetDown(bool down) { down_ = down; }
   int token_queries() const { return token_queries_; }
@@ -76,6 +78,15 @@ class InProcessUserApi final : public UserApiClient {
     });
   }
 
+  void QueryProfile(const userapi_v1::QueryProfileRequest& r,
+                    Callback<userapi_v1::QueryProfileResponse> done) override {
+    Answer(std::move(done), [this, r] { return profiles_.Query(r); });
+  }
+  void PerformSetProfile(const userapi_v1::PerformSetProfileRequest& r,
+                         Callback<userapi_v1::PerformSetProfileResponse> done) override {
+    Answer(std::move(done), [this, r] { return profiles_.Set(r); });
+  }
+
  private:
   template <typename T, typename Fn>
   void Answer(Callback<T> done, Fn fn) {
@@ -92,6 +103,7 @@ class InProcessUserApi final : public UserApiClient {
   userapi::PasswordLogin login_;
   userapi::AccessTokenQuery tokens_;
   userapi::DeviceLogout logout_;
+  userapi::ProfileEditor profiles_;
   std::atomic<bool> down_{false};
   std::atomic<int> token_queries_{0};
 };

@@ -19,6 +19,8 @@ class GrpcUserApiClient final : public UserApiClient {
   PERISCOPE_GRPC_FORWARD(userapi_v1, QueryAccessToken)
   PERISCOPE_GRPC_FORWARD(userapi_v1, PerformLogout)
   PERISCOPE_GRPC_FORWARD(userapi_v1, PerformLogoutAll)
+  PERISCOPE_GRPC_FORWARD(userapi_v1, QueryProfile)
+  PERISCOPE_GRPC_FORWARD(userapi_v1, PerformSetProfile)
 
  private:
   std::unique_ptr<Stub> stub_;

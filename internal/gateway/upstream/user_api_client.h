@@ -31,6 +31,10 @@ class UserApiClient {
                              Callback<userapi_v1::PerformLogoutResponse> done) = 0;
   virtual void PerformLogoutAll(const userapi_v1::PerformLogoutAllRequest& request,
                                 Callback<userapi_v1::PerformLogoutAllResponse> done) = 0;
+  virtual void QueryProfile(const userapi_v1::QueryProfileRequest& request,
+                            Callback<userapi_v1::QueryProfileResponse> done) = 0;
+  virtual void PerformSetProfile(const userapi_v1::PerformSetProfileRequest& request,
+                                 Callback<userapi_v1::PerformSetProfileResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

@@ -63,4 +63,16 @@ grpc::Status UserApiServiceImpl::PerformLogoutAll(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
+grpc::Status UserApiServiceImpl::QueryProfile(grpc::ServerContext* ctx,
+                                              const v1::QueryProfileRequest* request,
+                                              v1::QueryProfileResponse* response) {
+  return Reply(profiles_.Query(*request), response, ctx, "QueryProfile");
+}
+
+grpc::Status UserApiServiceImpl::PerformSetProfile(grpc::ServerContext* ctx,
+                                                   const v1::PerformSetProfileRequest* request,
+                                                   v1::PerformSetProfileResponse* response) {
+  return Reply(profiles_.Set(*request), response, ctx, "PerformSetProfile");
+}
+
 }  // namespace periscope::userapi

@@ -4,6 +4,7 @@
 #include "internal/userapi/perform/account_creator.h"
 #include "internal/userapi/perform/device_logout.h"
 #include "internal/userapi/perform/password_login.h"
+#include "internal/userapi/perform/profile_editor.h"
 #include "internal/userapi/query/access_token_query.h"
 #include "periscope/userapi/v1/userapi_service.grpc.pb.h"
 
@@ -12,8 +13,8 @@ namespace periscope::userapi {
 class UserApiServiceImpl final : public v1::UserApiService::Service {
  public:
   UserApiServiceImpl(AccountCreator& creator, PasswordLogin& login, AccessTokenQuery& tokens,
-                     DeviceLogout& logout)
-      : creator_(creator), login_(login), tokens_(tokens), logout_(logout) {}
+                     DeviceLogout& logout, ProfileEditor& profiles)
+      : creator_(creator), login_(login), tokens_(tokens), logout_(logout), profiles_(profiles) {}
 
   grpc::Status PerformAccountCreation(grpc::ServerContext* ctx,
                                       const v1::PerformAccountCreationRequest* request,
@@ -32,12 +33,18 @@ class UserApiServiceImpl final : public v1::UserApiService::Service {
   grpc::Status PerformLogoutAll(grpc::ServerContext* ctx,
                                 const v1::PerformLogoutAllRequest* request,
                                 v1::PerformLogoutAllResponse* response) override;
+  grpc::Status QueryProfile(grpc::ServerContext* ctx, const v1::QueryProfileRequest* request,
+                            v1::QueryProfileResponse* response) override;
+  grpc::Status PerformSetProfile(grpc::ServerContext* ctx,
+                                 const v1::PerformSetProfileRequest* request,
+                                 v1::PerformSetProfileResponse* response) override;
 
  private:
   AccountCreator& creator_;
   PasswordLogin& login_;
   AccessTokenQuery& tokens_;
   DeviceLogout& logout_;
+  ProfileEditor& profiles_;
 };
 
 }  // namespace periscope::userapi

@@ -1,5 +1,7 @@
 #include "internal/userapi/storage/pg_user_store.h"
 
+#include "pkg/status/matrix_status.h"
+
 namespace periscope::userapi {
 namespace {
 
@@ -21,6 +23,26 @@ CREATE TABLE userapi_devices (
   PRIMARY KEY (localpart, device_id)
 );
 )sql";
+
+// Profiles: a row only once a user changes something; until then the display name is the
+// localpart and there is no avatar. NULL means "not set".
+constexpr absl::string_view kSchemaV2 = R"sql(
+CREATE TABLE userapi_profiles (
+  localpart TEXT PRIMARY KEY REFERENCES userapi_accounts (localpart) ON DELETE CASCADE,
+  displayname TEXT,
+  avatar_url TEXT
+);
+)sql";
+
+constexpr pg::Statement kProfile{
+    "userapi_profile",
+    "SELECT a.localpart, p.localpart IS NOT NULL, p.displayname, p.avatar_url FROM "
+    "userapi_accounts a LEFT JOIN userapi_profiles p USING (localpart) WHERE a.localpart = $1"};
+constexpr pg::Statement kUpsertProfile{
+    "userapi_upsert_profile",
+    "INSERT INTO userapi_profiles (localpart, displayname, avatar_url) VALUES ($1, $2, $3) "
+    "ON CONFLICT (localpart) DO UPDATE SET displayname = EXCLUDED.displayname, "
+    "avatar_url = EXCLUDED.avatar_url"};
 
 constexpr pg::Statement kInsertAccount{
     "userapi_insert_account",
@@ -49,6 +71,7 @@ constexpr pg::Statement kDeleteAllDevices{"userapi_delete_all_devices",
 const std::vector<pg::Migration>& UserApiMigrations() {
   static const std::vector<pg::Migration> kMigrations = {
       {1, "accounts and devices", kSchemaV1},
+      {2, "profiles", kSchemaV2},
   };
   return kMigrations;
 }
@@ -109,6 +132,38 @@ absl::StatusOr<int> PgUserStore::DeleteAllDevices(absl::string_view localpart) {
   absl::StatusOr<pg::Result> r = pool_.Query(kDeleteAllDevices, {localpart});
   if (!r.ok()) return r.status();
   return static_cast<int>(r->affected());
+}
+
+absl::StatusOr<std::optional<StoredProfile>> PgUserStore::Profile(absl::string_view localpart) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kProfile, {localpart}));
+  if (r.rows() == 0) return std::optional<StoredProfile>();
+  StoredProfile profile;
+  if (!r.Bool(0, 1)) {
+    profile.displayname = std::string(localpart);  // never changed: the localpart
+  } else {
+    if (!r.IsNull(0, 2)) profile.displayname = std::string(r.Text(0, 2));
+    if (!r.IsNull(0, 3)) profile.avatar_url = std::string(r.Text(0, 3));
+  }
+  return std::optional<StoredProfile>(std::move(profile));
+}
+
+absl::Status PgUserStore::UpdateProfile(absl::string_view localpart, const StoredProfile& change) {
+  return pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, c.Query(kProfile, {localpart}));
+    if (r.rows() == 0) return absl::NotFoundError("no such account");
+    std::optional<std::string> displayname =
+        r.Bool(0, 1) ? (r.IsNull(0, 2) ? std::nullopt : std::optional<std::string>(r.Text(0, 2)))
+                     : std::optional<std::string>(localpart);
+    std::optional<std::string> avatar_url =
+        r.Bool(0, 1) && !r.IsNull(0, 3) ? std::optional<std::string>(r.Text(0, 3)) : std::nullopt;
+    if (change.displayname) {
+      displayname = change.displayname->empty() ? std::nullopt : change.displayname;
+    }
+    if (change.avatar_url) {
+      avatar_url = change.avatar_url->empty() ? std::nullopt : change.avatar_url;
+    }
+    return c.Query(kUpsertProfile, {localpart, displayname, avatar_url}).status();
+  });
 }
 
 }  // namespace periscope::userapi

@@ -26,6 +26,8 @@ class PgUserStore final : public UserStore {
       absl::string_view token_sha256) override;
   absl::Status DeleteDevice(absl::string_view localpart, absl::string_view device_id) override;
   absl::StatusOr<int> DeleteAllDevices(absl::string_view localpart) override;
+  absl::StatusOr<std::optional<StoredProfile>> Profile(absl::string_view localpart) override;
+  absl::Status UpdateProfile(absl::string_view localpart, const StoredProfile& profile) override;
 
  private:
   pg::Pool& pool_;

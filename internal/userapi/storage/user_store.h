@@ -25,6 +25,11 @@ struct StoredDevice {
   std::string display_name;
 };
 
+struct StoredProfile {
+  std::optional<std::string> displayname;
+  std::optional<std::string> avatar_url;
+};
+
 class UserStore {
  public:
   virtual ~UserStore() = default;
@@ -52,6 +57,12 @@ class UserStore {
 
   // Deletes every device of an account; returns how many.
   virtual absl::StatusOr<int> DeleteAllDevices(absl::string_view localpart) = 0;
+
+  // The account's profile; nullopt if there is no such account. A new account's display name is
+  // its localpart.
+  virtual absl::StatusOr<std::optional<StoredProfile>> Profile(absl::string_view localpart) = 0;
+  // Sets the fields of `profile` that are set ("" clears one). NOT_FOUND without an account.
+  virtual absl::Status UpdateProfile(absl::string_view localpart, const StoredProfile& profile) = 0;
 };
 
 }  // namespace periscope::userapi

@@ -63,6 +63,29 @@ class FakeUserStore final : public UserStore {
         std::erase_if(devices_, [&](const auto& kv) { return kv.second.localpart == localpart; }));
   }
 
+  absl::StatusOr<std::optional<StoredProfile>> Profile(absl::string_view localpart) override {
+    absl::MutexLock lock(&mu_);
+    if (fail_next_) return TakeFailure();
+    if (!accounts_.contains(std::string(localpart))) return std::optional<StoredProfile>();
+    auto it = profiles_.find(std::string(localpart));
+    if (it == profiles_.end()) return std::optional<StoredProfile>({std::string(localpart), {}});
+    return std::optional<StoredProfile>(it->second);
+  }
+
+  absl::Status UpdateProfile(absl::string_view localpart, const StoredProfile& change) override {
+    absl::MutexLock lock(&mu_);
+    if (fail_next_) return TakeFailure();
+    if (!accounts_.contains(std::string(localpart))) return absl::NotFoundError("no such account");
+    auto [it, inserted] =
+        profiles_.try_emplace(std::string(localpart), StoredProfile{std::string(localpart), {}});
+    auto apply = [](std::optional<std::string>& field, const std::optional<std::string>& value) {
+      if (value) field = value->empty() ? std::nullopt : value;
+    };
+    apply(it->second.displayname, change.displayname);
+    apply(it->second.avatar_url, change.avatar_url);
+    return absl::OkStatus();
+  }
+
   // The next call fails with `status` (e.g. UNAVAILABLE, as if the database were down).
   void FailNext(absl::Status status) {
     absl::MutexLock lock(&mu_);
@@ -86,6 +109,7 @@ class FakeUserStore final : public UserStore {
   absl::Mutex mu_;
   std::map<std::string, std::string> accounts_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, StoredDevice> devices_ ABSL_GUARDED_BY(mu_);  // by token hash
+  std::map<std::string, StoredProfile> profiles_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Status> fail_next_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -43,6 +43,8 @@ void AddMembershipRoutes(Router& router, ClientRouteDeps& deps);
 void AddRoomReadRoutes(Router& router, ClientRouteDeps& deps);
 // PUT/GET/DELETE /directory/room/{alias}, GET/PUT /directory/list/room/{roomId}, /publicRooms
 void AddDirectoryRoutes(Router& router, ClientRouteDeps& deps);
+// GET /profile/{userId}, GET/PUT /profile/{userId}/displayname|avatar_url
+void AddProfileRoutes(Router& router, ClientRouteDeps& deps);
 // GET /sync, GET /rooms/{roomId}/messages
 void AddSyncRoutes(Router& router, ClientRouteDeps& deps);
 // GET /capabilities, /pushrules/, /voip/turnServer, /room_keys/version

@@ -63,12 +63,29 @@ void AddMembershipRoutes(Router& router, ClientRouteDeps& deps) {
           absl::StatusOr<roomserver_v1::PerformMembershipRequest> change =
               ParseMembership(route, request, device);
           if (!change.ok()) return respond(StatusResponse(change.status()));
-          deps.roomserver->PerformMembership(
-              *change,
-              [respond, &route](absl::StatusOr<roomserver_v1::PerformMembershipResponse> r) {
-                if (!r.ok()) return respond(StatusResponse(r.status()));
-                respond(JsonResponse(
-                    200, route.returns_room ? Json{{"room_id", r->room_id()}} : Json::object()));
+          auto perform = [&deps, &route, respond](roomserver_v1::PerformMembershipRequest change) {
+            deps.roomserver->PerformMembership(
+                change,
+                [respond, &route](absl::StatusOr<roomserver_v1::PerformMembershipResponse> r) {
+                  if (!r.ok()) return respond(StatusResponse(r.status()));
+                  respond(JsonResponse(
+                      200, route.returns_room ? Json{{"room_id", r->room_id()}} : Json::object()));
+                });
+          };
+          if (route.action != roomserver_v1::MEMBERSHIP_ACTION_JOIN) return perform(*change);
+          // A join carries the joiner's display name and avatar, as clients expect.
+          userapi::v1::QueryProfileRequest profile;
+          profile.set_user_id(device.user_id());
+          deps.userapi.QueryProfile(
+              profile, [perform, change = *change](
+                           absl::StatusOr<userapi::v1::QueryProfileResponse> p) mutable {
+                if (p.ok()) {
+                  Json content = Json::object();
+                  if (p->has_displayname()) content["displayname"] = p->displayname();
+                  if (p->has_avatar_url()) content["avatar_url"] = p->avatar_url();
+                  change.set_content_json(content.dump());
+                }
+                perform(std::move(change));
               });
         }));
   }

@@ -1,0 +1,74 @@
+// Client-server API: GET /profile/{userId}, GET/PUT /profile/{userId}/displayname and
+// /profile/{userId}/avatar_url (spec "Profiles"). Profiles of users on other servers need
+// federation and answer 404 M_NOT_FOUND for now.
+
+#include "absl/strings/str_cat.h"
+#include "internal/gateway/matrix_json.h"
+#include "internal/gateway/routes/client/client_routes.h"
+#include "internal/gateway/status_mapping.h"
+#include "pkg/matrix/errcodes.h"
+
+namespace periscope::gateway {
+namespace {
+
+Json ProfileJson(const userapi::v1::QueryProfileResponse& profile) {
+  Json out = Json::object();
+  if (profile.has_displayname()) out["displayname"] = profile.displayname();
+  if (profile.has_avatar_url()) out["avatar_url"] = profile.avatar_url();
+  return out;
+}
+
+}  // namespace
+
+void AddProfileRoutes(Router& router, ClientRouteDeps& deps) {
+  router.Add("GET", absl::StrCat(kClientPrefix, "/profile/{userId}"),
+             [&deps](RouteRequest request, Responder respond) {
+               userapi::v1::QueryProfileRequest query;
+               query.set_user_id(request.params.at("userId"));
+               deps.userapi.QueryProfile(
+                   query, [respond](absl::StatusOr<userapi::v1::QueryProfileResponse> r) {
+                     if (!r.ok()) return respond(StatusResponse(r.status()));
+                     respond(JsonResponse(200, ProfileJson(*r)));
+                   });
+             });
+  for (const char* field : {"displayname", "avatar_url"}) {
+    const std::string path = absl::StrCat(kClientPrefix, "/profile/{userId}/", field);
+    const std::string key = field;
+    router.Add("GET", path, [&deps, key](RouteRequest request, Responder respond) {
+      userapi::v1::QueryProfileRequest query;
+      query.set_user_id(request.params.at("userId"));
+      deps.userapi.QueryProfile(
+          query, [respond, key](absl::StatusOr<userapi::v1::QueryProfileResponse> r) {
+            if (!r.ok()) return respond(StatusResponse(r.status()));
+            Json profile = ProfileJson(*r);
+            Json out = Json::object();
+            if (profile.contains(key)) out[key] = profile[key];
+            respond(JsonResponse(200, out));
+          });
+    });
+    router.Add("PUT", path,
+               WithAuth(deps.auth, [&deps, key](RouteRequest request, userapi::v1::Device device,
+                                                Responder respond) {
+                 if (request.params.at("userId") != device.user_id()) {
+                   return respond(MatrixErrorResponse(403, matrix::errcode::kForbidden,
+                                                      "You cannot change other users' profiles"));
+                 }
+                 absl::StatusOr<Json> body = ParseJsonObject(request.http.body);
+                 if (!body.ok()) return respond(StatusResponse(body.status()));
+                 absl::StatusOr<std::optional<std::string>> value =
+                     OptionalString(*body, key.c_str());
+                 if (!value.ok()) return respond(StatusResponse(value.status()));
+                 userapi::v1::PerformSetProfileRequest set;
+                 set.set_user_id(device.user_id());
+                 if (key == "displayname") set.set_displayname(value->value_or(""));
+                 if (key == "avatar_url") set.set_avatar_url(value->value_or(""));
+                 deps.userapi.PerformSetProfile(
+                     set, [respond](absl::StatusOr<userapi::v1::PerformSetProfileResponse> r) {
+                       if (!r.ok()) return respond(StatusResponse(r.status()));
+                       respond(JsonResponse(200, Json::object()));
+                     });
+               }));
+  }
+}
+
+}  // namespace periscope::gateway
