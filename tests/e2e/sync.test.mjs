@@ -129,7 +129,20 @@ for (const mode of ["monolith", "mesh"]) {
       assert.equal(all.json.end, undefined, "a short page is the last one");
       assert.equal(all.json.chunk.at(-1).type, "m.room.create");
 
+      const m3 = second.json.chunk.find((e) => e.content?.body === "m3");
+      const context = await call(server, "GET", `/_matrix/client/v3/rooms/${room}/context/${encodeURIComponent(m3.event_id)}?limit=2`, { token });
+      assert.equal(context.status, 200, context.text);
+      assert.equal(context.json.event.content.body, "m3");
+      assert.deepEqual(context.json.events_before.map((e) => e.content.body), ["m2"]);
+      assert.deepEqual(context.json.events_after.map((e) => e.content.body), ["m4"]);
+      assert.ok(context.json.state.some((e) => e.type === "m.room.create"));
+      const fromContext = await call(server, "GET", `/_matrix/client/v3/rooms/${room}/messages?dir=b&limit=1&from=${context.json.start}`, { token });
+      assert.deepEqual(bodies(fromContext), ["m1"]);
+      assertError(await call(server, "GET", `/_matrix/client/v3/rooms/${room}/context/${encodeURIComponent("$" + "B".repeat(43))}`, { token }), 404, "M_NOT_FOUND");
+      assertError(await call(server, "GET", `/_matrix/client/v3/rooms/${room}/context/bad`, { token }), 400, "M_INVALID_PARAM");
+
       const eve = await register(server, "eve");
+      assertError(await call(server, "GET", `/_matrix/client/v3/rooms/${room}/context/${encodeURIComponent(m3.event_id)}`, { token: eve.access_token }), 403, "M_FORBIDDEN");
       assertError(await call(server, "GET", `/_matrix/client/v3/rooms/${room}/messages`, { token: eve.access_token }), 403, "M_FORBIDDEN");
       assertError(await call(server, "GET", `/_matrix/client/v3/rooms/${room}/messages?dir=sideways`, { token }), 400, "M_INVALID_PARAM");
       assertError(await call(server, "GET", `/_matrix/client/v3/rooms/${room}/messages?from=yesterday`, { token }), 400, "M_INVALID_PARAM");

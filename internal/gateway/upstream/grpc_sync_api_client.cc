@@ -1,5 +1,6 @@
 #include "internal/gateway/upstream/grpc_sync_api_client.h"
 
+#include "internal/gateway/upstream/grpc_forward.h"
 #include "periscope/syncapi/v1/syncapi_service.grpc.pb.h"
 #include "pkg/grpc/async_call.h"
 
@@ -23,14 +24,8 @@ class GrpcSyncApiClient final : public SyncApiClient {
         request, deadline, std::move(done));
   }
 
-  void QueryMessages(const syncapi_v1::QueryMessagesRequest& request,
-                     Callback<syncapi_v1::QueryMessagesResponse> done) override {
-    grpcutil::CallUnary<syncapi_v1::QueryMessagesRequest, syncapi_v1::QueryMessagesResponse>(
-        [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {
-          stub->async()->QueryMessages(ctx, req, resp, std::move(cb));
-        },
-        request, timeout_, std::move(done));
-  }
+  PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryMessages)
+  PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryContext)
 
  private:
   std::unique_ptr<syncapi_v1::SyncApiService::Stub> stub_;

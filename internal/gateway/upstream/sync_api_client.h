@@ -17,6 +17,8 @@ class SyncApiClient {
                     Callback<syncapi_v1::SyncResponse> done) = 0;
   virtual void QueryMessages(const syncapi_v1::QueryMessagesRequest& request,
                              Callback<syncapi_v1::QueryMessagesResponse> done) = 0;
+  virtual void QueryContext(const syncapi_v1::QueryContextRequest& request,
+                            Callback<syncapi_v1::QueryContextResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

@@ -64,4 +64,13 @@ grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryMessages(grpc::CallbackServer
   return reactor;
 }
 
+grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryContext(grpc::CallbackServerContext* ctx,
+                                                           const v1::QueryContextRequest* request,
+                                                           v1::QueryContextResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(
+      grpcutil::ReplyWith(pager_.Context(*request), response, ctx, "syncapi", "QueryContext"));
+  return reactor;
+}
+
 }  // namespace periscope::syncapi

@@ -24,6 +24,9 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
   grpc::ServerUnaryReactor* QueryMessages(grpc::CallbackServerContext* ctx,
                                           const v1::QueryMessagesRequest* request,
                                           v1::QueryMessagesResponse* response) override;
+  grpc::ServerUnaryReactor* QueryContext(grpc::CallbackServerContext* ctx,
+                                         const v1::QueryContextRequest* request,
+                                         v1::QueryContextResponse* response) override;
 
  private:
   // Builds the response; finishes the call if there is something to say or no time left, else

@@ -9,6 +9,61 @@
 
 namespace periscope::syncapi {
 
+absl::Status MessagesPager::CheckJoined(absl::string_view room_id, absl::string_view user_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(RoomMembership membership, store_.MembershipIn(room_id, user_id));
+  if (membership.membership != "join") {
+    return MatrixError(absl::StatusCode::kPermissionDenied, matrix::errcode::kForbidden,
+                       absl::StrCat(user_id, " is not in room ", room_id));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::QueryContextResponse> MessagesPager::Context(
+    const v1::QueryContextRequest& request) {
+  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(request.room_id()));
+  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateEventId(request.event_id()));
+  if (request.limit() < 0) {
+    return MatrixError(absl::StatusCode::kInvalidArgument, matrix::errcode::kInvalidParam,
+                       "limit must not be negative");
+  }
+  PERISCOPE_RETURN_IF_ERROR(CheckJoined(request.room_id(), request.user_id()));
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> event,
+                             store_.EventInRoom(request.room_id(), request.event_id()));
+  if (!event) {
+    return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound, "Event not found");
+  }
+  const int limit =
+      request.limit() == 0 ? kDefaultMessagesLimit : std::min(request.limit(), kMaxMessagesLimit);
+  const int before_limit = limit / 2;
+  const int after_limit = limit - before_limit;
+  PERISCOPE_ASSIGN_OR_RETURN(
+      std::vector<SyncEvent> before,
+      store_.EventsPage(request.room_id(), event->pos - 1, 0, /*backwards=*/true, before_limit));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      std::vector<SyncEvent> after,
+      store_.EventsPage(request.room_id(), event->pos, 0, /*backwards=*/false, after_limit));
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> state, store_.CurrentState(request.room_id()));
+
+  v1::QueryContextResponse response;
+  auto client = [&](const SyncEvent& e) -> absl::StatusOr<std::string> {
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::Json json, ClientEvent(e, request.user_id(), ""));
+    return json.dump();
+  };
+  PERISCOPE_ASSIGN_OR_RETURN(*response.mutable_event_json(), client(*event));
+  for (const SyncEvent& e : before) {
+    PERISCOPE_ASSIGN_OR_RETURN(*response.add_events_before_json(), client(e));
+  }
+  for (const SyncEvent& e : after) {
+    PERISCOPE_ASSIGN_OR_RETURN(*response.add_events_after_json(), client(e));
+  }
+  for (const SyncEvent& e : state) {
+    PERISCOPE_ASSIGN_OR_RETURN(*response.add_state_json(), client(e));
+  }
+  response.set_start(MakeSyncToken(before.empty() ? event->pos - 1 : before.back().pos - 1));
+  response.set_end(MakeSyncToken(after.empty() ? event->pos : after.back().pos));
+  return response;
+}
+
 absl::StatusOr<v1::QueryMessagesResponse> MessagesPager::Page(
     const v1::QueryMessagesRequest& request) {
   PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(request.room_id()));
@@ -24,12 +79,7 @@ absl::StatusOr<v1::QueryMessagesResponse> MessagesPager::Page(
   }
   const int limit =
       request.limit() == 0 ? kDefaultMessagesLimit : std::min(request.limit(), kMaxMessagesLimit);
-  PERISCOPE_ASSIGN_OR_RETURN(RoomMembership membership,
-                             store_.MembershipIn(request.room_id(), request.user_id()));
-  if (membership.membership != "join") {
-    return MatrixError(absl::StatusCode::kPermissionDenied, matrix::errcode::kForbidden,
-                       absl::StrCat(request.user_id(), " is not in room ", request.room_id()));
-  }
+  PERISCOPE_RETURN_IF_ERROR(CheckJoined(request.room_id(), request.user_id()));
   PERISCOPE_ASSIGN_OR_RETURN(int64_t newest, store_.MaxPosition());
   // No "from": backwards starts at the newest event, forwards at the beginning.
   int64_t from = backwards ? newest : 0;

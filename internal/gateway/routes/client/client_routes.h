@@ -45,7 +45,7 @@ void AddRoomReadRoutes(Router& router, ClientRouteDeps& deps);
 void AddDirectoryRoutes(Router& router, ClientRouteDeps& deps);
 // GET /profile/{userId}, GET/PUT /profile/{userId}/displayname|avatar_url
 void AddProfileRoutes(Router& router, ClientRouteDeps& deps);
-// GET /sync, GET /rooms/{roomId}/messages
+// GET /sync, GET /rooms/{roomId}/messages, GET /rooms/{roomId}/context/{eventId}
 void AddSyncRoutes(Router& router, ClientRouteDeps& deps);
 // GET /capabilities, /pushrules/, /voip/turnServer, /room_keys/version
 void AddClientConfigRoutes(Router& router, ClientRouteDeps& deps);

@@ -1,4 +1,5 @@
-// Client-server API: GET /sync (spec "Syncing") and GET /rooms/{roomId}/messages. The gateway turns
+// Client-server API: GET /sync (spec "Syncing"), GET /rooms/{roomId}/messages and
+// GET /rooms/{roomId}/context/{eventId}. The gateway turns
 // query parameters into a SyncRequest and syncapi's typed answer into the JSON body; the wait
 // happens in syncapi.
 
@@ -133,6 +134,32 @@ absl::StatusOr<syncapi_v1::QueryMessagesRequest> ParseMessagesQuery(
 }  // namespace
 
 void AddSyncRoutes(Router& router, ClientRouteDeps& deps) {
+  router.Add(
+      "GET", absl::StrCat(kClientPrefix, "/rooms/{roomId}/context/{eventId}"),
+      WithAuth(deps.auth, [&deps](RouteRequest request, userapi::v1::Device device,
+                                  Responder respond) {
+        syncapi_v1::QueryContextRequest query;
+        query.set_user_id(device.user_id());
+        query.set_room_id(request.params.at("roomId"));
+        query.set_event_id(request.params.at("eventId"));
+        if (const std::string* limit = request.http.QueryParam("limit")) {
+          int value = 0;
+          if (!absl::SimpleAtoi(*limit, &value) || value < 0) {
+            return respond(StatusResponse(InvalidParam("limit must be a non-negative integer")));
+          }
+          query.set_limit(value);
+        }
+        deps.syncapi->QueryContext(query, [respond](
+                                              absl::StatusOr<syncapi_v1::QueryContextResponse> r) {
+          if (!r.ok()) return respond(StatusResponse(r.status()));
+          respond(JsonResponse(200, Json{{"event", Json::parse(r->event_json())},
+                                         {"events_before", EventsArray(r->events_before_json())},
+                                         {"events_after", EventsArray(r->events_after_json())},
+                                         {"start", r->start()},
+                                         {"end", r->end()},
+                                         {"state", EventsArray(r->state_json())}}));
+        });
+      }));
   router.Add("GET", absl::StrCat(kClientPrefix, "/rooms/{roomId}/messages"),
              WithAuth(deps.auth, [&deps](RouteRequest request, userapi::v1::Device device,
                                          Responder respond) {
