@@ -19,10 +19,12 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-// libnats types, kept out of this header's includers.
+// libnats types, kept out of this header's includers (the reserved names are libnats's own).
+// NOLINTBEGIN(bugprone-reserved-identifier)
 typedef struct __natsConnection natsConnection;
 typedef struct __jsCtx jsCtx;
 typedef struct __natsSubscription natsSubscription;
+// NOLINTEND(bugprone-reserved-identifier)
 
 namespace prometheus {
 class Registry;
