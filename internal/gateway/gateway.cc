@@ -76,7 +76,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
     AddRoomReadRoutes(impl->client, impl->deps);
     AddDirectoryRoutes(impl->client, impl->deps);
   }
-  if (upstreams.syncapi != nullptr) AddSyncRoutes(impl->client, impl->deps);
+  if (upstreams.syncapi != nullptr) {
+    AddSyncRoutes(impl->client, impl->deps);
+    AddAccountDataRoutes(impl->client, impl->deps);
+  }
+  AddPresenceRoutes(impl->client, impl->deps);
   AddClientConfigRoutes(impl->client, impl->deps);
   AddProfileRoutes(impl->client, impl->deps);
   AddFilterRoutes(impl->client, impl->deps);

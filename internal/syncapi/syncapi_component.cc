@@ -17,12 +17,14 @@ struct SyncApiComponent::Parts {
         notifier(clock),
         builder(store),
         pager(store),
-        service(builder, pager, notifier, clock) {}
+        account_data(store, notifier),
+        service(builder, pager, account_data, notifier, clock) {}
 
   PgSyncStore store;
   Notifier notifier;
   SyncBuilder builder;
   MessagesPager pager;
+  AccountDataKeeper account_data;
   SyncApiServiceImpl service;
   // Last: stops first, before what it feeds.
   std::unique_ptr<OutputConsumer> consumer;

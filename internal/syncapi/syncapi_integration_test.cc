@@ -1,8 +1,10 @@
 // syncapi with a real roomserver, PostgreSQL, nats-server and gRPC: what the roomserver accepts
 // reaches /sync through the output stream; initial and incremental syncs; a long-poll is woken by
 // a message and times out when nothing comes; redeliveries change nothing; bad tokens and filters
-// are INVALID_ARGUMENT.
+// are INVALID_ARGUMENT; account data is stored, read back, delivered by /sync and wakes a
+// long-poll.
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -132,6 +134,29 @@ class SyncApiTest : public ::testing::Test {
     }
     ADD_FAILURE() << "room never appeared in full";
     return response;
+  }
+
+  grpc::Status PutAccountData(const std::string& room, const std::string& type,
+                              const std::string& content) {
+    v1::PutAccountDataRequest request;
+    request.set_user_id(kAlice);
+    request.set_room_id(room);
+    request.set_type(type);
+    request.set_content_json(content);
+    grpc::ClientContext ctx;
+    v1::PutAccountDataResponse response;
+    return sy_->PutAccountData(&ctx, request, &response);
+  }
+
+  // The account data events of a sync section, as type -> content.
+  static std::map<std::string, matrix::Json> AccountData(
+      const google::protobuf::RepeatedPtrField<std::string>& events) {
+    std::map<std::string, matrix::Json> out;
+    for (const std::string& json : events) {
+      matrix::Json event = matrix::Json::parse(json);
+      out[event["type"]] = event["content"];
+    }
+    return out;
   }
 
   static std::vector<std::string> Bodies(const v1::JoinedRoom& room) {
@@ -306,6 +331,60 @@ TEST_F(SyncApiTest, TimelineLimitAndBadInput) {
   EXPECT_EQ(
       Sync(kAlice, "", 0, &ignored, R"({"room":{"state":{"types":"m.room.name"}}})").error_code(),
       grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(SyncApiTest, AccountDataIsStoredSyncedAndWakesALongPoll) {
+  const std::string room = CreateRoom();
+  ASSERT_TRUE(PutAccountData("", "m.direct", R"({"@bob:sy.test":["!x:sy.test"]})").ok());
+  ASSERT_TRUE(PutAccountData(room, "m.tag", R"({"tags":{"u.work":{"order":0.5}}})").ok());
+  v1::SyncResponse initial = SyncUntilRoom(kAlice, room, 6);
+  EXPECT_EQ(AccountData(initial.account_data_json())["m.direct"]["@bob:sy.test"][0], "!x:sy.test");
+  EXPECT_EQ(
+      AccountData(initial.join().at(room).account_data_json())["m.tag"]["tags"]["u.work"]["order"],
+      0.5)
+      << "floats are fine in account data";
+
+  // Read back; a missing type is NOT_FOUND.
+  v1::QueryAccountDataRequest query;
+  query.set_user_id(kAlice);
+  query.set_type("m.direct");
+  v1::QueryAccountDataResponse got;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(sy_->QueryAccountData(&ctx, query, &got).ok());
+  EXPECT_EQ(matrix::Json::parse(got.content_json())["@bob:sy.test"][0], "!x:sy.test");
+  query.set_type("m.nothing");
+  grpc::ClientContext ctx2;
+  EXPECT_EQ(sy_->QueryAccountData(&ctx2, query, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // A waiting sync is woken by a change, and carries only what changed; an unchanged room with
+  // changed room account data appears with it alone.
+  absl::Time start = absl::Now();
+  std::thread writer([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    EXPECT_TRUE(PutAccountData(room, "m.tag", R"({"tags":{}})").ok());
+  });
+  v1::SyncResponse woken;
+  ASSERT_TRUE(Sync(kAlice, initial.next_batch(), 10000, &woken).ok());
+  writer.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(8)) << "woken, not timed out";
+  EXPECT_TRUE(woken.account_data_json().empty()) << "m.direct did not change";
+  ASSERT_TRUE(woken.join().contains(room));
+  EXPECT_TRUE(woken.join().at(room).timeline().events_json().empty());
+  EXPECT_EQ(AccountData(woken.join().at(room).account_data_json())["m.tag"],
+            matrix::Json::parse(R"({"tags":{}})"));
+  EXPECT_NE(woken.next_batch(), initial.next_batch());
+
+  // Bad input is refused and stores nothing.
+  EXPECT_EQ(PutAccountData("", "m.x", "[1]").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(PutAccountData("", "m.x", "{oops").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(PutAccountData("", "", "{}").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(PutAccountData("not-a-room", "m.x", "{}").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(PutAccountData("", "m.x", std::string(70000, ' ') + "{}").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::SyncResponse after;
+  ASSERT_TRUE(Sync(kAlice, woken.next_batch(), 0, &after).ok());
+  EXPECT_EQ(after.next_batch(), woken.next_batch()) << "nothing was stored";
 }
 
 }  // namespace

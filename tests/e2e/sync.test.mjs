@@ -103,6 +103,64 @@ for (const mode of ["monolith", "mesh"]) {
       assert.deepEqual(bodies(bob), want);
     });
 
+    await t.test("account data: the SDK sets it and its sync loop delivers it; bad input refused", async () => {
+      const [alice] = clients;
+      const roomId = alice.getRooms()[0].roomId;
+      const seen = (type, check) => new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${type} never arrived`)), 15000);
+        const on = (event) => {
+          if (event.getType() === type && check(event.getContent())) {
+            clearTimeout(timer); alice.off(sdk.ClientEvent.AccountData, on); resolve();
+          }
+        };
+        alice.on(sdk.ClientEvent.AccountData, on);
+      });
+      const direct = seen("m.direct", (c) => c["@bob:localhost"]?.[0] === roomId);
+      await alice.setAccountData("m.direct", { "@bob:localhost": [roomId] });
+      await direct;
+      const tagged = new Promise((resolve) => {
+        alice.on(sdk.RoomEvent.Tags, (event, room) => { if (room.roomId === roomId && event.getContent().tags?.["u.work"]) resolve(); });
+      });
+      await alice.setRoomTag(roomId, "u.work", { order: 0.25 });
+      await tagged;
+      assert.equal(alice.getRoom(roomId).tags["u.work"].order, 0.25);
+
+      const token = alice.getAccessToken();
+      const user = encodeURIComponent(alice.getUserId());
+      const room = encodeURIComponent(roomId);
+      const got = await call(server, "GET", `/_matrix/client/v3/user/${user}/account_data/m.direct`, { token });
+      assert.equal(got.status, 200, got.text);
+      assert.deepEqual(got.json, { "@bob:localhost": [roomId] });
+      const roomGot = await call(server, "GET", `/_matrix/client/r0/user/${user}/rooms/${room}/account_data/m.tag`, { token });
+      assert.deepEqual(roomGot.json, { tags: { "u.work": { order: 0.25 } } });
+      const tags = await call(server, "GET", `/_matrix/client/v3/user/${user}/rooms/${room}/tags`, { token });
+      assert.deepEqual(tags.json, { tags: { "u.work": { order: 0.25 } } });
+      await alice.setRoomTag(roomId, "m.favourite", {});
+      await alice.deleteRoomTag(roomId, "u.work");
+      const after = await call(server, "GET", `/_matrix/client/v3/user/${user}/rooms/${room}/tags`, { token });
+      assert.deepEqual(after.json, { tags: { "m.favourite": {} } });
+      assertError(await call(server, "PUT", `/_matrix/client/v3/user/${user}/rooms/${room}/tags/u.x`, { token, raw: "7" }), 400, "M_BAD_JSON");
+      assertError(await call(server, "GET", `/_matrix/client/v3/user/${encodeURIComponent("@bob:localhost")}/rooms/${room}/tags`, { token }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "GET", `/_matrix/client/v3/user/${user}/account_data/m.unset`, { token }), 404, "M_NOT_FOUND");
+      assertError(await call(server, "PUT", `/_matrix/client/v3/user/${encodeURIComponent("@bob:localhost")}/account_data/m.x`, { token, body: {} }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "GET", `/_matrix/client/v3/user/${encodeURIComponent("@bob:localhost")}/account_data/m.direct`, { token }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "PUT", `/_matrix/client/v3/user/${user}/rooms/${room}/account_data/m.fully_read`, { token, body: { event_id: "$x" } }), 405, "M_BAD_JSON");
+      assertError(await call(server, "PUT", `/_matrix/client/v3/user/${user}/account_data/m.push_rules`, { token, body: {} }), 405, "M_BAD_JSON");
+      assertError(await call(server, "PUT", `/_matrix/client/v3/user/${user}/account_data/m.x`, { token, raw: "{nope" }), 400, "M_NOT_JSON");
+      assertError(await call(server, "PUT", `/_matrix/client/v3/user/${user}/account_data/m.x`, { token, raw: "[1]" }), 400, "M_BAD_JSON");
+      assertError(await call(server, "PUT", `/_matrix/client/v3/user/${user}/rooms/not-a-room/account_data/m.x`, { token, body: {} }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "PUT", `/_matrix/client/v3/user/${user}/account_data/m.x`, { token, body: { big: "x".repeat(70000) } }), 413, "M_TOO_LARGE");
+
+      // Presence is not tracked: a client's own update is accepted, everyone reads offline.
+      const put = await call(server, "PUT", `/_matrix/client/v3/presence/${user}/status`, { token, body: { presence: "online", status_msg: "here" } });
+      assert.equal(put.status, 200, put.text);
+      const presence = await call(server, "GET", `/_matrix/client/v3/presence/${user}/status`, { token });
+      assert.deepEqual(presence.json, { presence: "offline" });
+      assertError(await call(server, "PUT", `/_matrix/client/v3/presence/${user}/status`, { token, body: { presence: "asleep" } }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "PUT", `/_matrix/client/v3/presence/${encodeURIComponent("@bob:localhost")}/status`, { token, body: { presence: "online" } }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "GET", `/_matrix/client/v3/presence/${encodeURIComponent("@nobody:localhost")}/status`, { token }), 404, "M_NOT_FOUND");
+    });
+
     await t.test("/messages pages back and forth through a room", async () => {
       const dave = await register(server, "dave");
       const token = dave.access_token;

@@ -26,6 +26,9 @@ class GrpcSyncApiClient final : public SyncApiClient {
 
   PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryMessages)
   PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryContext)
+  PERISCOPE_GRPC_FORWARD(syncapi_v1, PutAccountData)
+  PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryAccountData)
+  PERISCOPE_GRPC_FORWARD(syncapi_v1, PerformTag)
 
  private:
   std::unique_ptr<syncapi_v1::SyncApiService::Stub> stub_;

@@ -19,6 +19,12 @@ class SyncApiClient {
                              Callback<syncapi_v1::QueryMessagesResponse> done) = 0;
   virtual void QueryContext(const syncapi_v1::QueryContextRequest& request,
                             Callback<syncapi_v1::QueryContextResponse> done) = 0;
+  virtual void PutAccountData(const syncapi_v1::PutAccountDataRequest& request,
+                              Callback<syncapi_v1::PutAccountDataResponse> done) = 0;
+  virtual void QueryAccountData(const syncapi_v1::QueryAccountDataRequest& request,
+                                Callback<syncapi_v1::QueryAccountDataResponse> done) = 0;
+  virtual void PerformTag(const syncapi_v1::PerformTagRequest& request,
+                          Callback<syncapi_v1::PerformTagResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

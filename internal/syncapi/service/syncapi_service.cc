@@ -73,4 +73,30 @@ grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryContext(grpc::CallbackServerC
   return reactor;
 }
 
+grpc::ServerUnaryReactor* SyncApiServiceImpl::PutAccountData(
+    grpc::CallbackServerContext* ctx, const v1::PutAccountDataRequest* request,
+    v1::PutAccountDataResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(
+      grpcutil::FinishCall(account_data_.Put(*request), ctx, "syncapi", "PutAccountData"));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryAccountData(
+    grpc::CallbackServerContext* ctx, const v1::QueryAccountDataRequest* request,
+    v1::QueryAccountDataResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpcutil::ReplyWith(account_data_.Query(*request), response, ctx, "syncapi",
+                                      "QueryAccountData"));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SyncApiServiceImpl::PerformTag(grpc::CallbackServerContext* ctx,
+                                                         const v1::PerformTagRequest* request,
+                                                         v1::PerformTagResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpcutil::FinishCall(account_data_.Tag(*request), ctx, "syncapi", "PerformTag"));
+  return reactor;
+}
+
 }  // namespace periscope::syncapi

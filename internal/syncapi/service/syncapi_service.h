@@ -2,6 +2,7 @@
 // The SyncApiService gRPC service, on gRPC's callback API: a /sync that has nothing to return
 // yet parks in the Notifier without holding a thread, and finishes when woken or timed out.
 
+#include "internal/syncapi/accountdata/account_data_keeper.h"
 #include "internal/syncapi/notifier/notifier.h"
 #include "internal/syncapi/sync/messages_pager.h"
 #include "internal/syncapi/sync/sync_builder.h"
@@ -15,9 +16,13 @@ inline constexpr absl::Duration kMaxSyncWait = absl::Minutes(2);
 
 class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
  public:
-  SyncApiServiceImpl(SyncBuilder& builder, MessagesPager& pager, Notifier& notifier,
-                     const Clock& clock)
-      : builder_(builder), pager_(pager), notifier_(notifier), clock_(clock) {}
+  SyncApiServiceImpl(SyncBuilder& builder, MessagesPager& pager, AccountDataKeeper& account_data,
+                     Notifier& notifier, const Clock& clock)
+      : builder_(builder),
+        pager_(pager),
+        account_data_(account_data),
+        notifier_(notifier),
+        clock_(clock) {}
 
   grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* ctx, const v1::SyncRequest* request,
                                  v1::SyncResponse* response) override;
@@ -27,6 +32,15 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
   grpc::ServerUnaryReactor* QueryContext(grpc::CallbackServerContext* ctx,
                                          const v1::QueryContextRequest* request,
                                          v1::QueryContextResponse* response) override;
+  grpc::ServerUnaryReactor* PutAccountData(grpc::CallbackServerContext* ctx,
+                                           const v1::PutAccountDataRequest* request,
+                                           v1::PutAccountDataResponse* response) override;
+  grpc::ServerUnaryReactor* QueryAccountData(grpc::CallbackServerContext* ctx,
+                                             const v1::QueryAccountDataRequest* request,
+                                             v1::QueryAccountDataResponse* response) override;
+  grpc::ServerUnaryReactor* PerformTag(grpc::CallbackServerContext* ctx,
+                                       const v1::PerformTagRequest* request,
+                                       v1::PerformTagResponse* response) override;
 
  private:
   // Builds the response; finishes the call if there is something to say or no time left, else
@@ -36,6 +50,7 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
 
   SyncBuilder& builder_;
   MessagesPager& pager_;
+  AccountDataKeeper& account_data_;
   Notifier& notifier_;
   const Clock& clock_;
 };

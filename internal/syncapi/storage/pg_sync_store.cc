@@ -35,6 +35,41 @@ CREATE INDEX syncapi_current_memberships ON syncapi_current_state (state_key, me
   WHERE event_type = 'm.room.member';
 )sql";
 
+constexpr absl::string_view kSchemaV2 = R"sql(
+CREATE TABLE syncapi_account_data (
+  user_id TEXT NOT NULL,
+  room_id TEXT NOT NULL DEFAULT '',
+  data_type TEXT NOT NULL,
+  content_json TEXT NOT NULL,
+  pos BIGINT NOT NULL DEFAULT nextval('syncapi_events_pos_seq'),
+  PRIMARY KEY (user_id, room_id, data_type)
+);
+CREATE INDEX syncapi_account_data_by_pos ON syncapi_account_data (user_id, pos);
+)sql";
+
+// Positions come from one sequence but become visible at COMMIT. With two writers (the output
+// consumer and account data puts) a later position could commit first, and a sync that had read
+// it as the newest would never see the earlier one. Every position-allocating transaction takes
+// this lock first, so commit order is position order.
+constexpr pg::Statement kLockPositions{"syncapi_lock_positions",
+                                       "SELECT pg_advisory_xact_lock(7355608)"};
+constexpr pg::Statement kPutAccountData{
+    "syncapi_put_account_data",
+    "INSERT INTO syncapi_account_data (user_id, room_id, data_type, content_json) VALUES "
+    "($1, $2, $3, $4) ON CONFLICT (user_id, room_id, data_type) DO UPDATE SET content_json = "
+    "EXCLUDED.content_json, pos = EXCLUDED.pos RETURNING pos"};
+constexpr pg::Statement kAccountData{
+    "syncapi_account_data",
+    "SELECT content_json FROM syncapi_account_data WHERE user_id = $1 AND room_id = $2 AND "
+    "data_type = $3"};
+constexpr pg::Statement kAccountDataForUpdate{
+    "syncapi_account_data_for_update",
+    "SELECT content_json FROM syncapi_account_data WHERE user_id = $1 AND room_id = $2 AND "
+    "data_type = $3 FOR UPDATE"};
+constexpr pg::Statement kAccountDataChanges{
+    "syncapi_account_data_changes",
+    "SELECT room_id, data_type, content_json, pos FROM syncapi_account_data WHERE user_id = $1 "
+    "AND pos > $2 AND pos <= $3 ORDER BY pos"};
 constexpr pg::Statement kInsertEvent{
     "syncapi_insert_event",
     "INSERT INTO syncapi_events (event_id, room_id, event_type, state_key, sender, event_json, "
@@ -53,8 +88,10 @@ constexpr pg::Statement kEventInRoom{
     "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
     "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
     "e.event_id = $2"};
-constexpr pg::Statement kMaxPosition{"syncapi_max_position",
-                                     "SELECT COALESCE(MAX(pos), 0) FROM syncapi_events"};
+constexpr pg::Statement kMaxPosition{
+    "syncapi_max_position",
+    "SELECT GREATEST((SELECT COALESCE(MAX(pos), 0) FROM syncapi_events), "
+    "(SELECT COALESCE(MAX(pos), 0) FROM syncapi_account_data))"};
 constexpr pg::Statement kMembershipsOf{
     "syncapi_memberships_of",
     "SELECT room_id, membership, pos FROM syncapi_current_state WHERE event_type = "
@@ -113,6 +150,7 @@ SyncEvent EventFromRow(const pg::Result& r, int row) {
 const std::vector<pg::Migration>& SyncApiMigrations() {
   static const std::vector<pg::Migration> kMigrations = {
       {1, "events and current state", kSchemaV1},
+      {2, "account data", kSchemaV2},
   };
   return kMigrations;
 }
@@ -121,6 +159,7 @@ absl::StatusOr<std::optional<int64_t>> PgSyncStore::ApplyEvent(const SyncEvent& 
                                                                bool enters_state) {
   std::optional<int64_t> pos;
   PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
     PERISCOPE_ASSIGN_OR_RETURN(
         pg::Result r, c.Query(kInsertEvent, {e.event_id, e.room_id, e.type, e.state_key, e.sender,
                                              e.event_json, e.device_id, e.txn_id, e.membership}));
@@ -213,6 +252,60 @@ absl::StatusOr<std::vector<std::string>> PgSyncStore::ActiveRoomsOf(absl::string
   PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kActiveRooms, {user_id, from, to}));
   std::vector<std::string> out;
   for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
+  return out;
+}
+
+absl::StatusOr<int64_t> PgSyncStore::PutAccountData(absl::string_view user_id,
+                                                    absl::string_view room_id,
+                                                    absl::string_view type,
+                                                    absl::string_view content_json) {
+  int64_t pos = 0;
+  PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                               c.Query(kPutAccountData, {user_id, room_id, type, content_json}));
+    pos = r.Int(0, 0);
+    return absl::OkStatus();
+  }));
+  return pos;
+}
+
+absl::StatusOr<int64_t> PgSyncStore::ModifyAccountData(absl::string_view user_id,
+                                                       absl::string_view room_id,
+                                                       absl::string_view type,
+                                                       const AccountDataModifier& modify) {
+  int64_t pos = 0;
+  PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result current,
+                               c.Query(kAccountDataForUpdate, {user_id, room_id, type}));
+    std::optional<std::string> content;
+    if (current.rows() > 0) content = std::string(current.Text(0, 0));
+    PERISCOPE_ASSIGN_OR_RETURN(std::string updated, modify(content));
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                               c.Query(kPutAccountData, {user_id, room_id, type, updated}));
+    pos = r.Int(0, 0);
+    return absl::OkStatus();
+  }));
+  return pos;
+}
+
+absl::StatusOr<std::optional<std::string>> PgSyncStore::AccountData(absl::string_view user_id,
+                                                                    absl::string_view room_id,
+                                                                    absl::string_view type) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kAccountData, {user_id, room_id, type}));
+  if (r.rows() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(r.Text(0, 0)));
+}
+
+absl::StatusOr<std::vector<AccountDataEntry>> PgSyncStore::AccountDataChanges(
+    absl::string_view user_id, int64_t from, int64_t to) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kAccountDataChanges, {user_id, from, to}));
+  std::vector<AccountDataEntry> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({std::string(r.Text(i, 0)), std::string(r.Text(i, 1)), std::string(r.Text(i, 2)),
+                   r.Int(i, 3)});
+  }
   return out;
 }
 

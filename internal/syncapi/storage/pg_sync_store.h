@@ -35,6 +35,18 @@ class PgSyncStore final : public SyncStore {
                                               absl::string_view user_id) override;
   absl::StatusOr<std::vector<std::string>> ActiveRoomsOf(absl::string_view user_id, int64_t from,
                                                          int64_t to) override;
+  absl::StatusOr<int64_t> PutAccountData(absl::string_view user_id, absl::string_view room_id,
+                                         absl::string_view type,
+                                         absl::string_view content_json) override;
+  absl::StatusOr<int64_t> ModifyAccountData(absl::string_view user_id, absl::string_view room_id,
+                                            absl::string_view type,
+                                            const AccountDataModifier& modify) override;
+  absl::StatusOr<std::optional<std::string>> AccountData(absl::string_view user_id,
+                                                         absl::string_view room_id,
+                                                         absl::string_view type) override;
+  absl::StatusOr<std::vector<AccountDataEntry>> AccountDataChanges(absl::string_view user_id,
+                                                                   int64_t from,
+                                                                   int64_t to) override;
 
  private:
   pg::Pool& pool_;

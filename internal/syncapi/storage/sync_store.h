@@ -4,6 +4,7 @@
 // the roomserver output stream, applied idempotently.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,16 @@ struct RoomMembership {
   int64_t pos = 0;
 };
 
+// One account data entry of a user: global (room_id empty) or for one room.
+struct AccountDataEntry {
+  std::string room_id;
+  std::string type;
+  // A JSON object.
+  std::string content_json;
+  // The position of its latest change, in the same sequence as events (so one token covers both).
+  int64_t pos = 0;
+};
+
 class SyncStore {
  public:
   virtual ~SyncStore() = default;
@@ -52,7 +63,7 @@ class SyncStore {
   // One stored event of a room; nullopt if none.
   virtual absl::StatusOr<std::optional<SyncEvent>> EventInRoom(absl::string_view room_id,
                                                                absl::string_view event_id) = 0;
-  // The newest position (0 if empty).
+  // The newest position of an event or account data change (0 if empty).
   virtual absl::StatusOr<int64_t> MaxPosition() = 0;
 
   // Every room in which `user_id` has a member event, with its current membership.
@@ -77,6 +88,26 @@ class SyncStore {
   // Rooms with events in (from, to] in which `user_id` has a member event.
   virtual absl::StatusOr<std::vector<std::string>> ActiveRoomsOf(absl::string_view user_id,
                                                                  int64_t from, int64_t to) = 0;
+
+  // Stores (replaces) an account data entry and returns its new position.
+  virtual absl::StatusOr<int64_t> PutAccountData(absl::string_view user_id,
+                                                 absl::string_view room_id, absl::string_view type,
+                                                 absl::string_view content_json) = 0;
+  // Read-modify-write of one entry under a row lock: `modify` gets the current content (nullopt if
+  // none) and returns the new content; an error from it aborts with nothing written.
+  using AccountDataModifier =
+      std::function<absl::StatusOr<std::string>(const std::optional<std::string>& current)>;
+  virtual absl::StatusOr<int64_t> ModifyAccountData(absl::string_view user_id,
+                                                    absl::string_view room_id,
+                                                    absl::string_view type,
+                                                    const AccountDataModifier& modify) = 0;
+  // One entry's content; nullopt if none.
+  virtual absl::StatusOr<std::optional<std::string>> AccountData(absl::string_view user_id,
+                                                                 absl::string_view room_id,
+                                                                 absl::string_view type) = 0;
+  // The user's entries (global and per room) changed in (from, to], oldest change first.
+  virtual absl::StatusOr<std::vector<AccountDataEntry>> AccountDataChanges(
+      absl::string_view user_id, int64_t from, int64_t to) = 0;
 };
 
 }  // namespace periscope::syncapi

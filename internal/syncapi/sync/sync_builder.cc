@@ -1,6 +1,7 @@
 #include "internal/syncapi/sync/sync_builder.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -60,6 +61,13 @@ std::vector<std::string> Heroes(const std::vector<SyncEvent>& state, absl::strin
   std::sort(heroes.begin(), heroes.end());
   if (heroes.size() > kMaxHeroes) heroes.resize(kMaxHeroes);
   return heroes;
+}
+
+// An account data entry as /sync shows it: {"type", "content"}. The content is stored as the
+// canonical JSON object the writer checked, so it is spliced in as is.
+std::string AccountDataEventJson(const AccountDataEntry& entry) {
+  return absl::StrCat(R"({"content":)", entry.content_json, R"(,"type":)",
+                      matrix::Json(entry.type).dump(), "}");
 }
 
 }  // namespace
@@ -125,6 +133,29 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
     return out;
   };
 
+  // Account data: global entries changed since the token (all of them initially) go to the top
+  // level; room entries go with their joined room (all of them when the room first appears).
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<AccountDataEntry> account_data,
+                             store_.AccountDataChanges(query.user_id, 0, to));
+  std::map<std::string, std::vector<const AccountDataEntry*>> room_account_data;
+  for (const AccountDataEntry& entry : account_data) {
+    if (!entry.room_id.empty()) {
+      room_account_data[entry.room_id].push_back(&entry);
+    } else if (query.initial || entry.pos > since) {
+      response.add_account_data_json(AccountDataEventJson(entry));
+      *empty = false;
+    }
+  }
+  auto room_data_for = [&](const std::string& room_id, bool all) {
+    std::vector<std::string> out;
+    if (auto it = room_account_data.find(room_id); it != room_account_data.end()) {
+      for (const AccountDataEntry* entry : it->second) {
+        if (all || entry->pos > since) out.push_back(AccountDataEventJson(*entry));
+      }
+    }
+    return out;
+  };
+
   PERISCOPE_ASSIGN_OR_RETURN(std::vector<RoomMembership> memberships,
                              store_.MembershipsOf(query.user_id));
   std::set<std::string> active;
@@ -138,7 +169,10 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
     const bool changed = !query.initial && m.pos > since;
     if (m.membership == "join") {
       const bool newly_joined = query.initial || changed;
-      if (!newly_joined && !active.contains(m.room_id) && !query.full_state) continue;
+      std::vector<std::string> room_data = room_data_for(m.room_id, newly_joined);
+      if (!newly_joined && !active.contains(m.room_id) && !query.full_state && room_data.empty()) {
+        continue;
+      }
       bool limited = false;
       PERISCOPE_ASSIGN_OR_RETURN(
           std::vector<SyncEvent> timeline,
@@ -153,8 +187,9 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
         state_part = StateFor(state_outside(state, timeline, full ? 0 : since), timeline,
                               query.filter.state, query.user_id);
       }
-      if (timeline.empty() && state_part.empty() && !full) continue;
+      if (timeline.empty() && state_part.empty() && !full && room_data.empty()) continue;
       v1::JoinedRoom& room = (*response.mutable_join())[m.room_id];
+      for (std::string& data : room_data) room.add_account_data_json(std::move(data));
       PERISCOPE_RETURN_IF_ERROR(add_events(state_part, room.mutable_state_json()));
       PERISCOPE_RETURN_IF_ERROR(
           add_events(timeline, room.mutable_timeline()->mutable_events_json()));

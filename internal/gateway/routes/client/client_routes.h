@@ -47,6 +47,11 @@ void AddDirectoryRoutes(Router& router, ClientRouteDeps& deps);
 void AddProfileRoutes(Router& router, ClientRouteDeps& deps);
 // GET /sync, GET /rooms/{roomId}/messages, GET /rooms/{roomId}/context/{eventId}
 void AddSyncRoutes(Router& router, ClientRouteDeps& deps);
+// GET/PUT /user/{userId}[/rooms/{roomId}]/account_data/{type}, GET .../rooms/{roomId}/tags,
+// PUT/DELETE .../tags/{tag} (needs syncapi)
+void AddAccountDataRoutes(Router& router, ClientRouteDeps& deps);
+// GET/PUT /presence/{userId}/status (presence is not tracked: accepted, reads "offline")
+void AddPresenceRoutes(Router& router, ClientRouteDeps& deps);
 // GET /capabilities, /pushrules/, /voip/turnServer, /room_keys/version
 void AddClientConfigRoutes(Router& router, ClientRouteDeps& deps);
 // POST /user/{userId}/filter, GET /user/{userId}/filter/{filterId}

@@ -81,7 +81,7 @@ Json JoinedRoomJson(const syncapi_v1::JoinedRoom& room) {
           {"timeline", TimelineJson(room.timeline())},
           {"summary", summary},
           {"ephemeral", {{"events", Json::array()}}},
-          {"account_data", {{"events", Json::array()}}},
+          {"account_data", {{"events", EventsArray(room.account_data_json())}}},
           {"unread_notifications", Json::object()}};
 }
 
@@ -102,7 +102,7 @@ Json SyncJson(const syncapi_v1::SyncResponse& response) {
   return {{"next_batch", response.next_batch()},
           {"rooms", rooms},
           {"presence", {{"events", Json::array()}}},
-          {"account_data", {{"events", Json::array()}}},
+          {"account_data", {{"events", EventsArray(response.account_data_json())}}},
           {"to_device", {{"events", Json::array()}}},
           {"device_lists", {{"changed", Json::array()}, {"left", Json::array()}}},
           {"device_one_time_keys_count", Json::object()}};
