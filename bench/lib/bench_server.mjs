@@ -1,0 +1,67 @@
+// Shared by the HTTP benchmarks: a monolith started by the end-to-end harness with settings fit
+// for measuring (warn-level logs, a larger connection pool, cheap password hashing), plus a
+// keep-alive HTTP client and percentile helpers.
+
+import http from "node:http";
+import { startPeriscope } from "../../tests/e2e/harness.mjs";
+
+export async function startBenchServer() {
+  return startPeriscope({
+    mode: "monolith",
+    env: {
+      PERISCOPE_LOGGING__LEVEL: "warn",
+      PERISCOPE_DATABASE__MAX_CONNECTIONS: process.env.BENCH_DB_CONNECTIONS ?? "16",
+    },
+  });
+}
+
+// One keep-alive agent: every request reuses a connection, as a real client would.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 2048 });
+
+// Sends a request; resolves to {status, json}.
+export function request(server, method, path, { token, body } = {}) {
+  const url = new URL(server.baseUrl + path);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (payload !== undefined) headers["content-length"] = Buffer.byteLength(payload);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString();
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode, json, text });
+      });
+    });
+    req.on("error", reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+export async function registerUser(server, username) {
+  const r = await request(server, "POST", "/_matrix/client/v3/register", {
+    body: { username, password: "pw", auth: { type: "m.login.dummy" } },
+  });
+  if (r.status !== 200) throw new Error(`register ${username}: ${r.text}`);
+  return r.json;
+}
+
+// The q-quantile (0..1) of `values` (milliseconds), nearest-rank.
+export function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank];
+}
+
+export function summary(latencies) {
+  const f = (v) => v.toFixed(2);
+  return `p50 ${f(quantile(latencies, 0.5))} ms, p95 ${f(quantile(latencies, 0.95))} ms, p99 ${f(quantile(latencies, 0.99))} ms, max ${f(Math.max(...latencies))} ms`;
+}
+
+export function nowMs() {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
