@@ -370,6 +370,8 @@ TEST_F(SyncApiTest, AccountDataIsStoredSyncedAndWakesALongPoll) {
   EXPECT_TRUE(woken.account_data_json().empty()) << "m.direct did not change";
   ASSERT_TRUE(woken.join().contains(room));
   EXPECT_TRUE(woken.join().at(room).timeline().events_json().empty());
+  EXPECT_FALSE(woken.join().at(room).has_summary()) << "no membership change: no summary";
+  EXPECT_TRUE(initial.join().at(room).has_summary());
   EXPECT_EQ(AccountData(woken.join().at(room).account_data_json())["m.tag"],
             matrix::Json::parse(R"({"tags":{}})"));
   EXPECT_NE(woken.next_batch(), initial.next_batch());

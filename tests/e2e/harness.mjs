@@ -232,5 +232,7 @@ ${componentYaml}`;
       }
     },
     logs: () => procs.map((p) => `== ${p.name}\n${p.tail()}`).join("\n"),
+    // {name: pid} of the running processes (the benchmarks read their memory from /proc).
+    pids: () => Object.fromEntries(procs.map((p) => [p.name, p.pid])),
   };
 }

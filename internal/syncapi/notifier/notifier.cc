@@ -1,12 +1,16 @@
 #include "internal/syncapi/notifier/notifier.h"
 
+#include <algorithm>
+
 namespace periscope::syncapi {
 
-Notifier::Notifier(const Clock& clock) : clock_(clock), worker_([this] { Run(); }) {}
+Notifier::Notifier(const Clock& clock, int workers) : clock_(clock) {
+  for (int i = 0; i < std::max(1, workers); ++i) workers_.emplace_back([this] { Run(); });
+}
 
 Notifier::~Notifier() {
   Shutdown();
-  worker_.join();
+  for (std::thread& worker : workers_) worker.join();
 }
 
 std::unique_ptr<Notifier::Waiter> Notifier::TakeLocked(uint64_t id) {
@@ -87,7 +91,7 @@ size_t Notifier::waiting() const {
 
 void Notifier::Run() {
   while (true) {
-    std::vector<std::pair<std::unique_ptr<Waiter>, Reason>> batch;
+    std::pair<std::unique_ptr<Waiter>, Reason> item;
     {
       absl::MutexLock lock(&mu_);
       // Sleep until there is work, the next deadline, or 100 ms (the clock is injected, so the
@@ -100,10 +104,15 @@ void Notifier::Run() {
       while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
         ready_.emplace_back(TakeLocked(by_deadline_.begin()->second), Reason::kTimedOut);
       }
-      batch.swap(ready_);
-      if (batch.empty() && shutdown_ && waiters_.empty()) return;
+      if (ready_.empty()) {
+        if (shutdown_ && waiters_.empty()) return;
+        continue;
+      }
+      // One at a time, so that the other workers take the rest in parallel.
+      item = std::move(ready_.front());
+      ready_.pop_front();
     }
-    for (auto& [waiter, reason] : batch) waiter->callback(reason);
+    item.first->callback(item.second);
   }
 }
 

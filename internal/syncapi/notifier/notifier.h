@@ -1,12 +1,15 @@
 #pragma once
 // Wakes waiting /sync calls. A waiting call registers (user, the position it has seen, a
 // deadline, a callback) and holds no thread; when the output consumer applies an event relevant to
-// the user, or the deadline passes, the callback runs once, on the notifier's worker thread.
+// the user, or the deadline passes, the callback runs once, on one of the notifier's worker
+// threads. Several workers let the many syncs one event wakes be rebuilt in parallel (each build
+// mostly waits on PostgreSQL).
 //
 // No wake-up is lost: Wait compares the position the caller has seen with the newest position the
 // notifier was told about, and fires at once if the caller is behind.
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,7 +29,7 @@ class Notifier {
   enum class Reason { kWoken, kTimedOut, kShutdown };
   using Callback = std::function<void(Reason)>;
 
-  explicit Notifier(const Clock& clock);
+  explicit Notifier(const Clock& clock, int workers = 4);
   ~Notifier();
 
   // Runs `callback` once: when `user_id` is woken for a position after `seen_pos`, when
@@ -63,8 +66,8 @@ class Notifier {
   std::multimap<std::string, uint64_t> by_user_ ABSL_GUARDED_BY(mu_);
   std::multimap<absl::Time, uint64_t> by_deadline_ ABSL_GUARDED_BY(mu_);
   // Callbacks ready to run on the worker thread.
-  std::vector<std::pair<std::unique_ptr<Waiter>, Reason>> ready_ ABSL_GUARDED_BY(mu_);
-  std::thread worker_;
+  std::deque<std::pair<std::unique_ptr<Waiter>, Reason>> ready_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace periscope::syncapi

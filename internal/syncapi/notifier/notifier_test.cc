@@ -1,5 +1,6 @@
 // The notifier wakes the right waiters once, times out on the injected clock, never loses a
-// wake-up that came before the wait, and answers everything at shutdown.
+// wake-up that came before the wait, answers everything at shutdown, and runs woken callbacks on
+// several workers at once.
 
 #include "internal/syncapi/notifier/notifier.h"
 
@@ -75,6 +76,24 @@ TEST(NotifierTest, ShutdownAnswersEveryoneAndLaterWaitsAtOnce) {
   notifier.Wait("@alice:x", 0, clock.Now() + absl::Hours(1), after.Callback());
   EXPECT_TRUE(after.done.HasBeenNotified());
   EXPECT_EQ(after.reason, Reason::kShutdown);
+}
+
+TEST(NotifierTest, WokenCallbacksRunInParallel) {
+  // Two callbacks that each wait for the other finish only if they run on different workers.
+  SimulatedClock clock(absl::FromUnixSeconds(1000));
+  Notifier notifier(clock, /*workers=*/2);
+  absl::Notification first_started, second_started, both_done_a, both_done_b;
+  notifier.Wait("@a:x", 1, clock.Now() + absl::Seconds(30), [&](Reason) {
+    first_started.Notify();
+    if (second_started.WaitForNotificationWithTimeout(absl::Seconds(5))) both_done_a.Notify();
+  });
+  notifier.Wait("@b:x", 1, clock.Now() + absl::Seconds(30), [&](Reason) {
+    second_started.Notify();
+    if (first_started.WaitForNotificationWithTimeout(absl::Seconds(5))) both_done_b.Notify();
+  });
+  notifier.Wake({"@a:x", "@b:x"}, 2);
+  EXPECT_TRUE(both_done_a.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(both_done_b.WaitForNotificationWithTimeout(absl::Seconds(10)));
 }
 
 }  // namespace

@@ -177,10 +177,20 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
       PERISCOPE_ASSIGN_OR_RETURN(
           std::vector<SyncEvent> timeline,
           store_.RecentEvents(m.room_id, newly_joined ? 0 : since, to, limit, &limited));
-      PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> state, store_.CurrentState(m.room_id));
       // Full state for new rooms (and full_state); otherwise only state changed in the gap a
       // limited timeline skipped.
       const bool full = newly_joined || query.full_state;
+      // The summary is sent when it may have changed (spec: it may be omitted otherwise); with
+      // the gap state, it is the only reason to load the room's whole state, which for a busy
+      // room is most of a sync's cost.
+      const bool members_changed =
+          std::any_of(timeline.begin(), timeline.end(),
+                      [](const SyncEvent& e) { return e.type == "m.room.member"; });
+      const bool need_state = full || limited || members_changed;
+      std::vector<SyncEvent> state;
+      if (need_state) {
+        PERISCOPE_ASSIGN_OR_RETURN(state, store_.CurrentState(m.room_id));
+      }
       timeline = Filtered(timeline, query.filter.timeline);
       std::vector<SyncEvent> state_part;
       if (full || limited) {
@@ -196,16 +206,18 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
       room.mutable_timeline()->set_limited(limited);
       room.mutable_timeline()->set_prev_batch(
           MakeSyncToken(timeline.empty() ? to : timeline.front().pos - 1));
-      int64_t joined = 0, invited = 0;
-      for (const SyncEvent& e : state) {
-        if (e.type != "m.room.member") continue;
-        if (e.membership == "join") ++joined;
-        if (e.membership == "invite") ++invited;
-      }
-      room.mutable_summary()->set_joined_member_count(joined);
-      room.mutable_summary()->set_invited_member_count(invited);
-      for (std::string& hero : Heroes(state, query.user_id)) {
-        room.mutable_summary()->add_heroes(std::move(hero));
+      if (need_state) {
+        int64_t joined = 0, invited = 0;
+        for (const SyncEvent& e : state) {
+          if (e.type != "m.room.member") continue;
+          if (e.membership == "join") ++joined;
+          if (e.membership == "invite") ++invited;
+        }
+        room.mutable_summary()->set_joined_member_count(joined);
+        room.mutable_summary()->set_invited_member_count(invited);
+        for (std::string& hero : Heroes(state, query.user_id)) {
+          room.mutable_summary()->add_heroes(std::move(hero));
+        }
       }
       *empty = false;
     } else if (m.membership == "invite" && (query.initial || changed)) {

@@ -71,18 +71,22 @@ Json TimelineJson(const syncapi_v1::Timeline& timeline) {
 }
 
 Json JoinedRoomJson(const syncapi_v1::JoinedRoom& room) {
-  Json summary = {{"m.joined_member_count", room.summary().joined_member_count()},
-                  {"m.invited_member_count", room.summary().invited_member_count()}};
-  if (room.summary().heroes_size() > 0) {
-    summary["m.heroes"] = Json(
-        std::vector<std::string>(room.summary().heroes().begin(), room.summary().heroes().end()));
+  Json out = {{"state", {{"events", EventsArray(room.state_json())}}},
+              {"timeline", TimelineJson(room.timeline())},
+              {"ephemeral", {{"events", Json::array()}}},
+              {"account_data", {{"events", EventsArray(room.account_data_json())}}},
+              {"unread_notifications", Json::object()}};
+  // syncapi sends the summary only when it may have changed; the spec lets it be omitted then.
+  if (room.has_summary()) {
+    Json summary = {{"m.joined_member_count", room.summary().joined_member_count()},
+                    {"m.invited_member_count", room.summary().invited_member_count()}};
+    if (room.summary().heroes_size() > 0) {
+      summary["m.heroes"] = Json(
+          std::vector<std::string>(room.summary().heroes().begin(), room.summary().heroes().end()));
+    }
+    out["summary"] = std::move(summary);
   }
-  return {{"state", {{"events", EventsArray(room.state_json())}}},
-          {"timeline", TimelineJson(room.timeline())},
-          {"summary", summary},
-          {"ephemeral", {{"events", Json::array()}}},
-          {"account_data", {{"events", EventsArray(room.account_data_json())}}},
-          {"unread_notifications", Json::object()}};
+  return out;
 }
 
 Json SyncJson(const syncapi_v1::SyncResponse& response) {
