@@ -48,6 +48,8 @@ absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(
 
 std::vector<grpc::Service*> SyncApiComponent::services() { return {&parts_->service}; }
 
+size_t SyncApiComponent::waiting_syncs() const { return parts_->notifier.waiting(); }
+
 void SyncApiComponent::ReleaseWaiters() { parts_->notifier.Shutdown(); }
 
 }  // namespace periscope::syncapi

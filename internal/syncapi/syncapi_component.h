@@ -29,6 +29,8 @@ class SyncApiComponent {
   // Answers every waiting /sync at once (call before the gRPC server shuts down, so that it does
   // not wait for long-polls).
   void ReleaseWaiters();
+  // How many /sync calls are parked, waiting for something new.
+  size_t waiting_syncs() const;
 
  private:
   struct Parts;

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "internal/roomserver/output/output_messages.h"
@@ -231,6 +232,35 @@ TEST_F(SyncApiTest, NothingNewTimesOutWithTheSameToken) {
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(350));
   EXPECT_EQ(idle.next_batch(), initial.next_batch());
   EXPECT_TRUE(idle.join().empty());
+}
+
+TEST_F(SyncApiTest, ACancelledLongPollStopsWaitingAtOnce) {
+  const std::string room = CreateRoom();
+  v1::SyncResponse initial = SyncUntilRoom(kAlice, room, 6);
+  v1::SyncRequest request;
+  request.set_user_id(kAlice);
+  request.set_device_id("PHONE");
+  request.set_since(initial.next_batch());
+  request.set_timeout_ms(60000);
+  grpc::ClientContext ctx;
+  v1::SyncResponse response;
+  absl::Notification done;
+  grpc::Status status;
+  sy_->async()->Sync(&ctx, &request, &response, [&](grpc::Status s) {
+    status = s;
+    done.Notify();
+  });
+  for (int i = 0; i < 200 && sync_->waiting_syncs() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(sync_->waiting_syncs(), 1u) << "the long-poll parked";
+  ctx.TryCancel();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  for (int i = 0; i < 200 && sync_->waiting_syncs() > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(sync_->waiting_syncs(), 0u) << "the server let go of it, long before its 60 s";
 }
 
 TEST_F(SyncApiTest, ARedeliveredEventChangesNothing) {

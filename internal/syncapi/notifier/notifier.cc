@@ -30,15 +30,16 @@ std::unique_ptr<Notifier::Waiter> Notifier::TakeLocked(uint64_t id) {
       break;
     }
   }
+  if (waiter->cancel_key != 0) by_cancel_key_.erase(waiter->cancel_key);
   return waiter;
 }
 
 void Notifier::Wait(const std::string& user_id, int64_t seen_pos, absl::Time deadline,
-                    Callback callback) {
+                    Callback callback, uint64_t cancel_key) {
   {
     absl::MutexLock lock(&mu_);
     if (!shutdown_) {
-      Register(user_id, seen_pos, deadline, std::move(callback));
+      Register(user_id, seen_pos, deadline, std::move(callback), cancel_key);
       return;
     }
   }
@@ -46,18 +47,38 @@ void Notifier::Wait(const std::string& user_id, int64_t seen_pos, absl::Time dea
   callback(Reason::kShutdown);
 }
 
+void Notifier::Cancel(uint64_t cancel_key) {
+  absl::MutexLock lock(&mu_);
+  cancelled_keys_.insert(cancel_key);
+  auto it = by_cancel_key_.find(cancel_key);
+  if (it == by_cancel_key_.end()) return;
+  if (std::unique_ptr<Waiter> waiter = TakeLocked(it->second)) {
+    ready_.emplace_back(std::move(waiter), Reason::kCancelled);
+  }
+}
+
+void Notifier::Forget(uint64_t cancel_key) {
+  absl::MutexLock lock(&mu_);
+  cancelled_keys_.erase(cancel_key);
+}
+
 void Notifier::Register(const std::string& user_id, int64_t seen_pos, absl::Time deadline,
-                        Callback callback) {
-  auto waiter =
-      std::make_unique<Waiter>(Waiter{next_id_++, user_id, deadline, std::move(callback)});
+                        Callback callback, uint64_t cancel_key) {
+  auto waiter = std::make_unique<Waiter>(
+      Waiter{next_id_++, user_id, deadline, std::move(callback), cancel_key});
+  if (cancel_key != 0 && cancelled_keys_.contains(cancel_key)) {
+    ready_.emplace_back(std::move(waiter), Reason::kCancelled);
+    return;
+  }
   // Something newer than what the caller saw was already announced: let it look again now.
   if (latest_pos_ > seen_pos) {
     ready_.emplace_back(std::move(waiter), Reason::kWoken);
     return;
   }
-  uint64_t id = waiter->id;
+  const uint64_t id = waiter->id;
   by_user_.emplace(user_id, id);
   by_deadline_.emplace(deadline, id);
+  if (cancel_key != 0) by_cancel_key_[cancel_key] = id;
   waiters_.emplace(id, std::move(waiter));
 }
 

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,15 +27,24 @@ namespace periscope::syncapi {
 class Notifier {
  public:
   // Why a callback ran.
-  enum class Reason { kWoken, kTimedOut, kShutdown };
+  enum class Reason { kWoken, kTimedOut, kShutdown, kCancelled };
   using Callback = std::function<void(Reason)>;
 
   explicit Notifier(const Clock& clock, int workers = 4);
   ~Notifier();
 
   // Runs `callback` once: when `user_id` is woken for a position after `seen_pos`, when
-  // `deadline` passes, or at shutdown.
-  void Wait(const std::string& user_id, int64_t seen_pos, absl::Time deadline, Callback callback);
+  // `deadline` passes, when Cancel(cancel_key) is called, or at shutdown. A non-zero cancel_key
+  // names the caller (one waiter per key at a time).
+  void Wait(const std::string& user_id, int64_t seen_pos, absl::Time deadline, Callback callback,
+            uint64_t cancel_key = 0);
+
+  // Runs the callback of the waiter registered under `cancel_key` now, with kCancelled (the
+  // client went away). If none is waiting, the key is remembered and a later Wait under it is
+  // cancelled at once, so that a cancel racing with a registration is never lost.
+  void Cancel(uint64_t cancel_key);
+  // Drops what Cancel remembered of `cancel_key` (its call is over).
+  void Forget(uint64_t cancel_key);
 
   // Tells the notifier that position `pos` concerns `user_ids`.
   void Wake(const std::vector<std::string>& user_ids, int64_t pos);
@@ -50,10 +60,11 @@ class Notifier {
     std::string user_id;
     absl::Time deadline;
     Callback callback;
+    uint64_t cancel_key;
   };
   void Run();
   void Register(const std::string& user_id, int64_t seen_pos, absl::Time deadline,
-                Callback callback) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                Callback callback, uint64_t cancel_key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves the waiter out of the maps; null if it already fired.
   std::unique_ptr<Waiter> TakeLocked(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -65,6 +76,8 @@ class Notifier {
   std::map<uint64_t, std::unique_ptr<Waiter>> waiters_ ABSL_GUARDED_BY(mu_);
   std::multimap<std::string, uint64_t> by_user_ ABSL_GUARDED_BY(mu_);
   std::multimap<absl::Time, uint64_t> by_deadline_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, uint64_t> by_cancel_key_ ABSL_GUARDED_BY(mu_);
+  std::set<uint64_t> cancelled_keys_ ABSL_GUARDED_BY(mu_);
   // Callbacks ready to run on the worker thread.
   std::deque<std::pair<std::unique_ptr<Waiter>, Reason>> ready_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;

@@ -78,6 +78,35 @@ TEST(NotifierTest, ShutdownAnswersEveryoneAndLaterWaitsAtOnce) {
   EXPECT_EQ(after.reason, Reason::kShutdown);
 }
 
+TEST(NotifierTest, CancelEndsAParkedWaitAndOneThatRacesAhead) {
+  SimulatedClock clock(absl::FromUnixSeconds(1000));
+  Notifier notifier(clock);
+  Outcome parked;
+  notifier.Wait("@alice:x", 5, clock.Now() + absl::Seconds(30), parked.Callback(), 7);
+  EXPECT_EQ(notifier.waiting(), 1u);
+  notifier.Cancel(7);
+  ASSERT_TRUE(parked.done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(parked.reason, Reason::kCancelled);
+  EXPECT_EQ(notifier.waiting(), 0u) << "a cancelled wait holds nothing";
+
+  // The cancel arrives before the registration: the registration is cancelled at once.
+  Outcome late;
+  notifier.Cancel(8);
+  notifier.Wait("@alice:x", 5, clock.Now() + absl::Seconds(30), late.Callback(), 8);
+  ASSERT_TRUE(late.done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(late.reason, Reason::kCancelled);
+
+  // Once forgotten, the key is free again; other keys are never affected.
+  notifier.Forget(8);
+  Outcome again, other;
+  notifier.Wait("@alice:x", 5, clock.Now() + absl::Seconds(30), again.Callback(), 8);
+  notifier.Wait("@bob:x", 5, clock.Now() + absl::Seconds(30), other.Callback(), 9);
+  EXPECT_EQ(notifier.waiting(), 2u);
+  notifier.Cancel(9);
+  ASSERT_TRUE(other.done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_FALSE(again.done.HasBeenNotified());
+}
+
 TEST(NotifierTest, WokenCallbacksRunInParallel) {
   // Two callbacks that each wait for the other finish only if they run on different workers.
   SimulatedClock clock(absl::FromUnixSeconds(1000));

@@ -1,6 +1,7 @@
 #pragma once
 // The SyncApiService gRPC service, on gRPC's callback API: a /sync that has nothing to return
-// yet parks in the Notifier without holding a thread, and finishes when woken or timed out.
+// yet parks in the Notifier without holding a thread (service/sync_call.h), and finishes when
+// woken, timed out or cancelled.
 
 #include "internal/syncapi/accountdata/account_data_keeper.h"
 #include "internal/syncapi/notifier/notifier.h"
@@ -43,11 +44,6 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
                                        v1::PerformTagResponse* response) override;
 
  private:
-  // Builds the response; finishes the call if there is something to say or no time left, else
-  // parks it in the notifier until `deadline`.
-  void Attempt(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor, SyncQuery query,
-               absl::Time deadline, v1::SyncResponse* response);
-
   SyncBuilder& builder_;
   MessagesPager& pager_;
   AccountDataKeeper& account_data_;
