@@ -98,6 +98,8 @@ for (const mode of ["monolith", "mesh"]) {
 
       const name = await call(server, "GET", `${base}/state/m.room.name`, { token: bob.access_token });
       assert.deepEqual(name.json, { name: "Readable" });
+      const creator = await call(server, "GET", `${base}/state/m.room.member/${enc(alice.user_id)}`, { token: bob.access_token });
+      assert.deepEqual(creator.json, { membership: "join", displayname: "alice" }, "the creator's join carries the profile");
       const nameWithSlash = await call(server, "GET", `${base}/state/m.room.name/`, { token: bob.access_token });
       assert.deepEqual(nameWithSlash.json, { name: "Readable" });
       const aliceMember = await call(server, "GET", `${base}/state/m.room.member/${enc(alice.user_id)}`, { token: bob.access_token });

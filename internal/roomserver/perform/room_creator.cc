@@ -144,6 +144,10 @@ absl::StatusOr<v1::PerformCreateRoomResponse> RoomCreator::Create(
     p.content = std::move(content);
     return p;
   };
+  PERISCOPE_ASSIGN_OR_RETURN(
+      Json creator_member,
+      ObjectOrEmpty(request.creator_member_content_json(), "creator_member_content"));
+  creator_member["membership"] = "join";
   const int64_t now_ms = absl::ToUnixMillis(writer_.clock().Now());
   SendOrigin origin{request.device_id(), ""};
   PERISCOPE_RETURN_IF_ERROR(
@@ -151,8 +155,7 @@ absl::StatusOr<v1::PerformCreateRoomResponse> RoomCreator::Create(
         PERISCOPE_RETURN_IF_ERROR(
             writer_.Append(txn, proto("m.room.create", "", create_content), origin).status());
         PERISCOPE_RETURN_IF_ERROR(
-            writer_.Append(txn, proto("m.room.member", creator, {{"membership", "join"}}), origin)
-                .status());
+            writer_.Append(txn, proto("m.room.member", creator, creator_member), origin).status());
         for (PlannedState& state : planned) {
           PERISCOPE_RETURN_IF_ERROR(
               writer_

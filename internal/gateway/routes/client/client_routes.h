@@ -45,6 +45,8 @@ void AddRoomReadRoutes(Router& router, ClientRouteDeps& deps);
 void AddDirectoryRoutes(Router& router, ClientRouteDeps& deps);
 // GET /profile/{userId}, GET/PUT /profile/{userId}/displayname|avatar_url
 void AddProfileRoutes(Router& router, ClientRouteDeps& deps);
+// The displayname and avatar_url of a profile as member event content (a join carries them).
+std::string ProfileMemberContent(const userapi::v1::QueryProfileResponse& profile);
 // GET /sync, GET /rooms/{roomId}/messages, GET /rooms/{roomId}/context/{eventId}
 void AddSyncRoutes(Router& router, ClientRouteDeps& deps);
 // GET/PUT /user/{userId}[/rooms/{roomId}]/account_data/{type}, GET .../rooms/{roomId}/tags,

@@ -79,12 +79,7 @@ void AddMembershipRoutes(Router& router, ClientRouteDeps& deps) {
           deps.userapi.QueryProfile(
               profile, [perform, change = *change](
                            absl::StatusOr<userapi::v1::QueryProfileResponse> p) mutable {
-                if (p.ok()) {
-                  Json content = Json::object();
-                  if (p->has_displayname()) content["displayname"] = p->displayname();
-                  if (p->has_avatar_url()) content["avatar_url"] = p->avatar_url();
-                  change.set_content_json(content.dump());
-                }
+                if (p.ok()) change.set_content_json(ProfileMemberContent(*p));
                 perform(std::move(change));
               });
         }));

@@ -20,6 +20,10 @@ Json ProfileJson(const userapi::v1::QueryProfileResponse& profile) {
 
 }  // namespace
 
+std::string ProfileMemberContent(const userapi::v1::QueryProfileResponse& profile) {
+  return ProfileJson(profile).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 void AddProfileRoutes(Router& router, ClientRouteDeps& deps) {
   router.Add("GET", absl::StrCat(kClientPrefix, "/profile/{userId}"),
              [&deps](RouteRequest request, Responder respond) {

@@ -122,12 +122,21 @@ void AddRoomRoutes(Router& router, ClientRouteDeps& deps) {
                if (!create.ok()) return respond(StatusResponse(create.status()));
                create->set_user_id(device.user_id());
                create->set_device_id(device.device_id());
-               deps.roomserver->PerformCreateRoom(
-                   *create, [respond](absl::StatusOr<roomserver_v1::PerformCreateRoomResponse> r) {
-                     if (!r.ok()) return respond(StatusResponse(r.status()));
-                     Json body = {{"room_id", r->room_id()}};
-                     if (!r->room_alias().empty()) body["room_alias"] = r->room_alias();
-                     respond(JsonResponse(200, body));
+               // The creator's join carries their display name and avatar, as any join does.
+               userapi::v1::QueryProfileRequest profile;
+               profile.set_user_id(device.user_id());
+               deps.userapi.QueryProfile(
+                   profile, [&deps, respond, create = *std::move(create)](
+                                absl::StatusOr<userapi::v1::QueryProfileResponse> p) mutable {
+                     if (p.ok()) create.set_creator_member_content_json(ProfileMemberContent(*p));
+                     deps.roomserver->PerformCreateRoom(
+                         create,
+                         [respond](absl::StatusOr<roomserver_v1::PerformCreateRoomResponse> r) {
+                           if (!r.ok()) return respond(StatusResponse(r.status()));
+                           Json body = {{"room_id", r->room_id()}};
+                           if (!r->room_alias().empty()) body["room_alias"] = r->room_alias();
+                           respond(JsonResponse(200, body));
+                         });
                    });
              }));
 
