@@ -6,6 +6,7 @@
 #include "internal/roomserver/output/output_messages.h"
 #include "internal/roomserver/perform/event_sender.h"
 #include "internal/roomserver/perform/event_writer.h"
+#include "internal/roomserver/perform/local_peeks.h"
 #include "internal/roomserver/perform/membership_changer.h"
 #include "internal/roomserver/perform/room_creator.h"
 #include "internal/roomserver/perform/room_directory.h"
@@ -20,16 +21,17 @@ namespace periscope::roomserver {
 
 struct RoomserverComponent::Parts {
   Parts(const config::Config& config, pg::Pool& pool, stream::JetStream& js,
-        matrix::SigningKey signing_key)
+        matrix::SigningKey signing_key, const Clock& clock)
       : key(std::move(signing_key)),
         store(pool),
         publisher(store, js, OutputSubjectPrefix(config)),
-        writer(config.server_name, key, SystemClock::Get()),
+        writer(config.server_name, key, clock),
         creator(store, writer, publisher),
         sender(store, writer, publisher),
         memberships(store, writer, publisher),
         directory(store, config.server_name),
-        service(store, creator, sender, memberships, directory) {}
+        peeks(store, publisher, clock, config.server_name, config.peeking.local_peek_lifetime),
+        service(store, creator, sender, memberships, directory, peeks) {}
 
   matrix::SigningKey key;
   PgRoomStore store;
@@ -39,6 +41,7 @@ struct RoomserverComponent::Parts {
   EventSender sender;
   MembershipChanger memberships;
   RoomDirectory directory;
+  LocalPeeks peeks;
   RoomserverServiceImpl service;
 };
 
@@ -47,10 +50,10 @@ RoomserverComponent::~RoomserverComponent() = default;
 
 absl::StatusOr<std::unique_ptr<RoomserverComponent>> RoomserverComponent::Create(
     const config::Config& config, pg::Pool& pool, stream::JetStream& js,
-    const matrix::SigningKey& key) {
+    const matrix::SigningKey& key, const Clock& clock) {
   PERISCOPE_RETURN_IF_ERROR(pg::ApplyMigrations(pool, "roomserver", RoomserverMigrations()));
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(OutputStreamSpec(config)));
-  auto parts = std::make_unique<Parts>(config, pool, js, key);
+  auto parts = std::make_unique<Parts>(config, pool, js, key, clock);
   // Whatever a crash left in the outbox goes out before anything new.
   if (absl::Status s = parts->publisher.PublishPending(); !s.ok()) {
     logging::Warn("roomserver.outbox_replay_deferred", {{"error", s}});

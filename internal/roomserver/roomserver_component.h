@@ -1,8 +1,8 @@
 #pragma once
 // The roomserver: the single writer of rooms' events. It creates rooms and accepts local events
 // (storage/, perform/), publishes every accepted event to the output stream through the outbox
-// (output/), and answers queries (service/). Membership changes, peeks and federation input
-// still answer UNIMPLEMENTED (issues #4 and #5).
+// (output/), keeps local peeks (perform/local_peeks.h) and answers queries (service/).
+// Federated peeks and federation input still answer UNIMPLEMENTED.
 
 #include <memory>
 #include <string>
@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/impl/codegen/service_type.h"
+#include "pkg/clock/clock.h"
 #include "pkg/config/config.h"
 #include "pkg/matrix/signing_key.h"
 #include "pkg/pg/pg.h"
@@ -21,11 +22,11 @@ class RoomserverComponent {
  public:
   static constexpr char kServiceName[] = "periscope.roomserver.v1.RoomserverService";
 
-  // Applies migrations, declares the output stream, and wires the service.
-  static absl::StatusOr<std::unique_ptr<RoomserverComponent>> Create(const config::Config& config,
-                                                                     pg::Pool& pool,
-                                                                     stream::JetStream& js,
-                                                                     const matrix::SigningKey& key);
+  // Applies migrations, declares the output stream, and wires the service. `clock` stamps
+  // events and peek expiries.
+  static absl::StatusOr<std::unique_ptr<RoomserverComponent>> Create(
+      const config::Config& config, pg::Pool& pool, stream::JetStream& js,
+      const matrix::SigningKey& key, const Clock& clock = SystemClock::Get());
   ~RoomserverComponent();
   std::vector<grpc::Service*> services();
 

@@ -1,7 +1,8 @@
 // The roomserver over real gRPC, PostgreSQL and nats-server: rooms are created in the spec's
 // order, events are built, authorised, stored and published to the output stream exactly once and
 // in order, transaction ids make sends idempotent (also across a restart), and refused requests
-// get Matrix errors and leave nothing behind.
+// get Matrix errors and leave nothing behind; local peeks follow their rules, end on a join or when
+// the room stops being peekable, and enter the output stream in order with the room's events.
 
 #include <memory>
 #include <string>
@@ -41,6 +42,7 @@ class RoomserverTest : public ::testing::Test {
     ASSERT_TRUE(nats.ok()) << nats.status();
     nats_ = *std::move(nats);
     config_.server_name = kServer;
+    config_.peeking.local_peek_lifetime = absl::Seconds(1);
     config_.nats.stream_prefix = "RS" + crypto::RandomString(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
     key_ = *matrix::GenerateSigningKey("t1");
     StartRoomserver();
@@ -116,6 +118,47 @@ class RoomserverTest : public ::testing::Test {
     grpc::Status status = stub_->PerformMembership(&ctx, request, &response);
     if (!status.ok()) return grpcutil::FromGrpcStatus(status, ctx);
     return response;
+  }
+
+  absl::StatusOr<v1::PerformPeekResponse> Peek(const std::string& user, const std::string& device,
+                                               const std::string& room) {
+    v1::PerformPeekRequest request;
+    request.set_user_id(user);
+    request.set_device_id(device);
+    request.set_room_id_or_alias(room);
+    grpc::ClientContext ctx;
+    v1::PerformPeekResponse response;
+    grpc::Status status = stub_->PerformPeek(&ctx, request, &response);
+    if (!status.ok()) return grpcutil::FromGrpcStatus(status, ctx);
+    return response;
+  }
+
+  absl::Status Unpeek(const std::string& user, const std::string& device, const std::string& room,
+                      v1::UnpeekReason reason = v1::UNPEEK_REASON_CLIENT) {
+    v1::PerformUnpeekRequest request;
+    request.set_user_id(user);
+    request.set_device_id(device);
+    request.set_room_id(room);
+    request.set_reason(reason);
+    grpc::ClientContext ctx;
+    v1::PerformUnpeekResponse response;
+    grpc::Status status = stub_->PerformUnpeek(&ctx, request, &response);
+    if (!status.ok()) return grpcutil::FromGrpcStatus(status, ctx);
+    return absl::OkStatus();
+  }
+
+  // "user/device" of each live local peeker.
+  std::vector<std::string> Peekers(const std::string& room) {
+    v1::QueryLocalPeekersRequest request;
+    request.set_room_id(room);
+    grpc::ClientContext ctx;
+    v1::QueryLocalPeekersResponse response;
+    EXPECT_TRUE(stub_->QueryLocalPeekers(&ctx, request, &response).ok());
+    std::vector<std::string> out;
+    for (const v1::LocalPeeker& p : response.peekers()) {
+      out.push_back(p.user_id() + "/" + p.device_id());
+    }
+    return out;
   }
 
   std::vector<matrix::Json> State(const std::string& room_id) {
@@ -401,6 +444,105 @@ TEST_F(RoomserverTest, QueriesAnswerAndUnknownRoomsAreNotFound) {
   events_request.add_event_ids("not-an-id");
   EXPECT_EQ(stub_->QueryEventsById(&ctx5, events_request, &events).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RoomserverTest, LocalPeeksFollowTheRulesAndEnterTheStreamInOrder) {
+  constexpr char kCarol[] = "@carol:rs.test";
+  v1::PerformCreateRoomRequest request;
+  request.set_preset(v1::ROOM_PRESET_PUBLIC_CHAT);
+  request.set_room_alias_name("open");
+  v1::StateEvent* readable = request.add_initial_state();
+  readable->set_type("m.room.history_visibility");
+  readable->set_content_json(R"({"history_visibility":"world_readable"})");
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom(request);
+  ASSERT_TRUE(room.ok()) << room.status();
+  const std::string id = room->room_id();
+  absl::StatusOr<v1::PerformCreateRoomResponse> closed = CreateRoom({});
+  ASSERT_TRUE(closed.ok());
+
+  const int64_t before = absl::ToUnixMillis(absl::Now());
+  absl::StatusOr<v1::PerformPeekResponse> peek = Peek(kBob, "PHONE", id);
+  ASSERT_TRUE(peek.ok()) << peek.status();
+  EXPECT_EQ(peek->room_id(), id);
+  EXPECT_GE(peek->peek_expiry_ts(), before + 1000);
+  EXPECT_LE(peek->peek_expiry_ts(), absl::ToUnixMillis(absl::Now()) + 1000);
+  absl::StatusOr<v1::PerformPeekResponse> by_alias = Peek(kBob, "LAPTOP", "#open:rs.test");
+  ASSERT_TRUE(by_alias.ok()) << by_alias.status();
+  EXPECT_EQ(by_alias->room_id(), id);
+  EXPECT_EQ(Peekers(id), (std::vector<std::string>{"@bob:rs.test/LAPTOP", "@bob:rs.test/PHONE"}));
+
+  // Refusals.
+  auto code = [](const absl::Status& s) { return s.code(); };
+  EXPECT_EQ(code(Peek(kAlice, "DEV", id).status()), absl::StatusCode::kFailedPrecondition)
+      << "joined: M_BAD_STATE";
+  EXPECT_EQ(MatrixErrcode(Peek(kAlice, "DEV", id).status()), "M_BAD_STATE");
+  EXPECT_EQ(code(Peek(kBob, "PHONE", closed->room_id()).status()),
+            absl::StatusCode::kPermissionDenied)
+      << "shared history";
+  EXPECT_EQ(code(Peek(kBob, "PHONE", "!nope:rs.test").status()), absl::StatusCode::kNotFound);
+  absl::Status remote = Peek(kBob, "PHONE", "!far:elsewhere.test").status();
+  EXPECT_EQ(code(remote), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(remote.message(), "other servers")) << remote;
+  EXPECT_EQ(code(Peek(kBob, "PHONE", "#nope:rs.test").status()), absl::StatusCode::kNotFound);
+  EXPECT_EQ(code(Peek(kBob, "PHONE", "nope").status()), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(Peek(kBob, "", id).status()), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(Unpeek(kCarol, "PHONE", id)), absl::StatusCode::kFailedPrecondition)
+      << "no peek: M_BAD_STATE";
+
+  // Unpeek; then a join ends the joiner's remaining peek.
+  ASSERT_TRUE(Unpeek(kBob, "LAPTOP", id).ok());
+  EXPECT_EQ(code(Unpeek(kBob, "LAPTOP", id)), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(Member(kBob, id, v1::MEMBERSHIP_ACTION_JOIN).ok());
+  EXPECT_TRUE(Peekers(id).empty()) << "bob joined: his peek ended";
+
+  // A peek that syncapi reports expired is kept while its expiry is in the future (it was
+  // renewed), and retired once it has passed.
+  ASSERT_TRUE(Peek(kCarol, "PHONE", id).ok());
+  ASSERT_TRUE(Unpeek(kCarol, "PHONE", id, v1::UNPEEK_REASON_EXPIRED).ok());
+  EXPECT_EQ(Peekers(id), std::vector<std::string>{"@carol:rs.test/PHONE"});
+  absl::SleepFor(absl::Milliseconds(1100));
+  ASSERT_TRUE(Unpeek(kCarol, "PHONE", id, v1::UNPEEK_REASON_EXPIRED).ok());
+  EXPECT_TRUE(Peekers(id).empty());
+
+  // The room stops being world_readable: every peek ends.
+  ASSERT_TRUE(Peek(kCarol, "PHONE", id).ok());
+  ASSERT_TRUE(
+      Send(id, kAlice, "m.room.history_visibility", R"({"history_visibility":"shared"})", "", "")
+          .ok());
+  EXPECT_TRUE(Peekers(id).empty());
+  EXPECT_EQ(code(Peek(kCarol, "PHONE", id).status()), absl::StatusCode::kPermissionDenied);
+
+  // The stream: each peek change right where it happened among the room's events.
+  std::vector<std::string> seen;
+  for (const v1::OutputEvent& o : ReadOutput(20)) {
+    if (o.room_id() != id) continue;
+    if (o.has_new_peek()) seen.push_back("peek " + o.new_peek().device_id());
+    if (o.has_retire_peek()) {
+      seen.push_back("unpeek " + o.retire_peek().device_id() + " " +
+                     v1::UnpeekReason_Name(o.retire_peek().reason()));
+    }
+    if (o.has_new_room_event()) {
+      matrix::Json event = *matrix::ParseJson(o.new_room_event().event_json());
+      if (event["type"] == "m.room.member" && event["state_key"] == kBob)
+        seen.push_back("bob joins");
+      if (event["type"] == "m.room.history_visibility") {
+        seen.push_back("visibility " + event["content"]["history_visibility"].get<std::string>());
+      }
+    }
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      "visibility world_readable",
+                      "peek PHONE",
+                      "peek LAPTOP",
+                      "unpeek LAPTOP UNPEEK_REASON_CLIENT",
+                      "bob joins",
+                      "unpeek PHONE UNPEEK_REASON_JOINED",
+                      "peek PHONE",
+                      "unpeek PHONE UNPEEK_REASON_EXPIRED",
+                      "peek PHONE",
+                      "visibility shared",
+                      "unpeek PHONE UNPEEK_REASON_NOT_PEEKABLE",
+                  }));
 }
 
 }  // namespace

@@ -266,6 +266,10 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
       s.Integer("io_threads", &c.gateway.io_threads, 1, 64);
     }
     {
+      Section s = top.Child("peeking");
+      s.Duration("local_peek_lifetime", &c.peeking.local_peek_lifetime, absl::Seconds(1));
+    }
+    {
       Section s = top.Child("userapi");
       s.Bool("registration_enabled", &c.userapi.registration_enabled);
       {

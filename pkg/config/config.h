@@ -80,6 +80,12 @@ struct GatewayConfig {
 };
 
 // The monolith's single gRPC server (all services) and metrics endpoint.
+// Peeking (MSC2753 local, MSC2444 federated).
+struct PeekingConfig {
+  // How long a local peek lives without a re-POST of /peek or a /sync of its device.
+  absl::Duration local_peek_lifetime = absl::Hours(1);
+};
+
 struct MonolithConfig {
   HostPort grpc_listen;
   HostPort metrics_listen;
@@ -93,6 +99,7 @@ struct Config {
   LoggingConfig logging;
   MonolithConfig monolith;
   GatewayConfig gateway;
+  PeekingConfig peeking;
   UserApiConfig userapi;
   ComponentConfig roomserver;
   ComponentConfig syncapi;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "internal/roomserver/output/output_messages.h"
+#include "internal/roomserver/perform/local_peeks.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/matrix/auth_rules.h"
 #include "pkg/matrix/json_fields.h"
@@ -53,6 +54,7 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   event->set_device_id(origin.device_id);
   PERISCOPE_RETURN_IF_ERROR(txn.EnqueueOutput(built.event_id, OutputSubjectSuffix(proto.room_id),
                                               EncodeOutputPayload(output)));
+  PERISCOPE_RETURN_IF_ERROR(RetirePeeksAfterEvent(txn, proto.room_id, accepted, proto.content));
   return built;
 }
 

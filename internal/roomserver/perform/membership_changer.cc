@@ -1,6 +1,7 @@
 #include "internal/roomserver/perform/membership_changer.h"
 
 #include "absl/strings/str_cat.h"
+#include "internal/roomserver/perform/room_resolver.h"
 #include "pkg/logging/logging.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/identifiers.h"
@@ -41,21 +42,6 @@ bool ActsOnSelf(v1::MembershipAction action) {
 
 }  // namespace
 
-absl::StatusOr<std::string> MembershipChanger::ResolveRoom(absl::string_view room_id_or_alias) {
-  if (!room_id_or_alias.empty() && room_id_or_alias[0] == '#') {
-    PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomAlias(room_id_or_alias));
-    PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> room_id,
-                               store_.ResolveAlias(room_id_or_alias));
-    if (!room_id) {
-      return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
-                         absl::StrCat("Room alias ", room_id_or_alias, " not found"));
-    }
-    return *room_id;
-  }
-  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(room_id_or_alias));
-  return std::string(room_id_or_alias);
-}
-
 absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
     const v1::PerformMembershipRequest& request) {
   const v1::MembershipAction action = request.action();
@@ -85,7 +71,8 @@ absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
   content["membership"] = membership;
   if (!request.reason().empty()) content["reason"] = request.reason();
 
-  PERISCOPE_ASSIGN_OR_RETURN(std::string room_id, ResolveRoom(request.room_id_or_alias()));
+  PERISCOPE_ASSIGN_OR_RETURN(std::string room_id,
+                             ResolveRoomIdOrAlias(store_, request.room_id_or_alias()));
   matrix::ProtoEvent proto;
   proto.room_id = room_id;
   proto.sender = request.sender();

@@ -20,9 +20,6 @@ class MembershipChanger {
   absl::StatusOr<v1::PerformMembershipResponse> Change(const v1::PerformMembershipRequest& request);
 
  private:
-  // The room id for an id or a local alias (404 M_NOT_FOUND for an unknown alias).
-  absl::StatusOr<std::string> ResolveRoom(absl::string_view room_id_or_alias);
-
   RoomStore& store_;
   EventWriter& writer_;
   OutboxPublisher& publisher_;

@@ -52,6 +52,25 @@ grpc::Status RoomserverServiceImpl::PerformMembership(grpc::ServerContext* ctx,
                              "PerformMembership");
 }
 
+grpc::Status RoomserverServiceImpl::PerformPeek(grpc::ServerContext* ctx,
+                                                const v1::PerformPeekRequest* request,
+                                                v1::PerformPeekResponse* response) {
+  return grpcutil::ReplyWith(peeks_.Peek(*request), response, ctx, kComponent, "PerformPeek");
+}
+
+grpc::Status RoomserverServiceImpl::PerformUnpeek(grpc::ServerContext* ctx,
+                                                  const v1::PerformUnpeekRequest* request,
+                                                  v1::PerformUnpeekResponse*) {
+  return Finish(peeks_.Unpeek(*request), ctx, "PerformUnpeek");
+}
+
+grpc::Status RoomserverServiceImpl::QueryLocalPeekers(grpc::ServerContext* ctx,
+                                                      const v1::QueryLocalPeekersRequest* request,
+                                                      v1::QueryLocalPeekersResponse* response) {
+  return grpcutil::ReplyWith(peeks_.Peekers(*request), response, ctx, kComponent,
+                             "QueryLocalPeekers");
+}
+
 grpc::Status RoomserverServiceImpl::PerformSetAlias(grpc::ServerContext* ctx,
                                                     const v1::PerformSetAliasRequest* request,
                                                     v1::PerformSetAliasResponse*) {

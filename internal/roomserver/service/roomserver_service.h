@@ -1,8 +1,9 @@
 #pragma once
 // The RoomserverService gRPC service: unwraps requests and hands each to its verb. Methods not
-// overridden here (membership, peeks, federation input) still answer UNIMPLEMENTED.
+// overridden here (federated peeks, federation input) still answer UNIMPLEMENTED.
 
 #include "internal/roomserver/perform/event_sender.h"
+#include "internal/roomserver/perform/local_peeks.h"
 #include "internal/roomserver/perform/membership_changer.h"
 #include "internal/roomserver/perform/room_creator.h"
 #include "internal/roomserver/perform/room_directory.h"
@@ -14,12 +15,13 @@ namespace periscope::roomserver {
 class RoomserverServiceImpl final : public v1::RoomserverService::Service {
  public:
   RoomserverServiceImpl(RoomStore& store, RoomCreator& creator, EventSender& sender,
-                        MembershipChanger& memberships, RoomDirectory& directory)
+                        MembershipChanger& memberships, RoomDirectory& directory, LocalPeeks& peeks)
       : store_(store),
         creator_(creator),
         sender_(sender),
         memberships_(memberships),
-        directory_(directory) {}
+        directory_(directory),
+        peeks_(peeks) {}
 
   grpc::Status PerformCreateRoom(grpc::ServerContext* ctx,
                                  const v1::PerformCreateRoomRequest* request,
@@ -30,6 +32,13 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   grpc::Status PerformMembership(grpc::ServerContext* ctx,
                                  const v1::PerformMembershipRequest* request,
                                  v1::PerformMembershipResponse* response) override;
+  grpc::Status PerformPeek(grpc::ServerContext* ctx, const v1::PerformPeekRequest* request,
+                           v1::PerformPeekResponse* response) override;
+  grpc::Status PerformUnpeek(grpc::ServerContext* ctx, const v1::PerformUnpeekRequest* request,
+                             v1::PerformUnpeekResponse* response) override;
+  grpc::Status QueryLocalPeekers(grpc::ServerContext* ctx,
+                                 const v1::QueryLocalPeekersRequest* request,
+                                 v1::QueryLocalPeekersResponse* response) override;
   grpc::Status PerformSetAlias(grpc::ServerContext* ctx, const v1::PerformSetAliasRequest* request,
                                v1::PerformSetAliasResponse* response) override;
   grpc::Status PerformRemoveAlias(grpc::ServerContext* ctx,
@@ -65,6 +74,7 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   EventSender& sender_;
   MembershipChanger& memberships_;
   RoomDirectory& directory_;
+  LocalPeeks& peeks_;
 };
 
 }  // namespace periscope::roomserver

@@ -68,6 +68,39 @@ CREATE TABLE roomserver_outbox (
 );
 )sql";
 
+constexpr absl::string_view kSchemaV2 = R"sql(
+-- Local devices peeking into rooms (MSC2753): who is looking, so that the roomserver can answer
+-- "is anyone still looking?" for each room.
+CREATE TABLE roomserver_local_peeks (
+  room_id TEXT NOT NULL REFERENCES roomserver_rooms (room_id),
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  expiry_ts BIGINT NOT NULL,
+  PRIMARY KEY (room_id, user_id, device_id)
+);
+)sql";
+
+constexpr pg::Statement kPutLocalPeek{
+    "roomserver_put_local_peek",
+    "INSERT INTO roomserver_local_peeks (room_id, user_id, device_id, expiry_ts) VALUES "
+    "($1, $2, $3, $4) ON CONFLICT (room_id, user_id, device_id) DO UPDATE SET expiry_ts = "
+    "EXCLUDED.expiry_ts"};
+constexpr pg::Statement kRemoveLocalPeek{
+    "roomserver_remove_local_peek",
+    "DELETE FROM roomserver_local_peeks WHERE room_id = $1 AND user_id = $2 AND device_id = $3"};
+constexpr pg::Statement kLocalPeeks{
+    "roomserver_local_peeks",
+    "SELECT user_id, device_id, expiry_ts FROM roomserver_local_peeks WHERE room_id = $1 "
+    "ORDER BY user_id, device_id"};
+
+std::vector<LocalPeek> PeeksFromRows(const pg::Result& r) {
+  std::vector<LocalPeek> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({std::string(r.Text(i, 0)), std::string(r.Text(i, 1)), r.Int(i, 2)});
+  }
+  return out;
+}
+
 constexpr pg::Statement kInsertRoom{
     "roomserver_insert_room",
     "INSERT INTO roomserver_rooms (room_id, room_version, created_ts) VALUES ($1, $2, $3)"};
@@ -229,6 +262,23 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
     return conn_.Query(kSetPublished, {room_id_, published}).status();
   }
 
+  absl::Status PutLocalPeek(const LocalPeek& peek) override {
+    return conn_.Query(kPutLocalPeek, {room_id_, peek.user_id, peek.device_id, peek.expiry_ts})
+        .status();
+  }
+
+  absl::StatusOr<bool> RemoveLocalPeek(absl::string_view user_id,
+                                       absl::string_view device_id) override {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                               conn_.Query(kRemoveLocalPeek, {room_id_, user_id, device_id}));
+    return r.affected() > 0;
+  }
+
+  absl::StatusOr<std::vector<LocalPeek>> LocalPeeks() override {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kLocalPeeks, {room_id_}));
+    return PeeksFromRows(r);
+  }
+
  private:
   pg::Connection& conn_;
   std::string room_id_;
@@ -240,6 +290,7 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
 const std::vector<pg::Migration>& RoomserverMigrations() {
   static const std::vector<pg::Migration> kMigrations = {
       {1, "rooms, events, current state, extremities, transactions, aliases, outbox", kSchemaV1},
+      {2, "local peeks", kSchemaV2},
   };
   return kMigrations;
 }
@@ -388,6 +439,11 @@ absl::StatusOr<std::vector<std::string>> PgRoomStore::PublishedRooms() {
   std::vector<std::string> out;
   for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
   return out;
+}
+
+absl::StatusOr<std::vector<LocalPeek>> PgRoomStore::LocalPeeks(absl::string_view room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kLocalPeeks, {room_id}));
+  return PeeksFromRows(r);
 }
 
 }  // namespace periscope::roomserver

@@ -40,6 +40,7 @@ class PgRoomStore final : public RoomStore {
   absl::Status SetPublished(absl::string_view room_id, bool published) override;
   absl::StatusOr<std::optional<bool>> Published(absl::string_view room_id) override;
   absl::StatusOr<std::vector<std::string>> PublishedRooms() override;
+  absl::StatusOr<std::vector<LocalPeek>> LocalPeeks(absl::string_view room_id) override;
 
  private:
   pg::Pool& pool_;

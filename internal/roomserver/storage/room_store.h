@@ -35,6 +35,16 @@ struct AcceptedEvent {
   std::string membership;
 };
 
+// A local device's peek into a room (MSC2753).
+struct LocalPeek {
+  std::string user_id;
+  std::string device_id;
+  // When the peek ends unless renewed, in milliseconds since the epoch. syncapi renews peeks on
+  // each /sync of the device without telling the roomserver, and retires them when they lapse;
+  // this is the expiry of the last PerformPeek.
+  int64_t expiry_ts = 0;
+};
+
 // A room's write transaction. Valid only inside RoomStore::Write's body.
 class RoomWriteTxn {
  public:
@@ -56,6 +66,13 @@ class RoomWriteTxn {
   virtual absl::Status CreateAlias(absl::string_view alias, absl::string_view creator) = 0;
   // Lists the room in (or removes it from) the public directory.
   virtual absl::Status SetPublished(bool published) = 0;
+  // Records (or renews) a local device's peek.
+  virtual absl::Status PutLocalPeek(const LocalPeek& peek) = 0;
+  // Ends a local device's peek; false if it had none.
+  virtual absl::StatusOr<bool> RemoveLocalPeek(absl::string_view user_id,
+                                               absl::string_view device_id) = 0;
+  // The room's local peeks, by user and device.
+  virtual absl::StatusOr<std::vector<LocalPeek>> LocalPeeks() = 0;
 };
 
 // One queued output-stream message.
@@ -131,6 +148,8 @@ class RoomStore {
   virtual absl::StatusOr<std::optional<bool>> Published(absl::string_view room_id) = 0;
   // The listed rooms.
   virtual absl::StatusOr<std::vector<std::string>> PublishedRooms() = 0;
+  // The room's local peeks, by user and device (empty for an unknown room).
+  virtual absl::StatusOr<std::vector<LocalPeek>> LocalPeeks(absl::string_view room_id) = 0;
 };
 
 }  // namespace periscope::roomserver
