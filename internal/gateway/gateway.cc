@@ -29,7 +29,9 @@ struct Gateway::Impl {
       : cache(clock, config.gateway.token_cache_ttl),
         auth(*up.userapi, cache),
         local_logouts(cache),
-        deps{*up.userapi, auth, &local_logouts, config.server_name, up.roomserver, up.syncapi},
+        peek_limiter(clock, config.peeking.rate_limit_per_second, config.peeking.rate_limit_burst),
+        deps{*up.userapi,   auth,       &local_logouts, config.server_name,
+             up.roomserver, up.syncapi, &peek_limiter},
         client("client", registry),
         federation("federation", registry),
         http(config.gateway.io_threads) {}
@@ -37,6 +39,7 @@ struct Gateway::Impl {
   AccessTokenCache cache;
   Authenticator auth;
   LocalLogoutFanout local_logouts;
+  RateLimiter peek_limiter;
   std::unique_ptr<NatsLogoutFanout> nats_logouts;
   ClientRouteDeps deps;
   Router client;
@@ -75,6 +78,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
     AddMembershipRoutes(impl->client, impl->deps);
     AddRoomReadRoutes(impl->client, impl->deps);
     AddDirectoryRoutes(impl->client, impl->deps);
+    AddPeekRoutes(impl->client, impl->deps);
   }
   if (upstreams.syncapi != nullptr) {
     AddSyncRoutes(impl->client, impl->deps);

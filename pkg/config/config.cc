@@ -268,6 +268,8 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
     {
       Section s = top.Child("peeking");
       s.Duration("local_peek_lifetime", &c.peeking.local_peek_lifetime, absl::Seconds(1));
+      s.Integer("rate_limit_burst", &c.peeking.rate_limit_burst, 1, 100000);
+      s.Integer("rate_limit_per_second", &c.peeking.rate_limit_per_second, 1, 100000);
     }
     {
       Section s = top.Child("userapi");

@@ -84,6 +84,9 @@ struct GatewayConfig {
 struct PeekingConfig {
   // How long a local peek lives without a re-POST of /peek or a /sync of its device.
   absl::Duration local_peek_lifetime = absl::Hours(1);
+  // POST /peek per device: a burst, then this many per second (429 M_LIMIT_EXCEEDED beyond).
+  int rate_limit_burst = 20;
+  int rate_limit_per_second = 2;
 };
 
 struct MonolithConfig {

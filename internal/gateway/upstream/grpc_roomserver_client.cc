@@ -16,6 +16,8 @@ class GrpcRoomserverClient final : public RoomserverClient {
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformCreateRoom)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformSendEvent)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformMembership)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformPeek)
+  PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformUnpeek)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryMembership)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryCurrentState)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryEventsById)

@@ -18,6 +18,10 @@ class RoomserverClient {
                                 Callback<roomserver_v1::PerformSendEventResponse> done) = 0;
   virtual void PerformMembership(const roomserver_v1::PerformMembershipRequest& request,
                                  Callback<roomserver_v1::PerformMembershipResponse> done) = 0;
+  virtual void PerformPeek(const roomserver_v1::PerformPeekRequest& request,
+                           Callback<roomserver_v1::PerformPeekResponse> done) = 0;
+  virtual void PerformUnpeek(const roomserver_v1::PerformUnpeekRequest& request,
+                             Callback<roomserver_v1::PerformUnpeekResponse> done) = 0;
   virtual void QueryMembership(const roomserver_v1::QueryMembershipRequest& request,
                                Callback<roomserver_v1::QueryMembershipResponse> done) = 0;
   virtual void QueryCurrentState(const roomserver_v1::QueryCurrentStateRequest& request,

@@ -6,6 +6,7 @@
 
 #include "internal/gateway/auth/authenticator.h"
 #include "internal/gateway/auth/logout_fanout.h"
+#include "internal/gateway/rate_limiter.h"
 #include "internal/gateway/router.h"
 #include "internal/gateway/upstream/roomserver_client.h"
 #include "internal/gateway/upstream/sync_api_client.h"
@@ -23,6 +24,8 @@ struct ClientRouteDeps {
   RoomserverClient* roomserver = nullptr;
   // GET /sync is served only when set.
   SyncApiClient* syncapi = nullptr;
+  // Limits POST /peek per device; null: no limit.
+  RateLimiter* peek_limiter = nullptr;
 };
 
 // GET /_matrix/client/versions
@@ -49,6 +52,8 @@ void AddProfileRoutes(Router& router, ClientRouteDeps& deps);
 std::string ProfileMemberContent(const userapi::v1::QueryProfileResponse& profile);
 // GET /sync, GET /rooms/{roomId}/messages, GET /rooms/{roomId}/context/{eventId}
 void AddSyncRoutes(Router& router, ClientRouteDeps& deps);
+// POST /peek/{roomIdOrAlias}, POST /rooms/{roomId}/unpeek (MSC2753; also under its unstable prefix)
+void AddPeekRoutes(Router& router, ClientRouteDeps& deps);
 // GET/PUT /user/{userId}[/rooms/{roomId}]/account_data/{type}, GET .../rooms/{roomId}/tags,
 // PUT/DELETE .../tags/{tag} (needs syncapi)
 void AddAccountDataRoutes(Router& router, ClientRouteDeps& deps);

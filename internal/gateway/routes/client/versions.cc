@@ -11,8 +11,8 @@ void AddVersionsRoutes(Router& router) {
         {"versions",
          {"r0.0.1", "r0.1.0", "r0.2.0", "r0.3.0", "r0.4.0", "r0.5.0", "r0.6.0", "r0.6.1", "v1.1",
           "v1.2", "v1.3", "v1.4", "v1.5", "v1.6"}},
-        // Peeking (MSC2753, MSC2444) is advertised once it is served.
-        {"unstable_features", Json::object()}};
+        // Local peeking is served; MSC2444 (over federation) is advertised once it is.
+        {"unstable_features", {{"org.matrix.msc2753", true}}}};
     respond(JsonResponse(200, kBody));
   });
 }
