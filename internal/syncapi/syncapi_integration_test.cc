@@ -4,6 +4,7 @@
 // are INVALID_ARGUMENT; account data is stored, read back, delivered by /sync and wakes a
 // long-poll.
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -135,6 +136,73 @@ class SyncApiTest : public ::testing::Test {
     }
     ADD_FAILURE() << "room never appeared in full";
     return response;
+  }
+
+  std::string CreateReadableRoom() {
+    rs::PerformCreateRoomRequest request;
+    request.set_user_id(kAlice);
+    request.set_preset(rs::ROOM_PRESET_PUBLIC_CHAT);
+    rs::StateEvent* readable = request.add_initial_state();
+    readable->set_type("m.room.history_visibility");
+    readable->set_content_json(R"({"history_visibility":"world_readable"})");
+    grpc::ClientContext ctx;
+    rs::PerformCreateRoomResponse response;
+    EXPECT_TRUE(rs_->PerformCreateRoom(&ctx, request, &response).ok());
+    return response.room_id();
+  }
+
+  void Peek(const std::string& user, const std::string& device, const std::string& room) {
+    rs::PerformPeekRequest request;
+    request.set_user_id(user);
+    request.set_device_id(device);
+    request.set_room_id_or_alias(room);
+    grpc::ClientContext ctx;
+    rs::PerformPeekResponse response;
+    grpc::Status status = rs_->PerformPeek(&ctx, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  void Unpeek(const std::string& user, const std::string& device, const std::string& room) {
+    rs::PerformUnpeekRequest request;
+    request.set_user_id(user);
+    request.set_device_id(device);
+    request.set_room_id(room);
+    grpc::ClientContext ctx;
+    rs::PerformUnpeekResponse response;
+    ASSERT_TRUE(rs_->PerformUnpeek(&ctx, request, &response).ok());
+  }
+
+  grpc::Status DeviceSync(const std::string& user, const std::string& device,
+                          const std::string& since, int64_t timeout_ms,
+                          v1::SyncResponse* response) {
+    v1::SyncRequest request;
+    request.set_user_id(user);
+    request.set_device_id(device);
+    request.set_since(since);
+    request.set_timeout_ms(timeout_ms);
+    grpc::ClientContext ctx;
+    return sy_->Sync(&ctx, request, response);
+  }
+
+  // Syncs the device from `since` until `done` holds for a response (each wait up to 10 s).
+  template <typename Pred>
+  v1::SyncResponse SyncUntil(const std::string& user, const std::string& device, std::string since,
+                             Pred done) {
+    v1::SyncResponse response;
+    for (int i = 0; i < 50; ++i) {
+      response.Clear();
+      EXPECT_TRUE(DeviceSync(user, device, since, 10000, &response).ok());
+      if (done(response)) return response;
+      since = response.next_batch();
+    }
+    ADD_FAILURE() << "the awaited sync never came";
+    return response;
+  }
+
+  static std::vector<std::string> Types(const google::protobuf::RepeatedPtrField<std::string>& e) {
+    std::vector<std::string> out;
+    for (const std::string& json : e) out.push_back(matrix::Json::parse(json)["type"]);
+    return out;
   }
 
   grpc::Status PutAccountData(const std::string& room, const std::string& type,
@@ -417,6 +485,83 @@ TEST_F(SyncApiTest, AccountDataIsStoredSyncedAndWakesALongPoll) {
   v1::SyncResponse after;
   ASSERT_TRUE(Sync(kAlice, woken.next_batch(), 0, &after).ok());
   EXPECT_EQ(after.next_batch(), woken.next_batch()) << "nothing was stored";
+}
+
+TEST_F(SyncApiTest, APeekedRoomSyncsLikeAJoinedOneForItsDeviceOnly) {
+  const std::string room = CreateReadableRoom();
+  Say(kAlice, room, "before the peek");
+  v1::SyncResponse bob_start;
+  ASSERT_TRUE(DeviceSync(kBob, "PHONE", "", 0, &bob_start).ok());
+  v1::SyncResponse laptop;
+  ASSERT_TRUE(DeviceSync(kBob, "LAPTOP", "", 0, &laptop).ok());
+
+  // The waiting sync of the peeking device is woken by its own new peek, and gets the room in
+  // full under rooms.peek.
+  std::thread peeker([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    Peek(kBob, "PHONE", room);
+  });
+  v1::SyncResponse first =
+      SyncUntil(kBob, "PHONE", bob_start.next_batch(),
+                [&](const v1::SyncResponse& r) { return r.peek().contains(room); });
+  peeker.join();
+  ASSERT_TRUE(first.peek().contains(room));
+  EXPECT_TRUE(first.join().empty());
+  const v1::JoinedRoom& peeked = first.peek().at(room);
+  std::vector<std::string> all = Types(peeked.state_json());
+  for (const std::string& t : Types(peeked.timeline().events_json())) all.push_back(t);
+  EXPECT_NE(std::find(all.begin(), all.end(), "m.room.create"), all.end()) << "full state";
+  EXPECT_EQ(Bodies(peeked), std::vector<std::string>{"before the peek"});
+  EXPECT_TRUE(peeked.has_summary());
+
+  // Another device of the same user never sees it.
+  v1::SyncResponse other;
+  ASSERT_TRUE(DeviceSync(kBob, "LAPTOP", laptop.next_batch(), 0, &other).ok());
+  EXPECT_FALSE(other.peek().contains(room));
+
+  // New events arrive incrementally and wake the peeker; an unchanged room does not reappear.
+  std::thread speaker([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    Say(kAlice, room, "during the peek");
+  });
+  v1::SyncResponse next =
+      SyncUntil(kBob, "PHONE", first.next_batch(),
+                [&](const v1::SyncResponse& r) { return r.peek().contains(room); });
+  speaker.join();
+  EXPECT_EQ(Bodies(next.peek().at(room)), std::vector<std::string>{"during the peek"});
+  EXPECT_TRUE(next.peek().at(room).state_json().empty()) << "no state resent";
+  v1::SyncResponse quiet;
+  ASSERT_TRUE(DeviceSync(kBob, "PHONE", next.next_batch(), 200, &quiet).ok());
+  EXPECT_TRUE(quiet.peek().empty());
+
+  // Unpeek: the room appears once under rooms.leave, then never again.
+  Unpeek(kBob, "PHONE", room);
+  v1::SyncResponse left =
+      SyncUntil(kBob, "PHONE", next.next_batch(),
+                [&](const v1::SyncResponse& r) { return r.leave().contains(room); });
+  EXPECT_FALSE(left.peek().contains(room));
+  v1::SyncResponse after;
+  ASSERT_TRUE(DeviceSync(kBob, "PHONE", left.next_batch(), 200, &after).ok());
+  EXPECT_TRUE(after.leave().empty());
+  EXPECT_TRUE(after.peek().empty());
+
+  // Peek again (full state again), then join: the room moves to rooms.join without its state.
+  Peek(kBob, "PHONE", room);
+  v1::SyncResponse again =
+      SyncUntil(kBob, "PHONE", after.next_batch(),
+                [&](const v1::SyncResponse& r) { return r.peek().contains(room); });
+  EXPECT_FALSE(again.peek().at(room).state_json().empty() &&
+               again.peek().at(room).timeline().events_json().empty());
+  Join(kBob, room);
+  v1::SyncResponse joined =
+      SyncUntil(kBob, "PHONE", again.next_batch(),
+                [&](const v1::SyncResponse& r) { return r.join().contains(room); });
+  EXPECT_FALSE(joined.peek().contains(room));
+  EXPECT_FALSE(joined.leave().contains(room)) << "a join is not a leave";
+  const v1::JoinedRoom& now_joined = joined.join().at(room);
+  EXPECT_EQ(Types(now_joined.timeline().events_json()), std::vector<std::string>{"m.room.member"})
+      << "only the join itself, no state resent";
+  EXPECT_TRUE(now_joined.state_json().empty());
 }
 
 }  // namespace

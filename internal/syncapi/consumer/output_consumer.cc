@@ -57,11 +57,53 @@ absl::Status OutputConsumer::ApplyRedaction(const matrix::Json& redaction, const
   return store_.StoreRedacted(event.room_id, target_id, json).status();
 }
 
+namespace {
+
+absl::string_view ReasonName(roomserver::v1::UnpeekReason reason) {
+  switch (reason) {
+    case roomserver::v1::UNPEEK_REASON_EXPIRED:
+      return "expired";
+    case roomserver::v1::UNPEEK_REASON_JOINED:
+      return "joined";
+    case roomserver::v1::UNPEEK_REASON_NOT_PEEKABLE:
+      return "not_peekable";
+    default:
+      return "client";
+  }
+}
+
+}  // namespace
+
+stream::Outcome OutputConsumer::HandlePeek(const roomserver::v1::OutputEvent& output) {
+  absl::StatusOr<std::optional<int64_t>> pos;
+  std::string user_id;
+  if (output.has_new_peek()) {
+    const roomserver::v1::NewPeek& peek = output.new_peek();
+    user_id = peek.user_id();
+    pos =
+        store_.StartPeek(output.room_id(), peek.user_id(), peek.device_id(), peek.peek_expiry_ts());
+  } else {
+    const roomserver::v1::RetirePeek& peek = output.retire_peek();
+    user_id = peek.user_id();
+    pos = store_.EndPeek(output.room_id(), peek.user_id(), peek.device_id(),
+                         ReasonName(peek.reason()));
+  }
+  if (!pos.ok()) {
+    logging::Warn("syncapi.peek_apply_failed",
+                  {{"room_id", output.room_id()}, {"error", pos.status()}});
+    return stream::Outcome::Nak(absl::Seconds(1));
+  }
+  // A new peek wakes its own device's waiting sync (and, harmlessly, the user's others).
+  if (pos->has_value()) notifier_.Wake({user_id}, **pos);
+  return stream::Outcome::Ack();
+}
+
 stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
   absl::StatusOr<roomserver::v1::OutputEvent> output =
       roomserver::DecodeOutputPayload(message.data);
   if (!output.ok()) return stream::Outcome::Term("undecodable output message");
-  if (!output->has_new_room_event()) return stream::Outcome::Ack();  // peeks: issue #5
+  if (output->has_new_peek() || output->has_retire_peek()) return HandlePeek(*output);
+  if (!output->has_new_room_event()) return stream::Outcome::Ack();  // federated peeks: later
   const roomserver::v1::NewRoomEvent& added = output->new_room_event();
   absl::StatusOr<matrix::Json> pdu = matrix::ParseJson(added.event_json());
   if (!pdu.ok() || !pdu->is_object()) return stream::Outcome::Term("unparseable event");
@@ -99,6 +141,9 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
 
   absl::StatusOr<std::vector<std::string>> users = store_.JoinedUsers(event.room_id);
   std::vector<std::string> wake = users.ok() ? *users : std::vector<std::string>();
+  // Peeking devices are woken by every event of the room too.
+  absl::StatusOr<std::vector<std::string>> peekers = store_.PeekingUsers(event.room_id);
+  if (peekers.ok()) wake.insert(wake.end(), peekers->begin(), peekers->end());
   if (event.type == "m.room.member" && event.state_key) wake.push_back(*event.state_key);
   notifier_.Wake(wake, **pos);
   return stream::Outcome::Ack();

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "internal/syncapi/notifier/notifier.h"
 #include "internal/syncapi/storage/sync_store.h"
+#include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/config/config.h"
 #include "pkg/matrix/canonical_json.h"
 #include "pkg/stream/jetstream.h"
@@ -32,6 +33,8 @@ class OutputConsumer {
   // The roomserver has already checked that the redaction may take effect.
   absl::Status ApplyRedaction(const matrix::Json& redaction, const SyncEvent& event,
                               absl::string_view room_version);
+  // new_peek / retire_peek: records the device's peek change at a new position and wakes it.
+  stream::Outcome HandlePeek(const roomserver::v1::OutputEvent& output);
 
   SyncStore& store_;
   Notifier& notifier_;

@@ -47,6 +47,58 @@ CREATE TABLE syncapi_account_data (
 CREATE INDEX syncapi_account_data_by_pos ON syncapi_account_data (user_id, pos);
 )sql";
 
+constexpr absl::string_view kSchemaV3 = R"sql(
+-- Local devices' peeks (MSC2753): one row per device and room, the latest peek. pos is where it
+-- started, ended_pos where it ended (NULL while live); both come from the event sequence.
+CREATE TABLE syncapi_peeks (
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  room_id TEXT NOT NULL,
+  pos BIGINT NOT NULL,
+  expiry_ts BIGINT NOT NULL,
+  ended_pos BIGINT,
+  ended_reason TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (user_id, device_id, room_id)
+);
+CREATE INDEX syncapi_live_peeks_by_room ON syncapi_peeks (room_id) WHERE ended_pos IS NULL;
+CREATE INDEX syncapi_live_peeks_by_expiry ON syncapi_peeks (expiry_ts) WHERE ended_pos IS NULL;
+)sql";
+
+constexpr pg::Statement kPeekForUpdate{
+    "syncapi_peek_for_update",
+    "SELECT ended_pos IS NULL FROM syncapi_peeks WHERE user_id = $1 AND device_id = $2 AND "
+    "room_id = $3 FOR UPDATE"};
+constexpr pg::Statement kStartPeek{
+    "syncapi_start_peek",
+    "INSERT INTO syncapi_peeks (user_id, device_id, room_id, pos, expiry_ts) VALUES ($1, $2, $3, "
+    "nextval('syncapi_events_pos_seq'), $4) ON CONFLICT (user_id, device_id, room_id) DO UPDATE "
+    "SET pos = EXCLUDED.pos, expiry_ts = EXCLUDED.expiry_ts, ended_pos = NULL, ended_reason = '' "
+    "RETURNING pos"};
+constexpr pg::Statement kRenewPeek{
+    "syncapi_renew_peek",
+    "UPDATE syncapi_peeks SET expiry_ts = GREATEST(expiry_ts, $4) WHERE user_id = $1 AND "
+    "device_id = $2 AND room_id = $3"};
+constexpr pg::Statement kEndPeek{
+    "syncapi_end_peek",
+    "UPDATE syncapi_peeks SET ended_pos = nextval('syncapi_events_pos_seq'), ended_reason = $4 "
+    "WHERE user_id = $1 AND device_id = $2 AND room_id = $3 AND ended_pos IS NULL "
+    "RETURNING ended_pos"};
+constexpr pg::Statement kPeeksOf{
+    "syncapi_peeks_of",
+    "SELECT room_id, pos, expiry_ts, ended_pos, ended_reason FROM syncapi_peeks WHERE "
+    "user_id = $1 AND device_id = $2"};
+constexpr pg::Statement kPeekingUsers{
+    "syncapi_peeking_users",
+    "SELECT DISTINCT user_id FROM syncapi_peeks WHERE room_id = $1 AND ended_pos IS NULL"};
+constexpr pg::Statement kRenewPeeks{
+    "syncapi_renew_peeks",
+    "UPDATE syncapi_peeks SET expiry_ts = $3 WHERE user_id = $1 AND device_id = $2 AND "
+    "ended_pos IS NULL AND expiry_ts < $3"};
+constexpr pg::Statement kLapsedPeeks{
+    "syncapi_lapsed_peeks",
+    "SELECT room_id, user_id, device_id FROM syncapi_peeks WHERE ended_pos IS NULL AND "
+    "expiry_ts < $1 ORDER BY expiry_ts LIMIT 1000"};
+
 // Positions come from one sequence but become visible at COMMIT. With two writers (the output
 // consumer and account data puts) a later position could commit first, and a sync that had read
 // it as the newest would never see the earlier one. Every position-allocating transaction takes
@@ -91,7 +143,8 @@ constexpr pg::Statement kEventInRoom{
 constexpr pg::Statement kMaxPosition{
     "syncapi_max_position",
     "SELECT GREATEST((SELECT COALESCE(MAX(pos), 0) FROM syncapi_events), "
-    "(SELECT COALESCE(MAX(pos), 0) FROM syncapi_account_data))"};
+    "(SELECT COALESCE(MAX(pos), 0) FROM syncapi_account_data), "
+    "(SELECT COALESCE(MAX(GREATEST(pos, ended_pos)), 0) FROM syncapi_peeks))"};
 constexpr pg::Statement kMembershipsOf{
     "syncapi_memberships_of",
     "SELECT room_id, membership, pos FROM syncapi_current_state WHERE event_type = "
@@ -151,6 +204,7 @@ const std::vector<pg::Migration>& SyncApiMigrations() {
   static const std::vector<pg::Migration> kMigrations = {
       {1, "events and current state", kSchemaV1},
       {2, "account data", kSchemaV2},
+      {3, "peeks", kSchemaV3},
   };
   return kMigrations;
 }
@@ -305,6 +359,79 @@ absl::StatusOr<std::vector<AccountDataEntry>> PgSyncStore::AccountDataChanges(
   for (int i = 0; i < r.rows(); ++i) {
     out.push_back({std::string(r.Text(i, 0)), std::string(r.Text(i, 1)), std::string(r.Text(i, 2)),
                    r.Int(i, 3)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<int64_t>> PgSyncStore::StartPeek(absl::string_view room_id,
+                                                              absl::string_view user_id,
+                                                              absl::string_view device_id,
+                                                              int64_t expiry_ts) {
+  std::optional<int64_t> pos;
+  PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result current,
+                               c.Query(kPeekForUpdate, {user_id, device_id, room_id}));
+    if (current.rows() > 0 && current.Bool(0, 0)) {  // live: a renewal
+      return c.Query(kRenewPeek, {user_id, device_id, room_id, expiry_ts}).status();
+    }
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                               c.Query(kStartPeek, {user_id, device_id, room_id, expiry_ts}));
+    pos = r.Int(0, 0);
+    return absl::OkStatus();
+  }));
+  return pos;
+}
+
+absl::StatusOr<std::optional<int64_t>> PgSyncStore::EndPeek(absl::string_view room_id,
+                                                            absl::string_view user_id,
+                                                            absl::string_view device_id,
+                                                            absl::string_view reason) {
+  std::optional<int64_t> pos;
+  PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                               c.Query(kEndPeek, {user_id, device_id, room_id, reason}));
+    if (r.rows() > 0) pos = r.Int(0, 0);
+    return absl::OkStatus();
+  }));
+  return pos;
+}
+
+absl::StatusOr<std::vector<DevicePeek>> PgSyncStore::PeeksOf(absl::string_view user_id,
+                                                             absl::string_view device_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kPeeksOf, {user_id, device_id}));
+  std::vector<DevicePeek> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    DevicePeek peek;
+    peek.room_id = std::string(r.Text(i, 0));
+    peek.pos = r.Int(i, 1);
+    peek.expiry_ts = r.Int(i, 2);
+    if (!r.IsNull(i, 3)) peek.ended_pos = r.Int(i, 3);
+    peek.ended_reason = std::string(r.Text(i, 4));
+    out.push_back(std::move(peek));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> PgSyncStore::PeekingUsers(absl::string_view room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kPeekingUsers, {room_id}));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
+  return out;
+}
+
+absl::Status PgSyncStore::RenewPeeks(absl::string_view user_id, absl::string_view device_id,
+                                     int64_t expiry_ts) {
+  return pool_.Query(kRenewPeeks, {user_id, device_id, expiry_ts}).status();
+}
+
+absl::StatusOr<std::vector<std::array<std::string, 3>>> PgSyncStore::LapsedPeeks(int64_t now_ts) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kLapsedPeeks, {now_ts}));
+  std::vector<std::array<std::string, 3>> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(
+        {std::string(r.Text(i, 0)), std::string(r.Text(i, 1)), std::string(r.Text(i, 2))});
   }
   return out;
 }

@@ -44,6 +44,20 @@ class PgSyncStore final : public SyncStore {
   absl::StatusOr<std::optional<std::string>> AccountData(absl::string_view user_id,
                                                          absl::string_view room_id,
                                                          absl::string_view type) override;
+  absl::StatusOr<std::optional<int64_t>> StartPeek(absl::string_view room_id,
+                                                   absl::string_view user_id,
+                                                   absl::string_view device_id,
+                                                   int64_t expiry_ts) override;
+  absl::StatusOr<std::optional<int64_t>> EndPeek(absl::string_view room_id,
+                                                 absl::string_view user_id,
+                                                 absl::string_view device_id,
+                                                 absl::string_view reason) override;
+  absl::StatusOr<std::vector<DevicePeek>> PeeksOf(absl::string_view user_id,
+                                                  absl::string_view device_id) override;
+  absl::StatusOr<std::vector<std::string>> PeekingUsers(absl::string_view room_id) override;
+  absl::Status RenewPeeks(absl::string_view user_id, absl::string_view device_id,
+                          int64_t expiry_ts) override;
+  absl::StatusOr<std::vector<std::array<std::string, 3>>> LapsedPeeks(int64_t now_ts) override;
   absl::StatusOr<std::vector<AccountDataEntry>> AccountDataChanges(absl::string_view user_id,
                                                                    int64_t from,
                                                                    int64_t to) override;

@@ -3,6 +3,7 @@
 // syncapi's stream, the "s<pos>" of sync tokens), and each room's current state. Built only from
 // the roomserver output stream, applied idempotently.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -45,6 +46,19 @@ struct AccountDataEntry {
   std::string content_json;
   // The position of its latest change, in the same sequence as events (so one token covers both).
   int64_t pos = 0;
+};
+
+// A device's peek into a room (MSC2753), as syncapi tracks it for /sync.
+struct DevicePeek {
+  std::string room_id;
+  // The position at which this peek started (its first appearance in /sync).
+  int64_t pos = 0;
+  // When it lapses unless renewed (ms since the epoch).
+  int64_t expiry_ts = 0;
+  // Set once it ended: the position of the end, and why ("client", "expired", "joined",
+  // "not_peekable").
+  std::optional<int64_t> ended_pos;
+  std::string ended_reason;
 };
 
 class SyncStore {
@@ -105,6 +119,29 @@ class SyncStore {
   virtual absl::StatusOr<std::optional<std::string>> AccountData(absl::string_view user_id,
                                                                  absl::string_view room_id,
                                                                  absl::string_view type) = 0;
+  // Starts a device's peek at a new position, or renews a live one (a later expiry; no new
+  // position). Returns the new position, or nullopt for a renewal or a redelivery.
+  virtual absl::StatusOr<std::optional<int64_t>> StartPeek(absl::string_view room_id,
+                                                           absl::string_view user_id,
+                                                           absl::string_view device_id,
+                                                           int64_t expiry_ts) = 0;
+  // Ends a live peek at a new position; nullopt if there was none (a redelivery).
+  virtual absl::StatusOr<std::optional<int64_t>> EndPeek(absl::string_view room_id,
+                                                         absl::string_view user_id,
+                                                         absl::string_view device_id,
+                                                         absl::string_view reason) = 0;
+  // The device's peeks, live and ended (the latest of each room).
+  virtual absl::StatusOr<std::vector<DevicePeek>> PeeksOf(absl::string_view user_id,
+                                                          absl::string_view device_id) = 0;
+  // Users with a live peek into the room.
+  virtual absl::StatusOr<std::vector<std::string>> PeekingUsers(absl::string_view room_id) = 0;
+  // Pushes the expiry of the device's live peeks to at least `expiry_ts`.
+  virtual absl::Status RenewPeeks(absl::string_view user_id, absl::string_view device_id,
+                                  int64_t expiry_ts) = 0;
+  // Live peeks whose expiry is before `now_ts`, as (room, user, device) in a DevicePeek-like
+  // triple: room_id, user and device.
+  virtual absl::StatusOr<std::vector<std::array<std::string, 3>>> LapsedPeeks(int64_t now_ts) = 0;
+
   // The user's entries (global and per room) changed in (from, to], oldest change first.
   virtual absl::StatusOr<std::vector<AccountDataEntry>> AccountDataChanges(
       absl::string_view user_id, int64_t from, int64_t to) = 0;

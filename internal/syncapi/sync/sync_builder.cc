@@ -164,61 +164,86 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
                                store_.ActiveRoomsOf(query.user_id, since, to));
     active.insert(rooms.begin(), rooms.end());
   }
+  // The device's peeks; one the device had already seen at `since` lets a join continue from
+  // there instead of starting the room afresh.
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<DevicePeek> peeks,
+                             store_.PeeksOf(query.user_id, query.device_id));
+  std::map<std::string, const DevicePeek*> seen_peeks;
+  for (const DevicePeek& p : peeks) {
+    const bool seen = !query.initial && p.pos <= since && (!p.ended_pos || *p.ended_pos > since);
+    if (seen) seen_peeks[p.room_id] = &p;
+  }
   const int limit = query.filter.timeline_limit;
+
+  // A room in the shape of rooms.join (also rooms.peek): `fresh` rooms get their full state and
+  // latest timeline, others what happened since the token. False if there is nothing to say.
+  auto build_room = [&](const std::string& room_id, bool fresh, std::vector<std::string> room_data,
+                        v1::JoinedRoom* room) -> absl::StatusOr<bool> {
+    bool limited = false;
+    PERISCOPE_ASSIGN_OR_RETURN(
+        std::vector<SyncEvent> timeline,
+        store_.RecentEvents(room_id, fresh ? 0 : since, to, limit, &limited));
+    // Full state for new rooms (and full_state); otherwise only state changed in the gap a
+    // limited timeline skipped.
+    const bool full = fresh || query.full_state;
+    // The summary is sent when it may have changed (spec: it may be omitted otherwise); with
+    // the gap state, it is the only reason to load the room's whole state, which for a busy
+    // room is most of a sync's cost.
+    const bool members_changed =
+        std::any_of(timeline.begin(), timeline.end(),
+                    [](const SyncEvent& e) { return e.type == "m.room.member"; });
+    const bool need_state = full || limited || members_changed;
+    std::vector<SyncEvent> state;
+    if (need_state) {
+      PERISCOPE_ASSIGN_OR_RETURN(state, store_.CurrentState(room_id));
+    }
+    timeline = Filtered(timeline, query.filter.timeline);
+    std::vector<SyncEvent> state_part;
+    if (full || limited) {
+      state_part = StateFor(state_outside(state, timeline, full ? 0 : since), timeline,
+                            query.filter.state, query.user_id);
+    }
+    if (timeline.empty() && state_part.empty() && !full && room_data.empty()) return false;
+    for (std::string& data : room_data) room->add_account_data_json(std::move(data));
+    PERISCOPE_RETURN_IF_ERROR(add_events(state_part, room->mutable_state_json()));
+    PERISCOPE_RETURN_IF_ERROR(
+        add_events(timeline, room->mutable_timeline()->mutable_events_json()));
+    room->mutable_timeline()->set_limited(limited);
+    room->mutable_timeline()->set_prev_batch(
+        MakeSyncToken(timeline.empty() ? to : timeline.front().pos - 1));
+    if (need_state) {
+      int64_t joined = 0, invited = 0;
+      for (const SyncEvent& e : state) {
+        if (e.type != "m.room.member") continue;
+        if (e.membership == "join") ++joined;
+        if (e.membership == "invite") ++invited;
+      }
+      room->mutable_summary()->set_joined_member_count(joined);
+      room->mutable_summary()->set_invited_member_count(invited);
+      for (std::string& hero : Heroes(state, query.user_id)) {
+        room->mutable_summary()->add_heroes(std::move(hero));
+      }
+    }
+    return true;
+  };
+
+  std::set<std::string> joined_rooms;
   for (const RoomMembership& m : memberships) {
     const bool changed = !query.initial && m.pos > since;
     if (m.membership == "join") {
-      const bool newly_joined = query.initial || changed;
+      joined_rooms.insert(m.room_id);
+      // A join after a peek the device had seen continues the room: no state resent.
+      const bool newly_joined = query.initial || (changed && !seen_peeks.contains(m.room_id));
       std::vector<std::string> room_data = room_data_for(m.room_id, newly_joined);
-      if (!newly_joined && !active.contains(m.room_id) && !query.full_state && room_data.empty()) {
+      if (!newly_joined && !changed && !active.contains(m.room_id) && !query.full_state &&
+          room_data.empty()) {
         continue;
       }
-      bool limited = false;
-      PERISCOPE_ASSIGN_OR_RETURN(
-          std::vector<SyncEvent> timeline,
-          store_.RecentEvents(m.room_id, newly_joined ? 0 : since, to, limit, &limited));
-      // Full state for new rooms (and full_state); otherwise only state changed in the gap a
-      // limited timeline skipped.
-      const bool full = newly_joined || query.full_state;
-      // The summary is sent when it may have changed (spec: it may be omitted otherwise); with
-      // the gap state, it is the only reason to load the room's whole state, which for a busy
-      // room is most of a sync's cost.
-      const bool members_changed =
-          std::any_of(timeline.begin(), timeline.end(),
-                      [](const SyncEvent& e) { return e.type == "m.room.member"; });
-      const bool need_state = full || limited || members_changed;
-      std::vector<SyncEvent> state;
-      if (need_state) {
-        PERISCOPE_ASSIGN_OR_RETURN(state, store_.CurrentState(m.room_id));
-      }
-      timeline = Filtered(timeline, query.filter.timeline);
-      std::vector<SyncEvent> state_part;
-      if (full || limited) {
-        state_part = StateFor(state_outside(state, timeline, full ? 0 : since), timeline,
-                              query.filter.state, query.user_id);
-      }
-      if (timeline.empty() && state_part.empty() && !full && room_data.empty()) continue;
-      v1::JoinedRoom& room = (*response.mutable_join())[m.room_id];
-      for (std::string& data : room_data) room.add_account_data_json(std::move(data));
-      PERISCOPE_RETURN_IF_ERROR(add_events(state_part, room.mutable_state_json()));
-      PERISCOPE_RETURN_IF_ERROR(
-          add_events(timeline, room.mutable_timeline()->mutable_events_json()));
-      room.mutable_timeline()->set_limited(limited);
-      room.mutable_timeline()->set_prev_batch(
-          MakeSyncToken(timeline.empty() ? to : timeline.front().pos - 1));
-      if (need_state) {
-        int64_t joined = 0, invited = 0;
-        for (const SyncEvent& e : state) {
-          if (e.type != "m.room.member") continue;
-          if (e.membership == "join") ++joined;
-          if (e.membership == "invite") ++invited;
-        }
-        room.mutable_summary()->set_joined_member_count(joined);
-        room.mutable_summary()->set_invited_member_count(invited);
-        for (std::string& hero : Heroes(state, query.user_id)) {
-          room.mutable_summary()->add_heroes(std::move(hero));
-        }
-      }
+      v1::JoinedRoom room;
+      PERISCOPE_ASSIGN_OR_RETURN(bool any,
+                                 build_room(m.room_id, newly_joined, std::move(room_data), &room));
+      if (!any) continue;
+      (*response.mutable_join())[m.room_id] = std::move(room);
       *empty = false;
     } else if (m.membership == "invite" && (query.initial || changed)) {
       PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> state, store_.CurrentState(m.room_id));
@@ -243,6 +268,39 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
       room.mutable_timeline()->set_limited(limited);
       room.mutable_timeline()->set_prev_batch(
           MakeSyncToken(timeline.empty() ? m.pos : timeline.front().pos - 1));
+      *empty = false;
+    }
+  }
+
+  // Peeks (MSC2753): a live one appears in rooms.peek, in full the first time; an ended one the
+  // device had seen appears once in rooms.leave with the events up to its end (unless it ended
+  // in a join, which rooms.join carries on).
+  for (const DevicePeek& p : peeks) {
+    if (joined_rooms.contains(p.room_id)) continue;
+    if (!p.ended_pos) {
+      const bool fresh = query.initial || p.pos > since;
+      if (!fresh && !query.full_state) {
+        bool any_new = false;
+        PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> probe,
+                                   store_.RecentEvents(p.room_id, since, to, 1, &any_new));
+        if (probe.empty()) continue;
+      }
+      v1::JoinedRoom room;
+      PERISCOPE_ASSIGN_OR_RETURN(bool any, build_room(p.room_id, fresh, {}, &room));
+      if (!any) continue;
+      (*response.mutable_peek())[p.room_id] = std::move(room);
+      *empty = false;
+    } else if (seen_peeks.contains(p.room_id) && p.ended_reason != "joined") {
+      bool limited = false;
+      PERISCOPE_ASSIGN_OR_RETURN(
+          std::vector<SyncEvent> timeline,
+          store_.RecentEvents(p.room_id, since, *p.ended_pos, limit, &limited));
+      v1::LeftRoom& room = (*response.mutable_leave())[p.room_id];
+      PERISCOPE_RETURN_IF_ERROR(
+          add_events(timeline, room.mutable_timeline()->mutable_events_json()));
+      room.mutable_timeline()->set_limited(limited);
+      room.mutable_timeline()->set_prev_batch(
+          MakeSyncToken(timeline.empty() ? *p.ended_pos : timeline.front().pos - 1));
       *empty = false;
     }
   }
