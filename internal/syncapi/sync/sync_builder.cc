@@ -121,14 +121,16 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
     }
     return absl::OkStatus();
   };
-  // State events to send with a timeline: `state` minus what the timeline itself carries.
-  auto state_outside = [](const std::vector<SyncEvent>& state,
-                          const std::vector<SyncEvent>& timeline, int64_t after) {
+  // State events to send with a timeline: `state` minus what the timeline itself carries. The
+  // current state is read after `to` was fixed, so it may hold events applied since; those are
+  // left to the next sync's timeline, or a client would see them now and again then.
+  auto state_outside = [to](const std::vector<SyncEvent>& state,
+                            const std::vector<SyncEvent>& timeline, int64_t after) {
     std::set<std::string> in_timeline;
     for (const SyncEvent& e : timeline) in_timeline.insert(e.event_id);
     std::vector<SyncEvent> out;
     for (const SyncEvent& e : state) {
-      if (e.pos > after && !in_timeline.contains(e.event_id)) out.push_back(e);
+      if (e.pos > after && e.pos <= to && !in_timeline.contains(e.event_id)) out.push_back(e);
     }
     return out;
   };
