@@ -114,6 +114,16 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
   response.set_next_batch(MakeSyncToken(to));
   if (!query.initial && since == to && !query.full_state) return response;
 
+  // The user's memberships and the device's peeks, then the position again: everything read
+  // before it is at or before it, so nothing here is sent now and again in the next sync. Reads
+  // after it (timelines, state) are bounded by it.
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<RoomMembership> memberships,
+                             store_.MembershipsOf(query.user_id));
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<DevicePeek> peeks,
+                             store_.PeeksOf(query.user_id, query.device_id));
+  PERISCOPE_ASSIGN_OR_RETURN(to, store_.MaxPosition());
+  response.set_next_batch(MakeSyncToken(to));
+
   auto add_events = [&](const std::vector<SyncEvent>& events, auto* out) -> absl::Status {
     for (const SyncEvent& e : events) {
       PERISCOPE_ASSIGN_OR_RETURN(matrix::Json json, ClientEvent(e, query.user_id, query.device_id));
@@ -143,7 +153,7 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
   for (const AccountDataEntry& entry : account_data) {
     if (!entry.room_id.empty()) {
       room_account_data[entry.room_id].push_back(&entry);
-    } else if (query.initial || entry.pos > since) {
+    } else if (entry.pos <= to && (query.initial || entry.pos > since)) {
       response.add_account_data_json(AccountDataEventJson(entry));
       *empty = false;
     }
@@ -152,14 +162,14 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
     std::vector<std::string> out;
     if (auto it = room_account_data.find(room_id); it != room_account_data.end()) {
       for (const AccountDataEntry* entry : it->second) {
-        if (all || entry->pos > since) out.push_back(AccountDataEventJson(*entry));
+        if (entry->pos <= to && (all || entry->pos > since)) {
+          out.push_back(AccountDataEventJson(*entry));
+        }
       }
     }
     return out;
   };
 
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<RoomMembership> memberships,
-                             store_.MembershipsOf(query.user_id));
   std::set<std::string> active;
   if (!query.initial) {
     PERISCOPE_ASSIGN_OR_RETURN(std::vector<std::string> rooms,
@@ -168,8 +178,6 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
   }
   // The device's peeks; one the device had already seen at `since` lets a join continue from
   // there instead of starting the room afresh.
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<DevicePeek> peeks,
-                             store_.PeeksOf(query.user_id, query.device_id));
   std::map<std::string, const DevicePeek*> seen_peeks;
   for (const DevicePeek& p : peeks) {
     const bool seen = !query.initial && p.pos <= since && (!p.ended_pos || *p.ended_pos > since);

@@ -1,0 +1,167 @@
+// Local peeking (MSC2753) end to end over HTTP, monolith and mesh: the public sytest peeking
+// cases (peek by room id and by alias, non-world_readable rooms refused, only the peeking device
+// sees the room) and Periscope's commitments: a waiting /sync woken by its own peek, unpeek ->
+// rooms.leave once, peek -> join without resending state, and every bad input.
+
+import assert from "node:assert/strict";
+import test from "node:test";
+import { startPeriscope } from "./harness.mjs";
+import { assertError, call, register } from "./http.mjs";
+
+const v3 = "/_matrix/client/v3";
+const enc = encodeURIComponent;
+
+async function createRoom(server, who, visibility, extra = {}) {
+  const r = await call(server, "POST", `${v3}/createRoom`, {
+    token: who.access_token,
+    body: { preset: "public_chat", initial_state: [{ type: "m.room.history_visibility", state_key: "", content: { history_visibility: visibility } }], ...extra },
+  });
+  assert.equal(r.status, 200, r.text);
+  return r.json.room_id;
+}
+
+async function sync(server, who, since, timeout = 0) {
+  const query = since ? `?since=${since}&timeout=${timeout}` : "";
+  const r = await call(server, "GET", `${v3}/sync${query}`, { token: who.access_token });
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+}
+
+// Syncs from `since` until `done(response)`; returns that response.
+async function syncUntil(server, who, since, done) {
+  for (let i = 0; i < 40; i++) {
+    const r = await sync(server, who, since, 5000);
+    if (done(r)) return r;
+    since = r.next_batch;
+  }
+  throw new Error("the awaited sync never came");
+}
+
+for (const mode of ["monolith", "mesh"]) {
+  test(`local peeking (${mode})`, async (t) => {
+    const server = await startPeriscope({ mode, env: { PERISCOPE_PEEKING__RATE_LIMIT_BURST: "30" } });
+    t.after(() => server.destroy());
+    t.afterEach((ctx) => { if (ctx.failed) console.log(server.logs()); });
+
+    const alice = await register(server, "alice");
+    const bob = await register(server, "bob");
+    const room = await createRoom(server, alice, "world_readable", { room_alias_name: "readable" });
+    const said = await call(server, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/t1`, { token: alice.access_token, body: { msgtype: "m.text", body: "hello peekers" } });
+    assert.equal(said.status, 200, said.text);
+
+    await t.test("/versions advertises MSC2753", async () => {
+      const r = await call(server, "GET", "/_matrix/client/versions");
+      assert.equal(r.json.unstable_features["org.matrix.msc2753"], true);
+    });
+
+    await t.test("peek by room id: the room in rooms.peek, state from m.room.create, the message last; no repeat", async () => {
+      const start = await sync(server, bob);
+      const r = await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: bob.access_token, body: {} });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.room_id, room);
+      assert.ok(r.json.peek_expiry_ts > Date.now(), "an expiry in the future");
+      const got = await syncUntil(server, bob, start.next_batch, (s) => s.rooms.peek?.[room]);
+      const peeked = got.rooms.peek[room];
+      const types = [...peeked.state.events, ...peeked.timeline.events].map((e) => e.type);
+      assert.ok(types.includes("m.room.create"), `m.room.create in ${types}`);
+      assert.equal(peeked.timeline.events.at(-1).content.body, "hello peekers");
+      assert.deepEqual(got.rooms.join, {});
+      const again = await sync(server, bob, got.next_batch, 0);
+      assert.equal(again.rooms.peek?.[room], undefined, "an immediate re-sync does not repeat the room");
+    });
+
+    await t.test("only the peeking device sees the peek", async () => {
+      const login = await call(server, "POST", `${v3}/login`, {
+        body: { type: "m.login.password", identifier: { type: "m.id.user", user: "bob" }, password: "pw" },
+      });
+      assert.equal(login.status, 200, login.text);
+      const other = await sync(server, login.json);
+      assert.equal(other.rooms.peek?.[room], undefined);
+    });
+
+    await t.test("a waiting /sync is woken by its own new peek; peek by alias (unstable prefix)", async () => {
+      const carol = await register(server, "carol");
+      const start = await sync(server, carol);
+      const began = Date.now();
+      const waiting = sync(server, carol, start.next_batch, 20000);
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await call(server, "POST", `/_matrix/client/unstable/org.matrix.msc2753/peek/${enc("#readable:localhost")}`, { token: carol.access_token });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.room_id, room);
+      const woken = await waiting;
+      assert.ok(Date.now() - began < 10000, "woken, not timed out");
+      const got = woken.rooms.peek?.[room] ? woken : await syncUntil(server, carol, woken.next_batch, (s) => s.rooms.peek?.[room]);
+      assert.ok(got.rooms.peek[room].timeline.events.length > 0);
+    });
+
+    await t.test("unpeek: the room leaves once, then nothing; peek again starts afresh", async () => {
+      const dave = await register(server, "dave");
+      const start = await sync(server, dave);
+      assert.equal((await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: dave.access_token })).status, 200);
+      const peeked = await syncUntil(server, dave, start.next_batch, (s) => s.rooms.peek?.[room]);
+      const r = await call(server, "POST", `${v3}/rooms/${enc(room)}/unpeek`, { token: dave.access_token, body: {} });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json, {});
+      const left = await syncUntil(server, dave, peeked.next_batch, (s) => s.rooms.leave?.[room]);
+      assert.equal(left.rooms.peek?.[room], undefined);
+      const after = await sync(server, dave, left.next_batch, 0);
+      assert.equal(after.rooms.leave?.[room], undefined, "once");
+      assertError(await call(server, "POST", `${v3}/rooms/${enc(room)}/unpeek`, { token: dave.access_token, body: {} }), 400, "M_BAD_STATE");
+      assert.equal((await call(server, "POST", `/_matrix/client/r0/peek/${enc(room)}`, { token: dave.access_token })).status, 200);
+      const fresh = await syncUntil(server, dave, after.next_batch, (s) => s.rooms.peek?.[room]);
+      const types = [...fresh.rooms.peek[room].state.events, ...fresh.rooms.peek[room].timeline.events].map((e) => e.type);
+      assert.ok(types.includes("m.room.create"), "full state again");
+    });
+
+    await t.test("peek then join: the room moves to rooms.join without its state resent", async () => {
+      const erin = await register(server, "erin");
+      const start = await sync(server, erin);
+      await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: erin.access_token });
+      const peeked = await syncUntil(server, erin, start.next_batch, (s) => s.rooms.peek?.[room]);
+      const joined = await call(server, "POST", `${v3}/join/${enc(room)}`, { token: erin.access_token, body: {} });
+      assert.equal(joined.status, 200, joined.text);
+      const got = await syncUntil(server, erin, peeked.next_batch, (s) => s.rooms.join?.[room]);
+      assert.equal(got.rooms.peek?.[room], undefined);
+      assert.equal(got.rooms.leave?.[room], undefined);
+      assert.deepEqual(got.rooms.join[room].state.events, [], "no state resent");
+      assert.deepEqual(got.rooms.join[room].timeline.events.map((e) => e.type), ["m.room.member"]);
+      assertError(await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: erin.access_token }), 400, "M_BAD_STATE");
+    });
+
+    await t.test("rooms that are not world_readable, and bad input, are refused", async () => {
+      for (const visibility of ["shared", "invited", "joined"]) {
+        const closed = await createRoom(server, alice, visibility);
+        assertError(await call(server, "POST", `${v3}/peek/${enc(closed)}`, { token: bob.access_token }), 403, "M_FORBIDDEN");
+      }
+      const encrypted = await createRoom(server, alice, "world_readable", {
+        initial_state: [
+          { type: "m.room.history_visibility", state_key: "", content: { history_visibility: "world_readable" } },
+          { type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } },
+        ],
+      });
+      assertError(await call(server, "POST", `${v3}/peek/${enc(encrypted)}`, { token: bob.access_token }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "POST", `${v3}/peek/${enc("!nosuchroom:localhost")}`, { token: bob.access_token }), 404, "M_NOT_FOUND");
+      assertError(await call(server, "POST", `${v3}/peek/${enc("#nosuchalias:localhost")}`, { token: bob.access_token }), 404, "M_NOT_FOUND");
+      assertError(await call(server, "POST", `${v3}/peek/${enc("!elsewhere:remote.example")}?server_name=remote.example`, { token: bob.access_token }), 404, "M_NOT_FOUND");
+      assertError(await call(server, "POST", `${v3}/peek/not-a-room`, { token: bob.access_token }), 400, "M_INVALID_PARAM");
+      assertError(await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: alice.access_token }), 400, "M_BAD_STATE");
+      assertError(await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: bob.access_token, body: { servers: "nope" } }), 400, "M_BAD_JSON");
+      assertError(await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: bob.access_token, raw: "{bad" }), 400, "M_NOT_JSON");
+      assertError(await call(server, "POST", `${v3}/peek/${enc(room)}`), 401, "M_MISSING_TOKEN");
+      assertError(await call(server, "POST", `${v3}/rooms/not-a-room/unpeek`, { token: bob.access_token, body: {} }), 400, "M_INVALID_PARAM");
+    });
+
+    await t.test("peeking too fast is 429 M_LIMIT_EXCEEDED with retry_after_ms", async () => {
+      const frank = await register(server, "frank");
+      let limited;
+      for (let i = 0; i < 40 && !limited; i++) {
+        const r = await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: frank.access_token });
+        if (r.status === 429) limited = r;
+        else assert.equal(r.status, 200, r.text);
+      }
+      assert.ok(limited, "limited within 40 requests");
+      assertError(limited, 429, "M_LIMIT_EXCEEDED");
+      assert.ok(limited.json.retry_after_ms > 0);
+    });
+  });
+}
