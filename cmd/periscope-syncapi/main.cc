@@ -3,6 +3,7 @@
 #include "internal/app/process.h"
 #include "internal/syncapi/syncapi_component.h"
 #include "pkg/clock/clock.h"
+#include "pkg/grpc/channel.h"
 
 int main(int argc, char** argv) {
   using namespace periscope;
@@ -16,7 +17,10 @@ int main(int argc, char** argv) {
             app::ConnectNats(env.config, "periscope-syncapi", env.registry);
         if (!js.ok()) return js.status();
         absl::StatusOr<std::unique_ptr<syncapi::SyncApiComponent>> c =
-            syncapi::SyncApiComponent::Create(env.config, **pool, **js, SystemClock::Get());
+            syncapi::SyncApiComponent::Create(
+                env.config, **pool, **js, SystemClock::Get(),
+                // Lapsed peeks are retired through the roomserver.
+                grpcutil::Dial(env.config.roomserver.address, env.registry));
         if (!c.ok()) return c.status();
         std::shared_ptr<syncapi::SyncApiComponent> component = *std::move(c);
         // Owned things are released first to last: the component (and its consumer) before the

@@ -15,6 +15,7 @@
 #include "internal/syncapi/syncapi_component.h"
 #include "internal/userapi/userapi_component.h"
 #include "pkg/clock/clock.h"
+#include "pkg/grpc/channel.h"
 #include "pkg/grpc/grpc_server.h"
 #include "pkg/logging/logging.h"
 #include "pkg/metrics/build_info.h"
@@ -53,8 +54,11 @@ absl::Status Run(int argc, char** argv) {
   PERISCOPE_ASSIGN_OR_RETURN(auto users, userapi::UserApiComponent::Create(*config, *pool, clock));
   PERISCOPE_ASSIGN_OR_RETURN(auto rooms,
                              roomserver::RoomserverComponent::Create(*config, *pool, *js, key));
-  PERISCOPE_ASSIGN_OR_RETURN(auto sync,
-                             syncapi::SyncApiComponent::Create(*config, *pool, *js, clock));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      auto sync, syncapi::SyncApiComponent::Create(
+                     *config, *pool, *js, clock,
+                     // The roomserver is in this process, served on grpc_listen.
+                     grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get())));
   PERISCOPE_ASSIGN_OR_RETURN(auto fedapi,
                              federationapi::FederationApiComponent::Create(*config, key));
   PERISCOPE_ASSIGN_OR_RETURN(auto fedsender,

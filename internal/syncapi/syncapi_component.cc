@@ -2,6 +2,9 @@
 
 #include "internal/syncapi/consumer/output_consumer.h"
 #include "internal/syncapi/notifier/notifier.h"
+#include "internal/syncapi/peeks/grpc_peek_retirer.h"
+#include "internal/syncapi/peeks/peek_expirer.h"
+#include "internal/syncapi/peeks/peek_renewer.h"
 #include "internal/syncapi/service/syncapi_service.h"
 #include "internal/syncapi/storage/pg_sync_store.h"
 #include "internal/syncapi/sync/messages_pager.h"
@@ -12,20 +15,24 @@
 namespace periscope::syncapi {
 
 struct SyncApiComponent::Parts {
-  Parts(pg::Pool& pool, const Clock& clock)
+  Parts(const config::Config& config, pg::Pool& pool, const Clock& clock)
       : store(pool),
         notifier(clock),
         builder(store),
         pager(store),
         account_data(store, notifier),
-        service(builder, pager, account_data, notifier, clock) {}
+        renewer(store, clock, config.peeking.local_peek_lifetime),
+        service(builder, pager, account_data, renewer, notifier, clock) {}
 
   PgSyncStore store;
   Notifier notifier;
   SyncBuilder builder;
   MessagesPager pager;
   AccountDataKeeper account_data;
+  PeekRenewer renewer;
   SyncApiServiceImpl service;
+  std::unique_ptr<PeekRetirer> retirer;
+  std::unique_ptr<PeekExpirer> expirer;
   // Last: stops first, before what it feeds.
   std::unique_ptr<OutputConsumer> consumer;
 };
@@ -34,13 +41,20 @@ SyncApiComponent::SyncApiComponent(std::unique_ptr<Parts> parts) : parts_(std::m
 
 SyncApiComponent::~SyncApiComponent() {
   parts_->consumer.reset();
+  parts_->expirer.reset();
   parts_->notifier.Shutdown();
 }
 
 absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(
-    const config::Config& config, pg::Pool& pool, stream::JetStream& js, const Clock& clock) {
+    const config::Config& config, pg::Pool& pool, stream::JetStream& js, const Clock& clock,
+    std::shared_ptr<grpc::Channel> roomserver, absl::Duration peek_check_every) {
   PERISCOPE_RETURN_IF_ERROR(pg::ApplyMigrations(pool, "syncapi", SyncApiMigrations()));
-  auto parts = std::make_unique<Parts>(pool, clock);
+  auto parts = std::make_unique<Parts>(config, pool, clock);
+  if (roomserver != nullptr) {
+    parts->retirer = NewGrpcPeekRetirer(std::move(roomserver), config.gateway.upstream_timeout);
+    parts->expirer =
+        std::make_unique<PeekExpirer>(parts->store, *parts->retirer, clock, peek_check_every);
+  }
   PERISCOPE_ASSIGN_OR_RETURN(parts->consumer,
                              OutputConsumer::Start(config, js, parts->store, parts->notifier));
   return std::unique_ptr<SyncApiComponent>(new SyncApiComponent(std::move(parts)));

@@ -1,12 +1,13 @@
 #pragma once
 // The syncapi: its own copy of timelines and state built from the roomserver output stream
-// (storage/, consumer/), and /sync long-polls that wait without a thread (notifier/, sync/,
-// service/).
+// (storage/, consumer/), /sync long-polls that wait without a thread (notifier/, sync/,
+// service/), account data (accountdata/) and the renewal and expiry of local peeks (peeks/).
 
 #include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "pkg/clock/clock.h"
 #include "pkg/config/config.h"
@@ -20,10 +21,12 @@ class SyncApiComponent {
   static constexpr char kServiceName[] = "periscope.syncapi.v1.SyncApiService";
 
   // Applies the component's migrations, starts consuming the output stream, wires the service.
-  static absl::StatusOr<std::unique_ptr<SyncApiComponent>> Create(const config::Config& config,
-                                                                  pg::Pool& pool,
-                                                                  stream::JetStream& js,
-                                                                  const Clock& clock);
+  // With a `roomserver` channel, lapsed peeks are retired through it (checked every
+  // `peek_check_every`); without one, peeks never expire.
+  static absl::StatusOr<std::unique_ptr<SyncApiComponent>> Create(
+      const config::Config& config, pg::Pool& pool, stream::JetStream& js, const Clock& clock,
+      std::shared_ptr<grpc::Channel> roomserver = nullptr,
+      absl::Duration peek_check_every = absl::Seconds(1));
   ~SyncApiComponent();
   std::vector<grpc::Service*> services();
   // Answers every waiting /sync at once (call before the gRPC server shuts down, so that it does

@@ -43,6 +43,7 @@ class SyncApiTest : public ::testing::Test {
     ASSERT_TRUE(nats.ok()) << nats.status();
     nats_ = *std::move(nats);
     config_.server_name = "sy.test";
+    config_.peeking.local_peek_lifetime = absl::Seconds(2);
     config_.nats.stream_prefix = "SY" + crypto::RandomString(6, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
     key_ = *matrix::GenerateSigningKey("t1");
     auto pool = pg::Pool::Create({.dsn = db_->dsn(), .max_connections = 6});
@@ -54,22 +55,29 @@ class SyncApiTest : public ::testing::Test {
     auto rooms = roomserver::RoomserverComponent::Create(config_, *pool_, *js_, key_);
     ASSERT_TRUE(rooms.ok()) << rooms.status();
     rooms_ = *std::move(rooms);
-    auto sync = SyncApiComponent::Create(config_, *pool_, *js_, SystemClock::Get());
+    // The roomserver is served first: syncapi retires lapsed peeks through it.
+    auto rooms_server = grpcutil::GrpcServer::Start(
+        {.listen_address = "127.0.0.1:0", .services = rooms_->services()});
+    ASSERT_TRUE(rooms_server.ok()) << rooms_server.status();
+    rooms_server_ = *std::move(rooms_server);
+    auto sync =
+        SyncApiComponent::Create(config_, *pool_, *js_, SystemClock::Get(),
+                                 rooms_server_->InProcessChannel(), absl::Milliseconds(100));
     ASSERT_TRUE(sync.ok()) << sync.status();
     sync_ = *std::move(sync);
-    std::vector<grpc::Service*> services = rooms_->services();
-    for (grpc::Service* s : sync_->services()) services.push_back(s);
-    auto server =
-        grpcutil::GrpcServer::Start({.listen_address = "127.0.0.1:0", .services = services});
+    auto server = grpcutil::GrpcServer::Start(
+        {.listen_address = "127.0.0.1:0", .services = sync_->services()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    rs_ = rs::RoomserverService::NewStub(server_->InProcessChannel());
+    rs_ = rs::RoomserverService::NewStub(rooms_server_->InProcessChannel());
     sy_ = v1::SyncApiService::NewStub(server_->InProcessChannel());
   }
 
   void TearDown() override {
     if (sync_) sync_->ReleaseWaiters();
     if (server_) server_->Shutdown(absl::Seconds(1));
+    sync_.reset();  // its peek expirer calls the roomserver
+    if (rooms_server_) rooms_server_->Shutdown(absl::Seconds(1));
   }
 
   std::string CreateRoom() {
@@ -245,6 +253,7 @@ class SyncApiTest : public ::testing::Test {
   std::unique_ptr<stream::JetStream> js_;
   std::unique_ptr<roomserver::RoomserverComponent> rooms_;
   std::unique_ptr<SyncApiComponent> sync_;
+  std::unique_ptr<grpcutil::GrpcServer> rooms_server_;
   std::unique_ptr<grpcutil::GrpcServer> server_;
   std::unique_ptr<rs::RoomserverService::Stub> rs_;
   std::unique_ptr<v1::SyncApiService::Stub> sy_;
@@ -562,6 +571,52 @@ TEST_F(SyncApiTest, APeekedRoomSyncsLikeAJoinedOneForItsDeviceOnly) {
   EXPECT_EQ(Types(now_joined.timeline().events_json()), std::vector<std::string>{"m.room.member"})
       << "only the join itself, no state resent";
   EXPECT_TRUE(now_joined.state_json().empty());
+}
+
+TEST_F(SyncApiTest, PeeksLiveWhileTheirDeviceSyncsAndExpireWhenItStops) {
+  const std::string room = CreateReadableRoom();
+  auto peekers = [&] {
+    rs::QueryLocalPeekersRequest request;
+    request.set_room_id(room);
+    grpc::ClientContext ctx;
+    rs::QueryLocalPeekersResponse response;
+    EXPECT_TRUE(rs_->QueryLocalPeekers(&ctx, request, &response).ok());
+    return response.peekers_size();
+  };
+  v1::SyncResponse start;
+  ASSERT_TRUE(DeviceSync(kBob, "PHONE", "", 0, &start).ok());
+  v1::SyncResponse idle_start;
+  ASSERT_TRUE(DeviceSync(kBob, "IDLE", "", 0, &idle_start).ok());
+  Peek(kBob, "PHONE", room);
+  Peek(kBob, "IDLE", room);
+
+  // PHONE keeps syncing for twice the 2 s lifetime: its peek lives on.
+  std::string since = start.next_batch();
+  bool seen = false;
+  const absl::Time until = absl::Now() + absl::Seconds(4);
+  while (absl::Now() < until) {
+    v1::SyncResponse r;
+    ASSERT_TRUE(DeviceSync(kBob, "PHONE", since, 300, &r).ok());
+    seen = seen || r.peek().contains(room);
+    EXPECT_FALSE(r.leave().contains(room)) << "renewed by syncing, never expired";
+    since = r.next_batch();
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(peekers(), 1) << "IDLE never synced after peeking: its peek expired";
+
+  // IDLE never saw its peek, so it has nothing to leave.
+  v1::SyncResponse idle;
+  ASSERT_TRUE(DeviceSync(kBob, "IDLE", idle_start.next_batch(), 0, &idle).ok());
+  EXPECT_FALSE(idle.peek().contains(room));
+  EXPECT_FALSE(idle.leave().contains(room));
+
+  // PHONE stops syncing: within a lifetime its peek expires, and it finds the room under
+  // rooms.leave when it comes back.
+  absl::SleepFor(absl::Milliseconds(2600));
+  EXPECT_EQ(peekers(), 0);
+  v1::SyncResponse back = SyncUntil(
+      kBob, "PHONE", since, [&](const v1::SyncResponse& r) { return r.leave().contains(room); });
+  EXPECT_FALSE(back.peek().contains(room));
 }
 
 }  // namespace

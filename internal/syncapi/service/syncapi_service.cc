@@ -3,6 +3,7 @@
 #include "internal/syncapi/service/sync_call.h"
 #include "pkg/grpc/service_reply.h"
 #include "pkg/grpc/status_conversion.h"
+#include "pkg/logging/logging.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::syncapi {
@@ -17,6 +18,11 @@ grpc::ServerUnaryReactor* SyncApiServiceImpl::Sync(grpc::CallbackServerContext* 
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     reactor->Finish(grpcutil::FinishCall(invalid, ctx, "syncapi", "Sync"));
     return reactor;
+  }
+  // The device is syncing, so it is still looking through its peeks.
+  if (absl::Status renewed = renewer_.Renew(request->user_id(), request->device_id());
+      !renewed.ok()) {
+    logging::Warn("syncapi.peek_renewal_failed", {{"error", renewed}});
   }
   SyncQuery query{request->user_id(),       request->device_id(),  *since,
                   request->since().empty(), request->full_state(), *filter};

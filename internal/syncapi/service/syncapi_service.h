@@ -5,6 +5,7 @@
 
 #include "internal/syncapi/accountdata/account_data_keeper.h"
 #include "internal/syncapi/notifier/notifier.h"
+#include "internal/syncapi/peeks/peek_renewer.h"
 #include "internal/syncapi/sync/messages_pager.h"
 #include "internal/syncapi/sync/sync_builder.h"
 #include "periscope/syncapi/v1/syncapi_service.grpc.pb.h"
@@ -18,10 +19,11 @@ inline constexpr absl::Duration kMaxSyncWait = absl::Minutes(2);
 class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
  public:
   SyncApiServiceImpl(SyncBuilder& builder, MessagesPager& pager, AccountDataKeeper& account_data,
-                     Notifier& notifier, const Clock& clock)
+                     PeekRenewer& renewer, Notifier& notifier, const Clock& clock)
       : builder_(builder),
         pager_(pager),
         account_data_(account_data),
+        renewer_(renewer),
         notifier_(notifier),
         clock_(clock) {}
 
@@ -47,6 +49,7 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
   SyncBuilder& builder_;
   MessagesPager& pager_;
   AccountDataKeeper& account_data_;
+  PeekRenewer& renewer_;
   Notifier& notifier_;
   const Clock& clock_;
 };
