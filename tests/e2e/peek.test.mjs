@@ -1,7 +1,8 @@
 // Local peeking (MSC2753) end to end over HTTP, monolith and mesh: the public sytest peeking
 // cases (peek by room id and by alias, non-world_readable rooms refused, only the peeking device
 // sees the room) and Periscope's commitments: a waiting /sync woken by its own peek, unpeek ->
-// rooms.leave once, peek -> join without resending state, and every bad input.
+// rooms.leave once, peek -> join without resending state, expiry when the device stops syncing
+// (lifetime 2 s here), and every bad input.
 
 import assert from "node:assert/strict";
 import test from "node:test";
@@ -39,7 +40,9 @@ async function syncUntil(server, who, since, done) {
 
 for (const mode of ["monolith", "mesh"]) {
   test(`local peeking (${mode})`, async (t) => {
-    const server = await startPeriscope({ mode, env: { PERISCOPE_PEEKING__RATE_LIMIT_BURST: "30" } });
+    const server = await startPeriscope({
+      mode, env: { PERISCOPE_PEEKING__RATE_LIMIT_BURST: "30", PERISCOPE_PEEKING__LOCAL_PEEK_LIFETIME: "2s" },
+    });
     t.after(() => server.destroy());
     t.afterEach((ctx) => { if (ctx.failed) console.log(server.logs()); });
 
@@ -149,6 +152,17 @@ for (const mode of ["monolith", "mesh"]) {
       assertError(await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: bob.access_token, raw: "{bad" }), 400, "M_NOT_JSON");
       assertError(await call(server, "POST", `${v3}/peek/${enc(room)}`), 401, "M_MISSING_TOKEN");
       assertError(await call(server, "POST", `${v3}/rooms/not-a-room/unpeek`, { token: bob.access_token, body: {} }), 400, "M_INVALID_PARAM");
+    });
+
+    await t.test("a peek whose device stops syncing expires: rooms.leave when it comes back", async () => {
+      const gina = await register(server, "gina");
+      const start = await sync(server, gina);
+      await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: gina.access_token });
+      const peeked = await syncUntil(server, gina, start.next_batch, (s) => s.rooms.peek?.[room]);
+      await new Promise((r) => setTimeout(r, 3500));  // the 2 s lifetime passes without a sync
+      const back = await sync(server, gina, peeked.next_batch, 0);
+      assert.ok(back.rooms.leave?.[room], JSON.stringify(back.rooms));
+      assert.equal(back.rooms.peek?.[room], undefined);
     });
 
     await t.test("peeking too fast is 429 M_LIMIT_EXCEEDED with retry_after_ms", async () => {
