@@ -165,6 +165,66 @@ for (const mode of ["monolith", "mesh"]) {
       assert.equal(back.rooms.peek?.[room], undefined);
     });
 
+    await t.test("full_state=true resends the peeked room's state; a room leaving world_readable ends its peeks", async () => {
+      const hank = await register(server, "hank");
+      const open = await createRoom(server, alice, "world_readable");
+      const start = await sync(server, hank);
+      await call(server, "POST", `${v3}/peek/${enc(open)}`, { token: hank.access_token });
+      const peeked = await syncUntil(server, hank, start.next_batch, (s) => s.rooms.peek?.[open]);
+      const full = await call(server, "GET", `${v3}/sync?since=${peeked.next_batch}&full_state=true`, { token: hank.access_token });
+      assert.equal(full.status, 200, full.text);
+      assert.ok(full.json.rooms.peek?.[open]?.state.events.some((e) => e.type === "m.room.create"), "full state");
+      const closed = await call(server, "PUT", `${v3}/rooms/${enc(open)}/state/m.room.history_visibility/`, {
+        token: alice.access_token, body: { history_visibility: "shared" },
+      });
+      assert.equal(closed.status, 200, closed.text);
+      // The change itself reaches the peeker (in rooms.peek, or in the leave if both come at once).
+      const events = [];
+      await syncUntil(server, hank, peeked.next_batch, (s) => {
+        for (const section of [s.rooms.peek?.[open], s.rooms.leave?.[open]]) {
+          for (const e of section?.timeline.events ?? []) events.push(e.type);
+        }
+        return s.rooms.leave?.[open];
+      });
+      assert.equal(events.at(-1), "m.room.history_visibility", `the change is the last thing seen: ${events}`);
+      assertError(await call(server, "POST", `${v3}/peek/${enc(open)}`, { token: hank.access_token }), 403, "M_FORBIDDEN");
+    });
+
+    await t.test("syncapi, then the roomserver, restarted mid-peek: nothing lost, nothing twice", async () => {
+      const ivy = await register(server, "ivy");
+      const start = await sync(server, ivy);
+      await call(server, "POST", `${v3}/peek/${enc(room)}`, { token: ivy.access_token });
+      const peeked = await syncUntil(server, ivy, start.next_batch, (s) => s.rooms.peek?.[room]);
+      const bodies = [];
+      let since = peeked.next_batch;
+      const collect = async (want) => {
+        for (let i = 0; i < 40 && !bodies.includes(want); i++) {
+          let r;
+          try { r = await call(server, "GET", `${v3}/sync?since=${since}&timeout=3000`, { token: ivy.access_token }); } catch { r = { status: 0 }; }
+          if (r.status !== 200) { await new Promise((res) => setTimeout(res, 250)); continue; }
+          since = r.json.next_batch;
+          for (const e of r.json.rooms.peek?.[room]?.timeline.events ?? []) if (e.type === "m.room.message") bodies.push(e.content.body);
+        }
+      };
+      const say = async (body) => {
+        for (let i = 0; ; i++) {
+          const r = await call(server, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/${body}`, { token: alice.access_token, body: { msgtype: "m.text", body } });
+          if (r.status === 200) return;
+          if (i > 40) throw new Error(r.text);
+          await new Promise((res) => setTimeout(res, 250));
+        }
+      };
+      await say("r1");
+      await collect("r1");
+      await server.restartComponents(["syncapi"]);
+      await say("r2");
+      await collect("r2");
+      await server.restartComponents(["roomserver"]);
+      await say("r3");
+      await collect("r3");
+      assert.deepEqual(bodies, ["r1", "r2", "r3"]);
+    });
+
     await t.test("peeking too fast is 429 M_LIMIT_EXCEEDED with retry_after_ms", async () => {
       const frank = await register(server, "frank");
       let limited;
