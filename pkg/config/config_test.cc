@@ -45,6 +45,22 @@ TEST(ConfigTest, EnvironmentOverridesNestedKeys) {
   EXPECT_EQ(c->gateway.client_listen.port, 0);
 }
 
+TEST(ConfigTest, PeekingHasDefaultsAndBounds) {
+  absl::StatusOr<Config> c = ParseConfig(kMinimal, {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->peeking.local_peek_lifetime, absl::Hours(1));
+  EXPECT_EQ(c->peeking.rate_limit_burst, 20);
+  EXPECT_EQ(c->peeking.rate_limit_per_second, 2);
+  c = ParseConfig(std::string(kMinimal) + "peeking:\n  local_peek_lifetime: 90s\n", {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->peeking.local_peek_lifetime, absl::Seconds(90));
+  c = ParseConfig(kMinimal, {{"PERISCOPE_PEEKING__LOCAL_PEEK_LIFETIME", "10ms"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("peeking.local_peek_lifetime"));
+  c = ParseConfig(kMinimal, {{"PERISCOPE_PEEKING__RATE_LIMIT_BURST", "0"}});
+  EXPECT_FALSE(c.ok());
+}
+
 TEST(ConfigTest, BadValueNamesKeyValueAndExpectation) {
   Environment env = {{"PERISCOPE_DATABASE__MAX_CONNECTIONS", "lots"}};
   absl::StatusOr<Config> c = ParseConfig(kMinimal, env, "test.yaml");
