@@ -34,7 +34,18 @@ absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(const conf
 }
 
 OutputConsumer::~OutputConsumer() {
+  stopping_.Notify();  // a retry in progress gives up, so Stop does not wait on it
   if (consumer_) consumer_->Stop();
+}
+
+absl::StatusOr<std::optional<int64_t>> OutputConsumer::RetryInPlace(
+    absl::string_view what, const std::function<absl::StatusOr<std::optional<int64_t>>()>& apply) {
+  while (true) {
+    absl::StatusOr<std::optional<int64_t>> result = apply();
+    if (result.ok()) return result;
+    logging::Warn(what, {{"error", result.status()}});
+    if (stopping_.WaitForNotificationWithTimeout(absl::Seconds(1))) return result.status();
+  }
 }
 
 absl::Status OutputConsumer::ApplyRedaction(const matrix::Json& redaction, const SyncEvent& event,
@@ -125,12 +136,10 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
   const auto& adds = added.adds_state_event_ids();
   const bool enters_state = std::find(adds.begin(), adds.end(), added.event_id()) != adds.end();
 
-  absl::StatusOr<std::optional<int64_t>> pos = store_.ApplyEvent(event, enters_state);
-  if (!pos.ok()) {
-    logging::Warn("syncapi.apply_failed", {{"event_id", event.event_id}, {"error", pos.status()}});
-    return stream::Outcome::Nak(absl::Seconds(1));
-  }
-  if (!pos->has_value()) return stream::Outcome::Ack();  // a redelivery
+  absl::StatusOr<std::optional<int64_t>> pos =
+      RetryInPlace("syncapi.apply_failed", [&] { return store_.ApplyEvent(event, enters_state); });
+  if (!pos.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
+  if (!pos->has_value()) return stream::Outcome::Ack();          // a redelivery
   if (event.type == "m.room.redaction") {
     if (absl::Status s = ApplyRedaction(*pdu, event, added.room_version()); !s.ok()) {
       // The redaction itself is stored; its target keeps its content. Logged, not retried: the
