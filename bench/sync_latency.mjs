@@ -5,19 +5,23 @@
 // p50/p95/p99 and any message a receiver never got (a missed wake-up).
 //
 // Run with bench/run-http sync_latency. BENCH_RECEIVERS, BENCH_MESSAGES, BENCH_RATE override.
+// BENCH_MODE=peek makes the receivers peek into the (world_readable) room instead of joining it:
+// the issue 5 benchmark is BENCH_MODE=peek BENCH_RECEIVERS=1000 BENCH_RATE=20.
 
 import { nowMs, registerUser, request, startBenchServer, summary } from "./lib/bench_server.mjs";
 
 const RECEIVERS = Number(process.env.BENCH_RECEIVERS ?? 100);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100);
 const RATE = Number(process.env.BENCH_RATE ?? 10);
+const PEEK = process.env.BENCH_MODE === "peek";
 const FILTER = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 50 }, state: { lazy_load_members: true } } }));
 
 const server = await startBenchServer();
 try {
   const sender = await registerUser(server, "sender");
   const created = await request(server, "POST", "/_matrix/client/v3/createRoom", {
-    token: sender.access_token, body: { preset: "public_chat" },
+    token: sender.access_token,
+    body: { preset: "public_chat", initial_state: [{ type: "m.room.history_visibility", state_key: "", content: { history_visibility: "world_readable" } }] },
   });
   const roomId = created.json.room_id;
   const room = encodeURIComponent(roomId);
@@ -25,8 +29,10 @@ try {
   const receivers = [];
   for (let i = 0; i < RECEIVERS; i++) {
     const account = await registerUser(server, `receiver${i}`);
-    const joined = await request(server, "POST", `/_matrix/client/v3/rooms/${room}/join`, { token: account.access_token, body: {} });
-    if (joined.status !== 200) throw new Error(`join: ${joined.text}`);
+    const entered = PEEK
+      ? await request(server, "POST", `/_matrix/client/v3/peek/${room}`, { token: account.access_token, body: {} })
+      : await request(server, "POST", `/_matrix/client/v3/rooms/${room}/join`, { token: account.access_token, body: {} });
+    if (entered.status !== 200) throw new Error(`${PEEK ? "peek" : "join"}: ${entered.text}`);
     receivers.push({ token: account.access_token, seen: new Map() });
   }
 
@@ -44,7 +50,8 @@ try {
       const at = nowMs();
       if (res.status !== 200) throw new Error(`sync: ${res.text}`);
       since = res.json.next_batch;
-      for (const e of res.json.rooms.join[roomId]?.timeline.events ?? []) {
+      const section = PEEK ? res.json.rooms.peek?.[roomId] : res.json.rooms.join[roomId];
+      for (const e of section?.timeline.events ?? []) {
         if (e.type === "m.room.message" && !r.seen.has(e.content.body)) r.seen.set(e.content.body, at);
       }
     }
@@ -84,7 +91,7 @@ try {
       fromCommit.push(at - answeredAt.get(body));
     }
   }
-  console.log(`sync_latency: ${RECEIVERS} waiting /sync clients, ${MESSAGES} messages at ${RATE} msg/s, monolith`);
+  console.log(`sync_latency: ${RECEIVERS} waiting /sync clients (${PEEK ? "peeking" : "joined"}), ${MESSAGES} messages at ${RATE} msg/s, monolith`);
   console.log(`  from send start:   ${summary(fromSend)}`);
   console.log(`  from send answer:  ${summary(fromCommit)}`);
   console.log(`  deliveries: ${fromSend.length}, missed: ${missed}`);

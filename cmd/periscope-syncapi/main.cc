@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
             syncapi::SyncApiComponent::Create(
                 env.config, **pool, **js, SystemClock::Get(),
                 // Lapsed peeks are retired through the roomserver.
-                grpcutil::Dial(env.config.roomserver.address, env.registry));
+                grpcutil::Dial(env.config.roomserver.address, env.registry), absl::Seconds(1),
+                env.registry);
         if (!c.ok()) return c.status();
         std::shared_ptr<syncapi::SyncApiComponent> component = *std::move(c);
         // Owned things are released first to last: the component (and its consumer) before the

@@ -58,7 +58,8 @@ absl::Status Run(int argc, char** argv) {
       auto sync, syncapi::SyncApiComponent::Create(
                      *config, *pool, *js, clock,
                      // The roomserver is in this process, served on grpc_listen.
-                     grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get())));
+                     grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()),
+                     absl::Seconds(1), registry.get()));
   PERISCOPE_ASSIGN_OR_RETURN(auto fedapi,
                              federationapi::FederationApiComponent::Create(*config, key));
   PERISCOPE_ASSIGN_OR_RETURN(auto fedsender,

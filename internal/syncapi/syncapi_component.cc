@@ -4,6 +4,7 @@
 #include "internal/syncapi/notifier/notifier.h"
 #include "internal/syncapi/peeks/grpc_peek_retirer.h"
 #include "internal/syncapi/peeks/peek_expirer.h"
+#include "internal/syncapi/peeks/peek_metrics.h"
 #include "internal/syncapi/peeks/peek_renewer.h"
 #include "internal/syncapi/service/syncapi_service.h"
 #include "internal/syncapi/storage/pg_sync_store.h"
@@ -15,8 +16,10 @@
 namespace periscope::syncapi {
 
 struct SyncApiComponent::Parts {
-  Parts(const config::Config& config, pg::Pool& pool, const Clock& clock)
-      : store(pool),
+  Parts(const config::Config& config, pg::Pool& pool, const Clock& clock,
+        prometheus::Registry* registry)
+      : peek_metrics(registry),
+        store(pool),
         notifier(clock),
         builder(store),
         pager(store),
@@ -24,6 +27,7 @@ struct SyncApiComponent::Parts {
         renewer(store, clock, config.peeking.local_peek_lifetime),
         service(builder, pager, account_data, renewer, notifier, clock) {}
 
+  PeekMetrics peek_metrics;
   PgSyncStore store;
   Notifier notifier;
   SyncBuilder builder;
@@ -47,16 +51,18 @@ SyncApiComponent::~SyncApiComponent() {
 
 absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(
     const config::Config& config, pg::Pool& pool, stream::JetStream& js, const Clock& clock,
-    std::shared_ptr<grpc::Channel> roomserver, absl::Duration peek_check_every) {
+    std::shared_ptr<grpc::Channel> roomserver, absl::Duration peek_check_every,
+    prometheus::Registry* registry) {
   PERISCOPE_RETURN_IF_ERROR(pg::ApplyMigrations(pool, "syncapi", SyncApiMigrations()));
-  auto parts = std::make_unique<Parts>(config, pool, clock);
+  auto parts = std::make_unique<Parts>(config, pool, clock, registry);
   if (roomserver != nullptr) {
     parts->retirer = NewGrpcPeekRetirer(std::move(roomserver), config.gateway.upstream_timeout);
-    parts->expirer =
-        std::make_unique<PeekExpirer>(parts->store, *parts->retirer, clock, peek_check_every);
+    parts->expirer = std::make_unique<PeekExpirer>(parts->store, *parts->retirer,
+                                                   parts->peek_metrics, clock, peek_check_every);
   }
-  PERISCOPE_ASSIGN_OR_RETURN(parts->consumer,
-                             OutputConsumer::Start(config, js, parts->store, parts->notifier));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      parts->consumer,
+      OutputConsumer::Start(config, js, parts->store, parts->notifier, parts->peek_metrics));
   return std::unique_ptr<SyncApiComponent>(new SyncApiComponent(std::move(parts)));
 }
 

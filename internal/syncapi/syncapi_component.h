@@ -14,6 +14,10 @@
 #include "pkg/pg/pg.h"
 #include "pkg/stream/jetstream.h"
 
+namespace prometheus {
+class Registry;
+}
+
 namespace periscope::syncapi {
 
 class SyncApiComponent {
@@ -26,7 +30,7 @@ class SyncApiComponent {
   static absl::StatusOr<std::unique_ptr<SyncApiComponent>> Create(
       const config::Config& config, pg::Pool& pool, stream::JetStream& js, const Clock& clock,
       std::shared_ptr<grpc::Channel> roomserver = nullptr,
-      absl::Duration peek_check_every = absl::Seconds(1));
+      absl::Duration peek_check_every = absl::Seconds(1), prometheus::Registry* registry = nullptr);
   ~SyncApiComponent();
   std::vector<grpc::Service*> services();
   // Answers every waiting /sync at once (call before the gRPC server shuts down, so that it does

@@ -163,6 +163,16 @@ for (const mode of ["monolith", "mesh"]) {
       const back = await sync(server, gina, peeked.next_batch, 0);
       assert.ok(back.rooms.leave?.[room], JSON.stringify(back.rooms));
       assert.equal(back.rooms.peek?.[room], undefined);
+
+      // The syncapi's peek metrics saw it all.
+      const url = server.metricsUrls.syncapi ?? server.metricsUrls.monolith;
+      const text = await (await fetch(url)).text();
+      const value = (name) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m"))?.[1]);
+      assert.ok(value("periscope_syncapi_peek_expiries_total") >= 1, "expiries counted");
+      assert.ok(value("periscope_syncapi_peeks_started_total") >= 1, "peeks counted");
+      assert.ok(value("periscope_syncapi_peek_wakeups_total") >= 1, "wake-ups counted");
+      assert.ok(Number.isFinite(value("periscope_syncapi_active_peeks")), "the active-peeks gauge");
+      assert.match(text, /periscope_syncapi_peeks_ended_total\{reason="client"\} [1-9]/);
     });
 
     await t.test("full_state=true resends the peeked room's state; a room leaving world_readable ends its peeks", async () => {

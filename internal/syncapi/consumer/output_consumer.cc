@@ -16,7 +16,8 @@ namespace periscope::syncapi {
 absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(const config::Config& config,
                                                                       stream::JetStream& js,
                                                                       SyncStore& store,
-                                                                      Notifier& notifier) {
+                                                                      Notifier& notifier,
+                                                                      PeekMetrics& metrics) {
   // Declaring the stream here too lets syncapi start before the roomserver.
   stream::StreamSpec spec = roomserver::OutputStreamSpec(config);
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(spec));
@@ -24,7 +25,7 @@ absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(const conf
   options.spec.stream = spec.name;
   options.spec.durable = "syncapi";
   PERISCOPE_RETURN_IF_ERROR(js.DeclareConsumer(options.spec));
-  auto consumer = std::unique_ptr<OutputConsumer>(new OutputConsumer(store, notifier));
+  auto consumer = std::unique_ptr<OutputConsumer>(new OutputConsumer(store, notifier, metrics));
   OutputConsumer* self = consumer.get();
   PERISCOPE_ASSIGN_OR_RETURN(
       consumer->consumer_,
@@ -104,8 +105,15 @@ stream::Outcome OutputConsumer::HandlePeek(const roomserver::v1::OutputEvent& ou
                   {{"room_id", output.room_id()}, {"error", pos.status()}});
     return stream::Outcome::Nak(absl::Seconds(1));
   }
+  if (!pos->has_value()) return stream::Outcome::Ack();  // a renewal or a redelivery
+  if (output.has_new_peek()) {
+    metrics_.Started();
+  } else {
+    metrics_.Ended(ReasonName(output.retire_peek().reason()));
+  }
   // A new peek wakes its own device's waiting sync (and, harmlessly, the user's others).
-  if (pos->has_value()) notifier_.Wake({user_id}, **pos);
+  notifier_.Wake({user_id}, **pos);
+  metrics_.WokenForPeeks(1);
   return stream::Outcome::Ack();
 }
 
@@ -152,7 +160,10 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
   std::vector<std::string> wake = users.ok() ? *users : std::vector<std::string>();
   // Peeking devices are woken by every event of the room too.
   absl::StatusOr<std::vector<std::string>> peekers = store_.PeekingUsers(event.room_id);
-  if (peekers.ok()) wake.insert(wake.end(), peekers->begin(), peekers->end());
+  if (peekers.ok()) {
+    wake.insert(wake.end(), peekers->begin(), peekers->end());
+    metrics_.WokenForPeeks(static_cast<int64_t>(peekers->size()));
+  }
   if (event.type == "m.room.member" && event.state_key) wake.push_back(*event.state_key);
   notifier_.Wake(wake, **pos);
   return stream::Outcome::Ack();

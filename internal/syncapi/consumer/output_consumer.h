@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "internal/syncapi/notifier/notifier.h"
+#include "internal/syncapi/peeks/peek_metrics.h"
 #include "internal/syncapi/storage/sync_store.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/config/config.h"
@@ -25,15 +26,16 @@ class OutputConsumer {
  public:
   static absl::StatusOr<std::unique_ptr<OutputConsumer>> Start(const config::Config& config,
                                                                stream::JetStream& js,
-                                                               SyncStore& store,
-                                                               Notifier& notifier);
+                                                               SyncStore& store, Notifier& notifier,
+                                                               PeekMetrics& metrics);
   ~OutputConsumer();
 
   // Handles one message (public for tests).
   stream::Outcome Handle(const stream::Message& message);
 
  private:
-  OutputConsumer(SyncStore& store, Notifier& notifier) : store_(store), notifier_(notifier) {}
+  OutputConsumer(SyncStore& store, Notifier& notifier, PeekMetrics& metrics)
+      : store_(store), notifier_(notifier), metrics_(metrics) {}
   // Replaces the redaction's target (if syncapi has it, in the same room) with its redacted form.
   // The roomserver has already checked that the redaction may take effect.
   absl::Status ApplyRedaction(const matrix::Json& redaction, const SyncEvent& event,
@@ -48,6 +50,7 @@ class OutputConsumer {
 
   SyncStore& store_;
   Notifier& notifier_;
+  PeekMetrics& metrics_;
   absl::Notification stopping_;
   std::unique_ptr<stream::PullConsumer> consumer_;
 };

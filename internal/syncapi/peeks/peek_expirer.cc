@@ -4,9 +4,13 @@
 
 namespace periscope::syncapi {
 
-PeekExpirer::PeekExpirer(SyncStore& store, PeekRetirer& retirer, const Clock& clock,
-                         absl::Duration check_every)
-    : store_(store), retirer_(retirer), clock_(clock), check_every_(check_every) {
+PeekExpirer::PeekExpirer(SyncStore& store, PeekRetirer& retirer, PeekMetrics& metrics,
+                         const Clock& clock, absl::Duration check_every)
+    : store_(store),
+      retirer_(retirer),
+      metrics_(metrics),
+      clock_(clock),
+      check_every_(check_every) {
   thread_ = std::thread([this] {
     // Real time between passes; whether a peek lapsed is decided on the injected clock.
     while (!stop_.WaitForNotificationWithTimeout(check_every_)) RunOnce();
@@ -19,6 +23,7 @@ PeekExpirer::~PeekExpirer() {
 }
 
 int PeekExpirer::RunOnce() {
+  if (absl::StatusOr<int64_t> live = store_.LivePeekCount(); live.ok()) metrics_.SetActive(*live);
   absl::StatusOr<std::vector<std::array<std::string, 3>>> lapsed =
       store_.LapsedPeeks(absl::ToUnixMillis(clock_.Now()));
   if (!lapsed.ok()) {
@@ -40,6 +45,7 @@ int PeekExpirer::RunOnce() {
       continue;
     }
     ++retired;
+    metrics_.Expired();
     logging::Info("syncapi.peek_expired",
                   {{"room_id", room_id}, {"user_id", user_id}, {"device_id", device_id}});
   }

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "internal/syncapi/peeks/peek_metrics.h"
 #include "internal/syncapi/storage/sync_store.h"
 #include "pkg/clock/clock.h"
 
@@ -29,16 +30,18 @@ class PeekRetirer {
 
 class PeekExpirer {
  public:
-  PeekExpirer(SyncStore& store, PeekRetirer& retirer, const Clock& clock,
+  PeekExpirer(SyncStore& store, PeekRetirer& retirer, PeekMetrics& metrics, const Clock& clock,
               absl::Duration check_every);
   ~PeekExpirer();
 
-  // One pass: retires every peek that lapsed by now. Returns how many were retired.
+  // One pass: retires every peek that lapsed by now and refreshes the active-peeks gauge. Returns
+  // how many were retired.
   int RunOnce();
 
  private:
   SyncStore& store_;
   PeekRetirer& retirer_;
+  PeekMetrics& metrics_;
   const Clock& clock_;
   const absl::Duration check_every_;
   absl::Notification stop_;

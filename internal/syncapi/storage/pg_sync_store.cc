@@ -94,6 +94,8 @@ constexpr pg::Statement kRenewPeeks{
     "syncapi_renew_peeks",
     "UPDATE syncapi_peeks SET expiry_ts = $3 WHERE user_id = $1 AND device_id = $2 AND "
     "ended_pos IS NULL AND expiry_ts < $3"};
+constexpr pg::Statement kLivePeekCount{
+    "syncapi_live_peek_count", "SELECT count(*) FROM syncapi_peeks WHERE ended_pos IS NULL"};
 constexpr pg::Statement kLapsedPeeks{
     "syncapi_lapsed_peeks",
     "SELECT room_id, user_id, device_id FROM syncapi_peeks WHERE ended_pos IS NULL AND "
@@ -434,6 +436,11 @@ absl::StatusOr<std::vector<std::array<std::string, 3>>> PgSyncStore::LapsedPeeks
         {std::string(r.Text(i, 0)), std::string(r.Text(i, 1)), std::string(r.Text(i, 2))});
   }
   return out;
+}
+
+absl::StatusOr<int64_t> PgSyncStore::LivePeekCount() {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kLivePeekCount));
+  return r.Int(0, 0);
 }
 
 }  // namespace periscope::syncapi

@@ -58,6 +58,7 @@ class PgSyncStore final : public SyncStore {
   absl::Status RenewPeeks(absl::string_view user_id, absl::string_view device_id,
                           int64_t expiry_ts) override;
   absl::StatusOr<std::vector<std::array<std::string, 3>>> LapsedPeeks(int64_t now_ts) override;
+  absl::StatusOr<int64_t> LivePeekCount() override;
   absl::StatusOr<std::vector<AccountDataEntry>> AccountDataChanges(absl::string_view user_id,
                                                                    int64_t from,
                                                                    int64_t to) override;

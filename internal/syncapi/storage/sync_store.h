@@ -138,6 +138,8 @@ class SyncStore {
   // Pushes the expiry of the device's live peeks to at least `expiry_ts`.
   virtual absl::Status RenewPeeks(absl::string_view user_id, absl::string_view device_id,
                                   int64_t expiry_ts) = 0;
+  // How many peeks are live.
+  virtual absl::StatusOr<int64_t> LivePeekCount() = 0;
   // Live peeks whose expiry is before `now_ts`, as (room, user, device) in a DevicePeek-like
   // triple: room_id, user and device.
   virtual absl::StatusOr<std::vector<std::array<std::string, 3>>> LapsedPeeks(int64_t now_ts) = 0;
