@@ -153,7 +153,7 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
   for (const AccountDataEntry& entry : account_data) {
     if (!entry.room_id.empty()) {
       room_account_data[entry.room_id].push_back(&entry);
-    } else if (entry.pos <= to && (query.initial || entry.pos > since)) {
+    } else if (query.initial || entry.pos > since) {
       response.add_account_data_json(AccountDataEventJson(entry));
       *empty = false;
     }
@@ -162,7 +162,7 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
     std::vector<std::string> out;
     if (auto it = room_account_data.find(room_id); it != room_account_data.end()) {
       for (const AccountDataEntry* entry : it->second) {
-        if (entry->pos <= to && (all || entry->pos > since)) {
+        if (all || entry->pos > since) {
           out.push_back(AccountDataEventJson(*entry));
         }
       }

@@ -13,6 +13,14 @@
 namespace periscope::gateway {
 namespace {
 
+// 403 unless the path's {userId} is the caller: account data and tags are private to their owner.
+std::optional<HttpResponse> NotOwner(const RouteRequest& request,
+                                     const userapi::v1::Device& device) {
+  if (request.params.at("userId") == device.user_id()) return std::nullopt;
+  return MatrixErrorResponse(403, matrix::errcode::kForbidden,
+                             "You cannot read or change other users' account data");
+}
+
 // Types the server controls: the spec answers 405 M_BAD_JSON for a client's attempt to set them.
 bool ServerControlled(absl::string_view type) {
   return type == "m.fully_read" || type == "m.push_rules";
@@ -21,10 +29,7 @@ bool ServerControlled(absl::string_view type) {
 void PutAccountData(ClientRouteDeps& deps, const RouteRequest& request,
                     const userapi::v1::Device& device, const std::string& room_id,
                     Responder respond) {
-  if (request.params.at("userId") != device.user_id()) {
-    return respond(MatrixErrorResponse(403, matrix::errcode::kForbidden,
-                                       "You cannot set other users' account data"));
-  }
+  if (auto refused = NotOwner(request, device)) return respond(*std::move(refused));
   const std::string& type = request.params.at("type");
   if (ServerControlled(type)) {
     return respond(MatrixErrorResponse(
@@ -48,10 +53,7 @@ void PutAccountData(ClientRouteDeps& deps, const RouteRequest& request,
 void GetAccountData(ClientRouteDeps& deps, const RouteRequest& request,
                     const userapi::v1::Device& device, const std::string& room_id,
                     Responder respond) {
-  if (request.params.at("userId") != device.user_id()) {
-    return respond(MatrixErrorResponse(403, matrix::errcode::kForbidden,
-                                       "You cannot read other users' account data"));
-  }
+  if (auto refused = NotOwner(request, device)) return respond(*std::move(refused));
   syncapi_v1::QueryAccountDataRequest query;
   query.set_user_id(device.user_id());
   query.set_room_id(room_id);
@@ -66,10 +68,7 @@ void GetAccountData(ClientRouteDeps& deps, const RouteRequest& request,
 
 void Tag(ClientRouteDeps& deps, const RouteRequest& request, const userapi::v1::Device& device,
          bool remove, Responder respond) {
-  if (request.params.at("userId") != device.user_id()) {
-    return respond(MatrixErrorResponse(403, matrix::errcode::kForbidden,
-                                       "You cannot change other users' tags"));
-  }
+  if (auto refused = NotOwner(request, device)) return respond(*std::move(refused));
   syncapi_v1::PerformTagRequest tag;
   tag.set_user_id(device.user_id());
   tag.set_room_id(request.params.at("roomId"));
@@ -88,10 +87,7 @@ void Tag(ClientRouteDeps& deps, const RouteRequest& request, const userapi::v1::
 
 void GetTags(ClientRouteDeps& deps, const RouteRequest& request, const userapi::v1::Device& device,
              Responder respond) {
-  if (request.params.at("userId") != device.user_id()) {
-    return respond(
-        MatrixErrorResponse(403, matrix::errcode::kForbidden, "You cannot read other users' tags"));
-  }
+  if (auto refused = NotOwner(request, device)) return respond(*std::move(refused));
   syncapi_v1::QueryAccountDataRequest query;
   query.set_user_id(device.user_id());
   query.set_room_id(request.params.at("roomId"));

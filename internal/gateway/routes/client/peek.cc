@@ -15,12 +15,15 @@ namespace {
 constexpr const char* kPeekPrefixes[] = {kClientPrefix,
                                          "/_matrix/client/unstable/org.matrix.msc2753"};
 
+std::optional<HttpResponse> GuestRefusal(const userapi::v1::Device& device) {
+  if (!device.is_guest()) return std::nullopt;
+  return MatrixErrorResponse(403, matrix::errcode::kGuestAccessForbidden,
+                             "Guests cannot peek into rooms");
+}
+
 // 403 for guests, 429 with retry_after_ms when the device peeks too often; nullopt to go on.
 std::optional<HttpResponse> Refusal(ClientRouteDeps& deps, const userapi::v1::Device& device) {
-  if (device.is_guest()) {
-    return MatrixErrorResponse(403, matrix::errcode::kGuestAccessForbidden,
-                               "Guests cannot peek into rooms");
-  }
+  if (auto guest = GuestRefusal(device)) return guest;
   if (deps.peek_limiter == nullptr) return std::nullopt;
   absl::Duration wait = deps.peek_limiter->Take(device.user_id() + "|" + device.device_id());
   if (wait == absl::ZeroDuration()) return std::nullopt;
@@ -70,10 +73,7 @@ void AddPeekRoutes(Router& router, ClientRouteDeps& deps) {
     router.Add("POST", absl::StrCat(prefix, "/rooms/{roomId}/unpeek"),
                WithAuth(deps.auth, [&deps](RouteRequest request, userapi::v1::Device device,
                                            Responder respond) {
-                 if (device.is_guest()) {
-                   return respond(MatrixErrorResponse(403, matrix::errcode::kGuestAccessForbidden,
-                                                      "Guests cannot peek into rooms"));
-                 }
+                 if (auto guest = GuestRefusal(device)) return respond(*std::move(guest));
                  absl::StatusOr<Json> body = ParseOptionalJsonObject(request.http.body);
                  if (!body.ok()) return respond(StatusResponse(body.status()));
                  roomserver_v1::PerformUnpeekRequest unpeek;
