@@ -7,6 +7,7 @@
 #include "internal/syncapi/peeks/peek_metrics.h"
 #include "internal/syncapi/peeks/peek_renewer.h"
 #include "internal/syncapi/service/syncapi_service.h"
+#include "internal/syncapi/storage/caching_sync_store.h"
 #include "internal/syncapi/storage/pg_sync_store.h"
 #include "internal/syncapi/sync/messages_pager.h"
 #include "internal/syncapi/sync/sync_builder.h"
@@ -16,24 +17,32 @@
 namespace periscope::syncapi {
 
 struct SyncApiComponent::Parts {
-  Parts(const config::Config& config, pg::Pool& pool, const Clock& clock,
+  Parts(const config::Config& config, std::unique_ptr<PgSyncStore> pg_store,
+        std::unique_ptr<CachingSyncStore> cached_store, const Clock& clock,
         prometheus::Registry* registry)
       : peek_metrics(registry),
-        store(pool),
+        pg_store(std::move(pg_store)),
+        cached_store(std::move(cached_store)),
+        store(*this->cached_store),
         notifier(clock),
         builder(store),
         pager(store),
         account_data(store, notifier),
         renewer(store, clock, config.peeking.local_peek_lifetime),
-        service(builder, pager, account_data, renewer, notifier, clock) {}
+        sync_metrics(registry),
+        service(builder, pager, account_data, renewer, notifier, sync_metrics, clock) {}
 
   PeekMetrics peek_metrics;
-  PgSyncStore store;
+  std::unique_ptr<PgSyncStore> pg_store;
+  std::unique_ptr<CachingSyncStore> cached_store;
+  // Everything in syncapi reads and writes through the cache.
+  SyncStore& store;
   Notifier notifier;
   SyncBuilder builder;
   MessagesPager pager;
   AccountDataKeeper account_data;
   PeekRenewer renewer;
+  SyncMetrics sync_metrics;
   SyncApiServiceImpl service;
   std::unique_ptr<PeekRetirer> retirer;
   std::unique_ptr<PeekExpirer> expirer;
@@ -54,7 +63,11 @@ absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(
     std::shared_ptr<grpc::Channel> roomserver, absl::Duration peek_check_every,
     prometheus::Registry* registry) {
   PERISCOPE_RETURN_IF_ERROR(pg::ApplyMigrations(pool, "syncapi", SyncApiMigrations()));
-  auto parts = std::make_unique<Parts>(config, pool, clock, registry);
+  auto pg_store = std::make_unique<PgSyncStore>(pool);
+  PERISCOPE_ASSIGN_OR_RETURN(std::unique_ptr<CachingSyncStore> cached_store,
+                             CachingSyncStore::Create(*pg_store));
+  auto parts = std::make_unique<Parts>(config, std::move(pg_store), std::move(cached_store), clock,
+                                       registry);
   if (roomserver != nullptr) {
     parts->retirer = NewGrpcPeekRetirer(std::move(roomserver), config.gateway.upstream_timeout);
     parts->expirer = std::make_unique<PeekExpirer>(parts->store, *parts->retirer,

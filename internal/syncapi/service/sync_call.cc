@@ -10,19 +10,21 @@ std::atomic<uint64_t> next_cancel_key{1};
 }  // namespace
 
 SyncCall* SyncCall::Start(grpc::CallbackServerContext* ctx, SyncBuilder& builder,
-                          Notifier& notifier, const Clock& clock, SyncQuery query,
-                          absl::Time deadline, v1::SyncResponse* response) {
-  auto* call = new SyncCall(ctx, builder, notifier, clock, std::move(query), deadline, response);
+                          Notifier& notifier, SyncMetrics& metrics, const Clock& clock,
+                          SyncQuery query, absl::Time deadline, v1::SyncResponse* response) {
+  auto* call =
+      new SyncCall(ctx, builder, notifier, metrics, clock, std::move(query), deadline, response);
   call->Attempt();
   return call;
 }
 
 SyncCall::SyncCall(grpc::CallbackServerContext* ctx, SyncBuilder& builder, Notifier& notifier,
-                   const Clock& clock, SyncQuery query, absl::Time deadline,
+                   SyncMetrics& metrics, const Clock& clock, SyncQuery query, absl::Time deadline,
                    v1::SyncResponse* response)
     : ctx_(ctx),
       builder_(builder),
       notifier_(notifier),
+      metrics_(metrics),
       clock_(clock),
       query_(std::move(query)),
       deadline_(deadline),
@@ -56,14 +58,17 @@ void SyncCall::Attempt() {
   }
   absl::StatusOr<int64_t> seen = ParseSinceToken(built->next_batch());
   last_ = *std::move(built);
+  metrics_.Parked();
   notifier_.Wait(
       query_.user_id, seen.ok() ? *seen : 0, deadline_,
       [this](Notifier::Reason reason) {
+        metrics_.Unparked();
         switch (reason) {
           case Notifier::Reason::kWoken:
             Attempt();
             return;
           case Notifier::Reason::kCancelled:
+            metrics_.Cancelled();
             Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
             return;
           case Notifier::Reason::kTimedOut:

@@ -10,6 +10,7 @@
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "internal/syncapi/notifier/notifier.h"
+#include "internal/syncapi/service/sync_metrics.h"
 #include "internal/syncapi/sync/sync_builder.h"
 #include "pkg/clock/clock.h"
 
@@ -19,21 +20,23 @@ class SyncCall final : public grpc::ServerUnaryReactor {
  public:
   // Starts the call: the first attempt runs before the constructor returns.
   static SyncCall* Start(grpc::CallbackServerContext* ctx, SyncBuilder& builder, Notifier& notifier,
-                         const Clock& clock, SyncQuery query, absl::Time deadline,
-                         v1::SyncResponse* response);
+                         SyncMetrics& metrics, const Clock& clock, SyncQuery query,
+                         absl::Time deadline, v1::SyncResponse* response);
 
   void OnCancel() override;
   void OnDone() override;
 
  private:
   SyncCall(grpc::CallbackServerContext* ctx, SyncBuilder& builder, Notifier& notifier,
-           const Clock& clock, SyncQuery query, absl::Time deadline, v1::SyncResponse* response);
+           SyncMetrics& metrics, const Clock& clock, SyncQuery query, absl::Time deadline,
+           v1::SyncResponse* response);
   // Builds; finishes if there is something to say or no time left, else parks.
   void Attempt();
 
   grpc::CallbackServerContext* ctx_;
   SyncBuilder& builder_;
   Notifier& notifier_;
+  SyncMetrics& metrics_;
   const Clock& clock_;
   const SyncQuery query_;
   const absl::Time deadline_;

@@ -28,8 +28,8 @@ grpc::ServerUnaryReactor* SyncApiServiceImpl::Sync(grpc::CallbackServerContext* 
                   request->since().empty(), request->full_state(), *filter};
   absl::Duration wait =
       std::clamp(absl::Milliseconds(request->timeout_ms()), absl::ZeroDuration(), kMaxSyncWait);
-  return SyncCall::Start(ctx, builder_, notifier_, clock_, std::move(query), clock_.Now() + wait,
-                         response);
+  return SyncCall::Start(ctx, builder_, notifier_, metrics_, clock_, std::move(query),
+                         clock_.Now() + wait, response);
 }
 
 grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryMessages(grpc::CallbackServerContext* ctx,

@@ -6,6 +6,7 @@
 #include "internal/syncapi/accountdata/account_data_keeper.h"
 #include "internal/syncapi/notifier/notifier.h"
 #include "internal/syncapi/peeks/peek_renewer.h"
+#include "internal/syncapi/service/sync_metrics.h"
 #include "internal/syncapi/sync/messages_pager.h"
 #include "internal/syncapi/sync/sync_builder.h"
 #include "periscope/syncapi/v1/syncapi_service.grpc.pb.h"
@@ -19,12 +20,14 @@ inline constexpr absl::Duration kMaxSyncWait = absl::Minutes(2);
 class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
  public:
   SyncApiServiceImpl(SyncBuilder& builder, MessagesPager& pager, AccountDataKeeper& account_data,
-                     PeekRenewer& renewer, Notifier& notifier, const Clock& clock)
+                     PeekRenewer& renewer, Notifier& notifier, SyncMetrics& metrics,
+                     const Clock& clock)
       : builder_(builder),
         pager_(pager),
         account_data_(account_data),
         renewer_(renewer),
         notifier_(notifier),
+        metrics_(metrics),
         clock_(clock) {}
 
   grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* ctx, const v1::SyncRequest* request,
@@ -51,6 +54,7 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
   AccountDataKeeper& account_data_;
   PeekRenewer& renewer_;
   Notifier& notifier_;
+  SyncMetrics& metrics_;
   const Clock& clock_;
 };
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ struct SyncEvent {
   std::string txn_id;
   // For m.room.member events.
   std::string membership;
+  // The event in client form (without a transaction id), when a cache already built it; shared,
+  // since one event goes to every client a wake-up storm answers.
+  std::shared_ptr<const std::string> client_json;
 };
 
 struct RoomMembership {

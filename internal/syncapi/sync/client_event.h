@@ -10,6 +10,9 @@
 
 namespace periscope::syncapi {
 
+// Whether the requesting device sent the event (and so sees its transaction id).
+bool IsOwnEcho(const SyncEvent& event, absl::string_view user_id, absl::string_view device_id);
+
 // `for_device` is the requesting device as "user_id|device_id"-free pair: the transaction id is
 // only shown to the device that sent the event.
 absl::StatusOr<matrix::Json> ClientEvent(const SyncEvent& event, absl::string_view user_id,

@@ -19,6 +19,7 @@ absl::Status InvalidParam(absl::string_view message) {
 
 constexpr int kMaxTimelineLimit = 100;
 constexpr size_t kMaxHeroes = 5;
+constexpr int kMaxSnapshotAttempts = 5;
 
 std::vector<SyncEvent> Filtered(const std::vector<SyncEvent>& events, const EventFilter& filter) {
   std::vector<SyncEvent> out;
@@ -114,18 +115,31 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
   response.set_next_batch(MakeSyncToken(to));
   if (!query.initial && since == to && !query.full_state) return response;
 
-  // The user's memberships and the device's peeks, then the position again: everything read
-  // before it is at or before it, so nothing here is sent now and again in the next sync. Reads
-  // after it (timelines, state) are bounded by it.
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<RoomMembership> memberships,
-                             store_.MembershipsOf(query.user_id));
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<DevicePeek> peeks,
-                             store_.PeeksOf(query.user_id, query.device_id));
-  PERISCOPE_ASSIGN_OR_RETURN(to, store_.MaxPosition());
+  // The user's memberships and the device's peeks as of `to`. Read after it, they hold every
+  // change up to it; if they also hold one after it (it landed between the reads), `to` is read
+  // again. A change before `to` missing here would never be sent (the next sync starts after it);
+  // one after it sent now would be sent again. Later reads (timelines, state) are bounded by `to`.
+  std::vector<RoomMembership> memberships;
+  std::vector<DevicePeek> peeks;
+  for (int attempt = 1;; ++attempt) {
+    PERISCOPE_ASSIGN_OR_RETURN(memberships, store_.MembershipsOf(query.user_id));
+    PERISCOPE_ASSIGN_OR_RETURN(peeks, store_.PeeksOf(query.user_id, query.device_id));
+    int64_t newest = 0;
+    for (const RoomMembership& m : memberships) newest = std::max(newest, m.pos);
+    for (const DevicePeek& p : peeks) newest = std::max({newest, p.pos, p.ended_pos.value_or(0)});
+    // The user's own memberships changing on every read: settle (a change after `to` then comes
+    // now and again in the next sync; none is lost).
+    if (newest <= to || attempt == kMaxSnapshotAttempts) break;
+    PERISCOPE_ASSIGN_OR_RETURN(to, store_.MaxPosition());
+  }
   response.set_next_batch(MakeSyncToken(to));
 
   auto add_events = [&](const std::vector<SyncEvent>& events, auto* out) -> absl::Status {
     for (const SyncEvent& e : events) {
+      if (e.client_json && !IsOwnEcho(e, query.user_id, query.device_id)) {
+        out->Add(std::string(*e.client_json));
+        continue;
+      }
       PERISCOPE_ASSIGN_OR_RETURN(matrix::Json json, ClientEvent(e, query.user_id, query.device_id));
       out->Add(json.dump());
     }

@@ -1,0 +1,179 @@
+// CachingSyncStore against real PostgreSQL: after every kind of write, each cached read answers
+// exactly what the PostgreSQL store answers, and a new cache over the same database starts right.
+
+#include "internal/syncapi/storage/caching_sync_store.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "internal/syncapi/storage/pg_sync_store.h"
+#include "pkg/pg/migrations.h"
+#include "tests/testing/test_services.h"
+
+namespace periscope::syncapi {
+namespace {
+
+constexpr char kRoomA[] = "!a:cache.test";
+constexpr char kRoomB[] = "!b:cache.test";
+constexpr char kAlice[] = "@alice:cache.test";
+constexpr char kBob[] = "@bob:cache.test";
+
+SyncEvent Message(const std::string& room_id, int n) {
+  SyncEvent e;
+  e.event_id = "$m" + std::to_string(n) + room_id;
+  e.room_id = room_id;
+  e.type = "m.room.message";
+  e.sender = kAlice;
+  e.event_json = R"({"n":)" + std::to_string(n) + "}";
+  return e;
+}
+
+SyncEvent Member(const std::string& room_id, const std::string& user, const std::string& m, int n) {
+  SyncEvent e = Message(room_id, n);
+  e.type = "m.room.member";
+  e.state_key = user;
+  e.sender = user;
+  e.membership = m;
+  return e;
+}
+
+std::vector<std::string> Ids(const std::vector<SyncEvent>& events) {
+  std::vector<std::string> out;
+  for (const SyncEvent& e : events) out.push_back(e.event_id + "=" + e.event_json);
+  return out;
+}
+
+class CachingSyncStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = testing::TestDatabase::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    auto pool = pg::Pool::Create({.dsn = db_->dsn(), .max_connections = 2});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    ASSERT_TRUE(pg::ApplyMigrations(*pool_, "syncapi", SyncApiMigrations()).ok());
+    pg_ = std::make_unique<PgSyncStore>(*pool_);
+    // Two rooms cached, four events each: small enough that trimming and eviction happen.
+    auto cache = CachingSyncStore::Create(*pg_, {.rooms = 2, .events_per_room = 4, .users = 8});
+    ASSERT_TRUE(cache.ok()) << cache.status();
+    cache_ = *std::move(cache);
+  }
+
+  int64_t Apply(const SyncEvent& e, bool enters_state = false) {
+    auto pos = cache_->ApplyEvent(e, enters_state);
+    EXPECT_TRUE(pos.ok() && pos->has_value());
+    return pos.ok() && pos->has_value() ? **pos : 0;
+  }
+
+  // Every RecentEvents and ActiveRoomsOf question over positions [0, max] gets PostgreSQL's answer.
+  void ExpectSameAnswers() {
+    const int64_t max = *cache_->MaxPosition();
+    ASSERT_EQ(max, *pg_->MaxPosition());
+    for (const char* room : {kRoomA, kRoomB}) {
+      for (int64_t from = 0; from <= max; ++from) {
+        for (int64_t to = from; to <= max; ++to) {
+          for (int limit : {0, 1, 3, 10}) {
+            bool cached_limited = false, pg_limited = false;
+            auto cached = cache_->RecentEvents(room, from, to, limit, &cached_limited);
+            auto pg = pg_->RecentEvents(room, from, to, limit, &pg_limited);
+            ASSERT_TRUE(cached.ok() && pg.ok());
+            ASSERT_EQ(Ids(*cached), Ids(*pg)) << room << " (" << from << "," << to << "] " << limit;
+            ASSERT_EQ(cached_limited, pg_limited) << room << " " << from << " " << to;
+          }
+        }
+      }
+    }
+    for (const char* user : {kAlice, kBob}) {
+      for (int64_t from = 0; from <= max; ++from) {
+        auto cached = cache_->ActiveRoomsOf(user, from, max);
+        auto pg = pg_->ActiveRoomsOf(user, from, max);
+        ASSERT_TRUE(cached.ok() && pg.ok());
+        std::sort(cached->begin(), cached->end());
+        std::sort(pg->begin(), pg->end());
+        ASSERT_EQ(*cached, *pg) << user << " from " << from;
+      }
+    }
+  }
+
+  std::unique_ptr<testing::TestDatabase> db_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<PgSyncStore> pg_;
+  std::unique_ptr<CachingSyncStore> cache_;
+};
+
+TEST_F(CachingSyncStoreTest, TimelinesAndActiveRoomsMatchPostgres) {
+  Apply(Member(kRoomA, kAlice, "join", 0), true);
+  ExpectSameAnswers();
+  for (int n = 1; n <= 6; ++n) Apply(Message(n % 2 ? kRoomA : kRoomB, n));
+  Apply(Member(kRoomB, kBob, "join", 7), true);
+  ExpectSameAnswers();  // room A has been trimmed to its last four events
+  // A third room evicts the least recently active one.
+  Apply(Message("!c:cache.test", 8));
+  ExpectSameAnswers();
+  Apply(Message(kRoomA, 9));
+  ASSERT_TRUE(*cache_->StoreRedacted(kRoomA, Message(kRoomA, 9).event_id, R"({"redacted":1})"));
+  ExpectSameAnswers();
+  // A redelivery changes nothing.
+  EXPECT_FALSE(cache_->ApplyEvent(Message(kRoomA, 9), false)->has_value());
+  ExpectSameAnswers();
+}
+
+TEST_F(CachingSyncStoreTest, WritesReachTheCachedReads) {
+  // Fill every cache, then change what each holds.
+  EXPECT_TRUE(cache_->MembershipsOf(kBob)->empty());
+  EXPECT_TRUE(cache_->JoinedUsers(kRoomA)->empty());
+  EXPECT_TRUE(cache_->PeeksOf(kBob, "D")->empty());
+  EXPECT_TRUE(cache_->PeekingUsers(kRoomA)->empty());
+  EXPECT_TRUE(cache_->AccountDataChanges(kBob, 0, 1000)->empty());
+
+  const int64_t join = Apply(Member(kRoomA, kBob, "join", 1), true);
+  EXPECT_EQ(*cache_->MaxPosition(), join);
+  ASSERT_EQ(cache_->MembershipsOf(kBob)->size(), 1u);
+  EXPECT_EQ(cache_->MembershipsOf(kBob)->front().pos, join);
+  EXPECT_EQ(*cache_->JoinedUsers(kRoomA), std::vector<std::string>{kBob});
+  // A member event that does not enter the state changes no membership.
+  Apply(Member(kRoomA, kBob, "leave", 2), false);
+  EXPECT_EQ(cache_->MembershipsOf(kBob)->front().membership, "join");
+
+  auto peek = cache_->StartPeek(kRoomB, kBob, "D", 5000);
+  ASSERT_TRUE(peek.ok() && peek->has_value());
+  EXPECT_EQ(*cache_->MaxPosition(), **peek);
+  ASSERT_EQ(cache_->PeeksOf(kBob, "D")->size(), 1u);
+  EXPECT_TRUE(cache_->PeeksOf(kBob, "E")->empty());
+  EXPECT_EQ(*cache_->PeekingUsers(kRoomB), std::vector<std::string>{kBob});
+  ASSERT_TRUE(cache_->RenewPeeks(kBob, "D", 9000).ok());
+  EXPECT_EQ(cache_->PeeksOf(kBob, "D")->front().expiry_ts, 9000);
+  auto ended = cache_->EndPeek(kRoomB, kBob, "D", "client");
+  ASSERT_TRUE(ended.ok() && ended->has_value());
+  EXPECT_EQ(cache_->PeeksOf(kBob, "D")->front().ended_pos, **ended);
+  EXPECT_TRUE(cache_->PeekingUsers(kRoomB)->empty());
+
+  const int64_t put = *cache_->PutAccountData(kBob, "", "m.x", R"({"a":1})");
+  EXPECT_EQ(*cache_->MaxPosition(), put);
+  auto changes = cache_->AccountDataChanges(kBob, 0, put);
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_TRUE(cache_->AccountDataChanges(kBob, put, put)->empty());
+  EXPECT_TRUE(cache_->AccountDataChanges(kBob, 0, put - 1)->empty());
+  const int64_t modified = *cache_->ModifyAccountData(
+      kBob, "", "m.x", [](const std::optional<std::string>&) { return std::string(R"({"a":2})"); });
+  EXPECT_EQ(cache_->AccountDataChanges(kBob, 0, modified)->front().content_json, R"({"a":2})");
+  EXPECT_EQ(*cache_->MaxPosition(), *pg_->MaxPosition());
+}
+
+TEST_F(CachingSyncStoreTest, ANewCacheStartsFromTheDatabase) {
+  for (int n = 0; n < 5; ++n) Apply(Message(kRoomA, n));
+  auto restarted = CachingSyncStore::Create(*pg_);
+  ASSERT_TRUE(restarted.ok());
+  cache_ = *std::move(restarted);
+  EXPECT_EQ(*cache_->MaxPosition(), *pg_->MaxPosition());
+  ExpectSameAnswers();  // nothing cached yet: every answer is PostgreSQL's
+  Apply(Message(kRoomA, 5));
+  ExpectSameAnswers();
+}
+
+}  // namespace
+}  // namespace periscope::syncapi
