@@ -5,6 +5,7 @@
 // (lifetime 2 s here), and every bad input.
 
 import assert from "node:assert/strict";
+import http from "node:http";
 import test from "node:test";
 import { startPeriscope } from "./harness.mjs";
 import { assertError, call, register } from "./http.mjs";
@@ -233,6 +234,56 @@ for (const mode of ["monolith", "mesh"]) {
       await say("r3");
       await collect("r3");
       assert.deepEqual(bodies, ["r1", "r2", "r3"]);
+    });
+
+    await t.test("a room becoming encrypted ends its peeks", async () => {
+      const jay = await register(server, "jay");
+      const open = await createRoom(server, alice, "world_readable");
+      const start = await sync(server, jay);
+      await call(server, "POST", `${v3}/peek/${enc(open)}`, { token: jay.access_token });
+      const peeked = await syncUntil(server, jay, start.next_batch, (s) => s.rooms.peek?.[open]);
+      const encrypted = await call(server, "PUT", `${v3}/rooms/${enc(open)}/state/m.room.encryption/`, {
+        token: alice.access_token, body: { algorithm: "m.megolm.v1.aes-sha2" },
+      });
+      assert.equal(encrypted.status, 200, encrypted.text);
+      const ended = await syncUntil(server, jay, peeked.next_batch, (s) => s.rooms.leave?.[open]);
+      assert.equal(ended.rooms.peek?.[open], undefined);
+      const after = await sync(server, jay, ended.next_batch, 0);
+      assert.equal(after.rooms.leave?.[open], undefined, "the leave comes once");
+      assertError(await call(server, "POST", `${v3}/peek/${enc(open)}`, { token: jay.access_token }), 403, "M_FORBIDDEN");
+    });
+
+    await t.test("a /sync whose HTTP client hangs up stops waiting in syncapi at once", async () => {
+      const kim = await register(server, "kim");
+      const start = await sync(server, kim);
+      const url = server.metricsUrls.syncapi ?? server.metricsUrls.monolith;
+      const metric = async (name) => {
+        const text = await (await fetch(url)).text();
+        return Number(text.match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1]);
+      };
+      const until = async (what, check) => {
+        for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+          if (await check()) return;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.fail(`timed out waiting until ${what}`);
+      };
+      const waitingBefore = await metric("periscope_syncapi_waiting_syncs");
+      const cancelledBefore = await metric("periscope_syncapi_syncs_cancelled_total");
+      const req = http.request({
+        host: "127.0.0.1", port: new URL(server.baseUrl).port,
+        path: `${v3}/sync?since=${start.next_batch}&timeout=60000`,
+        headers: { authorization: `Bearer ${kim.access_token}` },
+      });
+      req.on("error", () => {});  // the hang-up below
+      req.end();
+      await until("the sync is parked", async () => (await metric("periscope_syncapi_waiting_syncs")) > waitingBefore);
+      req.destroy();
+      await until("syncapi lets go of it", async () =>
+        (await metric("periscope_syncapi_syncs_cancelled_total")) > cancelledBefore &&
+        (await metric("periscope_syncapi_waiting_syncs")) <= waitingBefore);
+      // The gateway still serves the user.
+      assert.ok((await sync(server, kim, start.next_batch, 0)).next_batch);
     });
 
     await t.test("peeking too fast is 429 M_LIMIT_EXCEEDED with retry_after_ms", async () => {

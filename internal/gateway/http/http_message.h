@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "internal/gateway/http/cancellation.h"
 
 namespace periscope::gateway {
 
@@ -22,6 +23,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;
   std::string body;
   std::string remote_address;
+  // Cancelled if the client hangs up before the answer (set by the HTTP server; never null
+  // there, but may be in tests that build requests by hand).
+  std::shared_ptr<Cancellation> cancellation;
 
   // The first value of a query parameter, or nullptr.
   const std::string* QueryParam(absl::string_view name) const;

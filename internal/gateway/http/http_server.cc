@@ -79,10 +79,22 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       return WriteError(400, kMalformed);
     }
-    request_ = parser_->release();
-    keep_alive_ = request_.keep_alive();
+    http::request<http::string_body> message = parser_->release();
+    // The parser and Beast's message are let go of now: a parked /sync keeps only the plain copy.
+    parser_.reset();
+    keep_alive_ = message.keep_alive();
+    HttpRequest request = ToHttpRequest(message, remote_);
     // While the handler works (a long-poll may wait minutes) the read deadline must not fire.
     stream_.expires_never();
+    answered_ = false;
+    // A handler that registers for a hang-up (a /sync long-poll) gets the connection watched.
+    request.cancellation =
+        std::make_shared<Cancellation>([weak = std::weak_ptr<Session>(shared_from_this())] {
+          if (auto self = weak.lock()) {
+            net::dispatch(self->stream_.get_executor(), [self] { self->WatchForHangUp(); });
+          }
+        });
+    cancellation_ = request.cancellation;
     // The Responder keeps the session alive until the handler answers (possibly much later, from
     // a gRPC thread); the write itself runs on the session's strand.
     Responder respond([self = shared_from_this()](HttpResponse response) {
@@ -90,7 +102,32 @@ class Session : public std::enable_shared_from_this<Session> {
         self->Write(std::move(response));
       });
     });
-    handler_.Handle(ToHttpRequest(request_, remote_), std::move(respond));
+    handler_.Handle(std::move(request), std::move(respond));
+  }
+
+  // While a handler works, reads from the connection: end of stream or a reset means the client
+  // hung up, and the request is cancelled. Bytes that do arrive (a pipelined request) are kept for
+  // the next read, and the watch ends there. Write stops the watch before it writes.
+  void WatchForHangUp() {
+    if (answered_ || watching_) return;
+    watching_ = true;
+    stream_.async_read_some(
+        buffer_.prepare(kWatchBytes),
+        [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnWatch(ec, n); });
+  }
+
+  void OnWatch(beast::error_code ec, size_t n) {
+    watching_ = false;
+    buffer_.commit(n);
+    if (ec && ec != net::error::operation_aborted) {
+      client_gone_ = true;
+      if (cancellation_) cancellation_->Cancel();
+    }
+    if (pending_) {
+      HttpResponse response = std::move(*pending_);
+      pending_.reset();
+      Write(std::move(response));
+    }
   }
 
   void WriteError(int status, const char* body) {
@@ -99,6 +136,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse response) {
+    answered_ = true;
+    cancellation_.reset();
+    if (watching_) {
+      // One read at a time: end the watch, and write when its handler has run.
+      pending_ = std::move(response);
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);
+      return;
+    }
+    if (client_gone_) return Close();
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<unsigned>(response.status));
@@ -142,10 +189,17 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+  static constexpr size_t kWatchBytes = 512;
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  http::request<http::string_body> request_;
+  // The request being handled: whether it has been answered, and its hang-up watch.
+  bool answered_ = true;
+  bool watching_ = false;
+  bool client_gone_ = false;
+  std::shared_ptr<Cancellation> cancellation_;
+  std::optional<HttpResponse> pending_;
   RequestHandler& handler_;
   HttpListenerOptions options_;
   std::string remote_;

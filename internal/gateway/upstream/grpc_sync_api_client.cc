@@ -12,16 +12,18 @@ class GrpcSyncApiClient final : public SyncApiClient {
   GrpcSyncApiClient(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
       : stub_(syncapi_v1::SyncApiService::NewStub(std::move(channel))), timeout_(timeout) {}
 
-  void Sync(const syncapi_v1::SyncRequest& request,
-            Callback<syncapi_v1::SyncResponse> done) override {
+  void Sync(const syncapi_v1::SyncRequest& request, Callback<syncapi_v1::SyncResponse> done,
+            std::shared_ptr<Cancellation> cancellation) override {
     // The long-poll itself may take timeout_ms; the upstream timeout is on top of that.
     absl::Duration deadline =
         absl::Milliseconds(std::max<int64_t>(request.timeout_ms(), 0)) + timeout_;
-    grpcutil::CallUnary<syncapi_v1::SyncRequest, syncapi_v1::SyncResponse>(
-        [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {
-          stub->async()->Sync(ctx, req, resp, std::move(cb));
-        },
-        request, deadline, std::move(done));
+    std::function<void()> cancel =
+        grpcutil::CallUnary<syncapi_v1::SyncRequest, syncapi_v1::SyncResponse>(
+            [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {
+              stub->async()->Sync(ctx, req, resp, std::move(cb));
+            },
+            request, deadline, std::move(done));
+    if (cancellation) cancellation->OnCancel(std::move(cancel));
   }
 
   PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryMessages)

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/routes/client/client_routes.h"
+#include "internal/gateway/routes/client/sync_body.h"
 #include "internal/gateway/status_mapping.h"
 #include "pkg/matrix/canonical_json.h"
 #include "pkg/matrix/errcodes.h"
@@ -62,54 +63,6 @@ Json EventsArray(const google::protobuf::RepeatedPtrField<std::string>& events) 
   Json out = Json::array();
   for (const std::string& event : events) out.push_back(Json::parse(event));
   return out;
-}
-
-Json TimelineJson(const syncapi_v1::Timeline& timeline) {
-  return {{"events", EventsArray(timeline.events_json())},
-          {"limited", timeline.limited()},
-          {"prev_batch", timeline.prev_batch()}};
-}
-
-Json JoinedRoomJson(const syncapi_v1::JoinedRoom& room) {
-  Json out = {{"state", {{"events", EventsArray(room.state_json())}}},
-              {"timeline", TimelineJson(room.timeline())},
-              {"ephemeral", {{"events", Json::array()}}},
-              {"account_data", {{"events", EventsArray(room.account_data_json())}}},
-              {"unread_notifications", Json::object()}};
-  // syncapi sends the summary only when it may have changed; the spec lets it be omitted then.
-  if (room.has_summary()) {
-    Json summary = {{"m.joined_member_count", room.summary().joined_member_count()},
-                    {"m.invited_member_count", room.summary().invited_member_count()}};
-    if (room.summary().heroes_size() > 0) {
-      summary["m.heroes"] = Json(
-          std::vector<std::string>(room.summary().heroes().begin(), room.summary().heroes().end()));
-    }
-    out["summary"] = std::move(summary);
-  }
-  return out;
-}
-
-Json SyncJson(const syncapi_v1::SyncResponse& response) {
-  Json join = Json::object(), peek = Json::object(), invite = Json::object(),
-       leave = Json::object();
-  for (const auto& [id, room] : response.join()) join[id] = JoinedRoomJson(room);
-  for (const auto& [id, room] : response.peek()) peek[id] = JoinedRoomJson(room);
-  for (const auto& [id, room] : response.invite()) {
-    invite[id] = {{"invite_state", {{"events", EventsArray(room.invite_state_json())}}}};
-  }
-  for (const auto& [id, room] : response.leave()) {
-    leave[id] = {{"state", {{"events", EventsArray(room.state_json())}}},
-                 {"timeline", TimelineJson(room.timeline())}};
-  }
-  Json rooms = {{"join", join}, {"invite", invite}, {"leave", leave}, {"knock", Json::object()}};
-  if (!peek.empty()) rooms["peek"] = peek;
-  return {{"next_batch", response.next_batch()},
-          {"rooms", rooms},
-          {"presence", {{"events", Json::array()}}},
-          {"account_data", {{"events", EventsArray(response.account_data_json())}}},
-          {"to_device", {{"events", Json::array()}}},
-          {"device_lists", {{"changed", Json::array()}, {"left", Json::array()}}},
-          {"device_one_time_keys_count", Json::object()}};
 }
 
 absl::StatusOr<syncapi_v1::QueryMessagesRequest> ParseMessagesQuery(
@@ -185,10 +138,14 @@ void AddSyncRoutes(Router& router, ClientRouteDeps& deps) {
                                          Responder respond) {
                absl::StatusOr<syncapi_v1::SyncRequest> sync = ParseSyncQuery(request.http, device);
                if (!sync.ok()) return respond(StatusResponse(sync.status()));
-               deps.syncapi->Sync(*sync, [respond](absl::StatusOr<syncapi_v1::SyncResponse> r) {
-                 if (!r.ok()) return respond(StatusResponse(r.status()));
-                 respond(JsonResponse(200, SyncJson(*r)));
-               });
+               // A client that hangs up cancels the long-poll parked in syncapi.
+               deps.syncapi->Sync(
+                   *sync,
+                   [respond](absl::StatusOr<syncapi_v1::SyncResponse> r) {
+                     if (!r.ok()) return respond(StatusResponse(r.status()));
+                     respond(HttpResponse{.status = 200, .body = SyncBody(*r)});
+                   },
+                   request.http.cancellation);
              }));
 }
 
