@@ -8,7 +8,7 @@
 // BENCH_MODE=peek makes the receivers peek into the (world_readable) room instead of joining it:
 // the issue 5 benchmark is BENCH_MODE=peek BENCH_RECEIVERS=1000 BENCH_RATE=20.
 
-import { nowMs, registerUser, request, startBenchServer, summary } from "./lib/bench_server.mjs";
+import { cpuSeconds, nowMs, registerUser, request, startBenchServer, summary } from "./lib/bench_server.mjs";
 
 const RECEIVERS = Number(process.env.BENCH_RECEIVERS ?? 100);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100);
@@ -61,6 +61,7 @@ try {
   await new Promise((res) => setTimeout(res, 1000));  // let every long-poll park
 
   const interval = 1000 / RATE;
+  const cpuBefore = cpuSeconds(server);
   const begin = nowMs();
   for (let i = 0; i < MESSAGES; i++) {
     const wait = begin + i * interval - nowMs();
@@ -75,6 +76,8 @@ try {
   }
   // Give the last message time to arrive, then release the long-polls with one more message.
   await new Promise((res) => setTimeout(res, 2000));
+  const cpuAfter = cpuSeconds(server);
+  const elapsed = (nowMs() - begin) / 1000;
   done = true;
   await request(server, "PUT", `/_matrix/client/v3/rooms/${room}/send/m.room.message/end`, {
     token: sender.access_token, body: { msgtype: "m.text", body: "end" },
@@ -95,6 +98,9 @@ try {
   console.log(`  from send start:   ${summary(fromSend)}`);
   console.log(`  from send answer:  ${summary(fromCommit)}`);
   console.log(`  deliveries: ${fromSend.length}, missed: ${missed}`);
+  const serverCpu = cpuAfter.server - cpuBefore.server, clientCpu = cpuAfter.client - cpuBefore.client;
+  console.log(`  cpu over ${elapsed.toFixed(1)} s: server ${serverCpu.toFixed(1)} s (${(serverCpu / elapsed * 100).toFixed(0)}%), ` +
+    `${(serverCpu / Math.max(1, fromSend.length) * 1e6).toFixed(0)} us per delivery; client ${clientCpu.toFixed(1)} s (${(clientCpu / elapsed * 100).toFixed(0)}%)`);
 } finally {
   await server.destroy();
 }

@@ -27,10 +27,14 @@ function(periscope_test name)
 endfunction()
 
 # periscope_binary(NAME SRCS main.cc DEPS x y)
+find_library(PERISCOPE_JEMALLOC jemalloc REQUIRED)
+
 function(periscope_binary name)
   cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SRCS})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
   target_compile_options(${name} PRIVATE ${PERISCOPE_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  # jemalloc: glibc malloc was a quarter of the CPU of a /sync wake-up storm (bench/README.md).
+  target_link_libraries(${name} PRIVATE ${PERISCOPE_JEMALLOC})
 endfunction()

@@ -2,6 +2,7 @@
 // for measuring (warn-level logs, a larger connection pool, cheap password hashing), plus a
 // keep-alive HTTP client and percentile helpers.
 
+import fs from "node:fs";
 import http from "node:http";
 import { startPeriscope } from "../../tests/e2e/harness.mjs";
 
@@ -11,6 +12,7 @@ export async function startBenchServer() {
     env: {
       PERISCOPE_LOGGING__LEVEL: "warn",
       PERISCOPE_DATABASE__MAX_CONNECTIONS: process.env.BENCH_DB_CONNECTIONS ?? "16",
+      ...(process.env.BENCH_IO_THREADS ? { PERISCOPE_GATEWAY__IO_THREADS: process.env.BENCH_IO_THREADS } : {}),
     },
   });
 }
@@ -65,3 +67,20 @@ export function summary(latencies) {
 export function nowMs() {
   return Number(process.hrtime.bigint()) / 1e6;
 }
+
+// CPU seconds (user + system) the server's processes and this client have used so far: sampled
+// before and after a run, they say how much of the machine each side took.
+export function cpuSeconds(server) {
+  let serverTicks = 0;
+  for (const pid of Object.values(server.pids())) {
+    // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks; the name (field 2) may
+    // hold spaces, so count from its closing parenthesis.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    serverTicks += Number(fields[11]) + Number(fields[12]);
+  }
+  const client = process.cpuUsage();
+  return { server: serverTicks / CLOCK_TICKS, client: (client.user + client.system) / 1e6 };
+}
+
+const CLOCK_TICKS = 100;  // sysconf(_SC_CLK_TCK) on Linux

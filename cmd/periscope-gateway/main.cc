@@ -13,12 +13,14 @@
 #include "pkg/logging/logging.h"
 #include "pkg/metrics/build_info.h"
 #include "pkg/metrics/metrics_server.h"
+#include "pkg/process/runtime_defaults.h"
 #include "pkg/process/shutdown_signal.h"
 
 int main(int argc, char** argv) {
   using namespace periscope;
   constexpr char kProgram[] = "periscope-gateway";
   process::BlockShutdownSignals();
+  process::ApplyServerRuntimeDefaults();
   absl::StatusOr<app::CommandLine> cl =
       app::ParseCommandLine(argc, argv, kProgram, "the Periscope Matrix HTTP gateway");
   if (!cl.ok()) return app::Fail(kProgram, cl.status());

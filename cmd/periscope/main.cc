@@ -20,6 +20,7 @@
 #include "pkg/logging/logging.h"
 #include "pkg/metrics/build_info.h"
 #include "pkg/metrics/metrics_server.h"
+#include "pkg/process/runtime_defaults.h"
 #include "pkg/process/shutdown_signal.h"
 #include "pkg/status/matrix_status.h"
 
@@ -126,6 +127,7 @@ absl::Status Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   periscope::process::BlockShutdownSignals();
+  periscope::process::ApplyServerRuntimeDefaults();
   absl::Status s = periscope::Run(argc, argv);
   if (!s.ok()) return periscope::app::Fail(periscope::kProgram, s);
   return 0;

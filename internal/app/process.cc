@@ -8,6 +8,7 @@
 #include "pkg/logging/logging.h"
 #include "pkg/metrics/build_info.h"
 #include "pkg/metrics/metrics_server.h"
+#include "pkg/process/runtime_defaults.h"
 #include "pkg/process/shutdown_signal.h"
 
 namespace periscope::app {
@@ -88,6 +89,7 @@ int Fail(absl::string_view program, const absl::Status& status) {
 int RunComponentMain(int argc, char** argv, absl::string_view program, absl::string_view component,
                      ComponentBuilder build) {
   process::BlockShutdownSignals();
+  process::ApplyServerRuntimeDefaults();
   absl::StatusOr<CommandLine> cl = ParseCommandLine(
       argc, argv, program, absl::StrCat("the Periscope ", component, " component"));
   if (!cl.ok()) return Fail(program, cl.status());
