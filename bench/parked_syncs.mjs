@@ -1,12 +1,12 @@
-// What a waiting /sync costs: N users each hold a long-poll /sync (timeout 60 s) against the
-// monolith; the harness reads the monolith's resident memory and thread count from /proc before
+// What a waiting /sync costs: N devices (of 100 users) each hold a long-poll /sync (timeout 60 s)
+// against the monolith; the harness reads the monolith's resident memory and thread count from /proc before
 // and after, and prints the memory per waiting sync. Then one message in a room all of them
 // joined wakes every one of them, and the harness prints how long until all had answered.
 //
 // Run with bench/run-http parked_syncs (BENCH_WAITERS, default 2000).
 
 import fs from "node:fs";
-import { nowMs, registerUser, request, startBenchServer } from "./lib/bench_server.mjs";
+import { metricValue, nowMs, registerUser, request, startBenchServer } from "./lib/bench_server.mjs";
 
 const WAITERS = Number(process.env.BENCH_WAITERS ?? 2000);
 // Lazy-loaded members keep each response small in a room of thousands.
@@ -24,12 +24,22 @@ try {
   const owner = await registerUser(server, "owner");
   const created = await request(server, "POST", "/_matrix/client/v3/createRoom", { token: owner.access_token, body: { preset: "public_chat" } });
   const room = encodeURIComponent(created.json.room_id);
-  const users = [];
-  for (let i = 0; i < WAITERS; i++) {
+  // Devices, not users, are what wait: 100 users join the room (joins of thousands would make
+  // the setup the benchmark), and each logs in again until there are WAITERS devices.
+  const members = [];
+  for (let i = 0; i < Math.min(WAITERS, 100); i++) {
     const account = await registerUser(server, `waiter${i}`);
     await request(server, "POST", `/_matrix/client/v3/rooms/${room}/join`, { token: account.access_token, body: {} });
-    const since = (await request(server, "GET", `/_matrix/client/v3/sync?filter=${FILTER}`, { token: account.access_token })).json.next_batch;
-    users.push({ token: account.access_token, since });
+    members.push({ name: `waiter${i}`, token: account.access_token });
+  }
+  const users = [];
+  for (let i = 0; i < WAITERS; i++) {
+    const member = members[i % members.length];
+    const token = i < members.length ? member.token : (await request(server, "POST", "/_matrix/client/v3/login", {
+      body: { type: "m.login.password", identifier: { type: "m.id.user", user: member.name }, password: "pw" },
+    })).json.access_token;
+    const since = (await request(server, "GET", `/_matrix/client/v3/sync?filter=${FILTER}`, { token })).json.next_batch;
+    users.push({ token, since });
   }
   // The last joins move every token on: take fresh ones so that the waits really wait.
   for (const u of users) {
@@ -43,7 +53,12 @@ try {
     await request(server, "GET", `/_matrix/client/v3/sync?filter=${FILTER}&since=${u.since}&timeout=60000`, { token: u.token });
     answered++;
   });
-  await new Promise((r) => setTimeout(r, 3000));  // every long-poll is parked
+  // Every long-poll parked in syncapi (its gauge says so), then a moment for memory to settle.
+  for (const deadline = nowMs() + 120000; (await metricValue(server, "periscope_syncapi_waiting_syncs")) < WAITERS;) {
+    if (nowMs() > deadline) throw new Error("the long-polls did not all park");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
   if (answered > 0) throw new Error(`${answered} syncs answered before anything happened`);
   const parked = procStatus(pid);
 

@@ -18,7 +18,8 @@ export async function startBenchServer() {
 }
 
 // One keep-alive agent: every request reuses a connection, as a real client would.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 2048 });
+// Enough sockets for every parked long-poll of parked_syncs (the agent queues requests beyond it).
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16384 });
 
 // Sends a request; resolves to {status, json}.
 export function request(server, method, path, { token, body } = {}) {
@@ -84,3 +85,9 @@ export function cpuSeconds(server) {
 }
 
 const CLOCK_TICKS = 100;  // sysconf(_SC_CLK_TCK) on Linux
+
+// A metric's value from the monolith's /metrics (first sample of that name), NaN if absent.
+export async function metricValue(server, name) {
+  const text = await (await fetch(server.metricsUrls.monolith)).text();
+  return Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m"))?.[1]);
+}

@@ -7,6 +7,7 @@
 #include "internal/federationapi/federationapi_component.h"
 #include "internal/federationsender/federationsender_component.h"
 #include "internal/gateway/gateway.h"
+#include "internal/gateway/upstream/direct_sync_api_client.h"
 #include "internal/gateway/upstream/grpc_federation_api_client.h"
 #include "internal/gateway/upstream/grpc_roomserver_client.h"
 #include "internal/gateway/upstream/grpc_sync_api_client.h"
@@ -91,8 +92,14 @@ absl::Status Run(int argc, char** argv) {
                                           config->gateway.upstream_timeout);
   std::unique_ptr<gateway::RoomserverClient> roomserver_client = gateway::NewGrpcRoomserverClient(
       server->InProcessChannel(), config->gateway.upstream_timeout);
-  std::unique_ptr<gateway::SyncApiClient> sync_client =
-      gateway::NewGrpcSyncApiClient(server->InProcessChannel(), config->gateway.upstream_timeout);
+  // /sync goes to syncapi directly (no gRPC call objects per parked long-poll); the rest of the
+  // syncapi API through the in-process channel.
+  std::unique_ptr<gateway::SyncApiClient> sync_client = gateway::NewDirectSyncApiClient(
+      [sync = sync.get()](const syncapi::v1::SyncRequest& request,
+                          gateway::Callback<syncapi::v1::SyncResponse> done) {
+        return sync->SyncInProcess(request, std::move(done));
+      },
+      gateway::NewGrpcSyncApiClient(server->InProcessChannel(), config->gateway.upstream_timeout));
   PERISCOPE_ASSIGN_OR_RETURN(
       std::unique_ptr<metrics::MetricsServer> metrics,
       metrics::MetricsServer::Start(config->monolith.metrics_listen.host,

@@ -30,7 +30,8 @@ struct SyncApiComponent::Parts {
         account_data(store, notifier),
         renewer(store, clock, config.peeking.local_peek_lifetime),
         sync_metrics(registry),
-        service(builder, pager, account_data, renewer, notifier, sync_metrics, clock) {}
+        runner(builder, notifier, sync_metrics, renewer, clock),
+        service(runner, pager, account_data) {}
 
   PeekMetrics peek_metrics;
   std::unique_ptr<PgSyncStore> pg_store;
@@ -43,6 +44,7 @@ struct SyncApiComponent::Parts {
   AccountDataKeeper account_data;
   PeekRenewer renewer;
   SyncMetrics sync_metrics;
+  SyncRunner runner;
   SyncApiServiceImpl service;
   std::unique_ptr<PeekRetirer> retirer;
   std::unique_ptr<PeekExpirer> expirer;
@@ -80,6 +82,11 @@ absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(
 }
 
 std::vector<grpc::Service*> SyncApiComponent::services() { return {&parts_->service}; }
+
+std::function<void()> SyncApiComponent::SyncInProcess(
+    const v1::SyncRequest& request, std::function<void(absl::StatusOr<v1::SyncResponse>)> done) {
+  return parts_->runner.Run(request, std::move(done));
+}
 
 size_t SyncApiComponent::waiting_syncs() const { return parts_->notifier.waiting(); }
 

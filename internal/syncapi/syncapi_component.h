@@ -3,12 +3,14 @@
 // (storage/, consumer/), /sync long-polls that wait without a thread (notifier/, sync/,
 // service/), account data (accountdata/) and the renewal and expiry of local peeks (peeks/).
 
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/impl/codegen/service_type.h"
+#include "periscope/syncapi/v1/syncapi.pb.h"
 #include "pkg/clock/clock.h"
 #include "pkg/config/config.h"
 #include "pkg/pg/pg.h"
@@ -36,6 +38,12 @@ class SyncApiComponent {
   // Answers every waiting /sync at once (call before the gRPC server shuts down, so that it does
   // not wait for long-polls).
   void ReleaseWaiters();
+  // A /sync without gRPC, for a gateway in the same process (the monolith): what the Sync RPC
+  // does, without the call objects and thread hand-offs of an in-process gRPC call. `done` runs
+  // once; the returned function cancels (the HTTP client went away).
+  std::function<void()> SyncInProcess(const v1::SyncRequest& request,
+                                      std::function<void(absl::StatusOr<v1::SyncResponse>)> done);
+
   // How many /sync calls are parked, waiting for something new.
   size_t waiting_syncs() const;
 

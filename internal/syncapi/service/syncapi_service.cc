@@ -11,25 +11,7 @@ namespace periscope::syncapi {
 grpc::ServerUnaryReactor* SyncApiServiceImpl::Sync(grpc::CallbackServerContext* ctx,
                                                    const v1::SyncRequest* request,
                                                    v1::SyncResponse* response) {
-  absl::StatusOr<int64_t> since = ParseSinceToken(request->since());
-  absl::StatusOr<SyncFilter> filter = ParseSyncFilter(request->filter_json());
-  absl::Status invalid = !since.ok() ? since.status() : filter.status();
-  if (!invalid.ok()) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(grpcutil::FinishCall(invalid, ctx, "syncapi", "Sync"));
-    return reactor;
-  }
-  // The device is syncing, so it is still looking through its peeks.
-  if (absl::Status renewed = renewer_.Renew(request->user_id(), request->device_id());
-      !renewed.ok()) {
-    logging::Warn("syncapi.peek_renewal_failed", {{"error", renewed}});
-  }
-  SyncQuery query{request->user_id(),       request->device_id(),  *since,
-                  request->since().empty(), request->full_state(), *filter};
-  absl::Duration wait =
-      std::clamp(absl::Milliseconds(request->timeout_ms()), absl::ZeroDuration(), kMaxSyncWait);
-  return SyncCall::Start(ctx, builder_, notifier_, metrics_, clock_, std::move(query),
-                         clock_.Now() + wait, response);
+  return SyncCall::Start(ctx, runner_, *request, response);
 }
 
 grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryMessages(grpc::CallbackServerContext* ctx,

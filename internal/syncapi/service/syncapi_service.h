@@ -1,34 +1,19 @@
 #pragma once
 // The SyncApiService gRPC service, on gRPC's callback API: a /sync that has nothing to return
-// yet parks in the Notifier without holding a thread (service/sync_call.h), and finishes when
-// woken, timed out or cancelled.
+// yet parks in the Notifier without holding a thread (service/sync_wait.h through the reactor of
+// service/sync_call.h), and finishes when woken, timed out or cancelled.
 
 #include "internal/syncapi/accountdata/account_data_keeper.h"
-#include "internal/syncapi/notifier/notifier.h"
-#include "internal/syncapi/peeks/peek_renewer.h"
-#include "internal/syncapi/service/sync_metrics.h"
+#include "internal/syncapi/service/sync_wait.h"
 #include "internal/syncapi/sync/messages_pager.h"
-#include "internal/syncapi/sync/sync_builder.h"
 #include "periscope/syncapi/v1/syncapi_service.grpc.pb.h"
-#include "pkg/clock/clock.h"
 
 namespace periscope::syncapi {
 
-// The longest a /sync waits, whatever timeout the client asks for.
-inline constexpr absl::Duration kMaxSyncWait = absl::Minutes(2);
-
 class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
  public:
-  SyncApiServiceImpl(SyncBuilder& builder, MessagesPager& pager, AccountDataKeeper& account_data,
-                     PeekRenewer& renewer, Notifier& notifier, SyncMetrics& metrics,
-                     const Clock& clock)
-      : builder_(builder),
-        pager_(pager),
-        account_data_(account_data),
-        renewer_(renewer),
-        notifier_(notifier),
-        metrics_(metrics),
-        clock_(clock) {}
+  SyncApiServiceImpl(SyncRunner& runner, MessagesPager& pager, AccountDataKeeper& account_data)
+      : runner_(runner), pager_(pager), account_data_(account_data) {}
 
   grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* ctx, const v1::SyncRequest* request,
                                  v1::SyncResponse* response) override;
@@ -49,13 +34,9 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
                                        v1::PerformTagResponse* response) override;
 
  private:
-  SyncBuilder& builder_;
+  SyncRunner& runner_;
   MessagesPager& pager_;
   AccountDataKeeper& account_data_;
-  PeekRenewer& renewer_;
-  Notifier& notifier_;
-  SyncMetrics& metrics_;
-  const Clock& clock_;
 };
 
 }  // namespace periscope::syncapi
