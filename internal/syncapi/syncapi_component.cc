@@ -28,7 +28,7 @@ struct SyncApiComponent::Parts {
         builder(store),
         pager(store),
         account_data(store, notifier),
-        renewer(store, clock, config.peeking.local_peek_lifetime),
+        renewer(store, clock, config.peeking.local_peek_lifetime, peek_metrics),
         sync_metrics(registry),
         runner(builder, notifier, sync_metrics, renewer, clock),
         service(runner, pager, account_data) {}

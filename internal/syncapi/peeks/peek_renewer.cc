@@ -18,6 +18,7 @@ absl::Status PeekRenewer::Renew(const std::string& user_id, const std::string& d
     if (it != renewed_.end() && now - it->second < every) return absl::OkStatus();
     renewed_[key] = now;
   }
+  metrics_.Renewed();
   return store_.RenewPeeks(user_id, device_id, absl::ToUnixMillis(now + lifetime_));
 }
 

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "internal/syncapi/peeks/peek_metrics.h"
 #include "internal/syncapi/storage/sync_store.h"
 #include "pkg/clock/clock.h"
 
@@ -17,8 +18,8 @@ namespace periscope::syncapi {
 
 class PeekRenewer {
  public:
-  PeekRenewer(SyncStore& store, const Clock& clock, absl::Duration lifetime)
-      : store_(store), clock_(clock), lifetime_(lifetime) {}
+  PeekRenewer(SyncStore& store, const Clock& clock, absl::Duration lifetime, PeekMetrics& metrics)
+      : store_(store), clock_(clock), lifetime_(lifetime), metrics_(metrics) {}
 
   // Called for every /sync of the device.
   absl::Status Renew(const std::string& user_id, const std::string& device_id);
@@ -27,6 +28,7 @@ class PeekRenewer {
   SyncStore& store_;
   const Clock& clock_;
   const absl::Duration lifetime_;
+  PeekMetrics& metrics_;
   absl::Mutex mu_;
   // When each device was last renewed.
   absl::flat_hash_map<std::string, absl::Time> renewed_ ABSL_GUARDED_BY(mu_);

@@ -3,6 +3,8 @@
 //   periscope_syncapi_waiting_syncs          gauge, syncs parked in the notifier now
 //   periscope_syncapi_syncs_cancelled_total  counter, syncs whose client went away (the gateway
 //                                            cancels the call when its HTTP client hangs up)
+//   periscope_syncapi_sync_build_seconds     histogram, time to build one /sync answer (the
+//                                            work of a sync, without its long-poll wait)
 
 #include <memory>
 
@@ -20,6 +22,7 @@ class SyncMetrics {
   void Parked();
   void Unparked();
   void Cancelled();
+  void Built(double seconds);
 
  private:
   struct Families;

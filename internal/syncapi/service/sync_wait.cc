@@ -1,6 +1,7 @@
 #include "internal/syncapi/service/sync_wait.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "pkg/logging/logging.h"
 #include "pkg/status/matrix_status.h"
@@ -31,7 +32,10 @@ class SyncWait : public std::enable_shared_from_this<SyncWait> {
   // Builds; answers if there is something to say or no time left, else parks.
   void Attempt() {
     bool empty = true;
+    const auto started = std::chrono::steady_clock::now();
     absl::StatusOr<v1::SyncResponse> built = builder_.Build(query_, &empty);
+    metrics_.Built(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!built.ok() || !empty || query_.initial || query_.full_state || clock_.Now() >= deadline_ ||
         cancelled_.load()) {
       return Answer(std::move(built));

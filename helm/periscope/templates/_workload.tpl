@@ -1,0 +1,193 @@
+{{/*
+The objects every component has, as one template each; the files under each component's folder
+call them with (dict "root" $ "component" NAME). The gateway and the monolith serve HTTP; the
+others serve gRPC only.
+*/}}
+
+{{- define "periscope.binary" -}}
+{{- if eq .component "monolith" -}}periscope{{- else -}}periscope-{{ .component }}{{- end -}}
+{{- end -}}
+
+{{/* The gRPC health service name a component's probe asks for ("" = the whole server). */}}
+{{- define "periscope.healthService" -}}
+{{- $names := dict "userapi" "periscope.userapi.v1.UserApiService" "roomserver" "periscope.roomserver.v1.RoomserverService" "syncapi" "periscope.syncapi.v1.SyncApiService" "federationapi" "periscope.federationapi.v1.FederationApiService" "federationsender" "periscope.federationsender.v1.FederationSenderService" -}}
+{{- get $names .component -}}
+{{- end -}}
+
+{{- define "periscope.servesHttp" -}}
+{{- if or (eq .component "gateway") (eq .component "monolith") -}}true{{- end -}}
+{{- end -}}
+
+{{- define "periscope.servesGrpc" -}}
+{{- if ne .component "gateway" -}}true{{- end -}}
+{{- end -}}
+
+{{- define "periscope.deployment" -}}
+{{- $root := .root -}}
+{{- $values := index $root.Values.components .component -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "periscope.componentName" . }}
+  labels:
+    {{- include "periscope.labels" . | nindent 4 }}
+spec:
+  {{- if not (and (eq .component "gateway") $root.Values.autoscaling.gateway.enabled) }}
+  replicas: {{ $values.replicas }}
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- include "periscope.selectorLabels" . | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "periscope.selectorLabels" . | nindent 8 }}
+      annotations:
+        # A config change rolls the pods.
+        checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+        {{- with $values.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      {{- with $root.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        {{- toYaml $root.Values.podSecurityContext | nindent 8 }}
+      containers:
+        - name: {{ .component }}
+          image: {{ include "periscope.image" $root }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          args: ["--config", "/etc/periscope/periscope.yaml"]
+          command: [{{ include "periscope.binary" . | quote }}]
+          {{- if $root.Values.database.existingSecret }}
+          env:
+            # libpq reads the password from PGPASSWORD when the DSN has none.
+            - name: PGPASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: {{ $root.Values.database.existingSecret }}
+                  key: {{ $root.Values.database.passwordKey }}
+          {{- end }}
+          ports:
+            {{- if include "periscope.servesHttp" . }}
+            - name: http-client
+              containerPort: {{ $root.Values.ports.client }}
+            - name: http-federation
+              containerPort: {{ $root.Values.ports.federation }}
+            {{- end }}
+            {{- if include "periscope.servesGrpc" . }}
+            - name: grpc
+              containerPort: {{ $root.Values.ports.grpc }}
+            {{- end }}
+            - name: http-metrics
+              containerPort: {{ $root.Values.ports.metrics }}
+          {{- if include "periscope.servesHttp" . }}
+          livenessProbe:
+            httpGet:
+              path: /healthz
+              port: http-client
+            periodSeconds: 10
+          readinessProbe:
+            httpGet:
+              path: /healthz
+              port: http-client
+            periodSeconds: 5
+          {{- else }}
+          livenessProbe:
+            grpc:
+              port: {{ $root.Values.ports.grpc }}
+            periodSeconds: 10
+          readinessProbe:
+            # NOT_SERVING while the component cannot reach PostgreSQL or NATS.
+            grpc:
+              port: {{ $root.Values.ports.grpc }}
+              service: {{ include "periscope.healthService" . | quote }}
+            periodSeconds: 5
+          {{- end }}
+          resources:
+            {{- toYaml $values.resources | nindent 12 }}
+          securityContext:
+            {{- toYaml $root.Values.securityContext | nindent 12 }}
+          volumeMounts:
+            - name: config
+              mountPath: /etc/periscope/periscope.yaml
+              subPath: periscope.yaml
+              readOnly: true
+            - name: signing-key
+              mountPath: /etc/periscope/keys
+              readOnly: true
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: config
+          configMap:
+            name: {{ include "periscope.fullname" $root }}-config
+        - name: signing-key
+          secret:
+            secretName: {{ include "periscope.signingKeySecret" $root }}
+            defaultMode: 0400
+        - name: tmp
+          emptyDir: {}
+      {{- with $values.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $values.affinity }}
+      affinity:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $values.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end -}}
+
+{{- define "periscope.service" -}}
+{{- $root := .root -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "periscope.componentName" . }}
+  labels:
+    {{- include "periscope.labels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "periscope.selectorLabels" . | nindent 4 }}
+  ports:
+    {{- if include "periscope.servesHttp" . }}
+    - name: http-client
+      port: {{ $root.Values.ports.client }}
+      targetPort: http-client
+    - name: http-federation
+      port: {{ $root.Values.ports.federation }}
+      targetPort: http-federation
+    {{- end }}
+    {{- if include "periscope.servesGrpc" . }}
+    - name: grpc
+      port: {{ $root.Values.ports.grpc }}
+      targetPort: grpc
+      appProtocol: grpc
+    {{- end }}
+    - name: http-metrics
+      port: {{ $root.Values.ports.metrics }}
+      targetPort: http-metrics
+{{- end -}}
+
+{{- define "periscope.pdb" -}}
+{{- if .root.Values.podDisruptionBudget.enabled -}}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "periscope.componentName" . }}
+  labels:
+    {{- include "periscope.labels" . | nindent 4 }}
+spec:
+  maxUnavailable: {{ .root.Values.podDisruptionBudget.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "periscope.selectorLabels" . | nindent 6 }}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,79 @@
+// The commands of docs/operations.md ("Calling the internal gRPC APIs") against the mesh: buf curl
+// lists, describes and calls the roomserver and the userapi through reflection, health answers
+// per service, a refused call carries its Matrix errcode, and the Node example
+// (examples/grpc-node/local_peekers.mjs) does the same from @grpc/grpc-js.
+
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import path from "node:path";
+import test from "node:test";
+import { ROOT, startPeriscope } from "./harness.mjs";
+import { call, register } from "./http.mjs";
+
+test("internal gRPC APIs from the command line and from Node (mesh)", async (t) => {
+  const server = await startPeriscope({ mode: "mesh" });
+  t.after(() => server.destroy());
+  const BUF = path.join(ROOT, "node_modules", ".bin", "buf");
+  const env = { ...process.env, BUF_CACHE_DIR: `${server.dir}/buf-cache` };
+  const curl = (...args) => spawnSync(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], { env, encoding: "utf8" });
+  const json = (r) => { assert.equal(r.status, 0, r.stderr); return JSON.parse(r.stdout); };
+  const rs = `http://${server.grpcAddresses.roomserver}`;
+  const ua = `http://${server.grpcAddresses.userapi}`;
+
+  const alice = await register(server, "alice");
+  const bob = await register(server, "bob");  // the peeker: alice, the creator, is joined
+  const room = await call(server, "POST", "/_matrix/client/v3/createRoom", {
+    token: alice.access_token,
+    body: { room_alias_name: "readable", initial_state: [{ type: "m.room.history_visibility", state_key: "", content: { history_visibility: "world_readable" } }] },
+  });
+  assert.equal(room.status, 200, room.text);
+  const alias = `#readable:${alice.user_id.split(":").slice(1).join(":")}`;
+
+  await t.test("list services and methods, describe a message", () => {
+    const services = curl("--list-services", rs);
+    assert.equal(services.status, 0, services.stderr);
+    assert.match(services.stdout, /periscope\.roomserver\.v1\.RoomserverService/);
+    const methods = curl("--list-methods", rs);
+    assert.match(methods.stdout, /RoomserverService\/PerformPeek\n/);
+    assert.match(methods.stdout, /RoomserverService\/QueryLocalPeekers/);
+    const described = JSON.parse(execFileSync(BUF, ["build", "protos", "--type", "periscope.roomserver.v1.PerformPeekRequest", "-o", "-#format=json"], { env, cwd: ROOT, encoding: "utf8" }));
+    const message = described.file.flatMap((f) => f.messageType ?? []).find((m) => m.name === "PerformPeekRequest");
+    assert.deepEqual(message.field.map((f) => f.name), ["user_id", "device_id", "room_id_or_alias", "server_names"]);
+  });
+
+  await t.test("PerformPeek, then QueryLocalPeekers lists the peeker; a userapi query", () => {
+    const peek = json(curl("-d", JSON.stringify({ user_id: bob.user_id, device_id: bob.device_id, room_id_or_alias: alias }),
+      `${rs}/periscope.roomserver.v1.RoomserverService/PerformPeek`));
+    assert.equal(peek.roomId, room.json.room_id);
+    assert.ok(Number(peek.peekExpiryTs) > Date.now());
+    const peekers = json(curl("-d", JSON.stringify({ room_id: peek.roomId }), `${rs}/periscope.roomserver.v1.RoomserverService/QueryLocalPeekers`));
+    assert.deepEqual(peekers.peekers.map((p) => [p.userId, p.deviceId]), [[bob.user_id, bob.device_id]]);
+    const profile = curl("-d", JSON.stringify({ user_id: alice.user_id }), `${ua}/periscope.userapi.v1.UserApiService/QueryProfile`);
+    assert.equal(profile.status, 0, profile.stderr);
+  });
+
+  await t.test("a refused call exits non-zero with its status; health answers per service", () => {
+    const refused = curl("-v", "-d", JSON.stringify({ user_id: bob.user_id, device_id: bob.device_id, room_id_or_alias: "!nope:elsewhere" }),
+      `${rs}/periscope.roomserver.v1.RoomserverService/PerformPeek`);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stdout + refused.stderr, /not_found|not found|unimplemented|failed_precondition|invalid_argument/i);
+    assert.match(refused.stderr, /matrix-errcode: M_[A-Z_]+/i);
+    for (const [addr, service] of [[rs, "periscope.roomserver.v1.RoomserverService"], [ua, "periscope.userapi.v1.UserApiService"], [rs, ""]]) {
+      assert.deepEqual(json(curl("-d", JSON.stringify({ service }), `${addr}/grpc.health.v1.Health/Check`)), { status: "SERVING" });
+    }
+  });
+
+  await t.test("the Node example (@grpc/grpc-js) peeks, lists the peekers and reads a profile", () => {
+    const example = spawnSync("node", [path.join(ROOT, "examples", "grpc-node", "local_peekers.mjs"),
+      server.grpcAddresses.roomserver, server.grpcAddresses.userapi, alias, bob.user_id, "OTHERDEVICE"], { encoding: "utf8" });
+    assert.equal(example.status, 0, example.stderr);
+    const out = JSON.parse(example.stdout);
+    assert.equal(out.peek.roomId, room.json.room_id);
+    assert.ok(out.peekers.some((p) => p.deviceId === "OTHERDEVICE"));
+    assert.ok("profile" in out);
+    const refused = spawnSync("node", [path.join(ROOT, "examples", "grpc-node", "local_peekers.mjs"),
+      server.grpcAddresses.roomserver, server.grpcAddresses.userapi, "#missing:nowhere", bob.user_id, "D"], { encoding: "utf8" });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /PerformPeek: \w+ M_[A-Z_]+/);
+  });
+});
