@@ -1,5 +1,6 @@
 // periscope-federationsender: the federationsender component of the mesh.
 
+#include "internal/app/dependency_health.h"
 #include "internal/app/process.h"
 #include "internal/federationsender/federationsender_component.h"
 
@@ -15,8 +16,11 @@ int main(int argc, char** argv) {
             federationsender::FederationSenderComponent::Create(env.config, **pool);
         if (!c.ok()) return c.status();
         std::shared_ptr<federationsender::FederationSenderComponent> component = *std::move(c);
-        return app::ServedComponent{component->services(),
+        pg::Pool* raw_pool = pool->get();
+        app::ServedComponent served{component->services(),
                                     {federationsender::FederationSenderComponent::kServiceName},
                                     {component, std::shared_ptr<pg::Pool>(*std::move(pool))}};
+        served.dependency_checks = {app::PostgresCheck(*raw_pool)};
+        return served;
       });
 }

@@ -1,5 +1,6 @@
 // periscope-roomserver: rooms, events and the output stream, as a mesh component.
 
+#include "internal/app/dependency_health.h"
 #include "internal/app/process.h"
 #include "internal/roomserver/roomserver_component.h"
 
@@ -21,9 +22,13 @@ int main(int argc, char** argv) {
             roomserver::RoomserverComponent::Create(env.config, **pool, **js, *key);
         if (!c.ok()) return c.status();
         std::shared_ptr<roomserver::RoomserverComponent> component = *std::move(c);
-        return app::ServedComponent{component->services(),
+        pg::Pool* raw_pool = pool->get();
+        stream::JetStream* raw_js = js->get();
+        app::ServedComponent served{component->services(),
                                     {roomserver::RoomserverComponent::kServiceName},
                                     {component, std::shared_ptr<pg::Pool>(*std::move(pool)),
                                      std::shared_ptr<stream::JetStream>(*std::move(js))}};
+        served.dependency_checks = {app::PostgresCheck(*raw_pool), app::NatsCheck(*raw_js)};
+        return served;
       });
 }

@@ -1,5 +1,6 @@
 // periscope-syncapi: the syncapi component of the mesh.
 
+#include "internal/app/dependency_health.h"
 #include "internal/app/process.h"
 #include "internal/syncapi/syncapi_component.h"
 #include "pkg/clock/clock.h"
@@ -24,12 +25,16 @@ int main(int argc, char** argv) {
                 env.registry);
         if (!c.ok()) return c.status();
         std::shared_ptr<syncapi::SyncApiComponent> component = *std::move(c);
+        pg::Pool* raw_pool = pool->get();
+        stream::JetStream* raw_js = js->get();
         // Owned things are released first to last: the component (and its consumer) before the
         // pool and the NATS connection it uses.
-        return app::ServedComponent{component->services(),
+        app::ServedComponent served{component->services(),
                                     {syncapi::SyncApiComponent::kServiceName},
                                     {component, std::shared_ptr<pg::Pool>(*std::move(pool)),
                                      std::shared_ptr<stream::JetStream>(*std::move(js))},
                                     [component] { component->ReleaseWaiters(); }};
+        served.dependency_checks = {app::PostgresCheck(*raw_pool), app::NatsCheck(*raw_js)};
+        return served;
       });
 }

@@ -1,5 +1,6 @@
 // periscope-userapi: accounts, devices and access tokens, as a mesh component.
 
+#include "internal/app/dependency_health.h"
 #include "internal/app/process.h"
 #include "internal/userapi/userapi_component.h"
 #include "pkg/clock/clock.h"
@@ -16,8 +17,11 @@ int main(int argc, char** argv) {
             userapi::UserApiComponent::Create(env.config, **pool, SystemClock::Get());
         if (!c.ok()) return c.status();
         std::shared_ptr<userapi::UserApiComponent> component = *std::move(c);
-        return app::ServedComponent{component->services(),
+        pg::Pool* raw_pool = pool->get();
+        app::ServedComponent served{component->services(),
                                     {userapi::UserApiComponent::kServiceName},
                                     {component, std::shared_ptr<pg::Pool>(*std::move(pool))}};
+        served.dependency_checks = {app::PostgresCheck(*raw_pool)};
+        return served;
       });
 }

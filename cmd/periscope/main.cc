@@ -3,6 +3,7 @@
 // the monolith and the mesh run the same code paths (interceptors and metrics included).
 
 #include "absl/strings/str_cat.h"
+#include "internal/app/dependency_health.h"
 #include "internal/app/process.h"
 #include "internal/federationapi/federationapi_component.h"
 #include "internal/federationsender/federationsender_component.h"
@@ -85,6 +86,21 @@ absl::Status Run(int argc, char** argv) {
                                     federationsender::FederationSenderComponent::kServiceName},
            .registry = registry.get()}));
 
+  // Readiness of every service follows the shared PostgreSQL pool and NATS connection.
+  auto dependencies = std::make_unique<app::DependencyHealth>(
+      std::vector<app::DependencyHealth::Check>{app::PostgresCheck(*pool), app::NatsCheck(*js)},
+      [health = &server->health()](bool serving) {
+        for (const char* name : {userapi::UserApiComponent::kServiceName,
+                                 roomserver::RoomserverComponent::kServiceName,
+                                 syncapi::SyncApiComponent::kServiceName,
+                                 federationapi::FederationApiComponent::kServiceName,
+                                 federationsender::FederationSenderComponent::kServiceName}) {
+          health->SetStatus(name, serving ? grpc::health::v1::HealthCheckResponse::SERVING
+                                          : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+        }
+      },
+      app::kDependencyCheckEvery);
+
   std::unique_ptr<gateway::UserApiClient> userapi_client =
       gateway::NewGrpcUserApiClient(server->InProcessChannel(), config->gateway.upstream_timeout);
   std::unique_ptr<gateway::FederationApiClient> federation_client =
@@ -124,6 +140,7 @@ absl::Status Run(int argc, char** argv) {
   int sig = process::WaitForShutdownSignal();
   logging::Info("monolith.stopping", {{"signal", sig}});
   gw->Stop();
+  dependencies.reset();
   sync->ReleaseWaiters();  // long-polls answer now instead of holding the drain
   server->Shutdown(absl::Seconds(5));
   return absl::OkStatus();

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "internal/app/dependency_health.h"
 #include "pkg/grpc/grpc_server.h"
 #include "pkg/logging/logging.h"
 #include "pkg/metrics/build_info.h"
@@ -113,6 +114,16 @@ int RunComponentMain(int argc, char** argv, absl::string_view program, absl::str
                                    .health_service_names = served->health_names,
                                    .registry = registry.get()});
   if (!server.ok()) return Fail(program, server.status());
+  // Readiness (the component's own health service names) follows its PostgreSQL and NATS.
+  auto dependencies = std::make_unique<DependencyHealth>(
+      served->dependency_checks,
+      [health = &(*server)->health(), names = served->health_names](bool serving) {
+        for (const std::string& name : names) {
+          health->SetStatus(name, serving ? grpc::health::v1::HealthCheckResponse::SERVING
+                                          : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+        }
+      },
+      kDependencyCheckEvery);
 
   logging::Info("component.started",
                 {{"component", component},
@@ -120,6 +131,7 @@ int RunComponentMain(int argc, char** argv, absl::string_view program, absl::str
                  {"metrics", absl::StrCat(section.metrics_listen.host, ":", (*metrics)->port())}});
   int sig = process::WaitForShutdownSignal();
   logging::Info("component.stopping", {{"component", component}, {"signal", sig}});
+  dependencies.reset();  // before the server marks everything NOT_SERVING for the drain
   if (served->before_shutdown) served->before_shutdown();
   (*server)->Shutdown(absl::Seconds(5));
   return 0;

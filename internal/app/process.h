@@ -45,7 +45,13 @@ struct ServedComponent {
   std::vector<std::shared_ptr<void>> owned;
   // Runs after the shutdown signal, before the gRPC server drains (e.g. answering long-polls).
   std::function<void()> before_shutdown;
+  // What must be reachable for the component to serve (app/dependency_health.h); while one fails
+  // its health services read NOT_SERVING.
+  std::vector<std::function<absl::Status()>> dependency_checks;
 };
+
+// How often a process checks its dependencies for its gRPC health.
+inline constexpr absl::Duration kDependencyCheckEvery = absl::Seconds(5);
 
 // Everything a component's builder may use.
 struct ComponentEnv {

@@ -4,10 +4,13 @@
 // (examples/grpc-node/local_peekers.mjs) does the same from @grpc/grpc-js.
 
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import test from "node:test";
-import { ROOT, startPeriscope } from "./harness.mjs";
+import { ROOT, freePort, startPeriscope } from "./harness.mjs";
 import { call, register } from "./http.mjs";
 
 test("internal gRPC APIs from the command line and from Node (mesh)", async (t) => {
@@ -76,4 +79,49 @@ test("internal gRPC APIs from the command line and from Node (mesh)", async (t) 
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /PerformPeek: \w+ M_[A-Z_]+/);
   });
+});
+
+test("readiness follows the dependencies: NOT_SERVING while NATS is down, SERVING once it is back (mesh)", async (t) => {
+  // A NATS of this test's own, so that stopping it disturbs no other test.
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "periscope-nats-"));
+  const startNats = () => spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", path.join(dir, "js")], { stdio: "ignore" });
+  const listening = () => new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1", () => { s.destroy(); resolve(true); });
+    s.on("error", () => resolve(false));
+  });
+  const until = async (what, check, ms) => {
+    for (const deadline = Date.now() + ms; Date.now() < deadline;) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.fail(`timed out waiting until ${what}`);
+  };
+  let nats = startNats();
+  await until("nats-server listens", listening, 10000);
+  const server = await startPeriscope({ mode: "mesh", env: { PERISCOPE_NATS__URL: `nats://127.0.0.1:${port}` } });
+  t.after(async () => {
+    await server.destroy();
+    nats.kill("SIGTERM");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const BUF = path.join(ROOT, "node_modules", ".bin", "buf");
+  const env = { ...process.env, BUF_CACHE_DIR: `${server.dir}/buf-cache` };
+  const health = (service) => {
+    const r = spawnSync(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", JSON.stringify({ service }),
+      `http://${server.grpcAddresses.roomserver}/grpc.health.v1.Health/Check`], { env, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).status;
+  };
+  const roomserver = "periscope.roomserver.v1.RoomserverService";
+  assert.equal(health(roomserver), "SERVING");
+
+  const exited = new Promise((r) => nats.once("exit", r));
+  nats.kill("SIGKILL");
+  await exited;
+  await until("the roomserver reads NOT_SERVING", () => health(roomserver) === "NOT_SERVING", 20000);
+  assert.equal(health(""), "SERVING", "the process itself stays live");
+
+  nats = startNats();
+  await until("the roomserver reads SERVING again", () => health(roomserver) === "SERVING", 30000);
 });
