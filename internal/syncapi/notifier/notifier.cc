@@ -105,6 +105,19 @@ void Notifier::Shutdown() {
   for (uint64_t id : ids) ready_.emplace_back(TakeLocked(id), Reason::kShutdown);
 }
 
+void Notifier::Post(std::function<void()> task) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!shutdown_) {
+      auto waiter = std::make_unique<Waiter>();
+      waiter->callback = [task = std::move(task)](Reason) { task(); };
+      ready_.emplace_back(std::move(waiter), Reason::kWoken);
+      return;
+    }
+  }
+  task();  // the workers may have stopped
+}
+
 size_t Notifier::waiting() const {
   absl::MutexLock lock(&mu_);
   return waiters_.size();

@@ -49,6 +49,10 @@ class Notifier {
   // Tells the notifier that position `pos` concerns `user_ids`.
   void Wake(const std::vector<std::string>& user_ids, int64_t pos);
 
+  // Runs `task` on a worker thread (at once on the caller's after Shutdown): work that must not
+  // hold the caller's thread, such as a first sync build that reads PostgreSQL.
+  void Post(std::function<void()> task);
+
   // Runs every pending callback with kShutdown; later Waits run at once with kShutdown.
   void Shutdown();
 

@@ -5,6 +5,7 @@
 #include "internal/syncapi/notifier/notifier.h"
 
 #include <atomic>
+#include <thread>
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -123,6 +124,29 @@ TEST(NotifierTest, WokenCallbacksRunInParallel) {
   notifier.Wake({"@a:x", "@b:x"}, 2);
   EXPECT_TRUE(both_done_a.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_TRUE(both_done_b.WaitForNotificationWithTimeout(absl::Seconds(10)));
+}
+
+}  // namespace
+}  // namespace periscope::syncapi
+
+namespace periscope::syncapi {
+namespace {
+
+TEST(NotifierTest, PostRunsOnAWorkerAndAtOnceAfterShutdown) {
+  SimulatedClock clock(absl::FromUnixSeconds(1000));
+  Notifier notifier(clock);
+  absl::Notification ran;
+  std::thread::id worker;
+  notifier.Post([&] {
+    worker = std::this_thread::get_id();
+    ran.Notify();
+  });
+  ASSERT_TRUE(ran.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_NE(worker, std::this_thread::get_id());
+  notifier.Shutdown();
+  bool inline_ran = false;
+  notifier.Post([&] { inline_ran = true; });
+  EXPECT_TRUE(inline_ran);
 }
 
 }  // namespace

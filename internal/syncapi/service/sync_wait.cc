@@ -110,7 +110,13 @@ std::function<void()> SyncRunner::Run(const v1::SyncRequest& request, Done done)
   auto sync = std::make_shared<SyncWait>(builder_, notifier_, metrics_, clock_, std::move(query),
                                          clock_.Now() + wait, std::move(done));
   std::weak_ptr<SyncWait> weak = sync;
-  sync->Attempt();
+  if (request.since().empty() || request.full_state()) {
+    // A full build reads PostgreSQL (the room state): not on the caller's thread, which in the
+    // monolith is one of the gateway's few HTTP threads. Incremental builds come from the cache.
+    notifier_.Post([sync] { sync->Attempt(); });
+  } else {
+    sync->Attempt();
+  }
   return [weak] {
     if (std::shared_ptr<SyncWait> live = weak.lock()) live->Cancel();
   };
