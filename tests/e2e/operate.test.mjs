@@ -86,6 +86,16 @@ test("the Helm chart", async (t) => {
     }
   });
 
+  await t.test("a component's securityContext keys replace the chart-wide ones for it alone", () => {
+    const r = helm(["template", "t", CHART, "--set", "components.gateway.securityContext.readOnlyRootFilesystem=false"]);
+    assert.equal(r.status, 0, r.stderr);
+    const byComponent = Object.fromEntries(yaml.loadAll(r.stdout).filter((d) => d?.kind === "Deployment")
+      .map((d) => [d.metadata.labels["app.kubernetes.io/component"], d.spec.template.spec.containers[0].securityContext]));
+    assert.equal(byComponent.gateway.readOnlyRootFilesystem, false);
+    assert.deepEqual(byComponent.gateway.capabilities, { drop: ["ALL"] }, "other keys stay");
+    assert.equal(byComponent.syncapi.readOnlyRootFilesystem, true);
+  });
+
   await t.test("the rendered configuration is the binaries' schema", () => {
     const r = helm(["template", "t", CHART, "--show-only", "templates/configmap.yaml"]);
     assert.equal(r.status, 0, r.stderr);

@@ -108,8 +108,14 @@ spec:
           {{- end }}
           resources:
             {{- toYaml $values.resources | nindent 12 }}
+          {{- /* The component's own top-level keys replace the chart-wide ones (false included,
+          which Sprig's merge would drop). */}}
+          {{- $securityContext := deepCopy $root.Values.securityContext }}
+          {{- range $key, $value := ($values.securityContext | default dict) }}
+          {{- $_ := set $securityContext $key $value }}
+          {{- end }}
           securityContext:
-            {{- toYaml $root.Values.securityContext | nindent 12 }}
+            {{- toYaml $securityContext | nindent 12 }}
           volumeMounts:
             - name: config
               mountPath: /etc/periscope/periscope.yaml
