@@ -2,9 +2,6 @@
 
 #include "internal/syncapi/service/sync_call.h"
 #include "pkg/grpc/service_reply.h"
-#include "pkg/grpc/status_conversion.h"
-#include "pkg/logging/logging.h"
-#include "pkg/status/matrix_status.h"
 
 namespace periscope::syncapi {
 

@@ -3,6 +3,15 @@
 #include <algorithm>
 
 namespace periscope::syncapi {
+namespace {
+
+// The first event after position `to` (events are in position order).
+std::deque<SyncEvent>::const_iterator EndAt(const std::deque<SyncEvent>& events, int64_t to) {
+  return std::upper_bound(events.begin(), events.end(), to,
+                          [](int64_t pos, const SyncEvent& e) { return pos < e.pos; });
+}
+
+}  // namespace
 
 RoomEventCache::RoomEventCache(size_t max_rooms, size_t max_events_per_room)
     : max_rooms_(std::max<size_t>(max_rooms, 1)),
@@ -58,8 +67,7 @@ std::optional<std::vector<SyncEvent>> RoomEventCache::Recent(absl::string_view r
   auto it = rooms_.find(room_id);
   if (it == rooms_.end() || limit < 0) return std::nullopt;
   const Room& room = it->second;
-  auto end = std::upper_bound(room.events.begin(), room.events.end(), to,
-                              [](int64_t pos, const SyncEvent& e) { return pos < e.pos; });
+  auto end = EndAt(room.events, to);
   // Walk back from `to` over at most limit + 1 events after `from`.
   auto begin = end;
   size_t found = 0;
@@ -83,8 +91,7 @@ std::optional<bool> RoomEventCache::HasEventsIn(absl::string_view room_id, int64
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) return std::nullopt;
   const Room& room = it->second;
-  auto end = std::upper_bound(room.events.begin(), room.events.end(), to,
-                              [](int64_t pos, const SyncEvent& e) { return pos < e.pos; });
+  auto end = EndAt(room.events, to);
   if (end != room.events.begin() && std::prev(end)->pos > from) return true;
   if (from >= room.complete_after) return false;
   return std::nullopt;
