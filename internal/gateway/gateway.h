@@ -47,7 +47,9 @@ class Gateway {
 
   int client_port() const;
   int federation_port() const;
-  // Stops listening and closes connections.
+  // Stops listening, then drains for up to 10 s: parked /sync long-polls are cancelled (answered
+  // 503, retry), other requests in flight finish, and every answer goes out with
+  // `Connection: close`. Then closes all connections. Idempotent.
   void Stop();
 
  private:

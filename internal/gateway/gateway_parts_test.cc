@@ -98,6 +98,7 @@ TEST(StatusMappingTest, Table) {
       {absl::UnimplementedError("x"), 501, "M_UNRECOGNIZED"},
       {absl::UnavailableError("x"), 503, "M_UNKNOWN"},
       {absl::DeadlineExceededError("x"), 504, "M_UNKNOWN"},
+      {absl::CancelledError("x"), 503, "M_UNKNOWN"},
       {absl::InternalError("secret detail"), 500, "M_UNKNOWN"},
   };
   for (const Case& c : cases) {

@@ -46,7 +46,7 @@ struct Router::Metrics {
 };
 
 Router::Router(std::string api, prometheus::Registry* registry) : api_(std::move(api)) {
-  if (registry != nullptr) metrics_ = std::make_unique<Metrics>(*registry);
+  if (registry != nullptr) metrics_ = std::make_shared<Metrics>(*registry);
 }
 
 Router::~Router() = default;
@@ -99,19 +99,20 @@ Responder Router::Instrument(const std::string& route, const std::string& method
     in_flight = &metrics_->in_flight.Add({{"api", api_}});
     in_flight->Increment();
   }
-  return Responder([this, route, method, start, in_flight,
+  // Captures no `this`: the answer may come after the router is gone.
+  return Responder([metrics = metrics_, api = api_, route, method, start, in_flight,
                     respond = std::move(respond)](HttpResponse response) {
     AddCorsHeaders(response);
-    if (metrics_) {
+    if (metrics) {
       in_flight->Decrement();
-      metrics_->requests
-          .Add({{"api", api_},
+      metrics->requests
+          .Add({{"api", api},
                 {"route", route},
                 {"method", method},
                 {"code", std::to_string(response.status)}})
           .Increment();
-      metrics_->duration
-          .Add({{"api", api_}, {"route", route}, {"method", method}},
+      metrics->duration
+          .Add({{"api", api}, {"route", route}, {"method", method}},
                prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                        0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})
           .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -57,7 +57,9 @@ class Router final : public RequestHandler {
 
   std::string api_;
   std::vector<Route> routes_;
-  std::unique_ptr<Metrics> metrics_;
+  // Shared with the Responders it wraps, which may outlive the router (an upstream answering
+  // after the gateway stopped).
+  std::shared_ptr<Metrics> metrics_;
 };
 
 }  // namespace periscope::gateway

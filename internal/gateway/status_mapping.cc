@@ -37,9 +37,13 @@ HttpError MapStatus(const absl::Status& status) {
       // A component (or its database) is down or overloaded; the client should retry.
       return {503, std::string(errcode::kUnknown),
               "A server component is unavailable; try again shortly"};
+    case absl::StatusCode::kCancelled:
+      // Only the gateway cancels its upstream calls: the client hung up (nobody reads this), or
+      // the gateway is shutting down and the client should retry elsewhere.
+      return {503, std::string(errcode::kUnknown), "The request was cancelled; retry"};
     case absl::StatusCode::kDeadlineExceeded:
       return {504, std::string(errcode::kUnknown), "A server component did not answer in time"};
-    default:  // Cancelled, Unknown, Internal, DataLoss
+    default:  // Unknown, Internal, DataLoss
       break;
   }
   return {500, std::string(errcode::kUnknown), "Internal server error"};
@@ -47,7 +51,7 @@ HttpError MapStatus(const absl::Status& status) {
 
 HttpResponse StatusResponse(const absl::Status& status) {
   HttpError e = MapStatus(status);
-  if (e.status >= 500) {
+  if (e.status >= 500 && status.code() != absl::StatusCode::kCancelled) {
     logging::Warn("gateway.upstream_error", {{"status", e.status}, {"error", status}});
   }
   return MatrixErrorResponse(e.status, e.errcode, e.message);

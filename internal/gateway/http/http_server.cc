@@ -9,8 +9,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "pkg/logging/logging.h"
 
 namespace periscope::gateway {
@@ -23,6 +25,8 @@ using tcp = net::ip::tcp;
 
 constexpr char kTooLarge[] = R"({"errcode":"M_TOO_LARGE","error":"The request body is too large"})";
 constexpr char kMalformed[] = R"({"errcode":"M_UNKNOWN","error":"Malformed HTTP request"})";
+constexpr char kShuttingDown[] =
+    R"({"errcode":"M_UNKNOWN","error":"The server is shutting down; retry"})";
 
 HttpRequest ToHttpRequest(const http::request<http::string_body>& req, const std::string& remote) {
   HttpRequest out;
@@ -40,10 +44,55 @@ HttpRequest ToHttpRequest(const http::request<http::string_body>& req, const std
   return out;
 }
 
+class Session;
+
+// The sessions whose request a handler is working on, each with its request's Cancellation. This
+// owns them while they wait (a waiting session has no pending I/O to keep it alive), and is the
+// only way a Responder or a Cancellation reaches its session: one called after Stop, from an
+// upstream's thread, finds nothing here instead of a session whose io_context is gone. Work for
+// a session is posted to its strand under the lock, so Stop (which closes this first) never
+// destroys the io_context between the lookup and the post.
+class AwaitingSessions {
+ public:
+  // False once the server is draining or stopped: the request is refused.
+  bool Add(std::shared_ptr<Session> session, std::shared_ptr<Cancellation> cancellation);
+  // Hands the answer to the session's strand; dropped if the server has stopped.
+  void Answer(Session* session, HttpResponse response);
+  // The answer is written (or the client is gone): the session is no longer in flight.
+  void Written(Session* session);
+  // Starts watching the session's connection for a hang-up, if it still awaits its answer.
+  void WatchForHangUp(Session* session);
+
+  // Refuses new requests and cancels those in flight (a parked /sync answers at once).
+  void BeginDrain();
+  bool draining() const;
+  // Waits until every request in flight was answered and written, or `timeout` passed; returns
+  // the number left.
+  size_t AwaitWritten(absl::Duration timeout);
+  // From now on nothing reaches a session; returns those still waiting, to destroy while their
+  // io_context still exists.
+  std::vector<std::shared_ptr<Session>> Close();
+
+ private:
+  struct Entry {
+    std::shared_ptr<Session> session;
+    std::shared_ptr<Cancellation> cancellation;
+    bool answered = false;
+  };
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<Session*, Entry> waiting_ ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, RequestHandler& handler, const HttpListenerOptions& options)
-      : stream_(std::move(socket)), handler_(handler), options_(options) {
+  Session(tcp::socket socket, RequestHandler& handler, const HttpListenerOptions& options,
+          std::shared_ptr<AwaitingSessions> awaiting)
+      : stream_(std::move(socket)),
+        awaiting_(std::move(awaiting)),
+        handler_(handler),
+        options_(options) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = absl::StrCat(ep.address().to_string(), ":", ep.port());
@@ -51,6 +100,60 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+  // Posts `fn(session)` to the session's strand; the posted work owns the session.
+  template <typename Fn>
+  static void Post(std::shared_ptr<Session> session, Fn fn) {
+    auto executor = session->stream_.get_executor();
+    net::post(executor,
+              [session = std::move(session), fn = std::move(fn)]() mutable { fn(*session); });
+  }
+
+  // While a handler works, reads from the connection: end of stream or a reset means the client
+  // hung up, and the request is cancelled. Bytes that do arrive (a pipelined request) are kept for
+  // the next read, and the watch ends there. Write stops the watch before it writes.
+  void WatchForHangUp() {
+    if (answered_ || watching_) return;
+    watching_ = true;
+    stream_.async_read_some(
+        buffer_.prepare(kWatchBytes),
+        [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnWatch(ec, n); });
+  }
+
+  void Write(HttpResponse response) {
+    answered_ = true;
+    cancellation_.reset();
+    if (watching_) {
+      // One read at a time: end the watch, and write when its handler has run.
+      pending_ = std::move(response);
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);
+      return;
+    }
+    if (client_gone_) {
+      awaiting_->Written(this);
+      return Close();
+    }
+    // A draining server answers what it has, then closes, so the client reconnects elsewhere.
+    if (awaiting_->draining()) keep_alive_ = false;
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(response.status));
+    res->set(http::field::server, "Periscope");
+    res->set(http::field::content_type, response.content_type);
+    for (const auto& [k, v] : response.headers) res->set(k, v);
+    res->body() = std::move(response.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    auto self = shared_from_this();
+    stream_.expires_after(std::chrono::seconds(options_.read_timeout_seconds));
+    http::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) {
+      self->awaiting_->Written(self.get());
+      if (!ec && self->discarding_input_) return self->Drain();
+      if (ec || !self->keep_alive_) return self->Close();
+      self->Read();
+    });
   }
 
  private:
@@ -73,7 +176,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::body_limit) {
       // Answer at once, then read and discard what the client is still sending, so that it can
       // finish writing and actually see the 413 rather than a connection reset.
-      draining_ = true;
+      discarding_input_ = true;
       return WriteError(413, kTooLarge);
     }
     if (ec) {
@@ -88,32 +191,18 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     answered_ = false;
     // A handler that registers for a hang-up (a /sync long-poll) gets the connection watched.
-    request.cancellation =
-        std::make_shared<Cancellation>([weak = std::weak_ptr<Session>(shared_from_this())] {
-          if (auto self = weak.lock()) {
-            net::dispatch(self->stream_.get_executor(), [self] { self->WatchForHangUp(); });
-          }
-        });
+    request.cancellation = std::make_shared<Cancellation>(
+        [awaiting = awaiting_, raw = this] { awaiting->WatchForHangUp(raw); });
     cancellation_ = request.cancellation;
-    // The Responder keeps the session alive until the handler answers (possibly much later, from
-    // a gRPC thread); the write itself runs on the session's strand.
-    Responder respond([self = shared_from_this()](HttpResponse response) {
-      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->Write(std::move(response));
-      });
+    if (!awaiting_->Add(shared_from_this(), cancellation_)) {
+      keep_alive_ = false;
+      return Write(HttpResponse{503, "application/json", kShuttingDown, {}});
+    }
+    // The handler may answer much later, from another thread; the write runs on this strand.
+    Responder respond([awaiting = awaiting_, raw = this](HttpResponse response) {
+      awaiting->Answer(raw, std::move(response));
     });
     handler_.Handle(std::move(request), std::move(respond));
-  }
-
-  // While a handler works, reads from the connection: end of stream or a reset means the client
-  // hung up, and the request is cancelled. Bytes that do arrive (a pipelined request) are kept for
-  // the next read, and the watch ends there. Write stops the watch before it writes.
-  void WatchForHangUp() {
-    if (answered_ || watching_) return;
-    watching_ = true;
-    stream_.async_read_some(
-        buffer_.prepare(kWatchBytes),
-        [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnWatch(ec, n); });
   }
 
   void OnWatch(beast::error_code ec, size_t n) {
@@ -133,35 +222,6 @@ class Session : public std::enable_shared_from_this<Session> {
   void WriteError(int status, const char* body) {
     keep_alive_ = false;
     Write(HttpResponse{status, "application/json", body, {}});
-  }
-
-  void Write(HttpResponse response) {
-    answered_ = true;
-    cancellation_.reset();
-    if (watching_) {
-      // One read at a time: end the watch, and write when its handler has run.
-      pending_ = std::move(response);
-      beast::error_code ignored;
-      stream_.socket().cancel(ignored);
-      return;
-    }
-    if (client_gone_) return Close();
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(response.status));
-    res->set(http::field::server, "Periscope");
-    res->set(http::field::content_type, response.content_type);
-    for (const auto& [k, v] : response.headers) res->set(k, v);
-    res->body() = std::move(response.body);
-    res->keep_alive(keep_alive_);
-    res->prepare_payload();
-    auto self = shared_from_this();
-    stream_.expires_after(std::chrono::seconds(options_.read_timeout_seconds));
-    http::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) {
-      if (!ec && self->draining_) return self->Drain();
-      if (ec || !self->keep_alive_) return self->Close();
-      self->Read();
-    });
   }
 
   // Discards input until the client closes, for at most kDrainTime or kDrainBytes.
@@ -192,6 +252,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static constexpr size_t kWatchBytes = 512;
 
   beast::tcp_stream stream_;
+  std::shared_ptr<AwaitingSessions> awaiting_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   // The request being handled: whether it has been answered, and its hang-up watch.
@@ -204,16 +265,83 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpListenerOptions options_;
   std::string remote_;
   bool keep_alive_ = true;
-  bool draining_ = false;
+  bool discarding_input_ = false;  // after a 413: read and drop the rest of the body
   size_t drained_ = 0;
   std::vector<char> drain_buffer_;
   std::chrono::steady_clock::time_point drain_started_;
 };
 
+bool AwaitingSessions::Add(std::shared_ptr<Session> session,
+                           std::shared_ptr<Cancellation> cancellation) {
+  absl::MutexLock lock(&mu_);
+  if (draining_ || closed_) return false;
+  Session* key = session.get();
+  waiting_[key] = Entry{std::move(session), std::move(cancellation)};
+  return true;
+}
+
+void AwaitingSessions::Answer(Session* session, HttpResponse response) {
+  absl::MutexLock lock(&mu_);
+  auto it = waiting_.find(session);
+  if (it == waiting_.end() || it->second.answered) return;  // stopped: nobody is left to write to
+  it->second.answered = true;
+  Session::Post(it->second.session, [response = std::move(response)](Session& s) mutable {
+    s.Write(std::move(response));
+  });
+}
+
+void AwaitingSessions::Written(Session* session) {
+  absl::MutexLock lock(&mu_);
+  waiting_.erase(session);
+}
+
+void AwaitingSessions::WatchForHangUp(Session* session) {
+  absl::MutexLock lock(&mu_);
+  auto it = waiting_.find(session);
+  if (it == waiting_.end() || it->second.answered) return;
+  Session::Post(it->second.session, [](Session& s) { s.WatchForHangUp(); });
+}
+
+void AwaitingSessions::BeginDrain() {
+  std::vector<std::shared_ptr<Cancellation>> cancellations;
+  {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+    for (auto& [key, entry] : waiting_) cancellations.push_back(entry.cancellation);
+  }
+  for (auto& c : cancellations) c->Cancel();  // outside the lock: a cancel may answer at once
+}
+
+bool AwaitingSessions::draining() const {
+  absl::MutexLock lock(&mu_);
+  return draining_;
+}
+
+size_t AwaitingSessions::AwaitWritten(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto all_answered = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return waiting_.empty(); };
+  mu_.AwaitWithTimeout(absl::Condition(&all_answered), timeout);
+  return waiting_.size();
+}
+
+std::vector<std::shared_ptr<Session>> AwaitingSessions::Close() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+  std::vector<std::shared_ptr<Session>> left;
+  for (auto& [key, entry] : waiting_) left.push_back(std::move(entry.session));
+  waiting_.clear();
+  return left;
+}
+
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& io, RequestHandler& handler, HttpListenerOptions options)
-      : io_(io), acceptor_(net::make_strand(io)), handler_(handler), options_(std::move(options)) {}
+  Listener(net::io_context& io, RequestHandler& handler, HttpListenerOptions options,
+           std::shared_ptr<AwaitingSessions> awaiting)
+      : io_(io),
+        acceptor_(net::make_strand(io)),
+        handler_(handler),
+        options_(std::move(options)),
+        awaiting_(std::move(awaiting)) {}
 
   absl::StatusOr<int> Open() {
     beast::error_code ec;
@@ -232,14 +360,16 @@ class Listener : public std::enable_shared_from_this<Listener> {
   }
 
   void Accept() {
-    acceptor_.async_accept(net::make_strand(io_), [self = shared_from_this()](beast::error_code ec,
-                                                                              tcp::socket socket) {
-      if (ec == net::error::operation_aborted) return;
-      if (!ec) {
-        std::make_shared<Session>(std::move(socket), self->handler_, self->options_)->Start();
-      }
-      self->Accept();
-    });
+    acceptor_.async_accept(net::make_strand(io_),
+                           [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                             if (ec == net::error::operation_aborted) return;
+                             if (!ec) {
+                               std::make_shared<Session>(std::move(socket), self->handler_,
+                                                         self->options_, self->awaiting_)
+                                   ->Start();
+                             }
+                             self->Accept();
+                           });
   }
 
   void Close() {
@@ -254,6 +384,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   tcp::acceptor acceptor_;
   RequestHandler& handler_;
   HttpListenerOptions options_;
+  std::shared_ptr<AwaitingSessions> awaiting_;
 };
 
 }  // namespace
@@ -262,17 +393,22 @@ struct HttpServer::Impl {
   explicit Impl(int threads) : io(threads), thread_count(threads) {}
   net::io_context io;
   int thread_count;
+  // Keeps the threads running while nothing is pending: during a drain the acceptor is closed
+  // and a request waiting on its handler has no I/O in flight, yet its answer must be written.
+  net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(io);
+  std::shared_ptr<AwaitingSessions> awaiting = std::make_shared<AwaitingSessions>();
   std::vector<std::shared_ptr<Listener>> listeners;
   std::vector<std::thread> threads;
+  bool stopped = false;
 };
 
 HttpServer::HttpServer(int io_threads) : impl_(std::make_unique<Impl>(io_threads)) {}
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() { Stop(absl::ZeroDuration()); }
 
 absl::StatusOr<int> HttpServer::Listen(const HttpListenerOptions& options,
                                        RequestHandler& handler) {
-  auto listener = std::make_shared<Listener>(impl_->io, handler, options);
+  auto listener = std::make_shared<Listener>(impl_->io, handler, options, impl_->awaiting);
   absl::StatusOr<int> port = listener->Open();
   if (!port.ok()) return port.status();
   listener->Accept();
@@ -286,15 +422,25 @@ void HttpServer::Start() {
   }
 }
 
-void HttpServer::Stop() {
-  if (impl_ == nullptr) return;
+void HttpServer::Stop(absl::Duration drain) {
+  if (impl_ == nullptr || impl_->stopped) return;
+  impl_->stopped = true;
   for (auto& l : impl_->listeners) l->Close();
   impl_->listeners.clear();
+  if (!impl_->threads.empty() && drain > absl::ZeroDuration()) {
+    impl_->awaiting->BeginDrain();
+    if (size_t left = impl_->awaiting->AwaitWritten(drain); left > 0) {
+      logging::Warn("http.drain_incomplete", {{"unanswered", static_cast<int64_t>(left)}});
+    }
+  }
+  std::vector<std::shared_ptr<Session>> unanswered = impl_->awaiting->Close();
+  impl_->work.reset();
   impl_->io.stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
   }
   impl_->threads.clear();
+  unanswered.clear();  // while the io_context they belong to still exists
 }
 
 }  // namespace periscope::gateway

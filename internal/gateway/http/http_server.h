@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "internal/gateway/http/http_message.h"
 
 namespace periscope::gateway {
@@ -37,8 +38,11 @@ class HttpServer {
 
   // Starts the event-loop threads.
   void Start();
-  // Stops accepting, closes connections and joins the threads.
-  void Stop();
+  // Stops accepting, then drains: requests in flight are cancelled (a parked /sync answers at
+  // once) and their answers written, with `Connection: close`, for up to `drain`. Then closes
+  // every connection and joins the threads. A handler that answers after this finds its
+  // connection gone; its answer is dropped. Idempotent.
+  void Stop(absl::Duration drain = absl::Seconds(10));
 
  private:
   struct Impl;

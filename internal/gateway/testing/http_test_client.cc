@@ -12,8 +12,7 @@
 
 namespace periscope::gateway::testing {
 
-TestResponse SendRaw(int port, const std::string& raw_request) {
-  TestResponse out;
+int ConnectLoopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -23,8 +22,15 @@ TestResponse SendRaw(int port, const std::string& raw_request) {
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
-    return out;
+    return -1;
   }
+  return fd;
+}
+
+TestResponse SendRaw(int port, const std::string& raw_request) {
+  TestResponse out;
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return out;
   size_t sent = 0;
   while (sent < raw_request.size()) {
     ssize_t n = send(fd, raw_request.data() + sent, raw_request.size() - sent, MSG_NOSIGNAL);

@@ -12,6 +12,9 @@ struct TestResponse {
   std::string body;
 };
 
+// A blocking TCP connection to 127.0.0.1:port with a 10 s receive timeout; -1 if refused.
+int ConnectLoopback(int port);
+
 // Sends `raw_request` verbatim and reads until the server closes.
 TestResponse SendRaw(int port, const std::string& raw_request);
 

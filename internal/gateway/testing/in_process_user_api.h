@@ -1,11 +1,13 @@
 #pragma once
 // A UserApiClient that runs the real userapi verbs in process on an in-memory store (no gRPC,
-// no database), answering on another thread as gRPC would. `SetDown(true)` makes every call fail
-// with UNAVAILABLE, as an unreachable component does.
+// no database), answering on another thread as gRPC would (joined when this is destroyed).
+// `SetDown(true)` makes every call fail with UNAVAILABLE, as an unreachable component does.
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "internal/gateway/upstream/user_api_client.h"
 #include "internal/userapi/perform/account_creator.h"
 #include "internal/userapi/perform/device_logout.h"
@@ -25,6 +27,16 @@ class InProcessUserApi final : public UserApiClient {
         tokens_(store_, server_name),
         logout_(store_, server_name),
         profiles_(store_, server_name) {}
+
+  // Waits for the answering threads, so that none outlives the test.
+  ~InProcessUserApi() override {
+    std::vector<std::thread> threads;
+    {
+      absl::MutexLock lock(&threads_mu_);
+      threads = std::move(threads_);
+    }
+    for (std::thread& t : threads) t.join();
+  }
 
   void SetDown(bool down) { down_ = down; }
   int token_queries() const { return token_queries_; }
@@ -90,11 +102,14 @@ class InProcessUserApi final : public UserApiClient {
  private:
   template <typename T, typename Fn>
   void Answer(Callback<T> done, Fn fn) {
+    std::thread answer;
     if (down_) {
-      std::thread([done] { done(absl::UnavailableError("connection refused")); }).detach();
-      return;
+      answer = std::thread([done] { done(absl::UnavailableError("connection refused")); });
+    } else {
+      answer = std::thread([done, fn] { done(fn()); });
     }
-    std::thread([done, fn] { done(fn()); }).detach();
+    absl::MutexLock lock(&threads_mu_);
+    threads_.push_back(std::move(answer));
   }
 
   userapi::FakeUserStore store_;
@@ -106,6 +121,8 @@ class InProcessUserApi final : public UserApiClient {
   userapi::ProfileEditor profiles_;
   std::atomic<bool> down_{false};
   std::atomic<int> token_queries_{0};
+  absl::Mutex threads_mu_;
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(threads_mu_);
 };
 
 }  // namespace periscope::gateway::testing
