@@ -12,6 +12,7 @@ import test from "node:test";
 import yaml from "js-yaml";
 import { ROOT, startPeriscope } from "./harness.mjs";
 import { call, register } from "./http.mjs";
+import { documentedValues, readmeTable, valuesTable } from "../../scripts/helm-values-table.mjs";
 
 const CHART = path.join(ROOT, "helm", "periscope");
 const HELM = process.env.PERISCOPE_HELM ?? path.join(ROOT, ".periscope", "tools", "helm");
@@ -96,6 +97,40 @@ test("the Helm chart", async (t) => {
     assert.equal(byComponent.syncapi.readOnlyRootFilesystem, true);
   });
 
+  await t.test("a component's own ports apply to its container, probes, Service and address", () => {
+    const r = helm(["template", "t", CHART, "--set", "components.syncapi.ports.grpc=7171",
+      "--set", "components.gateway.ports.client=8080"]);
+    assert.equal(r.status, 0, r.stderr);
+    const docs = yaml.loadAll(r.stdout).filter(Boolean);
+    const of = (kind, component) => docs.find((d) => d.kind === kind && d.metadata.labels["app.kubernetes.io/component"] === component);
+    const portNumbers = (component) => {
+      const container = of("Deployment", component).spec.template.spec.containers[0];
+      return {
+        container: Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort])),
+        service: Object.fromEntries(of("Service", component).spec.ports.map((p) => [p.name, p.port])),
+        readiness: container.readinessProbe.grpc?.port,
+      };
+    };
+    assert.deepEqual(portNumbers("syncapi"), { container: { grpc: 7171, "http-metrics": 9464 }, service: { grpc: 7171, "http-metrics": 9464 }, readiness: 7171 });
+    assert.equal(portNumbers("roomserver").container.grpc, 7070, "others keep the chart-wide port");
+    assert.equal(portNumbers("gateway").container["http-client"], 8080);
+    assert.equal(portNumbers("gateway").service["http-client"], 8080);
+    const config = yaml.load(docs.find((d) => d.kind === "ConfigMap" && d.data?.["periscope.yaml"]).data["periscope.yaml"]);
+    assert.equal(config.syncapi.address, "t-periscope-syncapi:7171");
+    assert.equal(config.syncapi.grpc_listen, "0.0.0.0:7171");
+    assert.equal(config.roomserver.address, "t-periscope-roomserver:7070");
+    assert.equal(config.gateway.client_listen, "0.0.0.0:8080");
+  });
+
+  await t.test("the README's values table is the values.yaml @param comments, and the schema knows each value", () => {
+    assert.equal(readmeTable().table, valuesTable(), "run: node scripts/helm-values-table.mjs --write");
+    const schema = JSON.parse(fs.readFileSync(path.join(CHART, "values.schema.json"), "utf8"));
+    for (const { path: name } of documentedValues()) {
+      const node = name.split(".").reduce((s, key) => s?.properties?.[key], schema);
+      assert.ok(node, `values.schema.json has no entry for ${name}`);
+    }
+  });
+
   await t.test("the rendered configuration is the binaries' schema", () => {
     const r = helm(["template", "t", CHART, "--show-only", "templates/configmap.yaml"]);
     assert.equal(r.status, 0, r.stderr);
@@ -121,6 +156,9 @@ test("the Helm chart", async (t) => {
       [["--set", "nats.url=http://nats:4222"], /nats\.url: Does not match pattern/],
       [["--set", "mode=monolith", "--set", "autoscaling.gateway.enabled=true"], /enabled: enabled does not match: false|Must validate "then"/],
       [["--set", "components.gateway.replicaz=2"], /Additional property replicaz is not allowed/],
+      [["--set", "components.userapi.ports.client=8008"], /components\.userapi\.ports: Additional property client is not allowed/],
+      [["--set", "components.syncapi.ports.grpc=70000"], /components\.syncapi\.ports\.grpc: Must be less than or equal to 65535/],
+      [["--set", "terminationGracePeriodSeconds=5"], /terminationGracePeriodSeconds: Must be greater than or equal to 15/],
     ];
     for (const [args, message] of cases) {
       const r = helm(["lint", "--strict", CHART, ...args]);

@@ -14,6 +14,21 @@ others serve gRPC only.
 {{- get $names .component -}}
 {{- end -}}
 
+{{/*
+A port of a component, (dict "root" $ "component" C "name" "client"|"federation"|"grpc"|"metrics"):
+the component's own `ports.<name>` if set, else the chart-wide `ports.<name>`. In monolith mode
+every listener is the monolith's, whichever component asks.
+*/}}
+{{- define "periscope.port" -}}
+{{- $component := ternary "monolith" .component (eq .root.Values.mode "monolith") -}}
+{{- $own := (index .root.Values.components $component).ports | default dict -}}
+{{- if hasKey $own .name -}}
+{{- get $own .name | int -}}
+{{- else -}}
+{{- index .root.Values.ports .name | int -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "periscope.servesHttp" -}}
 {{- if or (eq .component "gateway") (eq .component "monolith") -}}true{{- end -}}
 {{- end -}}
@@ -49,6 +64,7 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
     spec:
+      terminationGracePeriodSeconds: {{ $root.Values.terminationGracePeriodSeconds }}
       {{- with $root.Values.imagePullSecrets }}
       imagePullSecrets:
         {{- toYaml . | nindent 8 }}
@@ -73,16 +89,16 @@ spec:
           ports:
             {{- if include "periscope.servesHttp" . }}
             - name: http-client
-              containerPort: {{ $root.Values.ports.client }}
+              containerPort: {{ include "periscope.port" (dict "root" $root "component" .component "name" "client") }}
             - name: http-federation
-              containerPort: {{ $root.Values.ports.federation }}
+              containerPort: {{ include "periscope.port" (dict "root" $root "component" .component "name" "federation") }}
             {{- end }}
             {{- if include "periscope.servesGrpc" . }}
             - name: grpc
-              containerPort: {{ $root.Values.ports.grpc }}
+              containerPort: {{ include "periscope.port" (dict "root" $root "component" .component "name" "grpc") }}
             {{- end }}
             - name: http-metrics
-              containerPort: {{ $root.Values.ports.metrics }}
+              containerPort: {{ include "periscope.port" (dict "root" $root "component" .component "name" "metrics") }}
           {{- if include "periscope.servesHttp" . }}
           livenessProbe:
             httpGet:
@@ -97,12 +113,12 @@ spec:
           {{- else }}
           livenessProbe:
             grpc:
-              port: {{ $root.Values.ports.grpc }}
+              port: {{ include "periscope.port" (dict "root" $root "component" .component "name" "grpc") }}
             periodSeconds: 10
           readinessProbe:
             # NOT_SERVING while the component cannot reach PostgreSQL or NATS.
             grpc:
-              port: {{ $root.Values.ports.grpc }}
+              port: {{ include "periscope.port" (dict "root" $root "component" .component "name" "grpc") }}
               service: {{ include "periscope.healthService" . | quote }}
             periodSeconds: 5
           {{- end }}
@@ -165,20 +181,20 @@ spec:
   ports:
     {{- if include "periscope.servesHttp" . }}
     - name: http-client
-      port: {{ $root.Values.ports.client }}
+      port: {{ include "periscope.port" (dict "root" $root "component" .component "name" "client") }}
       targetPort: http-client
     - name: http-federation
-      port: {{ $root.Values.ports.federation }}
+      port: {{ include "periscope.port" (dict "root" $root "component" .component "name" "federation") }}
       targetPort: http-federation
     {{- end }}
     {{- if include "periscope.servesGrpc" . }}
     - name: grpc
-      port: {{ $root.Values.ports.grpc }}
+      port: {{ include "periscope.port" (dict "root" $root "component" .component "name" "grpc") }}
       targetPort: grpc
       appProtocol: grpc
     {{- end }}
     - name: http-metrics
-      port: {{ $root.Values.ports.metrics }}
+      port: {{ include "periscope.port" (dict "root" $root "component" .component "name" "metrics") }}
       targetPort: http-metrics
 {{- end -}}
 
