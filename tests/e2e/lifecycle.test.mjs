@@ -1,5 +1,6 @@
 // Process lifecycle: a bad configuration stops a binary before it serves, with the key named;
-// SIGTERM stops every process cleanly; a restart keeps every account (nothing lost).
+// SIGTERM stops every process cleanly, answering a parked long-poll first; a restart keeps every
+// account (nothing lost).
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -69,8 +70,20 @@ for (const mode of ["monolith", "mesh"]) {
     const reg = await post("/_matrix/client/v3/register", { username: "dora", password: "pw", auth: { type: "m.login.dummy" } });
     assert.equal(reg.status, 200);
     const { access_token: token } = await reg.json();
+    const auth = { headers: { authorization: `Bearer ${token}` } };
 
+    // A /sync parked in a long-poll when SIGTERM comes is answered, not cut off: the gateway
+    // cancels it (503, retry) or syncapi releases it (200, nothing new), well before its timeout.
+    const first = await (await fetch(`${server.baseUrl}/_matrix/client/v3/sync?timeout=0`, auth)).json();
+    const parked = fetch(`${server.baseUrl}/_matrix/client/v3/sync?timeout=30000&since=${first.next_batch}`, auth)
+      .then(async (r) => ({ status: r.status, body: await r.json(), at: Date.now() }));
+    await new Promise((resolve) => setTimeout(resolve, 300));  // parked by now
+    const stopping = Date.now();
     const codes = await server.restart();
+    const answer = await parked;
+    assert.ok([200, 503].includes(answer.status), JSON.stringify(answer));
+    if (answer.status === 503) assert.equal(answer.body.errcode, "M_UNKNOWN");
+    assert.ok(answer.at - stopping < 10000, `answered ${answer.at - stopping} ms after SIGTERM`);
     for (const [name, { code, signal }] of Object.entries(codes)) {
       assert.equal(signal, null, `${name} was killed by ${signal}`);
       assert.equal(code, 0, `${name} exited with ${code}`);
