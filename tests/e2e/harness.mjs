@@ -78,6 +78,14 @@ function yamlAddress(port) {
   return `127.0.0.1:${port}`;
 }
 
+// Every Periscope process any harness started. A test that fails or times out half-way, or
+// node --test-force-exit, must not leave one running: whatever still runs when node exits is
+// killed (a signal is all that can be sent synchronously from an 'exit' handler).
+const spawned = new Set();
+process.on("exit", () => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+
 export async function startPeriscope({ mode = "monolith", env = {} } = {}) {
   const adminDsn = requireEnv("TEST_POSTGRES_DSN");
   const natsUrl = requireEnv("TEST_NATS_URL");
@@ -146,7 +154,11 @@ ${componentYaml}`;
     });
     fs.closeSync(out);
     child.name = name;
-    child.exited = new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
+    spawned.add(child);
+    child.exited = new Promise((r) => child.on("exit", (code, signal) => {
+      spawned.delete(child);
+      r({ code, signal });
+    }));
     child.tail = () => fs.readFileSync(logPath, "utf8").split("\n").slice(-30).join("\n");
     procs.push(child);
   };
