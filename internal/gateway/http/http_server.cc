@@ -2,6 +2,7 @@
 
 #include "internal/gateway/http/http_server.h"
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -81,7 +82,8 @@ class AwaitingSessions {
   };
   mutable absl::Mutex mu_;
   absl::flat_hash_map<Session*, Entry> waiting_ ABSL_GUARDED_BY(mu_);
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  // Set under mu_ (so Add sees it with the table); read without it on every write.
+  std::atomic<bool> draining_{false};
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -312,10 +314,7 @@ void AwaitingSessions::BeginDrain() {
   for (auto& c : cancellations) c->Cancel();  // outside the lock: a cancel may answer at once
 }
 
-bool AwaitingSessions::draining() const {
-  absl::MutexLock lock(&mu_);
-  return draining_;
-}
+bool AwaitingSessions::draining() const { return draining_.load(); }
 
 size_t AwaitingSessions::AwaitWritten(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
