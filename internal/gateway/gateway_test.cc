@@ -7,10 +7,10 @@
 #include "gtest/gtest.h"
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/testing/http_test_client.h"
-#include "internal/gateway/testing/in_process_user_api.h"
 #include "pkg/crypto/random.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "tests/testing/in_process_user_api.h"
 
 namespace periscope::gateway {
 namespace {

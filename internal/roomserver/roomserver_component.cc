@@ -2,8 +2,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "internal/roomserver/output/outbox_publisher.h"
-#include "internal/roomserver/output/output_messages.h"
+#include "internal/roomserver/api/output_stream.h"
+#include "internal/roomserver/output/outbox_relay.h"
 #include "internal/roomserver/perform/event_sender.h"
 #include "internal/roomserver/perform/event_writer.h"
 #include "internal/roomserver/perform/local_peeks.h"
@@ -24,18 +24,26 @@ struct RoomserverComponent::Parts {
         matrix::SigningKey signing_key, const Clock& clock)
       : key(std::move(signing_key)),
         store(pool),
-        publisher(store, js, OutputSubjectPrefix(config)),
+        relay(store, js, OutputSubjectPrefix(config)),
         writer(config.server_name, key, clock),
-        creator(store, writer, publisher),
-        sender(store, writer, publisher),
-        memberships(store, writer, publisher),
+        creator(store, writer),
+        sender(store, writer),
+        memberships(store, writer),
         directory(store, config.server_name),
-        peeks(store, publisher, clock, config.server_name, config.peeking.local_peek_lifetime),
-        service(store, creator, sender, memberships, directory, peeks) {}
+        peeks(store, clock, config.server_name, config.peeking.local_peek_lifetime),
+        service(store, creator, sender, memberships, directory, peeks) {
+    // Every commit that queued output is published at once, before the request is answered (so
+    // syncapi usually has it by the time the client reads); the 1 s retry covers failures.
+    store.SetOutputListener([this] {
+      if (absl::Status s = relay.PublishPending(); !s.ok()) {
+        logging::Warn("roomserver.publish_deferred", {{"error", s}});
+      }
+    });
+  }
 
   matrix::SigningKey key;
   PgRoomStore store;
-  OutboxPublisher publisher;
+  OutboxRelay relay;
   EventWriter writer;
   RoomCreator creator;
   EventSender sender;
@@ -55,10 +63,10 @@ absl::StatusOr<std::unique_ptr<RoomserverComponent>> RoomserverComponent::Create
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(OutputStreamSpec(config)));
   auto parts = std::make_unique<Parts>(config, pool, js, key, clock);
   // Whatever a crash left in the outbox goes out before anything new.
-  if (absl::Status s = parts->publisher.PublishPending(); !s.ok()) {
+  if (absl::Status s = parts->relay.PublishPending(); !s.ok()) {
     logging::Warn("roomserver.outbox_replay_deferred", {{"error", s}});
   }
-  parts->publisher.StartRetrying(absl::Seconds(1));
+  parts->relay.StartRetrying(absl::Seconds(1));
   return std::unique_ptr<RoomserverComponent>(new RoomserverComponent(std::move(parts)));
 }
 

@@ -4,16 +4,21 @@
 // get Matrix errors and leave nothing behind; local peeks follow their rules, end on a join or when
 // the room stops being peekable, and enter the output stream in order with the room's events.
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "internal/roomserver/output/output_messages.h"
+#include "internal/roomserver/api/output_stream.h"
+#include "internal/roomserver/output/outbox_relay.h"
 #include "internal/roomserver/roomserver_component.h"
+#include "internal/roomserver/storage/pg_room_store.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
 #include "pkg/crypto/random.h"
@@ -21,7 +26,9 @@
 #include "pkg/grpc/status_conversion.h"
 #include "pkg/matrix/canonical_json.h"
 #include "pkg/matrix/event_crypto.h"
+#include "pkg/pg/migrations.h"
 #include "pkg/status/matrix_status.h"
+#include "pkg/stream/testing/fake_publisher.h"
 #include "tests/testing/test_services.h"
 
 namespace periscope::roomserver {
@@ -174,6 +181,11 @@ class RoomserverTest : public ::testing::Test {
 
   // Reads the whole output stream (a fresh ephemeral-like durable each call).
   std::vector<v1::OutputEvent> ReadOutput(size_t want) {
+    return ReadOutputUntil(
+        [want](const std::vector<v1::OutputEvent>& got) { return got.size() >= want; });
+  }
+  std::vector<v1::OutputEvent> ReadOutputUntil(
+      const std::function<bool(const std::vector<v1::OutputEvent>&)>& done) {
     std::vector<v1::OutputEvent> got;
     absl::Mutex mu;
     stream::PullConsumerOptions options;
@@ -192,7 +204,7 @@ class RoomserverTest : public ::testing::Test {
     while (absl::Now() < deadline) {
       {
         absl::MutexLock lock(&mu);
-        if (got.size() >= want) break;
+        if (done(got)) break;
       }
       absl::SleepFor(absl::Milliseconds(20));
     }
@@ -298,6 +310,44 @@ TEST_F(RoomserverTest, MessagesChainAndTransactionsAreIdempotentAcrossRestarts) 
   EXPECT_EQ(second_event["prev_events"], matrix::Json({*first}));
   EXPECT_EQ(second_event["depth"], 8);
   EXPECT_EQ(output[7].new_room_event().latest_event_ids_size(), 1);
+}
+
+TEST_F(RoomserverTest, NobodyCanReplaceARoomsCreateEvent) {
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom({});
+  ASSERT_TRUE(room.ok());
+  const std::string& id = room->room_id();
+  std::string create_before;
+  for (const matrix::Json& e : State(id)) {
+    if (e["type"] == "m.room.create") create_before = e.dump();
+  }
+  ASSERT_FALSE(create_before.empty());
+  // Not the creator (not even a member), nor the creator, with either state key.
+  for (const char* sender : {kBob, kAlice}) {
+    for (const char* key : {"", "x"}) {
+      absl::Status s = Send(id, sender, "m.room.create",
+                            absl::StrCat(R"({"creator":")", sender, R"(","room_version":"1"})"), "",
+                            std::string(key))
+                           .status();
+      EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << sender << " " << key << s;
+      EXPECT_EQ(MatrixErrcode(s), "M_FORBIDDEN");
+    }
+  }
+  // Nor through createRoom's initial_state.
+  v1::PerformCreateRoomRequest second_create;
+  v1::StateEvent* initial = second_create.add_initial_state();
+  initial->set_type("m.room.create");
+  initial->set_content_json(R"({"creator":"@mallory:rs.test"})");
+  EXPECT_EQ(MatrixErrcode(CreateRoom(second_create).status()), "M_FORBIDDEN");
+  std::string create_after;
+  int creates = 0;
+  for (const matrix::Json& e : State(id)) {
+    if (e["type"] == "m.room.create") {
+      create_after = e.dump();
+      ++creates;
+    }
+  }
+  EXPECT_EQ(create_after, create_before);
+  EXPECT_EQ(creates, 1);
 }
 
 TEST_F(RoomserverTest, RefusedRequestsGetMatrixErrorsAndLeaveNothing) {
@@ -543,6 +593,104 @@ TEST_F(RoomserverTest, LocalPeeksFollowTheRulesAndEnterTheStreamInOrder) {
                       "visibility shared",
                       "unpeek PHONE UNPEEK_REASON_NOT_PEEKABLE",
                   }));
+}
+
+TEST_F(RoomserverTest, ConcurrentSendsReachTheStreamExactlyOnceInRoomOrder) {
+  // 20 rooms, 25 messages each, sent from 20 threads at once: every acknowledged event is in the
+  // stream once, and each room's messages carry room_sequence 1, 2, 3, ... in stream order.
+  constexpr int kRooms = 20;
+  constexpr int kSends = 25;
+  std::vector<std::string> rooms;
+  for (int r = 0; r < kRooms; ++r) {
+    auto room = CreateRoom({});
+    ASSERT_TRUE(room.ok()) << room.status();
+    rooms.push_back(room->room_id());
+  }
+  absl::Mutex mu;
+  std::vector<std::string> acknowledged;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kRooms; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kSends; ++i) {
+        // Thread t sends to rooms t, t+1, ... so that rooms see several writers at once.
+        const std::string& room = rooms[(t + i) % kRooms];
+        absl::StatusOr<std::string> id =
+            Send(room, kAlice, "m.room.message", R"({"msgtype":"m.text","body":"x"})");
+        EXPECT_TRUE(id.ok()) << id.status();
+        absl::MutexLock lock(&mu);
+        if (id.ok()) acknowledged.push_back(*id);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_EQ(acknowledged.size(), static_cast<size_t>(kRooms * kSends));
+
+  std::vector<v1::OutputEvent> output =
+      ReadOutputUntil([&](const std::vector<v1::OutputEvent>& got) {
+        size_t sends = 0;
+        for (const v1::OutputEvent& o : got) {
+          if (o.has_new_room_event() &&
+              o.new_room_event().event_json().find("\"body\"") != std::string::npos) {
+            ++sends;
+          }
+        }
+        return sends >= acknowledged.size();
+      });
+  std::map<std::string, int64_t> last_sequence;
+  std::map<std::string, int> seen;
+  for (const v1::OutputEvent& o : output) {
+    EXPECT_EQ(o.room_sequence(), last_sequence[o.room_id()] + 1) << o.room_id();
+    last_sequence[o.room_id()] = o.room_sequence();
+    if (o.has_new_room_event()) ++seen[o.new_room_event().event_id()];
+  }
+  for (const std::string& id : acknowledged) EXPECT_EQ(seen[id], 1) << id;
+}
+
+// The relay against real PostgreSQL: room A's transaction takes the lower outbox position but
+// commits while the relay is publishing room B's message. A's message must still be published.
+TEST(OutboxRelayOnPostgresTest, AnEarlierTransactionCommittingDuringARunIsNotLost) {
+  auto db = testing::TestDatabase::Create();
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto pool = pg::Pool::Create({.dsn = (*db)->dsn(), .max_connections = 4});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  ASSERT_TRUE(pg::ApplyMigrations(**pool, "roomserver", RoomserverMigrations()).ok());
+  PgRoomStore store(**pool);
+  stream::testing::FakePublisher stream;
+  OutboxRelay relay(store, stream, "out");
+  auto no_op = [](RoomWriteTxn&) { return absl::OkStatus(); };
+  ASSERT_TRUE(store.CreateRoom("!a:rs.test", 10, 0, no_op).ok());
+  ASSERT_TRUE(store.CreateRoom("!b:rs.test", 10, 0, no_op).ok());
+
+  absl::Notification a_enqueued, a_may_commit;
+  std::thread room_a([&] {
+    absl::Status s = store.Write("!a:rs.test", [&](RoomWriteTxn& txn) {
+      absl::Status q = txn.EnqueueOutput("$a", "a", "payload-a");
+      a_enqueued.Notify();
+      a_may_commit.WaitForNotification();
+      return q;
+    });
+    EXPECT_TRUE(s.ok()) << s;
+  });
+  a_enqueued.WaitForNotification();
+  ASSERT_TRUE(
+      store
+          .Write("!b:rs.test",
+                 [](RoomWriteTxn& txn) { return txn.EnqueueOutput("$b", "b", "payload-b"); })
+          .ok());
+  // While the relay publishes B (after it read the outbox), A commits.
+  stream.OnPublish([&] {
+    a_may_commit.Notify();
+    room_a.join();
+  });
+  ASSERT_TRUE(relay.PublishPending().ok());
+  stream.OnPublish(nullptr);
+  ASSERT_TRUE(relay.PublishPending().ok());
+  std::vector<std::string> ids;
+  for (const auto& p : stream.published()) ids.push_back(p.msg_id);
+  EXPECT_EQ(ids, std::vector<std::string>({"$b", "$a"}));
+  auto left = store.PendingOutput(10);
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
 }
 
 }  // namespace

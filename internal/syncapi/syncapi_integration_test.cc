@@ -13,7 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "internal/roomserver/output/output_messages.h"
+#include "internal/roomserver/api/output_stream.h"
 #include "internal/roomserver/roomserver_component.h"
 #include "internal/syncapi/syncapi_component.h"
 #include "periscope/roomserver/v1/output_event.pb.h"

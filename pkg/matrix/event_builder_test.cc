@@ -74,6 +74,23 @@ TEST(EventBuilderTest, CreateEventHasNoParentsAndDepthOne) {
   EXPECT_EQ(create.event["hashes"]["sha256"], *ContentHash(create.event));
 }
 
+TEST(EventBuilderTest, ASecondCreateEventIsRefusedEvenByTheCreator) {
+  // Replacing m.room.create would fork the room at a second root with a forged creator/version.
+  Room room = CreatedRoom();
+  for (const char* sender : {kAlice, "@mallory:evil.test"}) {
+    for (const char* state_key : {"", "x"}) {
+      ProtoEvent proto = Proto("m.room.create", {{"creator", sender}, {"room_version", "1"}},
+                               std::string(state_key));
+      proto.sender = sender;
+      absl::StatusOr<BuiltEvent> built =
+          BuildEvent(proto, room.state, room.extremities, 10, "a.test", Key());
+      ASSERT_FALSE(built.ok()) << sender << " " << state_key;
+      EXPECT_EQ(built.status().code(), absl::StatusCode::kPermissionDenied);
+      EXPECT_EQ(MatrixErrcode(built.status()), "M_FORBIDDEN");
+    }
+  }
+}
+
 TEST(EventBuilderTest, AuthEventsFollowTheSelectionAlgorithm) {
   Room room = CreatedRoom();
   const std::string create = room.state.Find("m.room.create", "")->event_id;

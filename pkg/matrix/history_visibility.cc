@@ -9,14 +9,23 @@ HistoryVisibility ParseHistoryVisibility(absl::string_view value) {
   return HistoryVisibility::kJoined;
 }
 
+MembershipState ParseMembershipState(absl::string_view m) {
+  if (m == "join") return MembershipState::kJoin;
+  if (m == "invite") return MembershipState::kInvite;
+  if (m == "leave") return MembershipState::kLeave;
+  if (m == "ban") return MembershipState::kBan;
+  if (m == "knock") return MembershipState::kKnock;
+  return MembershipState::kNone;
+}
+
 bool UserMaySeeEvent(HistoryVisibility at_event, MembershipState membership_then,
-                     MembershipState membership_now) {
+                     bool joins_later) {
   if (at_event == HistoryVisibility::kWorldReadable) return true;
   if (membership_then == MembershipState::kJoin) return true;
   switch (at_event) {
     case HistoryVisibility::kShared:
-      // Everything is visible to current members, even events from before they joined.
-      return membership_now == MembershipState::kJoin;
+      // Everything is visible to those who join later, even events from before they joined.
+      return joins_later;
     case HistoryVisibility::kInvited:
       return membership_then == MembershipState::kInvite;
     default:

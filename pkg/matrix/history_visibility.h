@@ -16,10 +16,13 @@ HistoryVisibility ParseHistoryVisibility(absl::string_view value);
 
 enum class MembershipState { kNone, kJoin, kInvite, kLeave, kBan, kKnock };
 
+// Parses a member event's content.membership ("" or unknown: kNone).
+MembershipState ParseMembershipState(absl::string_view membership);
+
 // May a user see an event? `at_event` is the visibility in force at the event, `membership_then`
-// the user's membership at the event and `membership_now` their current membership.
-bool UserMaySeeEvent(HistoryVisibility at_event, MembershipState membership_then,
-                     MembershipState membership_now);
+// the user's membership at the event, and `joins_later` whether the user joins the room at some
+// point after the event (the spec's rule for "shared").
+bool UserMaySeeEvent(HistoryVisibility at_event, MembershipState membership_then, bool joins_later);
 
 // May someone who is not a member at all (a peeking device, a peeking server) see it?
 inline bool NonMemberMaySeeEvent(HistoryVisibility at_event) {

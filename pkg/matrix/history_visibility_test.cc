@@ -21,24 +21,24 @@ TEST(HistoryVisibilityTest, Table) {
   struct Case {
     HV vis;
     M then;
-    M now;
+    bool joins_later;
     bool visible;
   };
   const Case cases[] = {
-      {HV::kWorldReadable, M::kNone, M::kNone, true},
-      {HV::kShared, M::kNone, M::kJoin, true},    // joined later: sees earlier history
-      {HV::kShared, M::kNone, M::kLeave, false},  // left, was never in: no
-      {HV::kShared, M::kJoin, M::kLeave, true},   // was in at the time
-      {HV::kInvited, M::kInvite, M::kJoin, true},
-      {HV::kInvited, M::kNone, M::kJoin, false},
-      {HV::kJoined, M::kInvite, M::kJoin, false},
-      {HV::kJoined, M::kJoin, M::kBan, true},
-      {HV::kJoined, M::kNone, M::kJoin, false},
+      {HV::kWorldReadable, M::kNone, false, true},
+      {HV::kShared, M::kNone, true, true},     // joined later: sees earlier history
+      {HV::kShared, M::kNone, false, false},   // never joined after it: no
+      {HV::kShared, M::kLeave, false, false},  // left before it: no
+      {HV::kShared, M::kJoin, false, true},    // was in at the time
+      {HV::kInvited, M::kInvite, true, true},
+      {HV::kInvited, M::kNone, true, false},
+      {HV::kJoined, M::kInvite, true, false},
+      {HV::kJoined, M::kJoin, false, true},
+      {HV::kJoined, M::kNone, true, false},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(UserMaySeeEvent(c.vis, c.then, c.now), c.visible)
-        << static_cast<int>(c.vis) << " " << static_cast<int>(c.then) << " "
-        << static_cast<int>(c.now);
+    EXPECT_EQ(UserMaySeeEvent(c.vis, c.then, c.joins_later), c.visible)
+        << static_cast<int>(c.vis) << " " << static_cast<int>(c.then) << " " << c.joins_later;
   }
   EXPECT_TRUE(NonMemberMaySeeEvent(HV::kWorldReadable));
   EXPECT_FALSE(NonMemberMaySeeEvent(HV::kShared));

@@ -251,6 +251,12 @@ struct PullConsumer::Metrics {
       : ack(Consumed(r).Add({{"consumer", consumer}, {"outcome", "ack"}})),
         nak(Consumed(r).Add({{"consumer", consumer}, {"outcome", "nak"}})),
         term(Consumed(r).Add({{"consumer", consumer}, {"outcome", "term"}})),
+        ack_failures(prometheus::BuildCounter()
+                         .Name("periscope_stream_ack_failures_total")
+                         .Help("Acks the server did not confirm: the message was applied but will "
+                               "be redelivered, and the consumer must find it stale.")
+                         .Register(r)
+                         .Add({{"consumer", consumer}})),
         redeliveries(prometheus::BuildCounter()
                          .Name("periscope_stream_redeliveries_total")
                          .Help("Messages delivered more than once to a consumer.")
@@ -280,6 +286,7 @@ struct PullConsumer::Metrics {
   prometheus::Counter& ack;
   prometheus::Counter& nak;
   prometheus::Counter& term;
+  prometheus::Counter& ack_failures;
   prometheus::Counter& redeliveries;
   prometheus::Gauge& pending;
   prometheus::Histogram& handle_seconds;
@@ -397,11 +404,23 @@ void PullConsumer::Run() {
         metrics_->pending.Set(static_cast<double>(m.num_pending));
       }
       switch (outcome.kind) {
-        case Outcome::Kind::kAck:
-          // AckSync: the consumer's position is stored before the next message is handled.
-          natsMsg_AckSync(msg, nullptr, nullptr);
-          if (metrics_) metrics_->ack.Increment();
+        case Outcome::Kind::kAck: {
+          // AckSync: the consumer's position is stored before the next message is handled. An
+          // ack the server did not confirm means a redelivery later, possibly behind newer
+          // messages; consumers recognise it by the message's own order (e.g. the roomserver's
+          // per-room sequence), and it is counted here so an operator sees it happen.
+          jsErrCode ack_err = static_cast<jsErrCode>(0);
+          if (natsStatus as = natsMsg_AckSync(msg, nullptr, &ack_err); as != NATS_OK) {
+            logging::Warn("stream.ack_failed",
+                          {{"consumer", name},
+                           {"sequence", m.stream_sequence},
+                           {"error", NatsError(as, ack_err, "ack").message()}});
+            if (metrics_) metrics_->ack_failures.Increment();
+          } else if (metrics_) {
+            metrics_->ack.Increment();
+          }
           break;
+        }
         case Outcome::Kind::kNak:
           natsMsg_NakWithDelay(msg, Millis(outcome.nak_delay), nullptr);
           if (metrics_) metrics_->nak.Increment();

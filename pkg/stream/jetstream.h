@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "pkg/stream/publisher.h"
 
 // libnats types, kept out of this header's includers (the reserved names are libnats's own).
 // NOLINTBEGIN(bugprone-reserved-identifier)
@@ -56,12 +57,6 @@ struct ConsumerSpec {
   int max_deliver = -1;
 };
 
-struct PublishAck {
-  uint64_t sequence = 0;
-  // True if the server had already stored a message with this Nats-Msg-Id.
-  bool duplicate = false;
-};
-
 struct JetStreamOptions {
   std::string url;
   // Shown in NATS monitoring (connz).
@@ -71,10 +66,10 @@ struct JetStreamOptions {
   prometheus::Registry* registry = nullptr;
 };
 
-class JetStream {
+class JetStream final : public Publisher {
  public:
   static absl::StatusOr<std::unique_ptr<JetStream>> Connect(JetStreamOptions options);
-  ~JetStream();
+  ~JetStream() override;
 
   // Creates the stream, or updates it to `spec` if it exists.
   absl::Status DeclareStream(const StreamSpec& spec);
@@ -85,7 +80,7 @@ class JetStream {
   // Publishes and waits for the server's ack. `msg_id` (Nats-Msg-Id) makes a retry harmless.
   absl::StatusOr<PublishAck> Publish(absl::string_view subject, absl::string_view payload,
                                      absl::string_view msg_id,
-                                     absl::Duration timeout = absl::Seconds(5));
+                                     absl::Duration timeout = absl::Seconds(5)) override;
 
   // Whether the connection is currently up.
   bool Connected() const;

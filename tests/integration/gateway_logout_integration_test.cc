@@ -5,9 +5,9 @@
 #include "internal/gateway/gateway.h"
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/testing/http_test_client.h"
-#include "internal/gateway/testing/in_process_user_api.h"
 #include "pkg/crypto/random.h"
 #include "pkg/stream/jetstream.h"
+#include "tests/testing/in_process_user_api.h"
 #include "tests/testing/test_services.h"
 
 namespace periscope::gateway {

@@ -66,10 +66,9 @@ absl::StatusOr<v1::PerformSendEventResponse> EventSender::Send(
   absl::Status written = store_.Write(request.room_id(), [&](RoomWriteTxn& txn) -> absl::Status {
     if (proto.redacts) {
       // A user may redact their own events, or others' with the "redact" level.
-      PERISCOPE_ASSIGN_OR_RETURN(std::vector<EventRecord> targets,
-                                 store_.EventsById({*proto.redacts}));
-      if (!targets.empty() && targets[0].room_id == request.room_id()) {
-        PERISCOPE_ASSIGN_OR_RETURN(matrix::Json target, matrix::ParseJson(targets[0].event_json));
+      PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> found, txn.Event(*proto.redacts));
+      if (found && found->room_id == request.room_id()) {
+        PERISCOPE_ASSIGN_OR_RETURN(matrix::Json target, matrix::ParseJson(found->event_json));
         PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents levels,
                                    txn.State({{"m.room.create", ""}, {"m.room.power_levels", ""}}));
         PERISCOPE_RETURN_IF_ERROR(matrix::CheckClientRedaction(
@@ -96,10 +95,6 @@ absl::StatusOr<v1::PerformSendEventResponse> EventSender::Send(
     if (earlier) return *earlier;
   }
   PERISCOPE_RETURN_IF_ERROR(written);
-  if (absl::Status published = publisher_.PublishPending(); !published.ok()) {
-    // The event is committed; the outbox retry sends it.
-    logging::Warn("roomserver.publish_deferred", {{"event_id", event_id}, {"error", published}});
-  }
   v1::PerformSendEventResponse response;
   response.set_event_id(event_id);
   return response;

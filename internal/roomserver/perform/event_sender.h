@@ -4,7 +4,6 @@
 // transaction id commits with the event.
 
 #include "absl/status/statusor.h"
-#include "internal/roomserver/output/outbox_publisher.h"
 #include "internal/roomserver/perform/event_writer.h"
 #include "internal/roomserver/storage/room_store.h"
 #include "periscope/roomserver/v1/roomserver.pb.h"
@@ -13,8 +12,7 @@ namespace periscope::roomserver {
 
 class EventSender {
  public:
-  EventSender(RoomStore& store, EventWriter& writer, OutboxPublisher& publisher)
-      : store_(store), writer_(writer), publisher_(publisher) {}
+  EventSender(RoomStore& store, EventWriter& writer) : store_(store), writer_(writer) {}
 
   // Errors: M_INVALID_PARAM (bad ids, empty type), M_NOT_JSON/M_BAD_JSON (content), M_TOO_LARGE,
   // M_FORBIDDEN (not in the room, unknown room, refused by the auth rules or redaction rules).
@@ -23,7 +21,6 @@ class EventSender {
  private:
   RoomStore& store_;
   EventWriter& writer_;
-  OutboxPublisher& publisher_;
 };
 
 }  // namespace periscope::roomserver

@@ -1,7 +1,7 @@
 #include "internal/roomserver/perform/event_writer.h"
 
 #include "absl/strings/str_cat.h"
-#include "internal/roomserver/output/output_messages.h"
+#include "internal/roomserver/output/output_queue.h"
 #include "internal/roomserver/perform/local_peeks.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/matrix/auth_rules.h"
@@ -52,8 +52,7 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   if (replaced) event->add_removes_state_event_ids(*replaced);
   event->set_transaction_id(origin.txn_id);
   event->set_device_id(origin.device_id);
-  PERISCOPE_RETURN_IF_ERROR(txn.EnqueueOutput(built.event_id, OutputSubjectSuffix(proto.room_id),
-                                              EncodeOutputPayload(output)));
+  PERISCOPE_RETURN_IF_ERROR(QueueOutput(txn, output, built.event_id));
   PERISCOPE_RETURN_IF_ERROR(RetirePeeksAfterEvent(txn, proto.room_id, accepted, proto.content));
   return built;
 }

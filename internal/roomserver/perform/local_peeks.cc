@@ -1,7 +1,7 @@
 #include "internal/roomserver/perform/local_peeks.h"
 
 #include "absl/strings/str_cat.h"
-#include "internal/roomserver/output/output_messages.h"
+#include "internal/roomserver/output/output_queue.h"
 #include "internal/roomserver/perform/room_resolver.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/logging/logging.h"
@@ -38,9 +38,9 @@ absl::Status EnqueueNewPeek(RoomWriteTxn& txn, const std::string& room_id, const
   added->set_user_id(peek.user_id);
   added->set_device_id(peek.device_id);
   added->set_peek_expiry_ts(peek.expiry_ts);
-  return txn.EnqueueOutput(
-      absl::StrCat("peek:", room_id, ":", peek.user_id, ":", peek.device_id, ":", peek.expiry_ts),
-      OutputSubjectSuffix(room_id), EncodeOutputPayload(output));
+  return QueueOutput(
+      txn, output,
+      absl::StrCat("peek:", room_id, ":", peek.user_id, ":", peek.device_id, ":", peek.expiry_ts));
 }
 
 absl::Status EnqueueRetirePeek(RoomWriteTxn& txn, const std::string& room_id, const LocalPeek& peek,
@@ -51,9 +51,9 @@ absl::Status EnqueueRetirePeek(RoomWriteTxn& txn, const std::string& room_id, co
   retired->set_user_id(peek.user_id);
   retired->set_device_id(peek.device_id);
   retired->set_reason(reason);
-  return txn.EnqueueOutput(
-      absl::StrCat("unpeek:", room_id, ":", peek.user_id, ":", peek.device_id, ":", cause),
-      OutputSubjectSuffix(room_id), EncodeOutputPayload(output));
+  return QueueOutput(
+      txn, output,
+      absl::StrCat("unpeek:", room_id, ":", peek.user_id, ":", peek.device_id, ":", cause));
 }
 
 // Why the room cannot be peeked into now, or OK.
@@ -106,9 +106,6 @@ absl::StatusOr<v1::PerformPeekResponse> LocalPeeks::Peek(const v1::PerformPeekRe
     PERISCOPE_RETURN_IF_ERROR(txn.PutLocalPeek(peek));
     return EnqueueNewPeek(txn, room_id, peek);
   }));
-  if (absl::Status published = publisher_.PublishPending(); !published.ok()) {
-    logging::Warn("roomserver.publish_deferred", {{"room_id", room_id}, {"error", published}});
-  }
   v1::PerformPeekResponse response;
   response.set_room_id(room_id);
   response.set_peek_expiry_ts(peek.expiry_ts);
@@ -143,10 +140,6 @@ absl::Status LocalPeeks::Unpeek(const v1::PerformUnpeekRequest& request) {
   // An unknown room has no peeks either.
   if (absl::IsNotFound(written)) return BadState("This device is not peeking into this room");
   PERISCOPE_RETURN_IF_ERROR(written);
-  if (absl::Status published = publisher_.PublishPending(); !published.ok()) {
-    logging::Warn("roomserver.publish_deferred",
-                  {{"room_id", request.room_id()}, {"error", published}});
-  }
   return absl::OkStatus();
 }
 

@@ -12,7 +12,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "internal/roomserver/output/outbox_publisher.h"
 #include "internal/roomserver/storage/room_store.h"
 #include "periscope/roomserver/v1/roomserver.pb.h"
 #include "pkg/clock/clock.h"
@@ -22,13 +21,8 @@ namespace periscope::roomserver {
 
 class LocalPeeks {
  public:
-  LocalPeeks(RoomStore& store, OutboxPublisher& publisher, const Clock& clock,
-             std::string server_name, absl::Duration lifetime)
-      : store_(store),
-        publisher_(publisher),
-        clock_(clock),
-        server_name_(std::move(server_name)),
-        lifetime_(lifetime) {}
+  LocalPeeks(RoomStore& store, const Clock& clock, std::string server_name, absl::Duration lifetime)
+      : store_(store), clock_(clock), server_name_(std::move(server_name)), lifetime_(lifetime) {}
 
   // Starts or renews a device's peek. 404 M_NOT_FOUND for an unknown room or alias (and for rooms
   // of other servers until federated peeking lands), 403 M_FORBIDDEN unless the room is
@@ -42,7 +36,6 @@ class LocalPeeks {
 
  private:
   RoomStore& store_;
-  OutboxPublisher& publisher_;
   const Clock& clock_;
   const std::string server_name_;
   const absl::Duration lifetime_;

@@ -104,9 +104,6 @@ absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
     return Forbidden(absl::StrCat(request.sender(), " is not in room ", room_id));
   }
   PERISCOPE_RETURN_IF_ERROR(written);
-  if (absl::Status published = publisher_.PublishPending(); !published.ok()) {
-    logging::Warn("roomserver.publish_deferred", {{"event_id", event_id}, {"error", published}});
-  }
   v1::PerformMembershipResponse response;
   response.set_room_id(room_id);
   response.set_event_id(event_id);

@@ -5,7 +5,6 @@
 // peeking path builds it) and are refused with 404 M_NOT_FOUND for now.
 
 #include "absl/status/statusor.h"
-#include "internal/roomserver/output/outbox_publisher.h"
 #include "internal/roomserver/perform/event_writer.h"
 #include "internal/roomserver/storage/room_store.h"
 #include "periscope/roomserver/v1/roomserver.pb.h"
@@ -14,15 +13,13 @@ namespace periscope::roomserver {
 
 class MembershipChanger {
  public:
-  MembershipChanger(RoomStore& store, EventWriter& writer, OutboxPublisher& publisher)
-      : store_(store), writer_(writer), publisher_(publisher) {}
+  MembershipChanger(RoomStore& store, EventWriter& writer) : store_(store), writer_(writer) {}
 
   absl::StatusOr<v1::PerformMembershipResponse> Change(const v1::PerformMembershipRequest& request);
 
  private:
   RoomStore& store_;
   EventWriter& writer_;
-  OutboxPublisher& publisher_;
 };
 
 }  // namespace periscope::roomserver

@@ -174,10 +174,6 @@ absl::StatusOr<v1::PerformCreateRoomResponse> RoomCreator::Create(
         }
         return absl::OkStatus();
       }));
-  if (absl::Status published = publisher_.PublishPending(); !published.ok()) {
-    // The room is committed; the outbox retry sends its events.
-    logging::Warn("roomserver.publish_deferred", {{"room_id", room_id}, {"error", published}});
-  }
   v1::PerformCreateRoomResponse response;
   response.set_room_id(room_id);
   response.set_room_alias(alias);

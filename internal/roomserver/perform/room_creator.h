@@ -5,7 +5,6 @@
 // (a bad initial_state event, a taken alias) leaves no room behind.
 
 #include "absl/status/statusor.h"
-#include "internal/roomserver/output/outbox_publisher.h"
 #include "internal/roomserver/perform/event_writer.h"
 #include "internal/roomserver/storage/room_store.h"
 #include "periscope/roomserver/v1/roomserver.pb.h"
@@ -16,15 +15,13 @@ inline constexpr int kDefaultRoomVersion = 10;
 
 class RoomCreator {
  public:
-  RoomCreator(RoomStore& store, EventWriter& writer, OutboxPublisher& publisher)
-      : store_(store), writer_(writer), publisher_(publisher) {}
+  RoomCreator(RoomStore& store, EventWriter& writer) : store_(store), writer_(writer) {}
 
   absl::StatusOr<v1::PerformCreateRoomResponse> Create(const v1::PerformCreateRoomRequest& request);
 
  private:
   RoomStore& store_;
   EventWriter& writer_;
-  OutboxPublisher& publisher_;
 };
 
 }  // namespace periscope::roomserver

@@ -80,6 +80,17 @@ CREATE TABLE roomserver_local_peeks (
 );
 )sql";
 
+constexpr absl::string_view kSchemaV3 = R"sql(
+-- Each room's output-stream sequence: the room_sequence of its latest outbox message, so that
+-- consumers can tell a redelivered message from a new one (see api/output_stream.h).
+ALTER TABLE roomserver_rooms ADD COLUMN output_seq BIGINT NOT NULL DEFAULT 0;
+)sql";
+
+constexpr pg::Statement kNextOutputSeq{
+    "roomserver_next_output_seq",
+    "UPDATE roomserver_rooms SET output_seq = output_seq + 1 WHERE room_id = $1 "
+    "RETURNING output_seq"};
+
 constexpr pg::Statement kPutLocalPeek{
     "roomserver_put_local_peek",
     "INSERT INTO roomserver_local_peeks (room_id, user_id, device_id, expiry_ts) VALUES "
@@ -154,8 +165,9 @@ constexpr pg::Statement kPendingOutput{
     "roomserver_pending_output",
     "SELECT position, msg_id, subject_suffix, payload FROM roomserver_outbox ORDER BY position "
     "LIMIT $1"};
-constexpr pg::Statement kDeleteOutput{"roomserver_delete_output",
-                                      "DELETE FROM roomserver_outbox WHERE position <= $1"};
+// Exactly the published positions: see storage/outbox_store.h for why never "<=".
+constexpr pg::Statement kDeleteOutput{
+    "roomserver_delete_output", "DELETE FROM roomserver_outbox WHERE position = ANY($1::bigint[])"};
 constexpr pg::Statement kEventById{
     "roomserver_event_by_id",
     "SELECT event_id, room_id, event_json FROM roomserver_events WHERE event_id = $1"};
@@ -216,6 +228,13 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
     return out;
   }
 
+  absl::StatusOr<std::optional<EventRecord>> Event(absl::string_view event_id) override {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kEventById, {event_id}));
+    if (r.rows() == 0) return std::optional<EventRecord>();
+    return std::optional<EventRecord>(EventRecord{
+        std::string(r.Text(0, 0)), std::string(r.Text(0, 1)), std::string(r.Text(0, 2))});
+  }
+
   absl::StatusOr<std::optional<std::string>> AppendEvent(const AcceptedEvent& e) override {
     PERISCOPE_RETURN_IF_ERROR(conn_
                                   .Query(kInsertEvent, {e.event_id, room_id_, e.type, e.state_key,
@@ -244,10 +263,19 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
     return conn_.Query(kInsertTransaction, {user_id, device_id, txn_id, event_id}).status();
   }
 
+  absl::StatusOr<int64_t> NextOutputSequence() override {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kNextOutputSeq, {room_id_}));
+    if (r.rows() == 0) return absl::InternalError("room row vanished inside its write");
+    return r.Int(0, 0);
+  }
+
   absl::Status EnqueueOutput(absl::string_view msg_id, absl::string_view subject_suffix,
                              absl::string_view payload) override {
+    queued_output_ = true;
     return conn_.Query(kEnqueue, {msg_id, subject_suffix, payload}).status();
   }
+
+  bool queued_output() const { return queued_output_; }
 
   absl::Status CreateAlias(absl::string_view alias, absl::string_view creator) override {
     absl::Status s = conn_.Query(kInsertAlias, {alias, room_id_, creator}).status();
@@ -283,6 +311,7 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
   pg::Connection& conn_;
   std::string room_id_;
   int room_version_;
+  bool queued_output_ = false;
 };
 
 }  // namespace
@@ -291,26 +320,46 @@ const std::vector<pg::Migration>& RoomserverMigrations() {
   static const std::vector<pg::Migration> kMigrations = {
       {1, "rooms, events, current state, extremities, transactions, aliases, outbox", kSchemaV1},
       {2, "local peeks", kSchemaV2},
+      {3, "per-room output sequence", kSchemaV3},
   };
   return kMigrations;
 }
 
+void PgRoomStore::SetOutputListener(std::function<void()> listener) {
+  output_listener_ = std::move(listener);
+}
+
+absl::Status PgRoomStore::AfterCommit(absl::Status status, bool queued_output) {
+  // Also after a failed COMMIT: it may have committed all the same, and a relay run that finds
+  // nothing costs one query.
+  if (queued_output && output_listener_) output_listener_();
+  return status;
+}
+
 absl::Status PgRoomStore::CreateRoom(absl::string_view room_id, int room_version, int64_t now_ms,
                                      const WriteBody& body) {
-  return pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+  bool queued = false;
+  absl::Status status = pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     PERISCOPE_RETURN_IF_ERROR(c.Query(kInsertRoom, {room_id, room_version, now_ms}).status());
     PgRoomWriteTxn txn(c, room_id, room_version);
-    return body(txn);
+    absl::Status s = body(txn);
+    queued = txn.queued_output();
+    return s;
   });
+  return AfterCommit(std::move(status), queued);
 }
 
 absl::Status PgRoomStore::Write(absl::string_view room_id, const WriteBody& body) {
-  return pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+  bool queued = false;
+  absl::Status status = pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, c.Query(kLockRoom, {room_id}));
     if (r.rows() == 0) return RoomNotFound(room_id);
     PgRoomWriteTxn txn(c, room_id, static_cast<int>(r.Int(0, 0)));
-    return body(txn);
+    absl::Status s = body(txn);
+    queued = txn.queued_output();
+    return s;
   });
+  return AfterCommit(std::move(status), queued);
 }
 
 absl::StatusOr<std::optional<std::string>> PgRoomStore::TransactionEventId(
@@ -331,8 +380,14 @@ absl::StatusOr<std::vector<OutboxEntry>> PgRoomStore::PendingOutput(int limit) {
   return out;
 }
 
-absl::Status PgRoomStore::MarkOutputPublished(int64_t position) {
-  return pool_.Query(kDeleteOutput, {position}).status();
+absl::Status PgRoomStore::MarkOutputPublished(const std::vector<int64_t>& positions) {
+  if (positions.empty()) return absl::OkStatus();
+  std::string array = "{";
+  for (size_t i = 0; i < positions.size(); ++i) {
+    absl::StrAppend(&array, i == 0 ? "" : ",", positions[i]);
+  }
+  array += "}";
+  return pool_.Query(kDeleteOutput, {array}).status();
 }
 
 absl::StatusOr<std::optional<int>> PgRoomStore::RoomVersion(absl::string_view room_id) {

@@ -23,7 +23,8 @@ class PgRoomStore final : public RoomStore {
                                                                 absl::string_view device_id,
                                                                 absl::string_view txn_id) override;
   absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(int limit) override;
-  absl::Status MarkOutputPublished(int64_t position) override;
+  absl::Status MarkOutputPublished(const std::vector<int64_t>& positions) override;
+  void SetOutputListener(std::function<void()> listener) override;
   absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) override;
   absl::StatusOr<std::vector<EventRecord>> CurrentState(
       absl::string_view room_id, const std::vector<matrix::StateKey>& keys) override;
@@ -43,7 +44,11 @@ class PgRoomStore final : public RoomStore {
   absl::StatusOr<std::vector<LocalPeek>> LocalPeeks(absl::string_view room_id) override;
 
  private:
+  // Tells the listener about a transaction that queued output; returns `status`.
+  absl::Status AfterCommit(absl::Status status, bool queued_output);
+
   pg::Pool& pool_;
+  std::function<void()> output_listener_;
 };
 
 }  // namespace periscope::roomserver

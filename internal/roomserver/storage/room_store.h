@@ -5,7 +5,8 @@
 // Writes to a room happen inside RoomStore::Write, which holds the room's write lock (one writer
 // per room across every roomserver process) for one database transaction. Output-stream messages
 // are written to the outbox in that same transaction, so an accepted event and its message commit
-// together; the outbox publisher sends them after commit, in order.
+// together; after the commit the store tells its output listener (the relay,
+// output/outbox_relay.h), which sends them. No Perform* class publishes anything itself.
 
 #include <cstdint>
 #include <functional>
@@ -16,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "internal/roomserver/storage/outbox_store.h"
 #include "pkg/matrix/auth_events.h"
 #include "pkg/matrix/event_builder.h"
 
@@ -45,7 +47,15 @@ struct LocalPeek {
   int64_t expiry_ts = 0;
 };
 
-// A room's write transaction. Valid only inside RoomStore::Write's body.
+struct EventRecord {
+  std::string event_id;
+  std::string room_id;
+  std::string event_json;
+};
+
+// A room's write transaction. Valid only inside RoomStore::Write's body. Everything a body reads
+// goes through it: a second pool connection taken inside a room transaction could deadlock the
+// pool under load (every connection held by a transaction waiting for another).
 class RoomWriteTxn {
  public:
   virtual ~RoomWriteTxn() = default;
@@ -53,13 +63,19 @@ class RoomWriteTxn {
   // The current state events for `keys` (missing keys are simply absent).
   virtual absl::StatusOr<matrix::AuthEvents> State(const std::vector<matrix::StateKey>& keys) = 0;
   virtual absl::StatusOr<std::vector<matrix::PrevEvent>> ForwardExtremities() = 0;
+  // A stored event of any room, by id; nullopt if unknown.
+  virtual absl::StatusOr<std::optional<EventRecord>> Event(absl::string_view event_id) = 0;
   // Stores the event; its prev events stop being forward extremities and it becomes one; a state
   // event replaces the current state for its key. Returns the event id it replaced, if any.
   virtual absl::StatusOr<std::optional<std::string>> AppendEvent(const AcceptedEvent& event) = 0;
   // Remembers that (user, device, txn_id) produced `event_id`.
   virtual absl::Status RecordTransaction(absl::string_view user_id, absl::string_view device_id,
                                          absl::string_view txn_id, absl::string_view event_id) = 0;
-  // Adds an output-stream message, published after commit under `msg_id` (the dedup id).
+  // The room's next output-stream sequence (1, 2, 3, ...; see api/output_stream.h). Taken under
+  // the room's write lock, so the room's messages are numbered in commit order.
+  virtual absl::StatusOr<int64_t> NextOutputSequence() = 0;
+  // Adds an output-stream message, published after commit under `msg_id` (the dedup id). Use
+  // output/output_queue.h, which numbers and frames it.
   virtual absl::Status EnqueueOutput(absl::string_view msg_id, absl::string_view subject_suffix,
                                      absl::string_view payload) = 0;
   // Creates a local alias (ALREADY_EXISTS if taken).
@@ -75,20 +91,6 @@ class RoomWriteTxn {
   virtual absl::StatusOr<std::vector<LocalPeek>> LocalPeeks() = 0;
 };
 
-// One queued output-stream message.
-struct OutboxEntry {
-  int64_t position = 0;
-  std::string msg_id;
-  std::string subject_suffix;
-  std::string payload;
-};
-
-struct EventRecord {
-  std::string event_id;
-  std::string room_id;
-  std::string event_json;
-};
-
 struct AliasRecord {
   std::string room_id;
   std::string creator;
@@ -101,9 +103,9 @@ struct MembershipRecord {
   std::string event_id;
 };
 
-class RoomStore {
+class RoomStore : public OutboxStore {
  public:
-  virtual ~RoomStore() = default;
+  ~RoomStore() override = default;
   using WriteBody = std::function<absl::Status(RoomWriteTxn&)>;
 
   // Creates the room (ALREADY_EXISTS if its id is taken) and runs `body` as its first write.
@@ -117,10 +119,9 @@ class RoomStore {
   virtual absl::StatusOr<std::optional<std::string>> TransactionEventId(
       absl::string_view user_id, absl::string_view device_id, absl::string_view txn_id) = 0;
 
-  // The oldest unpublished output messages, in order.
-  virtual absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(int limit) = 0;
-  // Forgets published messages up to and including `position`.
-  virtual absl::Status MarkOutputPublished(int64_t position) = 0;
+  // Called after each commit that queued output-stream messages (the relay publishes them).
+  // Set once, before the first write.
+  virtual void SetOutputListener(std::function<void()> listener) = 0;
 
   // nullopt if the room is unknown.
   virtual absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) = 0;

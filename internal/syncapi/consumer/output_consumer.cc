@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "internal/roomserver/output/output_messages.h"
+#include "internal/roomserver/api/output_stream.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/logging/logging.h"
 #include "pkg/matrix/canonical_json.h"
@@ -39,34 +39,58 @@ OutputConsumer::~OutputConsumer() {
   if (consumer_) consumer_->Stop();
 }
 
-absl::StatusOr<std::optional<int64_t>> OutputConsumer::RetryInPlace(
-    absl::string_view what, const std::function<absl::StatusOr<std::optional<int64_t>>()>& apply) {
+template <typename T>
+absl::StatusOr<T> OutputConsumer::RetryInPlace(absl::string_view what,
+                                               const std::function<absl::StatusOr<T>()>& apply,
+                                               bool* failed_once) {
   while (true) {
-    absl::StatusOr<std::optional<int64_t>> result = apply();
+    absl::StatusOr<T> result = apply();
     if (result.ok()) return result;
+    if (failed_once != nullptr) *failed_once = true;
     logging::Warn(what, {{"error", result.status()}});
-    if (stopping_.WaitForNotificationWithTimeout(absl::Seconds(1))) return result.status();
+    if (stopping_.WaitForNotificationWithTimeout(retry_interval_)) return result.status();
   }
 }
 
-absl::Status OutputConsumer::ApplyRedaction(const matrix::Json& redaction, const SyncEvent& event,
-                                            absl::string_view room_version) {
-  int version = 10;
-  if (!room_version.empty()) {
-    PERISCOPE_ASSIGN_OR_RETURN(version, matrix::ParseRoomVersion(room_version));
-  }
+absl::StatusOr<std::optional<int64_t>> OutputConsumer::ApplyInPlace(
+    absl::string_view what, const std::function<absl::StatusOr<std::optional<int64_t>>()>& apply) {
+  bool failed_once = false;
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int64_t> pos,
+                             RetryInPlace<std::optional<int64_t>>(what, apply, &failed_once));
+  if (pos.has_value() || !failed_once) return pos;
+  // The failed attempt committed (its answer was lost) and the retry found the message applied.
+  return RetryInPlace<int64_t>(what, [&] { return store_.MaxPosition(); });
+}
+
+absl::StatusOr<bool> OutputConsumer::ApplyRedaction(const matrix::Json& redaction,
+                                                    const SyncEvent& event,
+                                                    absl::string_view room_version) {
   // v11 moved "redacts" into the content.
   std::string target_id = matrix::StringField(redaction, "redacts");
   if (target_id.empty()) target_id = matrix::StringField(matrix::ContentOf(redaction), "redacts");
-  if (target_id.empty()) return absl::OkStatus();
+  if (target_id.empty()) return false;
+  // Only a store failure is returned (and retried); a target that cannot be redacted would fail
+  // the same way forever, so it is logged and left.
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> target,
                              store_.EventInRoom(event.room_id, target_id));
-  if (!target) return absl::OkStatus();  // unknown to us: nothing to redact
-  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json pdu, matrix::ParseJson(target->event_json));
-  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json redacted, matrix::RedactEvent(pdu, version));
-  redacted["unsigned"]["redacted_because"] = matrix::ClientEventFromPdu(redaction, event.event_id);
-  PERISCOPE_ASSIGN_OR_RETURN(std::string json, matrix::EncodeCanonicalJson(redacted));
-  return store_.StoreRedacted(event.room_id, target_id, json).status();
+  if (!target) return false;  // unknown to us: nothing to redact
+  absl::StatusOr<std::string> json = [&]() -> absl::StatusOr<std::string> {
+    int version = 10;
+    if (!room_version.empty()) {
+      PERISCOPE_ASSIGN_OR_RETURN(version, matrix::ParseRoomVersion(room_version));
+    }
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::Json pdu, matrix::ParseJson(target->event_json));
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::Json redacted, matrix::RedactEvent(pdu, version));
+    redacted["unsigned"]["redacted_because"] =
+        matrix::ClientEventFromPdu(redaction, event.event_id);
+    return matrix::EncodeCanonicalJson(redacted);
+  }();
+  if (!json.ok()) {
+    logging::Error("syncapi.redaction_unappliable",
+                   {{"event_id", event.event_id}, {"error", json.status()}});
+    return false;
+  }
+  return store_.StoreRedacted(event.room_id, target_id, *json);
 }
 
 namespace {
@@ -87,25 +111,26 @@ absl::string_view ReasonName(roomserver::v1::UnpeekReason reason) {
 }  // namespace
 
 stream::Outcome OutputConsumer::HandlePeek(const roomserver::v1::OutputEvent& output) {
-  absl::StatusOr<std::optional<int64_t>> pos;
+  const int64_t seq = output.room_sequence();
   std::string user_id;
+  absl::StatusOr<std::optional<int64_t>> pos;
   if (output.has_new_peek()) {
     const roomserver::v1::NewPeek& peek = output.new_peek();
     user_id = peek.user_id();
-    pos =
-        store_.StartPeek(output.room_id(), peek.user_id(), peek.device_id(), peek.peek_expiry_ts());
+    pos = ApplyInPlace("syncapi.peek_apply_failed", [&] {
+      return store_.StartPeek(output.room_id(), peek.user_id(), peek.device_id(),
+                              peek.peek_expiry_ts(), seq);
+    });
   } else {
     const roomserver::v1::RetirePeek& peek = output.retire_peek();
     user_id = peek.user_id();
-    pos = store_.EndPeek(output.room_id(), peek.user_id(), peek.device_id(),
-                         ReasonName(peek.reason()));
+    pos = ApplyInPlace("syncapi.peek_apply_failed", [&] {
+      return store_.EndPeek(output.room_id(), peek.user_id(), peek.device_id(),
+                            ReasonName(peek.reason()), seq);
+    });
   }
-  if (!pos.ok()) {
-    logging::Warn("syncapi.peek_apply_failed",
-                  {{"room_id", output.room_id()}, {"error", pos.status()}});
-    return stream::Outcome::Nak(absl::Seconds(1));
-  }
-  if (!pos->has_value()) return stream::Outcome::Ack();  // a renewal or a redelivery
+  if (!pos.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
+  if (!pos->has_value()) return stream::Outcome::Ack();          // a renewal or a redelivery
   if (output.has_new_peek()) {
     metrics_.Started();
   } else {
@@ -144,26 +169,29 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
   const auto& adds = added.adds_state_event_ids();
   const bool enters_state = std::find(adds.begin(), adds.end(), added.event_id()) != adds.end();
 
-  absl::StatusOr<std::optional<int64_t>> pos =
-      RetryInPlace("syncapi.apply_failed", [&] { return store_.ApplyEvent(event, enters_state); });
+  absl::StatusOr<std::optional<int64_t>> pos = ApplyInPlace("syncapi.apply_failed", [&] {
+    return store_.ApplyEvent(event, enters_state, output->room_sequence());
+  });
   if (!pos.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
-  if (!pos->has_value()) return stream::Outcome::Ack();          // a redelivery
   if (event.type == "m.room.redaction") {
-    if (absl::Status s = ApplyRedaction(*pdu, event, added.room_version()); !s.ok()) {
-      // The redaction itself is stored; its target keeps its content. Logged, not retried: the
-      // same failure would recur.
-      logging::Warn("syncapi.redaction_not_applied", {{"event_id", event.event_id}, {"error", s}});
-    }
+    // Also for a redelivery: a crash may have come between storing the redaction and redacting
+    // its target. Redacting again gives the same bytes.
+    absl::StatusOr<bool> redacted = RetryInPlace<bool>("syncapi.redaction_apply_failed", [&] {
+      return ApplyRedaction(*pdu, event, added.room_version());
+    });
+    if (!redacted.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
   }
+  if (!pos->has_value()) return stream::Outcome::Ack();  // a redelivery
 
-  absl::StatusOr<std::vector<std::string>> users = store_.JoinedUsers(event.room_id);
-  std::vector<std::string> wake = users.ok() ? *users : std::vector<std::string>();
+  absl::StatusOr<std::vector<std::string>> users = RetryInPlace<std::vector<std::string>>(
+      "syncapi.wake_lookup_failed", [&] { return store_.JoinedUsers(event.room_id); });
   // Peeking devices are woken by every event of the room too.
-  absl::StatusOr<std::vector<std::string>> peekers = store_.PeekingUsers(event.room_id);
-  if (peekers.ok()) {
-    wake.insert(wake.end(), peekers->begin(), peekers->end());
-    metrics_.WokenForPeeks(static_cast<int64_t>(peekers->size()));
-  }
+  absl::StatusOr<std::vector<std::string>> peekers = RetryInPlace<std::vector<std::string>>(
+      "syncapi.wake_lookup_failed", [&] { return store_.PeekingUsers(event.room_id); });
+  if (!users.ok() || !peekers.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
+  std::vector<std::string> wake = *users;
+  wake.insert(wake.end(), peekers->begin(), peekers->end());
+  metrics_.WokenForPeeks(static_cast<int64_t>(peekers->size()));
   if (event.type == "m.room.member" && event.state_key) wake.push_back(*event.state_key);
   notifier_.Wake(wake, **pos);
   return stream::Outcome::Ack();

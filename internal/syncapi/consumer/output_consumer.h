@@ -1,10 +1,14 @@
 #pragma once
 // Applies the roomserver output stream to syncapi's store (durable consumer "syncapi"), then wakes
 // the /sync calls the new event concerns: the room's joined members and peekers, and the target of
-// a member event; a peek change wakes its user. A redelivered message finds its event (or peek
-// change) already applied and changes nothing. A redaction also replaces its target with the
-// redacted form, so every later read serves it redacted. A failed write is retried in place, so
-// syncapi's positions keep the stream's order.
+// a member event; a peek change wakes its user. A redaction also replaces its target with the
+// redacted form, so every later read serves it redacted.
+//
+// Order and exactly-once: messages are handled one at a time in stream order; a failed write is
+// retried in place (never nak'ed, which would let later messages of the room overtake it), and a
+// message whose room_sequence was already applied (a redelivery after a lost ack, even one behind
+// newer messages) changes nothing. A write that failed but had in fact committed is found by its
+// retry, which then still wakes the waiting syncs.
 
 #include <functional>
 #include <memory>
@@ -30,27 +34,39 @@ class OutputConsumer {
                                                                PeekMetrics& metrics);
   ~OutputConsumer();
 
-  // Handles one message (public for tests).
+  // Not connected to a stream: Start connects one; tests call Handle directly.
+  OutputConsumer(SyncStore& store, Notifier& notifier, PeekMetrics& metrics,
+                 absl::Duration retry_interval = absl::Seconds(1))
+      : store_(store), notifier_(notifier), metrics_(metrics), retry_interval_(retry_interval) {}
+
+  // Handles one message.
   stream::Outcome Handle(const stream::Message& message);
 
  private:
-  OutputConsumer(SyncStore& store, Notifier& notifier, PeekMetrics& metrics)
-      : store_(store), notifier_(notifier), metrics_(metrics) {}
   // Replaces the redaction's target (if syncapi has it, in the same room) with its redacted form.
   // The roomserver has already checked that the redaction may take effect.
-  absl::Status ApplyRedaction(const matrix::Json& redaction, const SyncEvent& event,
-                              absl::string_view room_version);
+  // True if it redacted something. Idempotent.
+  absl::StatusOr<bool> ApplyRedaction(const matrix::Json& redaction, const SyncEvent& event,
+                                      absl::string_view room_version);
   // new_peek / retire_peek: records the device's peek change at a new position and wakes it.
   stream::Outcome HandlePeek(const roomserver::v1::OutputEvent& output);
-  // Applies a message to the store, retrying here (each second) until it works: a nak would let
-  // later messages overtake it, and syncapi's positions must follow the stream's order. Fails
-  // only when the consumer is stopping (the message is then redelivered after a restart).
-  absl::StatusOr<std::optional<int64_t>> RetryInPlace(
+  // Runs `apply` until it works, retrying here (every retry_interval_): a nak would let later
+  // messages overtake it, and syncapi's positions must follow the stream's order. Fails only when
+  // the consumer is stopping (the message is then redelivered after a restart). `failed_once`
+  // tells the caller that an attempt failed, which may have committed all the same.
+  template <typename T>
+  absl::StatusOr<T> RetryInPlace(absl::string_view what,
+                                 const std::function<absl::StatusOr<T>()>& apply,
+                                 bool* failed_once = nullptr);
+  // A write's position: the new one, or, when an earlier attempt failed and the retry found the
+  // write done, the store's newest position (which covers it), so its waiters are still woken.
+  absl::StatusOr<std::optional<int64_t>> ApplyInPlace(
       absl::string_view what, const std::function<absl::StatusOr<std::optional<int64_t>>()>& apply);
 
   SyncStore& store_;
   Notifier& notifier_;
   PeekMetrics& metrics_;
+  const absl::Duration retry_interval_;
   absl::Notification stopping_;
   std::unique_ptr<stream::PullConsumer> consumer_;
 };

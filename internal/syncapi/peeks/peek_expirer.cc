@@ -35,7 +35,8 @@ int PeekExpirer::RunOnce() {
     absl::Status s = retirer_.RetireExpired(room_id, user_id, device_id);
     if (absl::IsFailedPrecondition(s)) {
       // The roomserver has no such peek (it ended there already): end ours too.
-      absl::Status ended = store_.EndPeek(room_id, user_id, device_id, "expired").status();
+      absl::Status ended =
+          store_.EndPeek(room_id, user_id, device_id, "expired", /*room_seq=*/0).status();
       if (!ended.ok()) logging::Warn("syncapi.peek_expiry_failed", {{"error", ended}});
       continue;
     }

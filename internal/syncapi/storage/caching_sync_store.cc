@@ -56,6 +56,16 @@ void CachingSyncStore::Publish(int64_t pos) {
   if (pos > max_pos_.load()) max_pos_.store(pos);
 }
 
+void CachingSyncStore::ResyncIfUncertain() {
+  if (!uncertain_) return;
+  // Positions commit in order (syncapi's advisory lock), so the database's newest position covers
+  // everything the uncertain write may have committed.
+  if (absl::StatusOr<int64_t> max = inner_.MaxPosition(); max.ok()) {
+    Publish(*max);
+    uncertain_ = false;
+  }
+}
+
 void CachingSyncStore::AccountDataWritten(absl::string_view user_id,
                                           const absl::StatusOr<int64_t>& pos) {
   {
@@ -77,9 +87,12 @@ void CachingSyncStore::PeekWritten(absl::string_view room_id, absl::string_view 
 }
 
 absl::StatusOr<std::optional<int64_t>> CachingSyncStore::ApplyEvent(const SyncEvent& event,
-                                                                    bool enters_state) {
+                                                                    bool enters_state,
+                                                                    int64_t room_seq) {
   absl::MutexLock write(&write_mu_);
-  absl::StatusOr<std::optional<int64_t>> pos = inner_.ApplyEvent(event, enters_state);
+  ResyncIfUncertain();
+  absl::StatusOr<std::optional<int64_t>> pos = inner_.ApplyEvent(event, enters_state, room_seq);
+  if (!pos.ok()) uncertain_ = true;
   SyncEvent stored = event;
   if (pos.ok() && pos->has_value()) {
     // Built once here (outside mu_), not once per client that reads it.
@@ -100,9 +113,22 @@ absl::StatusOr<std::optional<int64_t>> CachingSyncStore::ApplyEvent(const SyncEv
       Drop(memberships_, *event.state_key);
       Drop(joined_, event.room_id);
     }
+    if ((!pos.ok() || pos->has_value()) && event.type == "m.room.history_visibility") {
+      Drop(visibility_, event.room_id);
+    }
   }
   if (pos.ok() && pos->has_value()) Publish(**pos);
   return pos;
+}
+
+absl::StatusOr<std::vector<SyncEvent>> CachingSyncStore::StateHistory(absl::string_view room_id,
+                                                                      absl::string_view type,
+                                                                      absl::string_view state_key) {
+  if (type != "m.room.history_visibility" || !state_key.empty()) {
+    return inner_.StateHistory(room_id, type, state_key);
+  }
+  return Cached(visibility_, std::string(room_id),
+                [&] { return inner_.StateHistory(room_id, type, state_key); });
 }
 
 absl::StatusOr<bool> CachingSyncStore::StoreRedacted(absl::string_view room_id,
@@ -163,7 +189,9 @@ absl::StatusOr<int64_t> CachingSyncStore::PutAccountData(absl::string_view user_
                                                          absl::string_view type,
                                                          absl::string_view content_json) {
   absl::MutexLock write(&write_mu_);
+  ResyncIfUncertain();
   absl::StatusOr<int64_t> pos = inner_.PutAccountData(user_id, room_id, type, content_json);
+  if (!pos.ok()) uncertain_ = true;
   AccountDataWritten(user_id, pos);
   return pos;
 }
@@ -173,7 +201,9 @@ absl::StatusOr<int64_t> CachingSyncStore::ModifyAccountData(absl::string_view us
                                                             absl::string_view type,
                                                             const AccountDataModifier& modify) {
   absl::MutexLock write(&write_mu_);
+  ResyncIfUncertain();
   absl::StatusOr<int64_t> pos = inner_.ModifyAccountData(user_id, room_id, type, modify);
+  if (!pos.ok()) uncertain_ = true;
   AccountDataWritten(user_id, pos);
   return pos;
 }
@@ -193,10 +223,13 @@ absl::StatusOr<std::vector<AccountDataEntry>> CachingSyncStore::AccountDataChang
 absl::StatusOr<std::optional<int64_t>> CachingSyncStore::StartPeek(absl::string_view room_id,
                                                                    absl::string_view user_id,
                                                                    absl::string_view device_id,
-                                                                   int64_t expiry_ts) {
+                                                                   int64_t expiry_ts,
+                                                                   int64_t room_seq) {
   absl::MutexLock write(&write_mu_);
+  ResyncIfUncertain();
   absl::StatusOr<std::optional<int64_t>> pos =
-      inner_.StartPeek(room_id, user_id, device_id, expiry_ts);
+      inner_.StartPeek(room_id, user_id, device_id, expiry_ts, room_seq);
+  if (!pos.ok()) uncertain_ = true;
   PeekWritten(room_id, user_id, device_id, pos);
   return pos;
 }
@@ -204,9 +237,13 @@ absl::StatusOr<std::optional<int64_t>> CachingSyncStore::StartPeek(absl::string_
 absl::StatusOr<std::optional<int64_t>> CachingSyncStore::EndPeek(absl::string_view room_id,
                                                                  absl::string_view user_id,
                                                                  absl::string_view device_id,
-                                                                 absl::string_view reason) {
+                                                                 absl::string_view reason,
+                                                                 int64_t room_seq) {
   absl::MutexLock write(&write_mu_);
-  absl::StatusOr<std::optional<int64_t>> pos = inner_.EndPeek(room_id, user_id, device_id, reason);
+  ResyncIfUncertain();
+  absl::StatusOr<std::optional<int64_t>> pos =
+      inner_.EndPeek(room_id, user_id, device_id, reason, room_seq);
+  if (!pos.ok()) uncertain_ = true;
   PeekWritten(room_id, user_id, device_id, pos);
   return pos;
 }

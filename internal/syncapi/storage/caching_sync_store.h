@@ -1,8 +1,9 @@
 #pragma once
 // A SyncStore that answers the reads of a woken /sync from memory: the stream position, each
-// user's memberships and account data, each device's peeks, each room's newest events, and the
-// joined and peeking users the output consumer wakes. A thousand peekers woken by one event then
-// cost no PostgreSQL query at all; everything else passes through to the wrapped store.
+// user's memberships and account data, each device's peeks, each room's newest events and
+// history-visibility changes, and the joined and peeking users the output consumer wakes. A
+// thousand peekers woken by one event then cost no PostgreSQL query at all; everything else passes
+// through to the wrapped store.
 //
 // Correctness rests on two rules:
 //  - Every write of syncapi's tables goes through this object (syncapi is their only writer, and
@@ -42,8 +43,8 @@ class CachingSyncStore final : public SyncStore {
   static absl::StatusOr<std::unique_ptr<CachingSyncStore>> Create(SyncStore& inner,
                                                                   SyncCacheLimits limits = {});
 
-  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
-                                                    bool enters_state) override;
+  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event, bool enters_state,
+                                                    int64_t room_seq) override;
   absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,
                                      absl::string_view redacted_json) override;
   absl::StatusOr<std::optional<SyncEvent>> EventInRoom(absl::string_view room_id,
@@ -56,6 +57,12 @@ class CachingSyncStore final : public SyncStore {
   absl::StatusOr<std::vector<SyncEvent>> CurrentState(absl::string_view room_id) override {
     return inner_.CurrentState(room_id);
   }
+  absl::StatusOr<std::vector<SyncEvent>> StateAt(absl::string_view room_id, int64_t pos) override {
+    return inner_.StateAt(room_id, pos);
+  }
+  absl::StatusOr<std::vector<SyncEvent>> StateHistory(absl::string_view room_id,
+                                                      absl::string_view type,
+                                                      absl::string_view state_key) override;
   absl::StatusOr<std::vector<SyncEvent>> RecentEvents(absl::string_view room_id, int64_t from,
                                                       int64_t to, int limit,
                                                       bool* limited) override;
@@ -83,12 +90,13 @@ class CachingSyncStore final : public SyncStore {
   }
   absl::StatusOr<std::optional<int64_t>> StartPeek(absl::string_view room_id,
                                                    absl::string_view user_id,
-                                                   absl::string_view device_id,
-                                                   int64_t expiry_ts) override;
+                                                   absl::string_view device_id, int64_t expiry_ts,
+                                                   int64_t room_seq) override;
   absl::StatusOr<std::optional<int64_t>> EndPeek(absl::string_view room_id,
                                                  absl::string_view user_id,
                                                  absl::string_view device_id,
-                                                 absl::string_view reason) override;
+                                                 absl::string_view reason,
+                                                 int64_t room_seq) override;
   absl::StatusOr<std::vector<DevicePeek>> PeeksOf(absl::string_view user_id,
                                                   absl::string_view device_id) override;
   absl::StatusOr<std::vector<std::string>> PeekingUsers(absl::string_view room_id) override;
@@ -122,12 +130,17 @@ class CachingSyncStore final : public SyncStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Publishes a committed position (under write_mu_, so in position order).
   void Publish(int64_t pos) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // A failed write may have committed all the same (a COMMIT whose answer was lost), and its
+  // retry then finds it done and publishes nothing. So after a failure the next write first
+  // publishes the database's own newest position: no committed change stays invisible.
+  void ResyncIfUncertain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   SyncStore& inner_;
   const SyncCacheLimits limits_;
   std::atomic<int64_t> max_pos_;
   // Held across each write, from its commit to its Publish.
   absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  bool uncertain_ ABSL_GUARDED_BY(write_mu_) = false;
   absl::Mutex mu_;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   RoomEventCache events_ ABSL_GUARDED_BY(mu_);
@@ -138,6 +151,8 @@ class CachingSyncStore final : public SyncStore {
   absl::flat_hash_map<std::string, std::vector<DevicePeek>> peeks_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<std::string>> joined_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<std::string>> peekers_ ABSL_GUARDED_BY(mu_);
+  // Each room's history-visibility changes, which every client read of the room consults.
+  absl::flat_hash_map<std::string, std::vector<SyncEvent>> visibility_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace periscope::syncapi

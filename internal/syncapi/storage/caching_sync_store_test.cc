@@ -64,7 +64,7 @@ class CachingSyncStoreTest : public ::testing::Test {
   }
 
   int64_t Apply(const SyncEvent& e, bool enters_state = false) {
-    auto pos = cache_->ApplyEvent(e, enters_state);
+    auto pos = cache_->ApplyEvent(e, enters_state, 0);
     EXPECT_TRUE(pos.ok() && pos->has_value());
     return pos.ok() && pos->has_value() ? **pos : 0;
   }
@@ -118,7 +118,7 @@ TEST_F(CachingSyncStoreTest, TimelinesAndActiveRoomsMatchPostgres) {
   ASSERT_TRUE(*cache_->StoreRedacted(kRoomA, Message(kRoomA, 9).event_id, R"({"redacted":1})"));
   ExpectSameAnswers();
   // A redelivery changes nothing.
-  EXPECT_FALSE(cache_->ApplyEvent(Message(kRoomA, 9), false)->has_value());
+  EXPECT_FALSE(cache_->ApplyEvent(Message(kRoomA, 9), false, 0)->has_value());
   ExpectSameAnswers();
 }
 
@@ -139,7 +139,7 @@ TEST_F(CachingSyncStoreTest, WritesReachTheCachedReads) {
   Apply(Member(kRoomA, kBob, "leave", 2), false);
   EXPECT_EQ(cache_->MembershipsOf(kBob)->front().membership, "join");
 
-  auto peek = cache_->StartPeek(kRoomB, kBob, "D", 5000);
+  auto peek = cache_->StartPeek(kRoomB, kBob, "D", 5000, 0);
   ASSERT_TRUE(peek.ok() && peek->has_value());
   EXPECT_EQ(*cache_->MaxPosition(), **peek);
   ASSERT_EQ(cache_->PeeksOf(kBob, "D")->size(), 1u);
@@ -147,7 +147,7 @@ TEST_F(CachingSyncStoreTest, WritesReachTheCachedReads) {
   EXPECT_EQ(*cache_->PeekingUsers(kRoomB), std::vector<std::string>{kBob});
   ASSERT_TRUE(cache_->RenewPeeks(kBob, "D", 9000).ok());
   EXPECT_EQ(cache_->PeeksOf(kBob, "D")->front().expiry_ts, 9000);
-  auto ended = cache_->EndPeek(kRoomB, kBob, "D", "client");
+  auto ended = cache_->EndPeek(kRoomB, kBob, "D", "client", 0);
   ASSERT_TRUE(ended.ok() && ended->has_value());
   EXPECT_EQ(cache_->PeeksOf(kBob, "D")->front().ended_pos, **ended);
   EXPECT_TRUE(cache_->PeekingUsers(kRoomB)->empty());

@@ -64,6 +64,49 @@ CREATE INDEX syncapi_live_peeks_by_room ON syncapi_peeks (room_id) WHERE ended_p
 CREATE INDEX syncapi_live_peeks_by_expiry ON syncapi_peeks (expiry_ts) WHERE ended_pos IS NULL;
 )sql";
 
+constexpr absl::string_view kSchemaV4 = R"sql(
+-- The last roomserver output-stream sequence applied per room: a message at or below it is a
+-- redelivery (its ack was lost) and changes nothing, even when it comes behind newer ones.
+CREATE TABLE syncapi_room_stream (
+  room_id TEXT PRIMARY KEY,
+  last_seq BIGINT NOT NULL
+);
+)sql";
+
+// Advances the room's last applied sequence; no row comes back if `seq` is not above it.
+constexpr pg::Statement kClaimRoomSeq{
+    "syncapi_claim_room_seq",
+    "INSERT INTO syncapi_room_stream (room_id, last_seq) VALUES ($1, $2) ON CONFLICT (room_id) "
+    "DO UPDATE SET last_seq = EXCLUDED.last_seq WHERE syncapi_room_stream.last_seq < "
+    "EXCLUDED.last_seq RETURNING last_seq"};
+
+// False if the message with this room sequence was applied already (0: unsequenced, always new).
+absl::StatusOr<bool> ClaimRoomSequence(pg::Connection& c, absl::string_view room_id,
+                                       int64_t room_seq) {
+  if (room_seq <= 0) return true;
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, c.Query(kClaimRoomSeq, {room_id, room_seq}));
+  return r.rows() > 0;
+}
+
+constexpr absl::string_view kSchemaV5 = R"sql(
+-- History visibility reads the history of one piece of state (a room's visibility, a user's
+-- membership) for every client read.
+CREATE INDEX syncapi_events_state_history ON syncapi_events (room_id, event_type, state_key, pos)
+  WHERE state_key IS NOT NULL;
+)sql";
+
+constexpr pg::Statement kStateHistory{
+    "syncapi_state_history",
+    "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
+    "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
+    "e.event_type = $2 AND e.state_key = $3 ORDER BY e.pos"};
+constexpr pg::Statement kStateAt{
+    "syncapi_state_at",
+    "SELECT DISTINCT ON (e.event_type, e.state_key) e.pos, e.event_id, e.room_id, e.event_type, "
+    "e.state_key, e.sender, e.event_json, e.device_id, e.txn_id, e.membership FROM syncapi_events "
+    "e WHERE e.room_id = $1 AND e.state_key IS NOT NULL AND e.pos <= $2 ORDER BY e.event_type, "
+    "e.state_key, e.pos DESC"};
+
 constexpr pg::Statement kPeekForUpdate{
     "syncapi_peek_for_update",
     "SELECT ended_pos IS NULL FROM syncapi_peeks WHERE user_id = $1 AND device_id = $2 AND "
@@ -207,15 +250,20 @@ const std::vector<pg::Migration>& SyncApiMigrations() {
       {1, "events and current state", kSchemaV1},
       {2, "account data", kSchemaV2},
       {3, "peeks", kSchemaV3},
+      {4, "per-room stream sequence", kSchemaV4},
+      {5, "state history index", kSchemaV5},
   };
   return kMigrations;
 }
 
 absl::StatusOr<std::optional<int64_t>> PgSyncStore::ApplyEvent(const SyncEvent& e,
-                                                               bool enters_state) {
+                                                               bool enters_state,
+                                                               int64_t room_seq) {
   std::optional<int64_t> pos;
   PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
+    PERISCOPE_ASSIGN_OR_RETURN(bool fresh, ClaimRoomSequence(c, e.room_id, room_seq));
+    if (!fresh) return absl::OkStatus();
     PERISCOPE_ASSIGN_OR_RETURN(
         pg::Result r, c.Query(kInsertEvent, {e.event_id, e.room_id, e.type, e.state_key, e.sender,
                                              e.event_json, e.device_id, e.txn_id, e.membership}));
@@ -226,6 +274,24 @@ absl::StatusOr<std::optional<int64_t>> PgSyncStore::ApplyEvent(const SyncEvent& 
         .status();
   }));
   return pos;
+}
+
+absl::StatusOr<std::vector<SyncEvent>> PgSyncStore::StateAt(absl::string_view room_id,
+                                                            int64_t pos) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kStateAt, {room_id, pos}));
+  std::vector<SyncEvent> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(EventFromRow(r, i));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.pos < b.pos; });
+  return out;
+}
+
+absl::StatusOr<std::vector<SyncEvent>> PgSyncStore::StateHistory(absl::string_view room_id,
+                                                                 absl::string_view type,
+                                                                 absl::string_view state_key) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kStateHistory, {room_id, type, state_key}));
+  std::vector<SyncEvent> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(EventFromRow(r, i));
+  return out;
 }
 
 absl::StatusOr<bool> PgSyncStore::StoreRedacted(absl::string_view room_id,
@@ -368,10 +434,13 @@ absl::StatusOr<std::vector<AccountDataEntry>> PgSyncStore::AccountDataChanges(
 absl::StatusOr<std::optional<int64_t>> PgSyncStore::StartPeek(absl::string_view room_id,
                                                               absl::string_view user_id,
                                                               absl::string_view device_id,
-                                                              int64_t expiry_ts) {
+                                                              int64_t expiry_ts, int64_t room_seq) {
   std::optional<int64_t> pos;
   PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
+    // A new_peek redelivered after its retire_peek must not re-open the peek.
+    PERISCOPE_ASSIGN_OR_RETURN(bool fresh, ClaimRoomSequence(c, room_id, room_seq));
+    if (!fresh) return absl::OkStatus();
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result current,
                                c.Query(kPeekForUpdate, {user_id, device_id, room_id}));
     if (current.rows() > 0 && current.Bool(0, 0)) {  // live: a renewal
@@ -388,10 +457,13 @@ absl::StatusOr<std::optional<int64_t>> PgSyncStore::StartPeek(absl::string_view 
 absl::StatusOr<std::optional<int64_t>> PgSyncStore::EndPeek(absl::string_view room_id,
                                                             absl::string_view user_id,
                                                             absl::string_view device_id,
-                                                            absl::string_view reason) {
+                                                            absl::string_view reason,
+                                                            int64_t room_seq) {
   std::optional<int64_t> pos;
   PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
+    PERISCOPE_ASSIGN_OR_RETURN(bool fresh, ClaimRoomSequence(c, room_id, room_seq));
+    if (!fresh) return absl::OkStatus();
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
                                c.Query(kEndPeek, {user_id, device_id, room_id, reason}));
     if (r.rows() > 0) pos = r.Int(0, 0);

@@ -16,8 +16,8 @@ class PgSyncStore final : public SyncStore {
  public:
   explicit PgSyncStore(pg::Pool& pool) : pool_(pool) {}
 
-  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
-                                                    bool enters_state) override;
+  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event, bool enters_state,
+                                                    int64_t room_seq) override;
   absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,
                                      absl::string_view redacted_json) override;
   absl::StatusOr<std::optional<SyncEvent>> EventInRoom(absl::string_view room_id,
@@ -26,6 +26,10 @@ class PgSyncStore final : public SyncStore {
   absl::StatusOr<std::vector<RoomMembership>> MembershipsOf(absl::string_view user_id) override;
   absl::StatusOr<std::vector<std::string>> JoinedUsers(absl::string_view room_id) override;
   absl::StatusOr<std::vector<SyncEvent>> CurrentState(absl::string_view room_id) override;
+  absl::StatusOr<std::vector<SyncEvent>> StateAt(absl::string_view room_id, int64_t pos) override;
+  absl::StatusOr<std::vector<SyncEvent>> StateHistory(absl::string_view room_id,
+                                                      absl::string_view type,
+                                                      absl::string_view state_key) override;
   absl::StatusOr<std::vector<SyncEvent>> RecentEvents(absl::string_view room_id, int64_t from,
                                                       int64_t to, int limit,
                                                       bool* limited) override;
@@ -46,12 +50,13 @@ class PgSyncStore final : public SyncStore {
                                                          absl::string_view type) override;
   absl::StatusOr<std::optional<int64_t>> StartPeek(absl::string_view room_id,
                                                    absl::string_view user_id,
-                                                   absl::string_view device_id,
-                                                   int64_t expiry_ts) override;
+                                                   absl::string_view device_id, int64_t expiry_ts,
+                                                   int64_t room_seq) override;
   absl::StatusOr<std::optional<int64_t>> EndPeek(absl::string_view room_id,
                                                  absl::string_view user_id,
                                                  absl::string_view device_id,
-                                                 absl::string_view reason) override;
+                                                 absl::string_view reason,
+                                                 int64_t room_seq) override;
   absl::StatusOr<std::vector<DevicePeek>> PeeksOf(absl::string_view user_id,
                                                   absl::string_view device_id) override;
   absl::StatusOr<std::vector<std::string>> PeekingUsers(absl::string_view room_id) override;

@@ -69,11 +69,17 @@ class SyncStore {
  public:
   virtual ~SyncStore() = default;
 
+  // Writes that come from the roomserver output stream carry the message's room_sequence
+  // (roomserver/api/output_stream.h): a write whose sequence is not above the last one applied for
+  // the room is a redelivery and changes nothing; 0 means unsequenced (checked by content only).
+  // The check and the write are one transaction.
+
   // Stores an event (pos is assigned) and, if `enters_state`, makes it the room's current state
   // for its key. Returns the position, or nullopt if the event was already stored (a redelivery:
   // nothing changes).
   virtual absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
-                                                            bool enters_state) = 0;
+                                                            bool enters_state,
+                                                            int64_t room_seq) = 0;
   // Replaces a stored event's JSON with its redacted form (the redaction algorithm's output plus
   // unsigned.redacted_because); false if the event is not stored in that room.
   virtual absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,
@@ -90,6 +96,14 @@ class SyncStore {
   virtual absl::StatusOr<std::vector<std::string>> JoinedUsers(absl::string_view room_id) = 0;
   // The room's current state events.
   virtual absl::StatusOr<std::vector<SyncEvent>> CurrentState(absl::string_view room_id) = 0;
+  // The room's state as of position `pos` (for each key, the latest state event at or before it).
+  virtual absl::StatusOr<std::vector<SyncEvent>> StateAt(absl::string_view room_id,
+                                                         int64_t pos) = 0;
+  // Every event of the room with this type and state key, oldest first: the history of one piece
+  // of state (history visibility, a user's membership).
+  virtual absl::StatusOr<std::vector<SyncEvent>> StateHistory(absl::string_view room_id,
+                                                              absl::string_view type,
+                                                              absl::string_view state_key) = 0;
   // The newest `limit` events of the room with from < pos <= to, oldest first; `limited` is set
   // if older ones in that range were left out.
   virtual absl::StatusOr<std::vector<SyncEvent>> RecentEvents(absl::string_view room_id,
@@ -128,12 +142,13 @@ class SyncStore {
   virtual absl::StatusOr<std::optional<int64_t>> StartPeek(absl::string_view room_id,
                                                            absl::string_view user_id,
                                                            absl::string_view device_id,
-                                                           int64_t expiry_ts) = 0;
+                                                           int64_t expiry_ts, int64_t room_seq) = 0;
   // Ends a live peek at a new position; nullopt if there was none (a redelivery).
   virtual absl::StatusOr<std::optional<int64_t>> EndPeek(absl::string_view room_id,
                                                          absl::string_view user_id,
                                                          absl::string_view device_id,
-                                                         absl::string_view reason) = 0;
+                                                         absl::string_view reason,
+                                                         int64_t room_seq) = 0;
   // The device's peeks, live and ended (the latest of each room).
   virtual absl::StatusOr<std::vector<DevicePeek>> PeeksOf(absl::string_view user_id,
                                                           absl::string_view device_id) = 0;

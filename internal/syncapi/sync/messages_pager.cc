@@ -9,13 +9,15 @@
 
 namespace periscope::syncapi {
 
-absl::Status MessagesPager::CheckJoined(absl::string_view room_id, absl::string_view user_id) {
-  PERISCOPE_ASSIGN_OR_RETURN(RoomMembership membership, store_.MembershipIn(room_id, user_id));
-  if (membership.membership != "join") {
+absl::StatusOr<RoomVisibility> MessagesPager::ReaderView(absl::string_view room_id,
+                                                         absl::string_view user_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(RoomVisibility view,
+                             RoomVisibility::ForUser(store_, room_id, user_id));
+  if (!view.EverMember() && view.Now() != matrix::HistoryVisibility::kWorldReadable) {
     return MatrixError(absl::StatusCode::kPermissionDenied, matrix::errcode::kForbidden,
                        absl::StrCat(user_id, " is not in room ", room_id));
   }
-  return absl::OkStatus();
+  return view;
 }
 
 absl::StatusOr<v1::QueryContextResponse> MessagesPager::Context(
@@ -26,10 +28,11 @@ absl::StatusOr<v1::QueryContextResponse> MessagesPager::Context(
     return MatrixError(absl::StatusCode::kInvalidArgument, matrix::errcode::kInvalidParam,
                        "limit must not be negative");
   }
-  PERISCOPE_RETURN_IF_ERROR(CheckJoined(request.room_id(), request.user_id()));
+  PERISCOPE_ASSIGN_OR_RETURN(RoomVisibility view, ReaderView(request.room_id(), request.user_id()));
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> event,
                              store_.EventInRoom(request.room_id(), request.event_id()));
-  if (!event) {
+  // An event the user may not see is answered as one that does not exist.
+  if (!event || !view.MaySee(*event)) {
     return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound, "Event not found");
   }
   const int limit =
@@ -42,7 +45,14 @@ absl::StatusOr<v1::QueryContextResponse> MessagesPager::Context(
   PERISCOPE_ASSIGN_OR_RETURN(
       std::vector<SyncEvent> after,
       store_.EventsPage(request.room_id(), event->pos, 0, /*backwards=*/false, after_limit));
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> state, store_.CurrentState(request.room_id()));
+  // The state at the event, not now: a member who left sees nothing of what changed after.
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> state,
+                             store_.StateAt(request.room_id(), event->pos));
+  // Tokens follow what was read, so paging on from them skips nothing.
+  const std::string start = MakeSyncToken(before.empty() ? event->pos - 1 : before.back().pos - 1);
+  const std::string end = MakeSyncToken(after.empty() ? event->pos : after.back().pos);
+  before = view.Filter(std::move(before));
+  after = view.Filter(std::move(after));
 
   v1::QueryContextResponse response;
   auto client = [&](const SyncEvent& e) -> absl::StatusOr<std::string> {
@@ -59,8 +69,8 @@ absl::StatusOr<v1::QueryContextResponse> MessagesPager::Context(
   for (const SyncEvent& e : state) {
     PERISCOPE_ASSIGN_OR_RETURN(*response.add_state_json(), client(e));
   }
-  response.set_start(MakeSyncToken(before.empty() ? event->pos - 1 : before.back().pos - 1));
-  response.set_end(MakeSyncToken(after.empty() ? event->pos : after.back().pos));
+  response.set_start(start);
+  response.set_end(end);
   return response;
 }
 
@@ -79,7 +89,7 @@ absl::StatusOr<v1::QueryMessagesResponse> MessagesPager::Page(
   }
   const int limit =
       request.limit() == 0 ? kDefaultMessagesLimit : std::min(request.limit(), kMaxMessagesLimit);
-  PERISCOPE_RETURN_IF_ERROR(CheckJoined(request.room_id(), request.user_id()));
+  PERISCOPE_ASSIGN_OR_RETURN(RoomVisibility view, ReaderView(request.room_id(), request.user_id()));
   PERISCOPE_ASSIGN_OR_RETURN(int64_t newest, store_.MaxPosition());
   // No "from": backwards starts at the newest event, forwards at the beginning.
   int64_t from = backwards ? newest : 0;
@@ -95,7 +105,7 @@ absl::StatusOr<v1::QueryMessagesResponse> MessagesPager::Page(
                              store_.EventsPage(request.room_id(), from, to, backwards, limit));
   v1::QueryMessagesResponse response;
   response.set_start(MakeSyncToken(from));
-  for (const SyncEvent& event : events) {
+  for (const SyncEvent& event : view.Filter(events)) {
     PERISCOPE_ASSIGN_OR_RETURN(matrix::Json json, ClientEvent(event, request.user_id(), ""));
     response.add_chunk_json(json.dump());
   }

@@ -2,11 +2,13 @@
 // GET /rooms/{roomId}/messages and /context/{eventId}: pages through syncapi's copy of a room's
 // timeline. Tokens are the
 // same "s<pos>" positions /sync hands out (a timeline's prev_batch is where paging back starts).
-// Only members who are joined may page (history visibility for others arrives with peeking, issue
-// 5); others get 403 M_FORBIDDEN whether or not the room exists.
+// Every page holds only what history visibility lets the user see (sync/visibility.h); someone who
+// never had a membership in the room may read it only while it is world_readable, and otherwise
+// gets 403 M_FORBIDDEN whether or not the room exists.
 
 #include "absl/status/statusor.h"
 #include "internal/syncapi/storage/sync_store.h"
+#include "internal/syncapi/sync/visibility.h"
 #include "periscope/syncapi/v1/syncapi.pb.h"
 
 namespace periscope::syncapi {
@@ -24,8 +26,8 @@ class MessagesPager {
   absl::StatusOr<v1::QueryContextResponse> Context(const v1::QueryContextRequest& request);
 
  private:
-  // 403 unless the user is joined to the room.
-  absl::Status CheckJoined(absl::string_view room_id, absl::string_view user_id);
+  // What the user may see of the room; 403 if they never were in it and it is not world_readable.
+  absl::StatusOr<RoomVisibility> ReaderView(absl::string_view room_id, absl::string_view user_id);
 
   SyncStore& store_;
 };

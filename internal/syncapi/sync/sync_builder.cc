@@ -1,12 +1,14 @@
 #include "internal/syncapi/sync/sync_builder.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "internal/syncapi/sync/client_event.h"
+#include "internal/syncapi/sync/visibility.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/status/matrix_status.h"
 
@@ -199,14 +201,33 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
   }
   const int limit = query.filter.timeline_limit;
 
+  // History visibility (sync/visibility.h): a timeline loses what its reader may not see. Who
+  // reads: the user, with their membership history; or, for a peek, a non-member.
+  // `visible_after` is a position after which the reader sees everything for sure (a joined
+  // user's current join): a timeline wholly after it needs no lookup, which keeps the common
+  // incremental sync free of queries.
+  enum class Reader { kUser, kNonMember };
+  auto visible = [&](const std::string& room_id, std::vector<SyncEvent> timeline, Reader reader,
+                     int64_t visible_after) -> absl::StatusOr<std::vector<SyncEvent>> {
+    if (timeline.empty() || timeline.front().pos > visible_after) return timeline;
+    absl::StatusOr<RoomVisibility> v = reader == Reader::kUser
+                                           ? RoomVisibility::ForUser(store_, room_id, query.user_id)
+                                           : RoomVisibility::ForNonMember(store_, room_id);
+    if (!v.ok()) return v.status();
+    return v->Filter(std::move(timeline));
+  };
+
   // A room in the shape of rooms.join (also rooms.peek): `fresh` rooms get their full state and
   // latest timeline, others what happened since the token. False if there is nothing to say.
   auto build_room = [&](const std::string& room_id, bool fresh, std::vector<std::string> room_data,
+                        Reader reader, int64_t visible_after,
                         v1::JoinedRoom* room) -> absl::StatusOr<bool> {
     bool limited = false;
     PERISCOPE_ASSIGN_OR_RETURN(
         std::vector<SyncEvent> timeline,
         store_.RecentEvents(room_id, fresh ? 0 : since, to, limit, &limited));
+    PERISCOPE_ASSIGN_OR_RETURN(timeline,
+                               visible(room_id, std::move(timeline), reader, visible_after));
     // Full state for new rooms (and full_state); otherwise only state changed in the gap a
     // limited timeline skipped.
     const bool full = fresh || query.full_state;
@@ -264,8 +285,8 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
         continue;
       }
       v1::JoinedRoom room;
-      PERISCOPE_ASSIGN_OR_RETURN(bool any,
-                                 build_room(m.room_id, newly_joined, std::move(room_data), &room));
+      PERISCOPE_ASSIGN_OR_RETURN(bool any, build_room(m.room_id, newly_joined, std::move(room_data),
+                                                      Reader::kUser, m.pos, &room));
       if (!any) continue;
       (*response.mutable_join())[m.room_id] = std::move(room);
       *empty = false;
@@ -283,9 +304,13 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
       }
       *empty = false;
     } else if ((m.membership == "leave" || m.membership == "ban") && changed) {
+      // Only what the user could see: someone who never joined (a rejected invite, a ban
+      // without a join) gets their own membership event and nothing of the room's history.
       bool limited = false;
       PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> timeline,
                                  store_.RecentEvents(m.room_id, since, m.pos, limit, &limited));
+      PERISCOPE_ASSIGN_OR_RETURN(timeline, visible(m.room_id, std::move(timeline), Reader::kUser,
+                                                   std::numeric_limits<int64_t>::max()));
       v1::LeftRoom& room = (*response.mutable_leave())[m.room_id];
       PERISCOPE_RETURN_IF_ERROR(
           add_events(timeline, room.mutable_timeline()->mutable_events_json()));
@@ -310,7 +335,8 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
         if (probe.empty()) continue;
       }
       v1::JoinedRoom room;
-      PERISCOPE_ASSIGN_OR_RETURN(bool any, build_room(p.room_id, fresh, {}, &room));
+      PERISCOPE_ASSIGN_OR_RETURN(bool any, build_room(p.room_id, fresh, {}, Reader::kNonMember,
+                                                      std::numeric_limits<int64_t>::max(), &room));
       if (!any) continue;
       (*response.mutable_peek())[p.room_id] = std::move(room);
       *empty = false;
@@ -319,6 +345,9 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
       PERISCOPE_ASSIGN_OR_RETURN(
           std::vector<SyncEvent> timeline,
           store_.RecentEvents(p.room_id, since, *p.ended_pos, limit, &limited));
+      PERISCOPE_ASSIGN_OR_RETURN(timeline,
+                                 visible(p.room_id, std::move(timeline), Reader::kNonMember,
+                                         std::numeric_limits<int64_t>::max()));
       v1::LeftRoom& room = (*response.mutable_leave())[p.room_id];
       PERISCOPE_RETURN_IF_ERROR(
           add_events(timeline, room.mutable_timeline()->mutable_events_json()));

@@ -1,4 +1,4 @@
-#include "internal/roomserver/output/output_messages.h"
+#include "internal/roomserver/api/output_stream.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"

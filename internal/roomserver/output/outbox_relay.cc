@@ -1,4 +1,6 @@
-#include "internal/roomserver/output/outbox_publisher.h"
+#include "internal/roomserver/output/outbox_relay.h"
+
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "pkg/logging/logging.h"
@@ -6,32 +8,38 @@
 
 namespace periscope::roomserver {
 
-OutboxPublisher::~OutboxPublisher() {
+OutboxRelay::~OutboxRelay() {
   if (retry_thread_) {
     stop_.Notify();
     retry_thread_->join();
   }
 }
 
-absl::Status OutboxPublisher::PublishPending() {
+absl::Status OutboxRelay::PublishPending() {
   absl::MutexLock lock(&run_mu_);
   constexpr int kBatch = 256;
   while (true) {
     PERISCOPE_ASSIGN_OR_RETURN(std::vector<OutboxEntry> pending, store_.PendingOutput(kBatch));
     if (pending.empty()) return absl::OkStatus();
+    std::vector<int64_t> published;
+    absl::Status failed;
     for (const OutboxEntry& entry : pending) {
-      absl::StatusOr<stream::PublishAck> ack = js_.Publish(
+      absl::StatusOr<stream::PublishAck> ack = publisher_.Publish(
           absl::StrCat(subject_prefix_, ".", entry.subject_suffix), entry.payload, entry.msg_id);
-      if (!ack.ok()) return ack.status();
-      // Forget each message once acknowledged, so a failure later in the batch resends nothing
-      // that already went out.
-      PERISCOPE_RETURN_IF_ERROR(store_.MarkOutputPublished(entry.position));
+      if (!ack.ok()) {
+        failed = ack.status();
+        break;
+      }
+      published.push_back(entry.position);
     }
+    // Forget exactly what went out (also when a later publish failed, so it is not resent).
+    PERISCOPE_RETURN_IF_ERROR(store_.MarkOutputPublished(published));
+    PERISCOPE_RETURN_IF_ERROR(failed);
     if (pending.size() < kBatch) return absl::OkStatus();
   }
 }
 
-void OutboxPublisher::StartRetrying(absl::Duration interval) {
+void OutboxRelay::StartRetrying(absl::Duration interval) {
   retry_thread_ = std::make_unique<std::thread>([this, interval] {
     while (!stop_.WaitForNotificationWithTimeout(interval)) {
       if (absl::Status s = PublishPending(); !s.ok()) {

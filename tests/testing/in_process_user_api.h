@@ -1,4 +1,5 @@
 #pragma once
+// (Under tests/: it reaches into userapi internals, which no component may include.)
 // A UserApiClient that runs the real userapi verbs in process on an in-memory store (no gRPC,
 // no database), answering on another thread as gRPC would (joined when this is destroyed).
 // `SetDown(true)` makes every call fail with UNAVAILABLE, as an unreachable component does.

@@ -3,6 +3,12 @@
 // how a message is framed (the serialized OutputEvent, base64, since the outbox column is text).
 // A small library of its own so that consumers (syncapi, federationsender) need nothing else of
 // the roomserver.
+//
+// The contract: every message of a room reaches the stream at least once, in the room's order;
+// each carries OutputEvent.room_sequence (1, 2, 3, ... per room). A consumer applies a room's
+// messages in that order and ignores one whose sequence it has already applied, which makes
+// at-least-once delivery exactly-once in effect. Consumers never nak past a message: they retry
+// it in place, so a later message of the room cannot overtake it.
 
 #include <string>
 

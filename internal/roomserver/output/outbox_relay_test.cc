@@ -1,0 +1,153 @@
+// The relay against a fake outbox whose transactions commit when the test says, and a fake
+// stream: what must not happen is a committed message that never reaches the stream, or one
+// that reaches it twice.
+
+#include "internal/roomserver/output/outbox_relay.h"
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "pkg/stream/testing/fake_publisher.h"
+
+namespace periscope::roomserver {
+namespace {
+
+// An outbox whose rows become visible at Commit, like PostgreSQL's under READ COMMITTED:
+// positions are taken at Insert, in Insert order, not in commit order.
+class FakeOutbox final : public OutboxStore {
+ public:
+  int64_t Insert(std::string msg_id) {
+    absl::MutexLock lock(&mu_);
+    int64_t pos = ++next_;
+    rows_[pos] = {pos, std::move(msg_id), "room", "payload"};
+    return pos;
+  }
+  void Commit(int64_t pos) {
+    absl::MutexLock lock(&mu_);
+    committed_.push_back(pos);
+  }
+
+  absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(int limit) override {
+    absl::MutexLock lock(&mu_);
+    std::vector<OutboxEntry> out;
+    for (const auto& [pos, row] : rows_) {
+      if (std::find(committed_.begin(), committed_.end(), pos) == committed_.end()) continue;
+      if (static_cast<int>(out.size()) == limit) break;
+      out.push_back(row);
+    }
+    return out;
+  }
+  absl::Status MarkOutputPublished(const std::vector<int64_t>& positions) override {
+    absl::MutexLock lock(&mu_);
+    if (fail_deletes_ > 0) {
+      --fail_deletes_;
+      return absl::UnavailableError("fake outbox: delete failed");
+    }
+    for (int64_t pos : positions) {
+      // Only committed rows can be deleted (and only what the relay names).
+      if (std::find(committed_.begin(), committed_.end(), pos) != committed_.end()) {
+        rows_.erase(pos);
+      }
+    }
+    return absl::OkStatus();
+  }
+  void FailDeletes(int n) {
+    absl::MutexLock lock(&mu_);
+    fail_deletes_ = n;
+  }
+  size_t size() {
+    absl::MutexLock lock(&mu_);
+    return rows_.size();
+  }
+
+ private:
+  absl::Mutex mu_;
+  int64_t next_ = 0;
+  int fail_deletes_ = 0;
+  std::map<int64_t, OutboxEntry> rows_;
+  std::vector<int64_t> committed_;
+};
+
+std::vector<std::string> Ids(const stream::testing::FakePublisher& publisher) {
+  std::vector<std::string> out;
+  for (const auto& p : publisher.published()) out.push_back(p.msg_id);
+  return out;
+}
+
+TEST(OutboxRelayTest, AnEarlierPositionThatCommitsDuringARunIsPublishedByTheNext) {
+  FakeOutbox outbox;
+  stream::testing::FakePublisher stream;
+  OutboxRelay relay(outbox, stream, "prefix");
+  int64_t a = outbox.Insert("$a");  // room A takes position 1 ...
+  int64_t b = outbox.Insert("$b");  // ... room B takes 2 and commits first
+  outbox.Commit(b);
+  // A commits while the relay is publishing B: a relay that deleted "everything up to B" would
+  // now delete A unpublished.
+  stream.OnPublish([&] { outbox.Commit(a); });
+  ASSERT_TRUE(relay.PublishPending().ok());
+  stream.OnPublish(nullptr);
+  EXPECT_EQ(Ids(stream), std::vector<std::string>({"$b"}));
+  ASSERT_TRUE(relay.PublishPending().ok());
+  EXPECT_EQ(Ids(stream), std::vector<std::string>({"$b", "$a"}));
+  EXPECT_EQ(outbox.size(), 0u);
+}
+
+TEST(OutboxRelayTest, AFailedPublishStopsTheRunAndTheNextResumesInOrderWithoutRepeats) {
+  FakeOutbox outbox;
+  stream::testing::FakePublisher stream;
+  OutboxRelay relay(outbox, stream, "prefix");
+  for (const char* id : {"$1", "$2", "$3"}) outbox.Commit(outbox.Insert(id));
+  // The first goes out, the second is refused: the third must not overtake it.
+  int calls = 0;
+  stream.OnPublish([&] {
+    if (++calls == 2) stream.FailNext(1);
+  });
+  EXPECT_FALSE(relay.PublishPending().ok());
+  EXPECT_EQ(Ids(stream), std::vector<std::string>({"$1"}));
+  EXPECT_EQ(outbox.size(), 2u);  // the published one is forgotten at once
+  stream.OnPublish(nullptr);
+  ASSERT_TRUE(relay.PublishPending().ok());
+  EXPECT_EQ(Ids(stream), std::vector<std::string>({"$1", "$2", "$3"}));
+  EXPECT_EQ(outbox.size(), 0u);
+}
+
+TEST(OutboxRelayTest, AFailedDeleteResendsWhichTheStreamDropsAsADuplicate) {
+  FakeOutbox outbox;
+  stream::testing::FakePublisher stream;
+  OutboxRelay relay(outbox, stream, "prefix");
+  outbox.Commit(outbox.Insert("$1"));
+  outbox.FailDeletes(1);
+  EXPECT_FALSE(relay.PublishPending().ok());
+  EXPECT_EQ(outbox.size(), 1u);
+  ASSERT_TRUE(relay.PublishPending().ok());
+  EXPECT_EQ(Ids(stream), std::vector<std::string>({"$1"}));  // once, not twice
+  EXPECT_EQ(outbox.size(), 0u);
+}
+
+TEST(OutboxRelayTest, ConcurrentRunsPublishEveryCommittedMessageExactlyOnce) {
+  FakeOutbox outbox;
+  stream::testing::FakePublisher stream;
+  OutboxRelay relay(outbox, stream, "prefix");
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        int64_t pos = outbox.Insert("$" + std::to_string(t) + "_" + std::to_string(i));
+        outbox.Commit(pos);
+        ASSERT_TRUE(relay.PublishPending().ok());
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  std::vector<std::string> ids = Ids(stream);
+  EXPECT_EQ(ids.size(), 400u);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
+  EXPECT_EQ(outbox.size(), 0u);
+}
+
+}  // namespace
+}  // namespace periscope::roomserver
