@@ -405,6 +405,30 @@ TEST_F(RoomserverTest, RedactionsNeedOwnershipOrTheRedactLevel) {
                 Send(id, kBob, "m.room.redaction", "{}", "", std::nullopt, *alice_msg).status()),
             "M_FORBIDDEN");
   EXPECT_TRUE(Send(id, kAlice, "m.room.redaction", "{}", "", std::nullopt, *bob_msg).ok());
+
+  // A redaction takes effect on every read of the roomserver: the event and the current state.
+  auto event_json = [&](const std::string& event_id) {
+    v1::QueryEventsByIdRequest query;
+    query.add_event_ids(event_id);
+    grpc::ClientContext ctx;
+    v1::QueryEventsByIdResponse response;
+    EXPECT_TRUE(stub_->QueryEventsById(&ctx, query, &response).ok());
+    return response.events_json_size() == 0 ? matrix::Json()
+                                            : *matrix::ParseJson(response.events_json(0));
+  };
+  matrix::Json redacted = event_json(*bob_msg);
+  EXPECT_EQ(redacted["content"], matrix::Json::object()) << redacted.dump();
+  EXPECT_TRUE(redacted["unsigned"].contains("redacted_because")) << redacted.dump();
+  EXPECT_EQ(event_json(*alice_msg)["content"]["body"], "a");  // the refused one is untouched
+  absl::StatusOr<std::string> topic =
+      Send(id, kAlice, "m.room.topic", R"({"topic":"secret plans"})", "", std::string(""));
+  ASSERT_TRUE(topic.ok());
+  ASSERT_TRUE(Send(id, kAlice, "m.room.redaction", "{}", "", std::nullopt, *topic).ok());
+  for (const matrix::Json& e : State(id)) {
+    if (e["type"] == "m.room.topic") {
+      EXPECT_EQ(e["content"], matrix::Json::object()) << e.dump();
+    }
+  }
 }
 
 TEST_F(RoomserverTest, MembershipChangesFollowTheAuthRules) {

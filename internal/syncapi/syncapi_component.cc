@@ -1,5 +1,6 @@
 #include "internal/syncapi/syncapi_component.h"
 
+#include "internal/syncapi/consumer/applied_sequences.h"
 #include "internal/syncapi/consumer/output_consumer.h"
 #include "internal/syncapi/notifier/notifier.h"
 #include "internal/syncapi/peeks/grpc_peek_retirer.h"
@@ -9,7 +10,10 @@
 #include "internal/syncapi/service/syncapi_service.h"
 #include "internal/syncapi/storage/caching_sync_store.h"
 #include "internal/syncapi/storage/pg_sync_store.h"
+#include "internal/syncapi/sync/grpc_room_sequence_source.h"
 #include "internal/syncapi/sync/messages_pager.h"
+#include "internal/syncapi/sync/read_fence.h"
+#include "internal/syncapi/sync/room_reader.h"
 #include "internal/syncapi/sync/sync_builder.h"
 #include "pkg/pg/migrations.h"
 #include "pkg/status/matrix_status.h"
@@ -19,28 +23,39 @@ namespace periscope::syncapi {
 struct SyncApiComponent::Parts {
   Parts(const config::Config& config, std::unique_ptr<PgSyncStore> pg_store,
         std::unique_ptr<CachingSyncStore> cached_store, const Clock& clock,
-        prometheus::Registry* registry)
+        std::unique_ptr<RoomSequenceSource> sequence_source, prometheus::Registry* registry)
       : peek_metrics(registry),
+        sequence_source(std::move(sequence_source)),
         pg_store(std::move(pg_store)),
         cached_store(std::move(cached_store)),
         store(*this->cached_store),
         notifier(clock),
+        applied(store),
+        fence(this->sequence_source.get(), applied, kReadCatchUpBound, registry),
         builder(store),
-        pager(store),
+        pager(store, fence),
+        reader(store, fence),
         account_data(store, notifier),
         renewer(store, clock, config.peeking.local_peek_lifetime, peek_metrics),
         sync_metrics(registry),
         runner(builder, notifier, sync_metrics, renewer, clock),
-        service(runner, pager, account_data) {}
+        service(runner, pager, reader, account_data) {}
+
+  // How long a client read of a room waits for syncapi to apply the room's committed writes.
+  static constexpr absl::Duration kReadCatchUpBound = absl::Seconds(2);
 
   PeekMetrics peek_metrics;
+  std::unique_ptr<RoomSequenceSource> sequence_source;
   std::unique_ptr<PgSyncStore> pg_store;
   std::unique_ptr<CachingSyncStore> cached_store;
   // Everything in syncapi reads and writes through the cache.
   SyncStore& store;
   Notifier notifier;
+  AppliedSequences applied;
+  ReadFence fence;
   SyncBuilder builder;
   MessagesPager pager;
+  RoomReader reader;
   AccountDataKeeper account_data;
   PeekRenewer renewer;
   SyncMetrics sync_metrics;
@@ -68,16 +83,20 @@ absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(
   auto pg_store = std::make_unique<PgSyncStore>(pool);
   PERISCOPE_ASSIGN_OR_RETURN(std::unique_ptr<CachingSyncStore> cached_store,
                              CachingSyncStore::Create(*pg_store));
+  std::unique_ptr<RoomSequenceSource> sequence_source;
+  if (roomserver != nullptr) {
+    sequence_source = NewGrpcRoomSequenceSource(roomserver, config.gateway.upstream_timeout);
+  }
   auto parts = std::make_unique<Parts>(config, std::move(pg_store), std::move(cached_store), clock,
-                                       registry);
+                                       std::move(sequence_source), registry);
   if (roomserver != nullptr) {
     parts->retirer = NewGrpcPeekRetirer(std::move(roomserver), config.gateway.upstream_timeout);
     parts->expirer = std::make_unique<PeekExpirer>(parts->store, *parts->retirer,
                                                    parts->peek_metrics, clock, peek_check_every);
   }
-  PERISCOPE_ASSIGN_OR_RETURN(
-      parts->consumer,
-      OutputConsumer::Start(config, js, parts->store, parts->notifier, parts->peek_metrics));
+  PERISCOPE_ASSIGN_OR_RETURN(parts->consumer,
+                             OutputConsumer::Start(config, js, parts->store, parts->notifier,
+                                                   parts->peek_metrics, parts->applied));
   return std::unique_ptr<SyncApiComponent>(new SyncApiComponent(std::move(parts)));
 }
 

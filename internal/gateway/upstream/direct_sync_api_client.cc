@@ -23,6 +23,14 @@ class DirectSyncApiClient final : public SyncApiClient {
                     Callback<syncapi_v1::QueryContextResponse> done) override {
     rest_->QueryContext(request, std::move(done));
   }
+  void QueryRoomEvent(const syncapi_v1::QueryRoomEventRequest& request,
+                      Callback<syncapi_v1::QueryRoomEventResponse> done) override {
+    rest_->QueryRoomEvent(request, std::move(done));
+  }
+  void QueryRoomState(const syncapi_v1::QueryRoomStateRequest& request,
+                      Callback<syncapi_v1::QueryRoomStateResponse> done) override {
+    rest_->QueryRoomState(request, std::move(done));
+  }
   void PutAccountData(const syncapi_v1::PutAccountDataRequest& request,
                       Callback<syncapi_v1::PutAccountDataResponse> done) override {
     rest_->PutAccountData(request, std::move(done));

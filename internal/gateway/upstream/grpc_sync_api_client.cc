@@ -28,6 +28,8 @@ class GrpcSyncApiClient final : public SyncApiClient {
 
   PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryMessages)
   PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryContext)
+  PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryRoomEvent)
+  PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryRoomState)
   PERISCOPE_GRPC_FORWARD(syncapi_v1, PutAccountData)
   PERISCOPE_GRPC_FORWARD(syncapi_v1, QueryAccountData)
   PERISCOPE_GRPC_FORWARD(syncapi_v1, PerformTag)

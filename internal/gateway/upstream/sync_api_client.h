@@ -23,6 +23,10 @@ class SyncApiClient {
                              Callback<syncapi_v1::QueryMessagesResponse> done) = 0;
   virtual void QueryContext(const syncapi_v1::QueryContextRequest& request,
                             Callback<syncapi_v1::QueryContextResponse> done) = 0;
+  virtual void QueryRoomEvent(const syncapi_v1::QueryRoomEventRequest& request,
+                              Callback<syncapi_v1::QueryRoomEventResponse> done) = 0;
+  virtual void QueryRoomState(const syncapi_v1::QueryRoomStateRequest& request,
+                              Callback<syncapi_v1::QueryRoomStateResponse> done) = 0;
   virtual void PutAccountData(const syncapi_v1::PutAccountDataRequest& request,
                               Callback<syncapi_v1::PutAccountDataResponse> done) = 0;
   virtual void QueryAccountData(const syncapi_v1::QueryAccountDataRequest& request,

@@ -5,10 +5,31 @@
 #include "internal/roomserver/perform/local_peeks.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/matrix/auth_rules.h"
+#include "pkg/matrix/client_event.h"
+#include "pkg/matrix/event_crypto.h"
 #include "pkg/matrix/json_fields.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::roomserver {
+
+namespace {
+
+// An accepted redaction takes effect on the stored target at once (same room only): every read
+// of the roomserver, and what it serves over federation, is the redacted form from then on.
+absl::Status RedactTarget(RoomWriteTxn& txn, const std::string& room_id,
+                          const std::string& target_id, const matrix::BuiltEvent& redaction,
+                          int version) {
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> target, txn.Event(target_id));
+  if (!target || target->room_id != room_id) return absl::OkStatus();
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json pdu, matrix::ParseJson(target->event_json));
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json redacted, matrix::RedactEvent(pdu, version));
+  redacted["unsigned"]["redacted_because"] =
+      matrix::ClientEventFromPdu(redaction.event, redaction.event_id);
+  PERISCOPE_ASSIGN_OR_RETURN(std::string json, matrix::EncodeCanonicalJson(redacted));
+  return txn.StoreRedacted(target_id, json);
+}
+
+}  // namespace
 
 absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix::ProtoEvent proto,
                                                        const SendOrigin& origin) {
@@ -39,6 +60,9 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   }
   accepted.membership = matrix::StringField(proto.content, "membership");
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> replaced, txn.AppendEvent(accepted));
+  if (proto.redacts) {
+    PERISCOPE_RETURN_IF_ERROR(RedactTarget(txn, proto.room_id, *proto.redacts, built, version));
+  }
 
   v1::OutputEvent output;
   output.set_room_id(proto.room_id);

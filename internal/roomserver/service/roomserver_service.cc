@@ -120,6 +120,15 @@ grpc::Status RoomserverServiceImpl::QueryRoomVersion(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
+grpc::Status RoomserverServiceImpl::QueryRoomSequence(grpc::ServerContext* ctx,
+                                                      const v1::QueryRoomSequenceRequest* request,
+                                                      v1::QueryRoomSequenceResponse* response) {
+  absl::StatusOr<int64_t> sequence = store_.OutputSequence(request->room_id());
+  if (!sequence.ok()) return Finish(sequence.status(), ctx, "QueryRoomSequence");
+  response->set_room_sequence(*sequence);
+  return grpc::Status::OK;
+}
+
 grpc::Status RoomserverServiceImpl::QueryCurrentState(grpc::ServerContext* ctx,
                                                       const v1::QueryCurrentStateRequest* request,
                                                       v1::QueryCurrentStateResponse* response) {

@@ -57,6 +57,9 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   grpc::Status QueryRoomVersion(grpc::ServerContext* ctx,
                                 const v1::QueryRoomVersionRequest* request,
                                 v1::QueryRoomVersionResponse* response) override;
+  grpc::Status QueryRoomSequence(grpc::ServerContext* ctx,
+                                 const v1::QueryRoomSequenceRequest* request,
+                                 v1::QueryRoomSequenceResponse* response) override;
   grpc::Status QueryCurrentState(grpc::ServerContext* ctx,
                                  const v1::QueryCurrentStateRequest* request,
                                  v1::QueryCurrentStateResponse* response) override;

@@ -91,6 +91,9 @@ constexpr pg::Statement kNextOutputSeq{
     "UPDATE roomserver_rooms SET output_seq = output_seq + 1 WHERE room_id = $1 "
     "RETURNING output_seq"};
 
+constexpr pg::Statement kOutputSeq{"roomserver_output_seq",
+                                   "SELECT output_seq FROM roomserver_rooms WHERE room_id = $1"};
+
 constexpr pg::Statement kPutLocalPeek{
     "roomserver_put_local_peek",
     "INSERT INTO roomserver_local_peeks (room_id, user_id, device_id, expiry_ts) VALUES "
@@ -168,6 +171,9 @@ constexpr pg::Statement kPendingOutput{
 // Exactly the published positions: see storage/outbox_store.h for why never "<=".
 constexpr pg::Statement kDeleteOutput{
     "roomserver_delete_output", "DELETE FROM roomserver_outbox WHERE position = ANY($1::bigint[])"};
+constexpr pg::Statement kStoreRedacted{
+    "roomserver_store_redacted",
+    "UPDATE roomserver_events SET event_json = $3 WHERE room_id = $1 AND event_id = $2"};
 constexpr pg::Statement kEventById{
     "roomserver_event_by_id",
     "SELECT event_id, room_id, event_json FROM roomserver_events WHERE event_id = $1"};
@@ -256,6 +262,10 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
         conn_.Query(kUpsertState, {room_id_, e.type, *e.state_key, e.event_id, membership})
             .status());
     return replaced;
+  }
+
+  absl::Status StoreRedacted(absl::string_view event_id, absl::string_view redacted_json) override {
+    return conn_.Query(kStoreRedacted, {room_id_, event_id, redacted_json}).status();
   }
 
   absl::Status RecordTransaction(absl::string_view user_id, absl::string_view device_id,
@@ -394,6 +404,11 @@ absl::StatusOr<std::optional<int>> PgRoomStore::RoomVersion(absl::string_view ro
   PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kRoomVersion, {room_id}));
   if (r.rows() == 0) return std::optional<int>();
   return std::optional<int>(static_cast<int>(r.Int(0, 0)));
+}
+
+absl::StatusOr<int64_t> PgRoomStore::OutputSequence(absl::string_view room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kOutputSeq, {room_id}));
+  return r.rows() == 0 ? 0 : r.Int(0, 0);
 }
 
 absl::StatusOr<std::vector<EventRecord>> PgRoomStore::CurrentState(

@@ -26,6 +26,7 @@ class PgRoomStore final : public RoomStore {
   absl::Status MarkOutputPublished(const std::vector<int64_t>& positions) override;
   void SetOutputListener(std::function<void()> listener) override;
   absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) override;
+  absl::StatusOr<int64_t> OutputSequence(absl::string_view room_id) override;
   absl::StatusOr<std::vector<EventRecord>> CurrentState(
       absl::string_view room_id, const std::vector<matrix::StateKey>& keys) override;
   absl::StatusOr<std::vector<EventRecord>> EventsById(

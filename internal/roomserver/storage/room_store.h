@@ -68,6 +68,9 @@ class RoomWriteTxn {
   // Stores the event; its prev events stop being forward extremities and it becomes one; a state
   // event replaces the current state for its key. Returns the event id it replaced, if any.
   virtual absl::StatusOr<std::optional<std::string>> AppendEvent(const AcceptedEvent& event) = 0;
+  // Replaces a stored event's JSON with its redacted form (an accepted redaction took effect).
+  virtual absl::Status StoreRedacted(absl::string_view event_id,
+                                     absl::string_view redacted_json) = 0;
   // Remembers that (user, device, txn_id) produced `event_id`.
   virtual absl::Status RecordTransaction(absl::string_view user_id, absl::string_view device_id,
                                          absl::string_view txn_id, absl::string_view event_id) = 0;
@@ -125,6 +128,8 @@ class RoomStore : public OutboxStore {
 
   // nullopt if the room is unknown.
   virtual absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) = 0;
+  // The room_sequence of the room's latest committed output message (0 if none or unknown).
+  virtual absl::StatusOr<int64_t> OutputSequence(absl::string_view room_id) = 0;
   // The room's current state events; all of them if `keys` is empty.
   virtual absl::StatusOr<std::vector<EventRecord>> CurrentState(
       absl::string_view room_id, const std::vector<matrix::StateKey>& keys) = 0;

@@ -13,11 +13,9 @@
 
 namespace periscope::syncapi {
 
-absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(const config::Config& config,
-                                                                      stream::JetStream& js,
-                                                                      SyncStore& store,
-                                                                      Notifier& notifier,
-                                                                      PeekMetrics& metrics) {
+absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(
+    const config::Config& config, stream::JetStream& js, SyncStore& store, Notifier& notifier,
+    PeekMetrics& metrics, AppliedSequences& applied) {
   // Declaring the stream here too lets syncapi start before the roomserver.
   stream::StreamSpec spec = roomserver::OutputStreamSpec(config);
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(spec));
@@ -25,7 +23,7 @@ absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(const conf
   options.spec.stream = spec.name;
   options.spec.durable = "syncapi";
   PERISCOPE_RETURN_IF_ERROR(js.DeclareConsumer(options.spec));
-  auto consumer = std::unique_ptr<OutputConsumer>(new OutputConsumer(store, notifier, metrics));
+  auto consumer = std::make_unique<OutputConsumer>(store, notifier, metrics, applied);
   OutputConsumer* self = consumer.get();
   PERISCOPE_ASSIGN_OR_RETURN(
       consumer->consumer_,
@@ -146,8 +144,30 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
   absl::StatusOr<roomserver::v1::OutputEvent> output =
       roomserver::DecodeOutputPayload(message.data);
   if (!output.ok()) return stream::Outcome::Term("undecodable output message");
-  if (output->has_new_peek() || output->has_retire_peek()) return HandlePeek(*output);
-  if (!output->has_new_room_event()) return stream::Outcome::Ack();  // federated peeks: later
+  stream::Outcome outcome = stream::Outcome::Ack();
+  bool stored = true;
+  if (output->has_new_peek() || output->has_retire_peek()) {
+    outcome = HandlePeek(*output);
+  } else if (output->has_new_room_event()) {
+    outcome = HandleEvent(*output);
+  } else {
+    stored = false;  // federated peeks: the federationsender's business
+  }
+  if (outcome.kind == stream::Outcome::Kind::kNak) return outcome;  // stopping
+  if (!stored || outcome.kind == stream::Outcome::Kind::kTerm) {
+    // Nothing (or nothing usable) to store, but the message counts as handled: reads that wait
+    // for the room to catch up (sync/read_fence.h) must not wait for it forever.
+    absl::StatusOr<bool> advanced = RetryInPlace<bool>("syncapi.sequence_advance_failed", [&] {
+      return store_.AdvanceRoomSequence(output->room_id(), output->room_sequence());
+    });
+    if (!advanced.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
+  }
+  applied_.Applied(output->room_id(), output->room_sequence());
+  return outcome;
+}
+
+stream::Outcome OutputConsumer::HandleEvent(const roomserver::v1::OutputEvent& output_event) {
+  const roomserver::v1::OutputEvent* output = &output_event;
   const roomserver::v1::NewRoomEvent& added = output->new_room_event();
   absl::StatusOr<matrix::Json> pdu = matrix::ParseJson(added.event_json());
   if (!pdu.ok() || !pdu->is_object()) return stream::Outcome::Term("unparseable event");

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "internal/syncapi/consumer/applied_sequences.h"
 #include "internal/syncapi/notifier/notifier.h"
 #include "internal/syncapi/peeks/peek_metrics.h"
 #include "internal/syncapi/storage/sync_store.h"
@@ -31,13 +32,18 @@ class OutputConsumer {
   static absl::StatusOr<std::unique_ptr<OutputConsumer>> Start(const config::Config& config,
                                                                stream::JetStream& js,
                                                                SyncStore& store, Notifier& notifier,
-                                                               PeekMetrics& metrics);
+                                                               PeekMetrics& metrics,
+                                                               AppliedSequences& applied);
   ~OutputConsumer();
 
   // Not connected to a stream: Start connects one; tests call Handle directly.
   OutputConsumer(SyncStore& store, Notifier& notifier, PeekMetrics& metrics,
-                 absl::Duration retry_interval = absl::Seconds(1))
-      : store_(store), notifier_(notifier), metrics_(metrics), retry_interval_(retry_interval) {}
+                 AppliedSequences& applied, absl::Duration retry_interval = absl::Seconds(1))
+      : store_(store),
+        notifier_(notifier),
+        metrics_(metrics),
+        applied_(applied),
+        retry_interval_(retry_interval) {}
 
   // Handles one message.
   stream::Outcome Handle(const stream::Message& message);
@@ -48,6 +54,8 @@ class OutputConsumer {
   // True if it redacted something. Idempotent.
   absl::StatusOr<bool> ApplyRedaction(const matrix::Json& redaction, const SyncEvent& event,
                                       absl::string_view room_version);
+  // new_room_event: stores the event (and redacts its target) and wakes who it concerns.
+  stream::Outcome HandleEvent(const roomserver::v1::OutputEvent& output);
   // new_peek / retire_peek: records the device's peek change at a new position and wakes it.
   stream::Outcome HandlePeek(const roomserver::v1::OutputEvent& output);
   // Runs `apply` until it works, retrying here (every retry_interval_): a nak would let later
@@ -66,6 +74,7 @@ class OutputConsumer {
   SyncStore& store_;
   Notifier& notifier_;
   PeekMetrics& metrics_;
+  AppliedSequences& applied_;
   const absl::Duration retry_interval_;
   absl::Notification stopping_;
   std::unique_ptr<stream::PullConsumer> consumer_;

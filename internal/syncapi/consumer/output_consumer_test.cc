@@ -28,8 +28,9 @@ class OutputConsumerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     cache_ = *CachingSyncStore::Create(fake_);
-    consumer_ =
-        std::make_unique<OutputConsumer>(*cache_, notifier_, metrics_, absl::Milliseconds(1));
+    applied_ = std::make_unique<AppliedSequences>(*cache_);
+    consumer_ = std::make_unique<OutputConsumer>(*cache_, notifier_, metrics_, *applied_,
+                                                 absl::Milliseconds(1));
   }
 
   stream::Outcome Deliver(const rs::OutputEvent& output) {
@@ -82,6 +83,7 @@ class OutputConsumerTest : public ::testing::Test {
   std::unique_ptr<CachingSyncStore> cache_;
   Notifier notifier_{clock_};
   PeekMetrics metrics_{nullptr};
+  std::unique_ptr<AppliedSequences> applied_;
   std::unique_ptr<OutputConsumer> consumer_;
 };
 
@@ -162,6 +164,24 @@ TEST_F(OutputConsumerTest, ARedactionIsAppliedDespiteATransientErrorAndOnRedeliv
   auto target2 = cache_->EventInRoom(kRoom, "$m2");
   ASSERT_TRUE(target2.ok() && target2->has_value());
   EXPECT_EQ((*target2)->event_json.find("secret2"), std::string::npos);
+}
+
+TEST_F(OutputConsumerTest, EveryMessageAdvancesTheRoomsAppliedSequenceEvenOnesNotStoredHere) {
+  Deliver(Event(1, "$m", "m.room.message", kAlice, R"({"body":"hi"})"));
+  EXPECT_TRUE(applied_->WaitFor(kRoom, 1, absl::ZeroDuration()));
+  // An inbound federated peek is not syncapi's to store; reads must not wait for it forever.
+  rs::OutputEvent inbound;
+  inbound.set_room_id(kRoom);
+  inbound.set_room_sequence(2);
+  inbound.mutable_new_inbound_peek()->set_server_name("other.test");
+  EXPECT_EQ(Deliver(inbound).kind, stream::Outcome::Kind::kAck);
+  EXPECT_TRUE(applied_->WaitFor(kRoom, 2, absl::ZeroDuration()));
+  // So does a message that cannot be used (parked), and it is remembered across a restart.
+  rs::OutputEvent broken = Event(3, "$bad", "m.room.message", kAlice, "{}");
+  broken.mutable_new_room_event()->set_event_json("not json");
+  EXPECT_EQ(Deliver(broken).kind, stream::Outcome::Kind::kTerm);
+  AppliedSequences after_restart(*cache_);
+  EXPECT_TRUE(after_restart.WaitFor(kRoom, 3, absl::ZeroDuration()));
 }
 
 }  // namespace

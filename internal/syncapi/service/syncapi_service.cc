@@ -29,6 +29,24 @@ grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryContext(grpc::CallbackServerC
   return reactor;
 }
 
+grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryRoomEvent(
+    grpc::CallbackServerContext* ctx, const v1::QueryRoomEventRequest* request,
+    v1::QueryRoomEventResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(
+      grpcutil::ReplyWith(reader_.Event(*request), response, ctx, "syncapi", "QueryRoomEvent"));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryRoomState(
+    grpc::CallbackServerContext* ctx, const v1::QueryRoomStateRequest* request,
+    v1::QueryRoomStateResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(
+      grpcutil::ReplyWith(reader_.State(*request), response, ctx, "syncapi", "QueryRoomState"));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* SyncApiServiceImpl::PutAccountData(
     grpc::CallbackServerContext* ctx, const v1::PutAccountDataRequest* request,
     v1::PutAccountDataResponse* response) {

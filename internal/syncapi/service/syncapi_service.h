@@ -6,14 +6,16 @@
 #include "internal/syncapi/accountdata/account_data_keeper.h"
 #include "internal/syncapi/service/sync_wait.h"
 #include "internal/syncapi/sync/messages_pager.h"
+#include "internal/syncapi/sync/room_reader.h"
 #include "periscope/syncapi/v1/syncapi_service.grpc.pb.h"
 
 namespace periscope::syncapi {
 
 class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
  public:
-  SyncApiServiceImpl(SyncRunner& runner, MessagesPager& pager, AccountDataKeeper& account_data)
-      : runner_(runner), pager_(pager), account_data_(account_data) {}
+  SyncApiServiceImpl(SyncRunner& runner, MessagesPager& pager, RoomReader& reader,
+                     AccountDataKeeper& account_data)
+      : runner_(runner), pager_(pager), reader_(reader), account_data_(account_data) {}
 
   grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* ctx, const v1::SyncRequest* request,
                                  v1::SyncResponse* response) override;
@@ -23,6 +25,12 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
   grpc::ServerUnaryReactor* QueryContext(grpc::CallbackServerContext* ctx,
                                          const v1::QueryContextRequest* request,
                                          v1::QueryContextResponse* response) override;
+  grpc::ServerUnaryReactor* QueryRoomEvent(grpc::CallbackServerContext* ctx,
+                                           const v1::QueryRoomEventRequest* request,
+                                           v1::QueryRoomEventResponse* response) override;
+  grpc::ServerUnaryReactor* QueryRoomState(grpc::CallbackServerContext* ctx,
+                                           const v1::QueryRoomStateRequest* request,
+                                           v1::QueryRoomStateResponse* response) override;
   grpc::ServerUnaryReactor* PutAccountData(grpc::CallbackServerContext* ctx,
                                            const v1::PutAccountDataRequest* request,
                                            v1::PutAccountDataResponse* response) override;
@@ -36,6 +44,7 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
  private:
   SyncRunner& runner_;
   MessagesPager& pager_;
+  RoomReader& reader_;
   AccountDataKeeper& account_data_;
 };
 

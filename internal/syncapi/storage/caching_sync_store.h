@@ -47,6 +47,13 @@ class CachingSyncStore final : public SyncStore {
                                                     int64_t room_seq) override;
   absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,
                                      absl::string_view redacted_json) override;
+  absl::StatusOr<int64_t> AppliedRoomSequence(absl::string_view room_id) override {
+    return inner_.AppliedRoomSequence(room_id);
+  }
+  absl::StatusOr<bool> AdvanceRoomSequence(absl::string_view room_id, int64_t room_seq) override {
+    absl::MutexLock write(&write_mu_);
+    return inner_.AdvanceRoomSequence(room_id, room_seq);
+  }
   absl::StatusOr<std::optional<SyncEvent>> EventInRoom(absl::string_view room_id,
                                                        absl::string_view event_id) override {
     return inner_.EventInRoom(room_id, event_id);

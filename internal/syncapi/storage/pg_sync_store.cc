@@ -107,6 +107,9 @@ constexpr pg::Statement kStateAt{
     "e WHERE e.room_id = $1 AND e.state_key IS NOT NULL AND e.pos <= $2 ORDER BY e.event_type, "
     "e.state_key, e.pos DESC"};
 
+constexpr pg::Statement kAppliedRoomSeq{
+    "syncapi_applied_room_seq", "SELECT last_seq FROM syncapi_room_stream WHERE room_id = $1"};
+
 constexpr pg::Statement kPeekForUpdate{
     "syncapi_peek_for_update",
     "SELECT ended_pos IS NULL FROM syncapi_peeks WHERE user_id = $1 AND device_id = $2 AND "
@@ -292,6 +295,20 @@ absl::StatusOr<std::vector<SyncEvent>> PgSyncStore::StateHistory(absl::string_vi
   std::vector<SyncEvent> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(EventFromRow(r, i));
   return out;
+}
+
+absl::StatusOr<int64_t> PgSyncStore::AppliedRoomSequence(absl::string_view room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kAppliedRoomSeq, {room_id}));
+  return r.rows() == 0 ? 0 : r.Int(0, 0);
+}
+
+absl::StatusOr<bool> PgSyncStore::AdvanceRoomSequence(absl::string_view room_id, int64_t room_seq) {
+  bool fresh = false;
+  PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_ASSIGN_OR_RETURN(fresh, ClaimRoomSequence(c, room_id, room_seq));
+    return absl::OkStatus();
+  }));
+  return fresh;
 }
 
 absl::StatusOr<bool> PgSyncStore::StoreRedacted(absl::string_view room_id,

@@ -18,6 +18,8 @@ class PgSyncStore final : public SyncStore {
 
   absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event, bool enters_state,
                                                     int64_t room_seq) override;
+  absl::StatusOr<int64_t> AppliedRoomSequence(absl::string_view room_id) override;
+  absl::StatusOr<bool> AdvanceRoomSequence(absl::string_view room_id, int64_t room_seq) override;
   absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,
                                      absl::string_view redacted_json) override;
   absl::StatusOr<std::optional<SyncEvent>> EventInRoom(absl::string_view room_id,

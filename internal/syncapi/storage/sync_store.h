@@ -80,6 +80,10 @@ class SyncStore {
   virtual absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
                                                             bool enters_state,
                                                             int64_t room_seq) = 0;
+  // The last room_sequence applied for the room (0 if none).
+  virtual absl::StatusOr<int64_t> AppliedRoomSequence(absl::string_view room_id) = 0;
+  // Records a message that changes nothing here as applied (false if it was stale).
+  virtual absl::StatusOr<bool> AdvanceRoomSequence(absl::string_view room_id, int64_t room_seq) = 0;
   // Replaces a stored event's JSON with its redacted form (the redaction algorithm's output plus
   // unsigned.redacted_because); false if the event is not stored in that room.
   virtual absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,

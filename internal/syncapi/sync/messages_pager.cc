@@ -9,17 +9,6 @@
 
 namespace periscope::syncapi {
 
-absl::StatusOr<RoomVisibility> MessagesPager::ReaderView(absl::string_view room_id,
-                                                         absl::string_view user_id) {
-  PERISCOPE_ASSIGN_OR_RETURN(RoomVisibility view,
-                             RoomVisibility::ForUser(store_, room_id, user_id));
-  if (!view.EverMember() && view.Now() != matrix::HistoryVisibility::kWorldReadable) {
-    return MatrixError(absl::StatusCode::kPermissionDenied, matrix::errcode::kForbidden,
-                       absl::StrCat(user_id, " is not in room ", room_id));
-  }
-  return view;
-}
-
 absl::StatusOr<v1::QueryContextResponse> MessagesPager::Context(
     const v1::QueryContextRequest& request) {
   PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(request.room_id()));
@@ -28,29 +17,27 @@ absl::StatusOr<v1::QueryContextResponse> MessagesPager::Context(
     return MatrixError(absl::StatusCode::kInvalidArgument, matrix::errcode::kInvalidParam,
                        "limit must not be negative");
   }
-  PERISCOPE_ASSIGN_OR_RETURN(RoomVisibility view, ReaderView(request.room_id(), request.user_id()));
-  PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> event,
-                             store_.EventInRoom(request.room_id(), request.event_id()));
-  // An event the user may not see is answered as one that does not exist.
-  if (!event || !view.MaySee(*event)) {
-    return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound, "Event not found");
-  }
+  fence_.CatchUp(request.room_id());
+  PERISCOPE_ASSIGN_OR_RETURN(RoomVisibility view,
+                             ReadableBy(store_, request.room_id(), request.user_id()));
+  PERISCOPE_ASSIGN_OR_RETURN(SyncEvent event,
+                             VisibleEvent(store_, view, request.room_id(), request.event_id()));
   const int limit =
       request.limit() == 0 ? kDefaultMessagesLimit : std::min(request.limit(), kMaxMessagesLimit);
   const int before_limit = limit / 2;
   const int after_limit = limit - before_limit;
   PERISCOPE_ASSIGN_OR_RETURN(
       std::vector<SyncEvent> before,
-      store_.EventsPage(request.room_id(), event->pos - 1, 0, /*backwards=*/true, before_limit));
+      store_.EventsPage(request.room_id(), event.pos - 1, 0, /*backwards=*/true, before_limit));
   PERISCOPE_ASSIGN_OR_RETURN(
       std::vector<SyncEvent> after,
-      store_.EventsPage(request.room_id(), event->pos, 0, /*backwards=*/false, after_limit));
+      store_.EventsPage(request.room_id(), event.pos, 0, /*backwards=*/false, after_limit));
   // The state at the event, not now: a member who left sees nothing of what changed after.
   PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> state,
-                             store_.StateAt(request.room_id(), event->pos));
+                             store_.StateAt(request.room_id(), event.pos));
   // Tokens follow what was read, so paging on from them skips nothing.
-  const std::string start = MakeSyncToken(before.empty() ? event->pos - 1 : before.back().pos - 1);
-  const std::string end = MakeSyncToken(after.empty() ? event->pos : after.back().pos);
+  const std::string start = MakeSyncToken(before.empty() ? event.pos - 1 : before.back().pos - 1);
+  const std::string end = MakeSyncToken(after.empty() ? event.pos : after.back().pos);
   before = view.Filter(std::move(before));
   after = view.Filter(std::move(after));
 
@@ -59,7 +46,7 @@ absl::StatusOr<v1::QueryContextResponse> MessagesPager::Context(
     PERISCOPE_ASSIGN_OR_RETURN(matrix::Json json, ClientEvent(e, request.user_id(), ""));
     return json.dump();
   };
-  PERISCOPE_ASSIGN_OR_RETURN(*response.mutable_event_json(), client(*event));
+  PERISCOPE_ASSIGN_OR_RETURN(*response.mutable_event_json(), client(event));
   for (const SyncEvent& e : before) {
     PERISCOPE_ASSIGN_OR_RETURN(*response.add_events_before_json(), client(e));
   }
@@ -89,7 +76,9 @@ absl::StatusOr<v1::QueryMessagesResponse> MessagesPager::Page(
   }
   const int limit =
       request.limit() == 0 ? kDefaultMessagesLimit : std::min(request.limit(), kMaxMessagesLimit);
-  PERISCOPE_ASSIGN_OR_RETURN(RoomVisibility view, ReaderView(request.room_id(), request.user_id()));
+  fence_.CatchUp(request.room_id());
+  PERISCOPE_ASSIGN_OR_RETURN(RoomVisibility view,
+                             ReadableBy(store_, request.room_id(), request.user_id()));
   PERISCOPE_ASSIGN_OR_RETURN(int64_t newest, store_.MaxPosition());
   // No "from": backwards starts at the newest event, forwards at the beginning.
   int64_t from = backwards ? newest : 0;

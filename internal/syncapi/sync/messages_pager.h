@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "internal/syncapi/storage/sync_store.h"
+#include "internal/syncapi/sync/read_fence.h"
 #include "internal/syncapi/sync/visibility.h"
 #include "periscope/syncapi/v1/syncapi.pb.h"
 
@@ -18,7 +19,8 @@ inline constexpr int kMaxMessagesLimit = 1000;
 
 class MessagesPager {
  public:
-  explicit MessagesPager(SyncStore& store) : store_(store) {}
+  // Each read first catches up with the room's committed writes (`fence`).
+  MessagesPager(SyncStore& store, ReadFence& fence) : store_(store), fence_(fence) {}
 
   absl::StatusOr<v1::QueryMessagesResponse> Page(const v1::QueryMessagesRequest& request);
   // The event, up to limit/2 events before it and the rest after it, and the current state;
@@ -26,10 +28,8 @@ class MessagesPager {
   absl::StatusOr<v1::QueryContextResponse> Context(const v1::QueryContextRequest& request);
 
  private:
-  // What the user may see of the room; 403 if they never were in it and it is not world_readable.
-  absl::StatusOr<RoomVisibility> ReaderView(absl::string_view room_id, absl::string_view user_id);
-
   SyncStore& store_;
+  ReadFence& fence_;
 };
 
 }  // namespace periscope::syncapi

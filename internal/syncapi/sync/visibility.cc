@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "pkg/matrix/canonical_json.h"
+#include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/json_fields.h"
 #include "pkg/status/matrix_status.h"
 
@@ -101,6 +103,25 @@ std::vector<SyncEvent> RoomVisibility::Filter(std::vector<SyncEvent> events) con
                               [this](const SyncEvent& e) { return !MaySee(e); }),
                events.end());
   return events;
+}
+
+absl::StatusOr<RoomVisibility> ReadableBy(SyncStore& store, absl::string_view room_id,
+                                          absl::string_view user_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(RoomVisibility view, RoomVisibility::ForUser(store, room_id, user_id));
+  if (!view.EverMember() && view.Now() != HistoryVisibility::kWorldReadable) {
+    return MatrixError(absl::StatusCode::kPermissionDenied, matrix::errcode::kForbidden,
+                       absl::StrCat(user_id, " is not in room ", room_id));
+  }
+  return view;
+}
+
+absl::StatusOr<SyncEvent> VisibleEvent(SyncStore& store, const RoomVisibility& view,
+                                       absl::string_view room_id, absl::string_view event_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> event, store.EventInRoom(room_id, event_id));
+  if (!event || !view.MaySee(*event)) {
+    return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound, "Event not found");
+  }
+  return *std::move(event);
 }
 
 }  // namespace periscope::syncapi

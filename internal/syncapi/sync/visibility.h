@@ -45,6 +45,11 @@ class RoomVisibility {
   matrix::HistoryVisibility Now() const;
   // Whether the user has ever had a membership event in the room.
   bool EverMember() const { return !membership_.empty(); }
+  // The user's latest membership and its position (kNone and 0 if none).
+  matrix::MembershipState MembershipNow() const {
+    return membership_.empty() ? matrix::MembershipState::kNone : membership_.back().second;
+  }
+  int64_t MembershipNowPos() const { return membership_.empty() ? 0 : membership_.back().first; }
 
  private:
   RoomVisibility(std::string user_id, bool non_member)
@@ -60,5 +65,16 @@ class RoomVisibility {
   std::vector<std::pair<int64_t, matrix::HistoryVisibility>> visibility_;
   std::vector<std::pair<int64_t, matrix::MembershipState>> membership_;
 };
+
+// What `user_id` may read of the room, for reads outside /sync (/messages, /context, /event,
+// /state): 403 M_FORBIDDEN if they never had a membership in it and it is not world_readable now,
+// whether or not the room exists, so that outsiders learn nothing.
+absl::StatusOr<RoomVisibility> ReadableBy(SyncStore& store, absl::string_view room_id,
+                                          absl::string_view user_id);
+
+// The room's event `event_id` if `view` lets its reader see it; 404 M_NOT_FOUND otherwise, the
+// same answer as for an event that does not exist.
+absl::StatusOr<SyncEvent> VisibleEvent(SyncStore& store, const RoomVisibility& view,
+                                       absl::string_view room_id, absl::string_view event_id);
 
 }  // namespace periscope::syncapi

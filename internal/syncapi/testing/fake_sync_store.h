@@ -52,6 +52,15 @@ class FakeSyncStore final : public SyncStore {
       return stored.pos;
     });
   }
+  absl::StatusOr<int64_t> AppliedRoomSequence(absl::string_view room_id) override {
+    absl::MutexLock lock(&mu_);
+    auto it = room_seq_.find(std::string(room_id));
+    return it == room_seq_.end() ? 0 : it->second;
+  }
+  absl::StatusOr<bool> AdvanceRoomSequence(absl::string_view room_id, int64_t room_seq) override {
+    absl::MutexLock lock(&mu_);
+    return Write<bool>([&] { return ClaimSequence(std::string(room_id), room_seq); });
+  }
   absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,
                                      absl::string_view redacted_json) override {
     absl::MutexLock lock(&mu_);

@@ -1,0 +1,35 @@
+#include "internal/syncapi/consumer/applied_sequences.h"
+
+#include <algorithm>
+
+namespace periscope::syncapi {
+
+void AppliedSequences::Applied(const std::string& room_id, int64_t sequence) {
+  if (sequence <= 0) return;
+  absl::MutexLock lock(&mu_);
+  int64_t& applied = applied_[room_id];
+  applied = std::max(applied, sequence);
+}
+
+bool AppliedSequences::WaitFor(const std::string& room_id, int64_t sequence,
+                               absl::Duration timeout) {
+  if (sequence <= 0) return true;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = applied_.find(room_id); it != applied_.end() && it->second >= sequence) {
+      return true;
+    }
+  }
+  // Not seen since start (or behind): ask the store once, outside the lock.
+  absl::StatusOr<int64_t> stored = store_.AppliedRoomSequence(room_id);
+  if (!stored.ok()) return false;
+  Applied(room_id, *stored);
+  absl::MutexLock lock(&mu_);
+  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = applied_.find(room_id);
+    return it != applied_.end() && it->second >= sequence;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
+
+}  // namespace periscope::syncapi
