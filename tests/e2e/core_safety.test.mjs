@@ -137,6 +137,49 @@ test("nobody can replace a room's create event; history visibility holds on ever
     assert.deepEqual(after.json, before.json);
   });
 
+  await t.test("a client reads its own writes at once: join then /messages, state then /state", async () => {
+    for (let i = 0; i < 10; i++) {
+      const room = await createRoom({ preset: "public_chat" });
+      await join(bob, room);
+      const read = await call(server, "GET", `${v3}/rooms/${enc(room)}/messages?dir=b&limit=5`, { token: bob.access_token });
+      assert.equal(read.status, 200, `right after a 200 /join: ${read.text}`);
+      assert.ok(read.json.chunk.some((e) => e.type === "m.room.member" && e.state_key === bob.user_id), "the join itself");
+      const put = await call(server, "PUT", `${v3}/rooms/${enc(room)}/state/m.room.topic`, {
+        token: alice.access_token, body: { topic: `topic ${i}` },
+      });
+      assert.equal(put.status, 200, put.text);
+      const topic = await call(server, "GET", `${v3}/rooms/${enc(room)}/state/m.room.topic`, { token: alice.access_token });
+      assert.equal(topic.json?.topic, `topic ${i}`, topic.text);
+    }
+  });
+
+  await t.test("a redacted event is served redacted by every read", async () => {
+    const room = await createRoom({ preset: "public_chat" });
+    await join(bob, room);
+    const secret = await send(alice, room, "regret");
+    const topic = await call(server, "PUT", `${v3}/rooms/${enc(room)}/state/m.room.topic`, {
+      token: alice.access_token, body: { topic: "also regret" },
+    });
+    for (const id of [secret, topic.json.event_id]) {
+      const r = await call(server, "PUT", `${v3}/rooms/${enc(room)}/redact/${enc(id)}/r-${enc(id)}`, { token: alice.access_token, body: {} });
+      assert.equal(r.status, 200, r.text);
+    }
+    const reads = {
+      event: (await call(server, "GET", `${v3}/rooms/${enc(room)}/event/${enc(secret)}`, { token: bob.access_token })).text,
+      state: (await call(server, "GET", `${v3}/rooms/${enc(room)}/state`, { token: bob.access_token })).text,
+      stateKey: (await call(server, "GET", `${v3}/rooms/${enc(room)}/state/m.room.topic`, { token: bob.access_token })).text,
+      messages: (await call(server, "GET", `${v3}/rooms/${enc(room)}/messages?dir=b&limit=50`, { token: bob.access_token })).text,
+      context: (await call(server, "GET", `${v3}/rooms/${enc(room)}/context/${enc(secret)}`, { token: bob.access_token })).text,
+      sync: JSON.stringify(await initialSync(bob)),
+    };
+    for (const [read, text] of Object.entries(reads)) {
+      assert.ok(!text.includes("regret"), `${read} still shows redacted content: ${text}`);
+    }
+    const event = JSON.parse(reads.event);
+    assert.deepEqual(event.content, {});
+    assert.ok(event.unsigned.redacted_because, reads.event);
+  });
+
   await t.test("joined: a new member sees nothing from before their join, old members do", async () => {
     const room = await createRoom({ preset: "public_chat" });
     await setVisibility(room, "joined");
