@@ -70,6 +70,8 @@ absl::StatusOr<std::unique_ptr<pg::Pool>> OpenPool(const config::Config& config,
   return pg::Pool::Create({.dsn = config.database.dsn,
                            .max_connections = config.database.max_connections,
                            .acquire_timeout = config.database.acquire_timeout,
+                           .connect_timeout = config.database.connect_timeout,
+                           .statement_timeout = config.database.statement_timeout,
                            .name = std::string(name),
                            .registry = registry});
 }

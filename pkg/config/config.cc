@@ -238,6 +238,8 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
       s.String("dsn", &c.database.dsn, /*required=*/true);
       s.Integer("max_connections", &c.database.max_connections, 1, 1000);
       s.Duration("acquire_timeout", &c.database.acquire_timeout, absl::Milliseconds(1));
+      s.Duration("connect_timeout", &c.database.connect_timeout, absl::Seconds(1));
+      s.Duration("statement_timeout", &c.database.statement_timeout, absl::Milliseconds(1));
     }
     {
       Section s = top.Child("nats");

@@ -31,6 +31,12 @@ struct DatabaseConfig {
   int max_connections = 8;
   // How long a caller waits for a free pooled connection.
   absl::Duration acquire_timeout = absl::Seconds(5);
+  // How long opening a connection may take (an unreachable server fails fast, not after the
+  // kernel's TCP timeout).
+  absl::Duration connect_timeout = absl::Seconds(5);
+  // The server cancels any statement running longer than this, so one stuck query cannot hold a
+  // pooled connection (and a room's write lock) forever.
+  absl::Duration statement_timeout = absl::Seconds(30);
 };
 
 struct NatsConfig {

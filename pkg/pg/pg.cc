@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/logging/logging.h"
 #include "prometheus/counter.h"
@@ -22,6 +23,13 @@ constexpr absl::string_view kUniqueViolation = "23505";
 // (admin shutdown, crash shutdown, cannot connect now).
 bool IsConnectionSqlState(absl::string_view state) {
   return absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" || state == "57P03";
+}
+
+// A SELECT changes nothing, so running it again is harmless.
+bool IsReadOnly(absl::string_view sql) {
+  const std::string lower = absl::AsciiStrToLower(absl::StripLeadingAsciiWhitespace(sql));
+  return absl::StartsWith(lower, "select ") && !absl::StrContains(lower, "nextval") &&
+         !absl::StrContains(lower, " for update");
 }
 
 std::string FirstLine(absl::string_view text) {
@@ -79,7 +87,22 @@ bool Result::Bool(int row, int col) const { return Text(row, col) == "t"; }
 // ---- Connection ----
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
+  return Open(dsn, absl::Seconds(5), absl::Seconds(30));
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn,
+                                                             absl::Duration connect_timeout,
+                                                             absl::Duration statement_timeout) {
+  // Key words are applied in order and the DSN ("dbname", expanded) comes last, so whatever it
+  // sets overrides these defaults.
+  const std::string connect = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(connect_timeout)));
+  const std::string options =
+      absl::StrCat("-c statement_timeout=", absl::ToInt64Milliseconds(statement_timeout));
+  const char* keys[] = {"connect_timeout",   "keepalives", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count",  "options",    "dbname",          nullptr};
+  const char* values[] = {connect.c_str(), "1", "30", "10", "3", options.c_str(), dsn.c_str(),
+                          nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return absl::ResourceExhaustedError("libpq could not allocate a connection");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string err = FirstLine(PQerrorMessage(conn));
@@ -99,6 +122,13 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
 Connection::~Connection() { PQfinish(conn_); }
 
 bool Connection::Healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+bool Connection::Ping() {
+  PGresult* res = PQexec(conn_, "");
+  const bool ok = res != nullptr && PQresultStatus(res) == PGRES_EMPTY_QUERY;
+  if (res != nullptr) PQclear(res);
+  return ok && Healthy();
+}
 
 absl::Status Connection::Reset() {
   prepared_.clear();
@@ -214,10 +244,11 @@ Pool::~Pool() = default;
 
 absl::StatusOr<std::unique_ptr<Pool>> Pool::Create(PoolOptions options) {
   std::unique_ptr<Pool> pool(new Pool(std::move(options)));
-  absl::StatusOr<std::unique_ptr<Connection>> first = Connection::Open(pool->options_.dsn);
+  absl::StatusOr<std::unique_ptr<Connection>> first = Connection::Open(
+      pool->options_.dsn, pool->options_.connect_timeout, pool->options_.statement_timeout);
   if (!first.ok()) return first.status();
   absl::MutexLock lock(&pool->mu_);
-  pool->idle_.push_back(*std::move(first));
+  pool->idle_.push_back({*std::move(first), absl::Now()});
   pool->open_ = 1;
   return pool;
 }
@@ -226,6 +257,7 @@ absl::StatusOr<Lease> Pool::Acquire() {
   auto start = std::chrono::steady_clock::now();
   std::unique_ptr<Connection> conn;
   bool open_new = false;
+  bool validate = false;
   {
     absl::MutexLock lock(&mu_);
     auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -238,7 +270,8 @@ absl::StatusOr<Lease> Pool::Acquire() {
           " (pool ", options_.name, ", size ", options_.max_connections, ")"));
     }
     if (!idle_.empty()) {
-      conn = std::move(idle_.back());
+      conn = std::move(idle_.back().conn);
+      validate = absl::Now() - idle_.back().since > options_.validate_after_idle;
       idle_.pop_back();
     } else {
       ++open_;
@@ -246,14 +279,15 @@ absl::StatusOr<Lease> Pool::Acquire() {
     }
   }
   if (open_new) {
-    absl::StatusOr<std::unique_ptr<Connection>> opened = Connection::Open(options_.dsn);
+    absl::StatusOr<std::unique_ptr<Connection>> opened =
+        Connection::Open(options_.dsn, options_.connect_timeout, options_.statement_timeout);
     if (!opened.ok()) {
       absl::MutexLock lock(&mu_);
       --open_;
       return opened.status();
     }
     conn = *std::move(opened);
-  } else if (!conn->Healthy()) {
+  } else if (!conn->Healthy() || (validate && !conn->Ping())) {
     if (absl::Status s = conn->Reset(); !s.ok()) {
       absl::MutexLock lock(&mu_);
       --open_;  // drop it; the next Acquire opens a fresh one
@@ -272,7 +306,7 @@ absl::StatusOr<Lease> Pool::Acquire() {
 void Pool::Release(std::unique_ptr<Connection> conn) {
   if (metrics_) metrics_->in_use.Decrement();
   absl::MutexLock lock(&mu_);
-  idle_.push_back(std::move(conn));
+  idle_.push_back({std::move(conn), absl::Now()});
 }
 
 Lease::~Lease() {
@@ -286,8 +320,9 @@ absl::StatusOr<Result> Pool::Query(const Statement& statement, const std::vector
     absl::StatusOr<Lease> lease = Acquire();
     if (!lease.ok()) return lease.status();
     result = (*lease)->Query(statement, params);
-    // A statement that failed because the session died never ran: retry it on a new session.
-    if (result.ok() || (*lease)->Healthy()) break;
+    // Only a read may be run again after its session died: a write may have committed before
+    // the answer was lost, and running it twice could apply it twice.
+    if (result.ok() || (*lease)->Healthy() || !IsReadOnly(statement.sql)) break;
   }
   if (metrics_) {
     metrics_->query.Observe(

@@ -79,6 +79,11 @@ class Result {
 class Connection {
  public:
   static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& dsn);
+  // Opens with Periscope's defaults (connect and statement timeouts, TCP keepalives) beneath the
+  // DSN's own settings.
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& dsn,
+                                                          absl::Duration connect_timeout,
+                                                          absl::Duration statement_timeout);
   ~Connection();
 
   // Runs a prepared statement (preparing it on this connection first if needed).
@@ -90,6 +95,8 @@ class Connection {
 
   // False once the server connection is lost.
   bool Healthy() const;
+  // One round trip (an empty query): false if the session is gone.
+  bool Ping();
   // Reconnects (forgetting prepared statements).
   absl::Status Reset();
 
@@ -121,6 +128,14 @@ struct PoolOptions {
   std::string dsn;
   int max_connections = 8;
   absl::Duration acquire_timeout = absl::Seconds(5);
+  // Defaults for every connection; a DSN that sets connect_timeout or options itself wins. TCP
+  // keepalives are always on, so a server that vanished is noticed on an idle connection.
+  absl::Duration connect_timeout = absl::Seconds(5);
+  absl::Duration statement_timeout = absl::Seconds(30);
+  // A connection idle for longer than this is checked (an empty query, one round trip) before it
+  // is handed out, so that a session the server ended meanwhile is replaced before a write is
+  // sent on it, rather than failing the write (which is never retried: see Query).
+  absl::Duration validate_after_idle = absl::Seconds(1);
   // Labels this pool's metrics (e.g. "userapi"; "monolith" for a shared pool).
   std::string name = "default";
   prometheus::Registry* registry = nullptr;
@@ -135,7 +150,9 @@ class Pool {
   // Waits up to acquire_timeout for a connection; a lost connection is re-established here.
   absl::StatusOr<Lease> Acquire();
 
-  // Acquire + Query; retried once on a fresh connection if the connection was lost.
+  // Acquire + Query. A read-only statement (SELECT) whose connection was lost is retried once on a
+  // fresh one; any other is not, since it may have committed before the answer was lost (the
+  // caller gets UNAVAILABLE and must treat the outcome as unknown).
   absl::StatusOr<Result> Query(const Statement& statement, const std::vector<Param>& params = {});
 
   // Runs `body` inside BEGIN ... COMMIT on one connection; any error (or a failed COMMIT) rolls
@@ -151,7 +168,11 @@ class Pool {
   PoolOptions options_;
   std::unique_ptr<Metrics> metrics_;
   absl::Mutex mu_;
-  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
+  struct Idle {
+    std::unique_ptr<Connection> conn;
+    absl::Time since;
+  };
+  std::vector<Idle> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/time/clock.h"
+
 #include "gtest/gtest.h"
 #include "pkg/pg/migrations.h"
 #include "pkg/pg/pg.h"
@@ -127,6 +129,54 @@ TEST_F(PgIntegrationTest, LostConnectionIsReestablished) {
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
       "WHERE datname = current_database() AND pid <> pg_backend_pid()");
   EXPECT_TRUE(pool_->Transaction([](Connection& c) { return c.Query(kCount).status(); }).ok());
+}
+
+// Kills every other session of the test database, as a PostgreSQL restart or failover would.
+void KillOtherSessions(const std::string& dsn) {
+  absl::StatusOr<std::unique_ptr<Connection>> admin = Connection::Open(dsn);
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE((*admin)
+                  ->QueryOnce("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                              "datname = current_database() AND pid <> pg_backend_pid()")
+                  .ok());
+}
+
+TEST_F(PgIntegrationTest, AWriteOnAConnectionKilledWhileIdleRunsOnceOnAFreshOne) {
+  absl::StatusOr<std::unique_ptr<Pool>> pool =
+      Pool::Create({.dsn = db_->dsn(), .max_connections = 1, .validate_after_idle = absl::ZeroDuration()});
+  ASSERT_TRUE(pool.ok());
+  ASSERT_TRUE((*pool)->Query(kInsert, {"before", 1}).ok());  // prepares kInsert
+  KillOtherSessions(db_->dsn());
+  absl::StatusOr<Result> write = (*pool)->Query(kInsert, {"after", 2});
+  EXPECT_TRUE(write.ok()) << write.status();
+  EXPECT_EQ(pool_->Query(kCount)->Int(0, 0), 2);
+}
+
+TEST_F(PgIntegrationTest, AWriteWhoseSessionDiesMidStatementIsNotRunAgain) {
+  // The INSERT sleeps, its session is killed meanwhile: whether it committed is unknown to the
+  // client, so the pool must not run it again (it would apply twice had it committed).
+  constexpr Statement kSlowInsert{
+      "t_slow_insert", "INSERT INTO items (name, n) SELECT $1, 1 FROM pg_sleep(0.5)"};
+  std::thread killer([&] {
+    absl::SleepFor(absl::Milliseconds(150));
+    KillOtherSessions(db_->dsn());
+  });
+  absl::StatusOr<Result> write = pool_->Query(kSlowInsert, {"slow"});
+  killer.join();
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kUnavailable) << write.status();
+  EXPECT_EQ(pool_->Query(kCount)->Int(0, 0), 0) << "the killed INSERT was run again";
+}
+
+TEST_F(PgIntegrationTest, AStatementPastTheStatementTimeoutIsCancelled) {
+  absl::StatusOr<std::unique_ptr<Pool>> pool = Pool::Create(
+      {.dsn = db_->dsn(), .max_connections = 1, .statement_timeout = absl::Milliseconds(200)});
+  ASSERT_TRUE(pool.ok());
+  constexpr Statement kSleep{"t_sleep", "SELECT pg_sleep(5)"};
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Result> r = (*pool)->Query(kSleep);
+  EXPECT_FALSE(r.ok());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_TRUE((*pool)->Query(kCount).ok());  // the connection is still usable
 }
 
 TEST_F(PgIntegrationTest, ExhaustedPoolFailsWithUnavailable) {
