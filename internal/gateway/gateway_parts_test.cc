@@ -51,32 +51,52 @@ TEST(AccessTokenCacheTest, ExpiresAndEvicts) {
   a.set_device_id("A1");
   userapi::v1::Device a2 = a;
   a2.set_device_id("A2");
-  cache.Put("t1", a);
-  cache.Put("t2", a2);
+  cache.Put("t1", a, cache.LookupTicket());
+  cache.Put("t2", a2, cache.LookupTicket());
   EXPECT_TRUE(cache.Get("t1").has_value());
   cache.EvictDevice("@a:x", "A1");
   EXPECT_FALSE(cache.Get("t1").has_value());
   EXPECT_TRUE(cache.Get("t2").has_value());
   clock.Advance(absl::Seconds(11));
   EXPECT_FALSE(cache.Get("t2").has_value());
-  cache.Put("t3", a2);
+  cache.Put("t3", a2, cache.LookupTicket());
   cache.EvictUser("@a:x");
   EXPECT_FALSE(cache.Get("t3").has_value());
+}
+
+TEST(AccessTokenCacheTest, ALogoutDuringALookupKeepsTheRevokedTokenOut) {
+  SimulatedClock clock;
+  AccessTokenCache cache(clock, absl::Seconds(10));
+  userapi::v1::Device a;
+  a.set_user_id("@a:x");
+  a.set_device_id("A1");
+  // The lookup starts, userapi answers "valid", then the logout evicts, then the answer lands.
+  const uint64_t ticket = cache.LookupTicket();
+  cache.EvictDevice("@a:x", "A1");
+  cache.Put("t1", a, ticket);
+  EXPECT_FALSE(cache.Get("t1").has_value());
+  const uint64_t ticket2 = cache.LookupTicket();
+  cache.EvictUser("@a:x");
+  cache.Put("t1", a, ticket2);
+  EXPECT_FALSE(cache.Get("t1").has_value());
+  // A lookup with no logout meanwhile is cached as before.
+  cache.Put("t1", a, cache.LookupTicket());
+  EXPECT_TRUE(cache.Get("t1").has_value());
 }
 
 TEST(AccessTokenCacheTest, ZeroTtlDisablesCaching) {
   SimulatedClock clock;
   AccessTokenCache cache(clock, absl::ZeroDuration());
-  cache.Put("t", userapi::v1::Device());
+  cache.Put("t", userapi::v1::Device(), cache.LookupTicket());
   EXPECT_FALSE(cache.Get("t").has_value());
 }
 
 TEST(AccessTokenCacheTest, StaysBounded) {
   SimulatedClock clock;
   AccessTokenCache cache(clock, absl::Seconds(10), /*max_entries=*/2);
-  cache.Put("a", userapi::v1::Device());
-  cache.Put("b", userapi::v1::Device());
-  cache.Put("c", userapi::v1::Device());
+  cache.Put("a", userapi::v1::Device(), cache.LookupTicket());
+  cache.Put("b", userapi::v1::Device(), cache.LookupTicket());
+  cache.Put("c", userapi::v1::Device(), cache.LookupTicket());
   EXPECT_TRUE(cache.Get("c").has_value());
   EXPECT_FALSE(cache.Get("a").has_value());
 }

@@ -4,9 +4,9 @@
 
 #include <chrono>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/logging/logging.h"
 #include "prometheus/counter.h"
@@ -95,13 +95,14 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
                                                              absl::Duration statement_timeout) {
   // Key words are applied in order and the DSN ("dbname", expanded) comes last, so whatever it
   // sets overrides these defaults.
-  const std::string connect = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(connect_timeout)));
+  const std::string connect =
+      absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(connect_timeout)));
   const std::string options =
       absl::StrCat("-c statement_timeout=", absl::ToInt64Milliseconds(statement_timeout));
-  const char* keys[] = {"connect_timeout",   "keepalives", "keepalives_idle", "keepalives_interval",
-                        "keepalives_count",  "options",    "dbname",          nullptr};
-  const char* values[] = {connect.c_str(), "1", "30", "10", "3", options.c_str(), dsn.c_str(),
-                          nullptr};
+  const char* keys[] = {"connect_timeout",  "keepalives", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "options",    "dbname",          nullptr};
+  const char* values[] = {connect.c_str(), "1",         "30",   "10", "3",
+                          options.c_str(), dsn.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn == nullptr) return absl::ResourceExhaustedError("libpq could not allocate a connection");
   if (PQstatus(conn) != CONNECTION_OK) {

@@ -4,7 +4,6 @@
 #include <thread>
 
 #include "absl/time/clock.h"
-
 #include "gtest/gtest.h"
 #include "pkg/pg/migrations.h"
 #include "pkg/pg/pg.h"
@@ -142,8 +141,8 @@ void KillOtherSessions(const std::string& dsn) {
 }
 
 TEST_F(PgIntegrationTest, AWriteOnAConnectionKilledWhileIdleRunsOnceOnAFreshOne) {
-  absl::StatusOr<std::unique_ptr<Pool>> pool =
-      Pool::Create({.dsn = db_->dsn(), .max_connections = 1, .validate_after_idle = absl::ZeroDuration()});
+  absl::StatusOr<std::unique_ptr<Pool>> pool = Pool::Create(
+      {.dsn = db_->dsn(), .max_connections = 1, .validate_after_idle = absl::ZeroDuration()});
   ASSERT_TRUE(pool.ok());
   ASSERT_TRUE((*pool)->Query(kInsert, {"before", 1}).ok());  // prepares kInsert
   KillOtherSessions(db_->dsn());
@@ -155,8 +154,8 @@ TEST_F(PgIntegrationTest, AWriteOnAConnectionKilledWhileIdleRunsOnceOnAFreshOne)
 TEST_F(PgIntegrationTest, AWriteWhoseSessionDiesMidStatementIsNotRunAgain) {
   // The INSERT sleeps, its session is killed meanwhile: whether it committed is unknown to the
   // client, so the pool must not run it again (it would apply twice had it committed).
-  constexpr Statement kSlowInsert{
-      "t_slow_insert", "INSERT INTO items (name, n) SELECT $1, 1 FROM pg_sleep(0.5)"};
+  constexpr Statement kSlowInsert{"t_slow_insert",
+                                  "INSERT INTO items (name, n) SELECT $1, 1 FROM pg_sleep(0.5)"};
   std::thread killer([&] {
     absl::SleepFor(absl::Milliseconds(150));
     KillOtherSessions(db_->dsn());

@@ -17,10 +17,17 @@ std::optional<userapi::v1::Device> AccessTokenCache::Get(absl::string_view acces
   return it->second.device;
 }
 
-void AccessTokenCache::Put(absl::string_view access_token, const userapi::v1::Device& device) {
+uint64_t AccessTokenCache::LookupTicket() {
+  absl::MutexLock lock(&mu_);
+  return evictions_;
+}
+
+void AccessTokenCache::Put(absl::string_view access_token, const userapi::v1::Device& device,
+                           uint64_t ticket) {
   if (ttl_ <= absl::ZeroDuration()) return;
   std::string key = crypto::Sha256(access_token);
   absl::MutexLock lock(&mu_);
+  if (ticket != evictions_) return;  // a logout happened while this lookup was in flight
   if (entries_.size() >= max_entries_) {
     DropExpiredLocked();
     if (entries_.size() >= max_entries_) entries_.clear();  // bounded memory beats hit rate
@@ -30,6 +37,7 @@ void AccessTokenCache::Put(absl::string_view access_token, const userapi::v1::De
 
 void AccessTokenCache::EvictDevice(absl::string_view user_id, absl::string_view device_id) {
   absl::MutexLock lock(&mu_);
+  ++evictions_;
   std::erase_if(entries_, [&](const auto& kv) {
     return kv.second.device.user_id() == user_id && kv.second.device.device_id() == device_id;
   });
@@ -37,6 +45,7 @@ void AccessTokenCache::EvictDevice(absl::string_view user_id, absl::string_view 
 
 void AccessTokenCache::EvictUser(absl::string_view user_id) {
   absl::MutexLock lock(&mu_);
+  ++evictions_;
   std::erase_if(entries_, [&](const auto& kv) { return kv.second.device.user_id() == user_id; });
 }
 

@@ -21,7 +21,13 @@ class AccessTokenCache {
       : clock_(clock), ttl_(ttl), max_entries_(max_entries) {}
 
   std::optional<userapi::v1::Device> Get(absl::string_view access_token);
-  void Put(absl::string_view access_token, const userapi::v1::Device& device);
+
+  // A lookup of a token not in the cache: take a ticket before asking userapi, and Put with it.
+  // A logout evicting while the lookup was in flight makes the ticket stale, and the answer
+  // (which userapi may have given before the logout) is not cached: a revoked token can never
+  // come back into the cache.
+  uint64_t LookupTicket();
+  void Put(absl::string_view access_token, const userapi::v1::Device& device, uint64_t ticket);
   // Forgets one device's token(s).
   void EvictDevice(absl::string_view user_id, absl::string_view device_id);
   // Forgets every token of a user.
@@ -39,6 +45,8 @@ class AccessTokenCache {
   size_t max_entries_;
   absl::Mutex mu_;
   std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  // Evictions so far; a ticket is the count when the lookup started.
+  uint64_t evictions_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace periscope::gateway

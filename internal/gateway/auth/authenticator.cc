@@ -32,10 +32,11 @@ void Authenticator::Authenticate(const HttpRequest& request,
   }
   userapi::v1::QueryAccessTokenRequest req;
   req.set_access_token(*token);
-  userapi_.QueryAccessToken(req, [this, token = *token, done = std::move(done)](
+  const uint64_t ticket = cache_.LookupTicket();
+  userapi_.QueryAccessToken(req, [this, ticket, token = *token, done = std::move(done)](
                                      absl::StatusOr<userapi::v1::QueryAccessTokenResponse> r) {
     if (!r.ok()) return done(r.status());
-    cache_.Put(token, r->device());
+    cache_.Put(token, r->device(), ticket);
     done(r->device());
   });
 }
