@@ -12,6 +12,8 @@ export async function startBenchServer() {
     env: {
       PERISCOPE_LOGGING__LEVEL: "warn",
       PERISCOPE_DATABASE__MAX_CONNECTIONS: process.env.BENCH_DB_CONNECTIONS ?? "16",
+      // Every benchmark client connects from 127.0.0.1: no per-address connection limit.
+      PERISCOPE_GATEWAY__MAX_CONNECTIONS_PER_ADDRESS: "0",
       ...(process.env.BENCH_IO_THREADS ? { PERISCOPE_GATEWAY__IO_THREADS: process.env.BENCH_IO_THREADS } : {}),
     },
   });

@@ -92,11 +92,19 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
   if (upstreams.federationapi != nullptr) AddKeyRoutes(impl->federation, *upstreams.federationapi);
 
   const auto& g = config.gateway;
-  absl::StatusOr<int> client_port = impl->http.Listen(
-      {g.client_listen.host, g.client_listen.port, g.max_body_bytes}, impl->client);
+  auto listener = [&g](const config::HostPort& where) {
+    return HttpListenerOptions{
+        .host = where.host,
+        .port = where.port,
+        .body_limit = g.max_body_bytes,
+        .read_timeout_seconds = static_cast<int>(absl::ToInt64Seconds(g.request_read_timeout)),
+        .max_connections = g.max_connections,
+        .max_connections_per_address = g.max_connections_per_address};
+  };
+  absl::StatusOr<int> client_port = impl->http.Listen(listener(g.client_listen), impl->client);
   if (!client_port.ok()) return client_port.status();
-  absl::StatusOr<int> federation_port = impl->http.Listen(
-      {g.federation_listen.host, g.federation_listen.port, g.max_body_bytes}, impl->federation);
+  absl::StatusOr<int> federation_port =
+      impl->http.Listen(listener(g.federation_listen), impl->federation);
   if (!federation_port.ok()) return federation_port.status();
   impl->client_port = *client_port;
   impl->federation_port = *federation_port;

@@ -266,6 +266,10 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
       s.Duration("token_cache_ttl", &c.gateway.token_cache_ttl, absl::ZeroDuration());
       s.Duration("upstream_timeout", &c.gateway.upstream_timeout, absl::Milliseconds(10));
       s.Integer("io_threads", &c.gateway.io_threads, 1, 64);
+      s.Duration("request_read_timeout", &c.gateway.request_read_timeout, absl::Seconds(1));
+      s.Integer("max_connections", &c.gateway.max_connections, 0, 10'000'000);
+      s.Integer("max_connections_per_address", &c.gateway.max_connections_per_address, 0,
+                10'000'000);
     }
     {
       Section s = top.Child("peeking");

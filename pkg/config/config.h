@@ -83,6 +83,14 @@ struct GatewayConfig {
   absl::Duration upstream_timeout = absl::Seconds(10);
   // Threads running the HTTP event loop.
   int io_threads = 2;
+  // How long a client may take to send a request's headers and body (and how long an idle
+  // kept-alive connection is kept); a /sync long-poll being answered is not subject to it.
+  absl::Duration request_read_timeout = absl::Seconds(30);
+  // Open connections per listener, in all and from one address (0: no limit); past them a
+  // connection is answered 503 M_LIMIT_EXCEEDED and closed. Behind a reverse proxy every
+  // connection comes from the proxy: raise the per-address limit or set it to 0.
+  int max_connections = 20000;
+  int max_connections_per_address = 1024;
 };
 
 // The monolith's single gRPC server (all services) and metrics endpoint.

@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "pkg/logging/logging.h"
 
 namespace periscope::gateway {
@@ -26,6 +27,8 @@ using tcp = net::ip::tcp;
 
 constexpr char kTooLarge[] = R"({"errcode":"M_TOO_LARGE","error":"The request body is too large"})";
 constexpr char kMalformed[] = R"({"errcode":"M_UNKNOWN","error":"Malformed HTTP request"})";
+constexpr char kTooManyConnections[] =
+    R"({"errcode":"M_LIMIT_EXCEEDED","error":"Too many open connections; try again later"})";
 constexpr char kShuttingDown[] =
     R"({"errcode":"M_UNKNOWN","error":"The server is shutting down; retry"})";
 
@@ -87,14 +90,65 @@ class AwaitingSessions {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// Open connections of one listener, in all and per remote address. A session holds a Slot for
+// its lifetime; destroying it frees the place.
+class ConnectionLimits : public std::enable_shared_from_this<ConnectionLimits> {
+ public:
+  ConnectionLimits(int max_total, int max_per_address)
+      : max_total_(max_total), max_per_address_(max_per_address) {}
+
+  class Slot {
+   public:
+    Slot(std::shared_ptr<ConnectionLimits> limits, std::string address)
+        : limits_(std::move(limits)), address_(std::move(address)) {}
+    ~Slot() { limits_->Release(address_); }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+
+   private:
+    std::shared_ptr<ConnectionLimits> limits_;
+    std::string address_;
+  };
+
+  // A place for a new connection from `address`, or null if a limit is reached.
+  std::unique_ptr<Slot> TryAcquire(const std::string& address) {
+    absl::MutexLock lock(&mu_);
+    int& from_address = per_address_[address];
+    if ((max_total_ > 0 && total_ >= max_total_) ||
+        (max_per_address_ > 0 && from_address >= max_per_address_)) {
+      if (from_address == 0) per_address_.erase(address);
+      return nullptr;
+    }
+    ++total_;
+    ++from_address;
+    return std::make_unique<Slot>(shared_from_this(), address);
+  }
+
+ private:
+  void Release(const std::string& address) {
+    absl::MutexLock lock(&mu_);
+    --total_;
+    if (auto it = per_address_.find(address); it != per_address_.end() && --it->second <= 0) {
+      per_address_.erase(it);
+    }
+  }
+
+  const int max_total_;
+  const int max_per_address_;
+  absl::Mutex mu_;
+  int total_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, int> per_address_ ABSL_GUARDED_BY(mu_);
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, RequestHandler& handler, const HttpListenerOptions& options,
-          std::shared_ptr<AwaitingSessions> awaiting)
+          std::shared_ptr<AwaitingSessions> awaiting, std::unique_ptr<ConnectionLimits::Slot> slot)
       : stream_(std::move(socket)),
         awaiting_(std::move(awaiting)),
         handler_(handler),
-        options_(options) {
+        options_(options),
+        slot_(std::move(slot)) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = absl::StrCat(ep.address().to_string(), ":", ep.port());
@@ -268,6 +322,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_;
   bool keep_alive_ = true;
   bool discarding_input_ = false;  // after a 413: read and drop the rest of the body
+  // This connection's place under the listener's connection limits, freed with the session.
+  std::unique_ptr<ConnectionLimits::Slot> slot_;
   size_t drained_ = 0;
   std::vector<char> drain_buffer_;
   std::chrono::steady_clock::time_point drain_started_;
@@ -332,15 +388,25 @@ std::vector<std::shared_ptr<Session>> AwaitingSessions::Close() {
   return left;
 }
 
+// Counters the server exposes (accept failures, refused connections).
+struct ListenerCounters {
+  std::atomic<int64_t> accept_failures{0};
+  std::atomic<int64_t> refused{0};
+};
+
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(net::io_context& io, RequestHandler& handler, HttpListenerOptions options,
-           std::shared_ptr<AwaitingSessions> awaiting)
+           std::shared_ptr<AwaitingSessions> awaiting, std::shared_ptr<ListenerCounters> counters)
       : io_(io),
         acceptor_(net::make_strand(io)),
+        retry_timer_(acceptor_.get_executor()),
         handler_(handler),
         options_(std::move(options)),
-        awaiting_(std::move(awaiting)) {}
+        awaiting_(std::move(awaiting)),
+        limits_(std::make_shared<ConnectionLimits>(options_.max_connections,
+                                                   options_.max_connections_per_address)),
+        counters_(std::move(counters)) {}
 
   absl::StatusOr<int> Open() {
     beast::error_code ec;
@@ -361,13 +427,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void Accept() {
     acceptor_.async_accept(net::make_strand(io_),
                            [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-                             if (ec == net::error::operation_aborted) return;
-                             if (!ec) {
-                               std::make_shared<Session>(std::move(socket), self->handler_,
-                                                         self->options_, self->awaiting_)
-                                   ->Start();
-                             }
-                             self->Accept();
+                             self->OnAccept(ec, std::move(socket));
                            });
   }
 
@@ -375,15 +435,65 @@ class Listener : public std::enable_shared_from_this<Listener> {
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ec;
       self->acceptor_.close(ec);
+      self->retry_timer_.cancel();
     });
   }
 
  private:
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // Out of file descriptors (EMFILE/ENFILE), or buffers: the pending connection stays in the
+      // backlog, so accepting again at once would fail again at once, at full CPU. Wait a little.
+      ++counters_->accept_failures;
+      if (absl::Now() - last_failure_log_ > absl::Seconds(5)) {
+        logging::Warn("http.accept_failed", {{"error", ec.message()}});
+        last_failure_log_ = absl::Now();
+      }
+      retry_timer_.expires_after(kAcceptRetry);
+      retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (wait_ec != net::error::operation_aborted) self->Accept();
+      });
+      return;
+    }
+    beast::error_code addr_ec;
+    tcp::endpoint remote = socket.remote_endpoint(addr_ec);
+    std::string address = addr_ec ? "" : remote.address().to_string();
+    if (std::unique_ptr<ConnectionLimits::Slot> slot = limits_->TryAcquire(address)) {
+      std::make_shared<Session>(std::move(socket), handler_, options_, awaiting_, std::move(slot))
+          ->Start();
+    } else {
+      ++counters_->refused;
+      Refuse(std::move(socket));
+    }
+    Accept();
+  }
+
+  // Answers a connection past a limit and closes it, without reading its request.
+  static void Refuse(tcp::socket socket) {
+    static const std::string kRefusal = absl::StrCat(
+        "HTTP/1.1 503 Service Unavailable\r\nServer: Periscope\r\nContent-Type: "
+        "application/json\r\nConnection: close\r\nContent-Length: ",
+        std::string_view(kTooManyConnections).size(), "\r\n\r\n", kTooManyConnections);
+    auto owned = std::make_shared<tcp::socket>(std::move(socket));
+    net::async_write(*owned, net::buffer(kRefusal), [owned](beast::error_code, size_t) {
+      beast::error_code ignored;
+      owned->shutdown(tcp::socket::shutdown_send, ignored);
+      owned->close(ignored);
+    });
+  }
+
+  static constexpr std::chrono::milliseconds kAcceptRetry{100};
+
   net::io_context& io_;
   tcp::acceptor acceptor_;
+  net::steady_timer retry_timer_;
   RequestHandler& handler_;
   HttpListenerOptions options_;
   std::shared_ptr<AwaitingSessions> awaiting_;
+  std::shared_ptr<ConnectionLimits> limits_;
+  std::shared_ptr<ListenerCounters> counters_;
+  absl::Time last_failure_log_ = absl::InfinitePast();
 };
 
 }  // namespace
@@ -396,6 +506,7 @@ struct HttpServer::Impl {
   // and a request waiting on its handler has no I/O in flight, yet its answer must be written.
   net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(io);
   std::shared_ptr<AwaitingSessions> awaiting = std::make_shared<AwaitingSessions>();
+  std::shared_ptr<ListenerCounters> counters = std::make_shared<ListenerCounters>();
   std::vector<std::shared_ptr<Listener>> listeners;
   std::vector<std::thread> threads;
   bool stopped = false;
@@ -407,13 +518,18 @@ HttpServer::~HttpServer() { Stop(absl::ZeroDuration()); }
 
 absl::StatusOr<int> HttpServer::Listen(const HttpListenerOptions& options,
                                        RequestHandler& handler) {
-  auto listener = std::make_shared<Listener>(impl_->io, handler, options, impl_->awaiting);
+  auto listener =
+      std::make_shared<Listener>(impl_->io, handler, options, impl_->awaiting, impl_->counters);
   absl::StatusOr<int> port = listener->Open();
   if (!port.ok()) return port.status();
   listener->Accept();
   impl_->listeners.push_back(std::move(listener));
   return port;
 }
+
+int64_t HttpServer::accept_failures() const { return impl_->counters->accept_failures.load(); }
+
+int64_t HttpServer::connections_refused() const { return impl_->counters->refused.load(); }
 
 void HttpServer::Start() {
   for (int i = 0; i < impl_->thread_count; ++i) {

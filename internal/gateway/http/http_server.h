@@ -24,8 +24,15 @@ struct HttpListenerOptions {
   int port = 0;  // 0: any free port
   // Larger bodies are refused with 413 M_TOO_LARGE before the handler runs.
   int64_t body_limit = 1 << 20;
-  // How long a connection may take to send a request.
-  int read_timeout_seconds = 60;
+  // How long a connection may take to send a request's headers and body, and how long an idle
+  // kept-alive connection is kept (slowloris: a client trickling bytes is cut off). A request
+  // being handled (a /sync long-poll) is not subject to it.
+  int read_timeout_seconds = 30;
+  // Open connections at most, in all and from one address (0: no limit). A connection past a
+  // limit is answered 503 M_LIMIT_EXCEEDED and closed at once. Behind a reverse proxy every
+  // connection comes from the proxy's address: raise or disable the per-address limit there.
+  int max_connections = 20000;
+  int max_connections_per_address = 1024;
 };
 
 class HttpServer {
@@ -43,6 +50,12 @@ class HttpServer {
   // every connection and joins the threads. A handler that answers after this finds its
   // connection gone; its answer is dropped. Idempotent.
   void Stop(absl::Duration drain = absl::Seconds(10));
+
+  // accept() failures so far (e.g. EMFILE: out of file descriptors). After one the listener
+  // waits before accepting again, so it does not spin on a failure that persists.
+  int64_t accept_failures() const;
+  // Connections refused for a connection limit so far.
+  int64_t connections_refused() const;
 
  private:
   struct Impl;

@@ -6,6 +6,7 @@
 
 #include "internal/gateway/http/http_server.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -215,6 +216,113 @@ TEST_F(HttpServerTest, ARequestOnAnOpenConnectionDuringTheDrainIsRefused) {
   h[0](HttpResponse{200, "application/json", "{}", {}});
   stopper.join();
   EXPECT_EQ(held.get().status, 200);  // answered within the drain: written
+}
+
+// A server with its own listener options, for the abuse limits.
+class LimitedServer {
+ public:
+  explicit LimitedServer(HttpListenerOptions options) : server_(2) {
+    options.host = "127.0.0.1";
+    absl::StatusOr<int> port = server_.Listen(options, handler_);
+    EXPECT_TRUE(port.ok()) << port.status();
+    port_ = port.value_or(0);
+    server_.Start();
+  }
+  int port() const { return port_; }
+  HttpServer& server() { return server_; }
+  TestHandler& handler() { return handler_; }
+
+ private:
+  TestHandler handler_;
+  HttpServer server_;
+  int port_ = 0;
+};
+
+TEST(HttpServerLimitsTest, ConnectionsPastTheTotalLimitAreRefusedWithAMatrixError) {
+  LimitedServer s({.max_connections = 2, .max_connections_per_address = 0});
+  OpenConnection a(s.port()), b(s.port());
+  EXPECT_NE(a.Exchange(Get("/now", true)).find("200 OK"), std::string::npos);
+  EXPECT_NE(b.Exchange(Get("/now", true)).find("200 OK"), std::string::npos);
+  OpenConnection c(s.port());
+  std::string refused = c.Exchange(Get("/now", true));
+  EXPECT_NE(refused.find("503"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("M_LIMIT_EXCEEDED"), std::string::npos) << refused;
+  EXPECT_EQ(s.server().connections_refused(), 1);
+  // A place freed is a place again.
+  a = OpenConnection(-1);
+  std::string again;
+  for (int i = 0; i < 50 && again.find("200 OK") == std::string::npos; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+    OpenConnection d(s.port());
+    again = d.Exchange(Get("/now", false));
+  }
+  EXPECT_NE(again.find("200 OK"), std::string::npos) << again;
+}
+
+TEST(HttpServerLimitsTest, ConnectionsPastThePerAddressLimitAreRefused) {
+  LimitedServer s({.max_connections = 0, .max_connections_per_address = 1});
+  OpenConnection a(s.port());
+  EXPECT_NE(a.Exchange(Get("/now", true)).find("200 OK"), std::string::npos);
+  OpenConnection b(s.port());
+  EXPECT_NE(b.Exchange(Get("/now", true)).find("M_LIMIT_EXCEEDED"), std::string::npos);
+}
+
+TEST(HttpServerLimitsTest, ASlowClientIsCutOffButAParkedLongPollIsNot) {
+  LimitedServer s({.read_timeout_seconds = 1});
+  // A parked request (as a /sync long-poll) outlives the read timeout.
+  OpenConnection parked(s.port());
+  std::future<std::string> parked_answer =
+      std::async(std::launch::async, [&] { return parked.Exchange(Get("/hold", true)); });
+  s.handler().AwaitWaiting(1);
+  // Slowloris: headers that never end.
+  int fd = testing::ConnectLoopback(s.port());
+  const std::string partial = "GET /now HTTP/1.1\r\nHost: x\r\n";
+  ASSERT_EQ(send(fd, partial.data(), partial.size(), MSG_NOSIGNAL), ssize_t(partial.size()));
+  const auto start = std::chrono::steady_clock::now();
+  char buf[256];
+  ssize_t n = recv(fd, buf, sizeof buf, 0);  // returns when the server closes
+  const auto waited = std::chrono::steady_clock::now() - start;
+  close(fd);
+  EXPECT_LE(n, 0);
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  EXPECT_GE(waited, std::chrono::milliseconds(800));
+  // The long-poll is still there, and answered now.
+  std::vector<Responder> held = s.handler().TakeHeld();
+  ASSERT_EQ(held.size(), 1u);
+  held[0](HttpResponse{200, "application/json", R"({"late":true})", {}});
+  EXPECT_NE(parked_answer.get().find("late"), std::string::npos);
+}
+
+TEST(HttpServerLimitsTest, OutOfFileDescriptorsTheListenerBacksOffAndRecovers) {
+  LimitedServer s({});
+  rlimit original{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &original), 0);
+  // Use up the descriptors the limit leaves, then connect: the server cannot accept it.
+  int probe = dup(0);
+  ASSERT_GE(probe, 0);
+  close(probe);
+  rlimit low = original;
+  low.rlim_cur = static_cast<rlim_t>(probe + 2);
+  std::vector<int> filler;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  int client = testing::ConnectLoopback(s.port());  // takes one of the two
+  for (int fd; (fd = dup(0)) >= 0;) filler.push_back(fd);
+  ASSERT_GE(client, 0);
+  absl::SleepFor(absl::Seconds(1));
+  const int64_t failures = s.server().accept_failures();
+  // At most one attempt per 100 ms back-off, not a busy loop of thousands.
+  EXPECT_GE(failures, 1);
+  EXPECT_LE(failures, 20);
+  for (int fd : filler) close(fd);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &original), 0);
+  // Descriptors free again: the waiting connection is accepted and served.
+  const std::string req = Get("/now", false);
+  ASSERT_EQ(send(client, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
+  char buf[512];
+  ssize_t n = recv(client, buf, sizeof buf, 0);
+  close(client);
+  ASSERT_GT(n, 0);
+  EXPECT_NE(std::string(buf, n).find("200 OK"), std::string::npos);
 }
 
 }  // namespace
