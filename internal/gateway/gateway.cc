@@ -30,8 +30,12 @@ struct Gateway::Impl {
         auth(*up.userapi, cache),
         local_logouts(cache),
         peek_limiter(clock, config.peeking.rate_limit_per_second, config.peeking.rate_limit_burst),
-        deps{*up.userapi,   auth,       &local_logouts, config.server_name,
-             up.roomserver, up.syncapi, &peek_limiter},
+        auth_by_address(clock, config.gateway.auth_rate_limit_per_minute / 60.0,
+                        config.gateway.auth_rate_limit_burst),
+        auth_by_user(clock, config.gateway.auth_rate_limit_per_minute / 60.0,
+                     config.gateway.auth_rate_limit_burst),
+        deps{*up.userapi, auth,          &local_logouts,   config.server_name, up.roomserver,
+             up.syncapi,  &peek_limiter, &auth_by_address, &auth_by_user},
         client("client", registry),
         federation("federation", registry),
         http(config.gateway.io_threads) {}
@@ -40,6 +44,8 @@ struct Gateway::Impl {
   Authenticator auth;
   LocalLogoutFanout local_logouts;
   RateLimiter peek_limiter;
+  RateLimiter auth_by_address;
+  RateLimiter auth_by_user;
   std::unique_ptr<NatsLogoutFanout> nats_logouts;
   ClientRouteDeps deps;
   Router client;

@@ -273,5 +273,33 @@ TEST_F(GatewayTest, HealthzOnBothListeners) {
             "M_UNRECOGNIZED");
 }
 
+TEST_F(GatewayTest, LoginsAndRegistrationsAreRateLimitedPerAddressAndLoginsPerUser) {
+  // Defaults: a burst of 10, then 30 a minute (one every 2 s).
+  Register("victim");
+  const std::string wrong =
+      R"({"type":"m.login.password","identifier":{"type":"m.id.user","user":"victim"},"password":"guess"})";
+  auto login_from = [&](const std::string& ip) {
+    return Call(port_, "POST", "/_matrix/client/v3/login", wrong, "", ip);
+  };
+  // 127.0.0.1 spent one token on the registration.
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(login_from("127.0.0.1").status, 403) << i;
+  TestResponse limited = login_from("127.0.0.1");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(Errcode(limited), "M_LIMIT_EXCEEDED");
+  EXPECT_GT(Body(limited)["retry_after_ms"].get<int64_t>(), 0);
+  // Registering from that address is limited too.
+  TestResponse reg = Call(
+      port_, "POST", "/_matrix/client/v3/register",
+      R"({"username":"mallory","password":"pw","auth":{"type":"m.login.dummy"}})", "", "127.0.0.1");
+  EXPECT_EQ(reg.status, 429) << reg.body;
+  // Another address may log in to other accounts, but not guess this one's password faster: the
+  // user's own bucket (9 guesses so far, one left) runs out too.
+  EXPECT_EQ(login_from("127.0.0.2").status, 403);
+  EXPECT_EQ(login_from("127.0.0.3").status, 429);
+  // Time refills the buckets.
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_EQ(login_from("127.0.0.1").status, 403);
+}
+
 }  // namespace
 }  // namespace periscope::gateway

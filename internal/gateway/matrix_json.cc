@@ -64,4 +64,11 @@ absl::StatusOr<std::optional<Json>> OptionalObject(const Json& obj, const char* 
   return std::optional<Json>(*it);
 }
 
+HttpResponse LimitExceededResponse(absl::Duration retry_after, absl::string_view error) {
+  return JsonResponse(429, Json{{"errcode", std::string(matrix::errcode::kLimitExceeded)},
+                                {"error", std::string(error)},
+                                {"retry_after_ms", absl::ToInt64Milliseconds(absl::Ceil(
+                                                       retry_after, absl::Milliseconds(1)))}});
+}
+
 }  // namespace periscope::gateway

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "internal/gateway/http/http_message.h"
 #include "nlohmann/json.hpp"
 
@@ -14,6 +15,8 @@ using Json = nlohmann::json;
 
 HttpResponse JsonResponse(int status, const Json& body);
 HttpResponse MatrixErrorResponse(int status, absl::string_view errcode, absl::string_view error);
+// 429 M_LIMIT_EXCEEDED with retry_after_ms (rounded up to whole milliseconds).
+HttpResponse LimitExceededResponse(absl::Duration retry_after, absl::string_view error);
 
 // The body as a JSON object: M_NOT_JSON if it does not parse (or is empty), M_BAD_JSON if it is
 // not an object.

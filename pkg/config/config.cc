@@ -270,6 +270,9 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
       s.Integer("max_connections", &c.gateway.max_connections, 0, 10'000'000);
       s.Integer("max_connections_per_address", &c.gateway.max_connections_per_address, 0,
                 10'000'000);
+      s.Integer("auth_rate_limit_burst", &c.gateway.auth_rate_limit_burst, 1, 1'000'000);
+      s.Integer("auth_rate_limit_per_minute", &c.gateway.auth_rate_limit_per_minute, 1,
+                60'000'000);
     }
     {
       Section s = top.Child("peeking");

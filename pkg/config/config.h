@@ -91,6 +91,11 @@ struct GatewayConfig {
   // connection comes from the proxy: raise the per-address limit or set it to 0.
   int max_connections = 20000;
   int max_connections_per_address = 1024;
+  // POST /login per client address and per user, and POST /register per address: a burst, then
+  // this many a minute (429 M_LIMIT_EXCEEDED with retry_after_ms beyond), so that nobody can
+  // guess passwords or mint accounts at full speed.
+  int auth_rate_limit_burst = 10;
+  int auth_rate_limit_per_minute = 30;
 };
 
 // The monolith's single gRPC server (all services) and metrics endpoint.

@@ -138,6 +138,9 @@ ${componentYaml}`;
     // Cheap password hashing: the tests exercise the flow, not argon2's cost.
     PERISCOPE_USERAPI__PASSWORD_HASH__OPS_LIMIT: "1",
     PERISCOPE_USERAPI__PASSWORD_HASH__MEM_LIMIT_KIB: "8",
+    // Every test client registers from 127.0.0.1, many users a second: lift the /login and
+    // /register rate limits (gateway_test covers them) unless a test sets its own.
+    PERISCOPE_GATEWAY__AUTH_RATE_LIMIT_BURST: "1000000",
     ...env,
   };
   const metricsUrls = {};

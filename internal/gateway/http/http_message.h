@@ -22,6 +22,7 @@ struct HttpRequest {
   // Header names lower-cased.
   std::map<std::string, std::string> headers;
   std::string body;
+  // The client's IP address (no port): the key of per-address limits.
   std::string remote_address;
   // Cancelled if the client hangs up before the answer (set by the HTTP server; never null
   // there, but may be in tests that build requests by hand).

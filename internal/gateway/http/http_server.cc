@@ -151,7 +151,7 @@ class Session : public std::enable_shared_from_this<Session> {
         slot_(std::move(slot)) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = absl::StrCat(ep.address().to_string(), ":", ep.port());
+    if (!ec) remote_ = ep.address().to_string();
   }
 
   void Start() {

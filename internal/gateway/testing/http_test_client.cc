@@ -12,8 +12,17 @@
 
 namespace periscope::gateway::testing {
 
-int ConnectLoopback(int port) {
+int ConnectLoopback(int port, const std::string& from_ip) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (!from_ip.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (inet_pton(AF_INET, from_ip.c_str(), &local.sin_addr) != 1 ||
+        bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -27,9 +36,9 @@ int ConnectLoopback(int port) {
   return fd;
 }
 
-TestResponse SendRaw(int port, const std::string& raw_request) {
+TestResponse SendRaw(int port, const std::string& raw_request, const std::string& from_ip) {
   TestResponse out;
-  int fd = ConnectLoopback(port);
+  int fd = ConnectLoopback(port, from_ip);
   if (fd < 0) return out;
   size_t sent = 0;
   while (sent < raw_request.size()) {
@@ -61,12 +70,13 @@ TestResponse SendRaw(int port, const std::string& raw_request) {
 }
 
 TestResponse Call(int port, const std::string& method, const std::string& target,
-                  const std::string& body, const std::string& access_token) {
+                  const std::string& body, const std::string& access_token,
+                  const std::string& from_ip) {
   std::string req = absl::StrCat(method, " ", target, " HTTP/1.1\r\nHost: localhost\r\n",
                                  "Connection: close\r\nContent-Type: application/json\r\n");
   if (!access_token.empty()) absl::StrAppend(&req, "Authorization: Bearer ", access_token, "\r\n");
   absl::StrAppend(&req, "Content-Length: ", body.size(), "\r\n\r\n", body);
-  return SendRaw(port, req);
+  return SendRaw(port, req, from_ip);
 }
 
 }  // namespace periscope::gateway::testing

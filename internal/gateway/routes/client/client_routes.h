@@ -2,6 +2,7 @@
 // Client-server API routes. One file per endpoint group; each Add*Routes registers its endpoints
 // under both the r0 and v3 prefixes.
 
+#include <optional>
 #include <string>
 
 #include "internal/gateway/auth/authenticator.h"
@@ -26,7 +27,15 @@ struct ClientRouteDeps {
   SyncApiClient* syncapi = nullptr;
   // Limits POST /peek per device; null: no limit.
   RateLimiter* peek_limiter = nullptr;
+  // Limit POST /login and /register per client address, and /login per user; null: no limit.
+  RateLimiter* auth_by_address = nullptr;
+  RateLimiter* auth_by_user = nullptr;
 };
+
+// 429 with retry_after_ms if a login or registration from `address` (or, for a login, as
+// `user`) comes too often; nullopt to go on. An empty key is not checked.
+std::optional<HttpResponse> AuthRateLimited(ClientRouteDeps& deps, const std::string& address,
+                                            const std::string& user);
 
 // GET /_matrix/client/versions
 void AddVersionsRoutes(Router& router);

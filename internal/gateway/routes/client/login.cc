@@ -1,5 +1,6 @@
 // Client-server API: GET/POST /login with m.login.password (spec: "Login").
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/routes/client/client_routes.h"
@@ -65,9 +66,17 @@ void AddLoginRoutes(Router& router, ClientRouteDeps& deps) {
   });
   router.Add("POST", absl::StrCat(kClientPrefix, "/login"),
              [&deps](RouteRequest request, Responder respond) {
+               if (auto limited = AuthRateLimited(deps, request.http.remote_address, "")) {
+                 return respond(*std::move(limited));
+               }
                absl::StatusOr<userapi::v1::PerformPasswordLoginRequest> req =
                    ParseLogin(request.http.body);
                if (!req.ok()) return respond(StatusResponse(req.status()));
+               // Per user too, so that guessing one account's password from many addresses is
+               // as slow as from one.
+               if (auto limited = AuthRateLimited(deps, "", absl::AsciiStrToLower(req->user()))) {
+                 return respond(*std::move(limited));
+               }
                deps.userapi.PerformPasswordLogin(
                    *req, [respond, server = deps.server_name](
                              absl::StatusOr<userapi::v1::PerformPasswordLoginResponse> r) {

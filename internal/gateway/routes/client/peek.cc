@@ -27,10 +27,7 @@ std::optional<HttpResponse> Refusal(ClientRouteDeps& deps, const userapi::v1::De
   if (deps.peek_limiter == nullptr) return std::nullopt;
   absl::Duration wait = deps.peek_limiter->Take(device.user_id() + "|" + device.device_id());
   if (wait == absl::ZeroDuration()) return std::nullopt;
-  return JsonResponse(429, {{"errcode", std::string(matrix::errcode::kLimitExceeded)},
-                            {"error", "Too many peek requests; slow down"},
-                            {"retry_after_ms",
-                             absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1)))}});
+  return LimitExceededResponse(wait, "Too many peek requests; slow down");
 }
 
 }  // namespace

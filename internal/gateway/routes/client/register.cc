@@ -125,7 +125,12 @@ void Available(ClientRouteDeps& deps, RouteRequest request, Responder respond) {
 
 void AddRegisterRoutes(Router& router, ClientRouteDeps& deps) {
   router.Add("POST", absl::StrCat(kClientPrefix, "/register"),
-             [&deps](RouteRequest r, Responder respond) { Register(deps, std::move(r), respond); });
+             [&deps](RouteRequest r, Responder respond) {
+               if (auto limited = AuthRateLimited(deps, r.http.remote_address, "")) {
+                 return respond(*std::move(limited));
+               }
+               Register(deps, std::move(r), respond);
+             });
   router.Add(
       "GET", absl::StrCat(kClientPrefix, "/register/available"),
       [&deps](RouteRequest r, Responder respond) { Available(deps, std::move(r), respond); });
