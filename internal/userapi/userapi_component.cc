@@ -10,7 +10,9 @@ namespace periscope::userapi {
 struct UserApiComponent::Parts {
   Parts(const config::Config& config, pg::Pool& pool, const Clock& clock)
       : store(pool),
-        hasher(config.userapi.password_hash.ops_limit, config.userapi.password_hash.mem_limit_kib),
+        hasher(config.userapi.password_hash.ops_limit, config.userapi.password_hash.mem_limit_kib,
+               {.max_concurrent = config.userapi.password_hash.max_concurrent,
+                .max_waiting = config.userapi.password_hash.max_waiting}),
         creator(store, hasher, clock, config.server_name, config.userapi.registration_enabled),
         login(store, hasher, clock, config.server_name),
         tokens(store, config.server_name),

@@ -288,6 +288,8 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
         // libsodium's argon2id minimums: 1 pass, 8 KiB.
         p.Integer("ops_limit", &c.userapi.password_hash.ops_limit, 1, 100);
         p.Integer("mem_limit_kib", &c.userapi.password_hash.mem_limit_kib, 8, 4 << 20);
+        p.Integer("max_concurrent", &c.userapi.password_hash.max_concurrent, 0, 1024);
+        p.Integer("max_waiting", &c.userapi.password_hash.max_waiting, 0, 100000);
       }
       ReadComponent(std::move(s), &c.userapi);
     }

@@ -64,6 +64,10 @@ struct PasswordHashConfig {
   // argon2id cost. Defaults are libsodium's "interactive" limits; benchmarks may lower them.
   uint64_t ops_limit = 2;
   uint64_t mem_limit_kib = 65536;
+  // Hashes at once (each takes mem_limit_kib), 0: one per CPU; and callers that may wait for one
+  // (beyond: 429 M_LIMIT_EXCEEDED), so a burst of logins cannot exhaust memory.
+  int max_concurrent = 0;
+  int max_waiting = 64;
 };
 
 struct UserApiConfig : ComponentConfig {

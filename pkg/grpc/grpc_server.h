@@ -26,6 +26,11 @@ struct GrpcServerOptions {
   prometheus::Registry* registry = nullptr;
   // Largest message accepted.
   int max_message_bytes = 16 << 20;
+  // The server's ResourceQuota: memory for calls in flight (buffers, arenas) and threads for
+  // synchronous handlers. Past them gRPC refuses new work (RESOURCE_EXHAUSTED) instead of
+  // growing until the process is killed.
+  int64_t memory_quota_bytes = int64_t{512} << 20;
+  int max_threads = 256;
 };
 
 class GrpcServer {

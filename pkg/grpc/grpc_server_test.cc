@@ -1,7 +1,10 @@
 #include "pkg/grpc/grpc_server.h"
 
+#include <chrono>
 #include <future>
+#include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "periscope/userapi/v1/userapi_service.grpc.pb.h"
 #include "pkg/grpc/async_call.h"
@@ -30,6 +33,21 @@ class FakeUserApi final : public v1::UserApiService::Service {
   }
 };
 
+// Blocks every QueryAccountAvailability until released: calls that hold server threads.
+class BlockingUserApi final : public v1::UserApiService::Service {
+ public:
+  grpc::Status QueryAccountAvailability(grpc::ServerContext*,
+                                        const v1::QueryAccountAvailabilityRequest*,
+                                        v1::QueryAccountAvailabilityResponse*) override {
+    release_.WaitForNotification();
+    return grpc::Status::OK;
+  }
+  void Release() { release_.Notify(); }
+
+ private:
+  absl::Notification release_;
+};
+
 class GrpcServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -50,6 +68,36 @@ class GrpcServerTest : public ::testing::Test {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<GrpcServer> server_;
 };
+
+TEST(GrpcServerQuotaTest, CallsPastTheThreadQuotaAreRefusedNotQueuedWithoutEnd) {
+  BlockingUserApi service;
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
+      {.listen_address = "127.0.0.1:0", .services = {&service}, .max_threads = 4});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::UserApiService::NewStub((*server)->InProcessChannel());
+  std::vector<std::future<grpc::StatusCode>> calls;
+  for (int i = 0; i < 12; ++i) {
+    calls.push_back(std::async(std::launch::async, [&] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+      v1::QueryAccountAvailabilityResponse resp;
+      return stub->QueryAccountAvailability(&ctx, v1::QueryAccountAvailabilityRequest(), &resp)
+          .error_code();
+    }));
+  }
+  // The refused calls come back at once, while the others still hold their threads.
+  int refused = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (auto& call : calls) {
+    if (call.wait_until(deadline) == std::future_status::ready &&
+        call.get() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++refused;
+    }
+  }
+  service.Release();
+  EXPECT_GT(refused, 0);
+  (*server)->Shutdown(absl::Seconds(1));
+}
 
 TEST_F(GrpcServerTest, ErrcodeCrossesTheWire) {
   auto stub = v1::UserApiService::NewStub(

@@ -39,10 +39,11 @@ absl::StatusOr<v1::PerformPasswordLoginResponse> PasswordLogin::Login(
 
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> hash, store_.PasswordHash(localpart));
   if (!hash.has_value()) {
-    hasher_.VerifyDummy(request.password());  // same cost as a real check
+    PERISCOPE_RETURN_IF_ERROR(hasher_.VerifyDummy(request.password()));  // same cost
     return InvalidCredentials();
   }
-  if (!hasher_.Verify(*hash, request.password())) return InvalidCredentials();
+  PERISCOPE_ASSIGN_OR_RETURN(bool match, hasher_.Verify(*hash, request.password()));
+  if (!match) return InvalidCredentials();
 
   IssuedDevice device = IssueDevice(request.device_id(), request.initial_device_display_name());
   PERISCOPE_RETURN_IF_ERROR(
