@@ -14,6 +14,23 @@ std::string DeviceKey(absl::string_view user_id, absl::string_view device_id) {
   return absl::StrCat(user_id, "\n", device_id);
 }
 
+// What a keyed cache entry is counted as against SyncCacheLimits::keyed_bytes: its strings plus
+// a fixed overhead per element for the containers.
+constexpr size_t kElementOverhead = 64;
+size_t ValueBytes(const RoomMembership& m) { return m.room_id.size() + m.membership.size(); }
+size_t ValueBytes(const AccountDataEntry& e) {
+  return e.room_id.size() + e.type.size() + e.content_json.size();
+}
+size_t ValueBytes(const DevicePeek& p) { return p.room_id.size() + p.ended_reason.size(); }
+size_t ValueBytes(const std::string& s) { return s.size(); }
+size_t ValueBytes(const SyncEvent& e) { return RoomEventCache::EventBytes(e); }
+template <typename T>
+size_t CachedBytes(const std::string& key, const std::vector<T>& values) {
+  size_t n = key.size() + kElementOverhead;
+  for (const T& v : values) n += ValueBytes(v) + kElementOverhead;
+  return n;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CachingSyncStore>> CachingSyncStore::Create(SyncStore& inner,
@@ -26,7 +43,18 @@ CachingSyncStore::CachingSyncStore(SyncStore& inner, SyncCacheLimits limits, int
     : inner_(inner),
       limits_(limits),
       max_pos_(max_pos),
-      events_(limits.rooms, limits.events_per_room) {}
+      events_(limits.rooms, limits.events_per_room, limits.event_bytes) {}
+
+void CachingSyncStore::ClearKeyedLocked() {
+  memberships_.clear();
+  account_data_.clear();
+  peeks_.clear();
+  joined_.clear();
+  peekers_.clear();
+  visibility_.clear();
+  keyed_bytes_ = 0;
+  ++generation_;
+}
 
 template <typename Value, typename Load>
 absl::StatusOr<Value> CachingSyncStore::Cached(absl::flat_hash_map<std::string, Value>& cache,
@@ -40,15 +68,23 @@ absl::StatusOr<Value> CachingSyncStore::Cached(absl::flat_hash_map<std::string, 
   PERISCOPE_ASSIGN_OR_RETURN(Value value, load());
   absl::MutexLock lock(&mu_);
   if (generation_ == generation) {
-    if (cache.size() >= limits_.users) cache.clear();
-    cache.emplace(key, value);
+    const size_t bytes = CachedBytes(key, value);
+    if (cache.size() >= limits_.users) {
+      for (const auto& [k, v] : cache) keyed_bytes_ -= CachedBytes(k, v);
+      cache.clear();
+    }
+    if (keyed_bytes_ + bytes > limits_.keyed_bytes) ClearKeyedLocked();
+    if (bytes <= limits_.keyed_bytes && cache.emplace(key, value).second) keyed_bytes_ += bytes;
   }
   return value;
 }
 
 template <typename Value>
 void CachingSyncStore::Drop(absl::flat_hash_map<std::string, Value>& cache, absl::string_view key) {
-  cache.erase(key);
+  if (auto it = cache.find(key); it != cache.end()) {
+    keyed_bytes_ -= CachedBytes(it->first, it->second);
+    cache.erase(it);
+  }
   ++generation_;
 }
 

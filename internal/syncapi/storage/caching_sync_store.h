@@ -36,6 +36,11 @@ struct SyncCacheLimits {
   // Users and devices whose memberships, account data and peeks are kept; past this the caches
   // start again empty.
   size_t users = 65536;
+  // Memory budgets, counted in bytes of what is cached: the rooms' events, and everything keyed
+  // by user, device or room (memberships, account data, peeks, joined and peeking users,
+  // visibility). Past the second, those caches start again empty.
+  size_t event_bytes = size_t{128} << 20;
+  size_t keyed_bytes = size_t{64} << 20;
 };
 
 class CachingSyncStore final : public SyncStore {
@@ -124,6 +129,8 @@ class CachingSyncStore final : public SyncStore {
   template <typename Value, typename Load>
   absl::StatusOr<Value> Cached(absl::flat_hash_map<std::string, Value>& cache,
                                const std::string& key, const Load& load);
+  // Empties every keyed cache (over the byte budget).
+  void ClearKeyedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops `key` from `cache` after a write (and fails any fill in flight).
   template <typename Value>
   void Drop(absl::flat_hash_map<std::string, Value>& cache, absl::string_view key)
@@ -150,6 +157,8 @@ class CachingSyncStore final : public SyncStore {
   bool uncertain_ ABSL_GUARDED_BY(write_mu_) = false;
   absl::Mutex mu_;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // What the keyed caches below hold, counted as in CachedBytes.
+  size_t keyed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   RoomEventCache events_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<RoomMembership>> memberships_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<AccountDataEntry>> account_data_

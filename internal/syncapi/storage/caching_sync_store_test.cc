@@ -11,6 +11,7 @@
 
 #include "internal/syncapi/storage/pg_sync_store.h"
 #include "pkg/pg/migrations.h"
+#include "pkg/status/matrix_status.h"
 #include "tests/testing/test_services.h"
 
 namespace periscope::syncapi {
@@ -162,6 +163,44 @@ TEST_F(CachingSyncStoreTest, WritesReachTheCachedReads) {
       kBob, "", "m.x", [](const std::optional<std::string>&) { return std::string(R"({"a":2})"); });
   EXPECT_EQ(cache_->AccountDataChanges(kBob, 0, modified)->front().content_json, R"({"a":2})");
   EXPECT_EQ(*cache_->MaxPosition(), *pg_->MaxPosition());
+}
+
+TEST_F(CachingSyncStoreTest, TinyByteBudgetsStillAnswerLikePostgres) {
+  auto tiny = CachingSyncStore::Create(*pg_, {.event_bytes = 1500, .keyed_bytes = 600});
+  ASSERT_TRUE(tiny.ok());
+  CachingSyncStore& cache = **tiny;
+  for (int i = 1; i <= 12; ++i) {
+    SyncEvent e = i % 3 == 0 ? Member(kRoomA, i % 2 ? kAlice : kBob, "join", i)
+                             : Message(i % 2 ? kRoomA : kRoomB, i);
+    ASSERT_TRUE(cache.ApplyEvent(e, e.state_key.has_value(), 0).ok());
+    ASSERT_TRUE(cache.PutAccountData(kAlice, "", "t" + std::to_string(i), R"({"n":1})").ok());
+    for (const char* room : {kRoomA, kRoomB}) {
+      bool a = false, b = false;
+      const int64_t to = *pg_->MaxPosition();
+      EXPECT_EQ(Ids(*cache.RecentEvents(room, 0, to, 5, &a)),
+                Ids(*pg_->RecentEvents(room, 0, to, 5, &b)));
+      EXPECT_EQ(a, b);
+    }
+    EXPECT_EQ(cache.MembershipsOf(kAlice)->size(), pg_->MembershipsOf(kAlice)->size());
+    EXPECT_EQ(cache.AccountDataChanges(kAlice, 0, 1'000'000)->size(),
+              pg_->AccountDataChanges(kAlice, 0, 1'000'000)->size());
+    EXPECT_EQ(*cache.JoinedUsers(kRoomA), *pg_->JoinedUsers(kRoomA));
+  }
+}
+
+TEST_F(CachingSyncStoreTest, AUserCannotKeepAccountDataWithoutEnd) {
+  for (int64_t i = 0; i < kMaxAccountDataEntriesPerUser; ++i) {
+    ASSERT_TRUE(pg_->PutAccountData(kAlice, "", "t" + std::to_string(i), "{}").ok()) << i;
+  }
+  absl::StatusOr<int64_t> one_more = cache_->PutAccountData(kAlice, "", "one.more", "{}");
+  EXPECT_EQ(one_more.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MatrixErrcode(one_more.status()), "M_TOO_LARGE");
+  absl::StatusOr<int64_t> tag = cache_->ModifyAccountData(
+      kAlice, kRoomA, "m.tag", [](const std::optional<std::string>&) { return std::string("{}"); });
+  EXPECT_EQ(MatrixErrcode(tag.status()), "M_TOO_LARGE");
+  // Replacing an entry it has is always allowed; another user is not affected.
+  EXPECT_TRUE(cache_->PutAccountData(kAlice, "", "t0", R"({"v":2})").ok());
+  EXPECT_TRUE(cache_->PutAccountData(kBob, "", "t0", "{}").ok());
 }
 
 TEST_F(CachingSyncStoreTest, ANewCacheStartsFromTheDatabase) {

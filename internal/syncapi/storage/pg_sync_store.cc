@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
+#include "pkg/matrix/errcodes.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::syncapi {
@@ -109,6 +111,23 @@ constexpr pg::Statement kStateAt{
 
 constexpr pg::Statement kAppliedRoomSeq{
     "syncapi_applied_room_seq", "SELECT last_seq FROM syncapi_room_stream WHERE room_id = $1"};
+
+constexpr pg::Statement kAccountDataEntryCount{
+    "syncapi_account_data_entry_count",
+    "SELECT count(*), count(*) FILTER (WHERE room_id = $2 AND data_type = $3) FROM "
+    "syncapi_account_data WHERE user_id = $1"};
+
+// A new entry past the user's limit is refused (an existing one may always be replaced). Runs
+// under the position lock, which every account data write holds, so the count is exact.
+absl::Status CheckAccountDataLimit(pg::Connection& c, absl::string_view user_id,
+                                   absl::string_view room_id, absl::string_view type) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                             c.Query(kAccountDataEntryCount, {user_id, room_id, type}));
+  if (r.Int(0, 1) > 0 || r.Int(0, 0) < kMaxAccountDataEntriesPerUser) return absl::OkStatus();
+  return MatrixError(absl::StatusCode::kInvalidArgument, matrix::errcode::kTooLarge,
+                     absl::StrCat("A user may keep at most ", kMaxAccountDataEntriesPerUser,
+                                  " account data entries (global and per room)"));
+}
 
 constexpr pg::Statement kPeekForUpdate{
     "syncapi_peek_for_update",
@@ -401,6 +420,7 @@ absl::StatusOr<int64_t> PgSyncStore::PutAccountData(absl::string_view user_id,
   int64_t pos = 0;
   PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
+    PERISCOPE_RETURN_IF_ERROR(CheckAccountDataLimit(c, user_id, room_id, type));
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
                                c.Query(kPutAccountData, {user_id, room_id, type, content_json}));
     pos = r.Int(0, 0);
@@ -421,6 +441,7 @@ absl::StatusOr<int64_t> PgSyncStore::ModifyAccountData(absl::string_view user_id
     std::optional<std::string> content;
     if (current.rows() > 0) content = std::string(current.Text(0, 0));
     PERISCOPE_ASSIGN_OR_RETURN(std::string updated, modify(content));
+    if (!content) PERISCOPE_RETURN_IF_ERROR(CheckAccountDataLimit(c, user_id, room_id, type));
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
                                c.Query(kPutAccountData, {user_id, room_id, type, updated}));
     pos = r.Int(0, 0);

@@ -23,8 +23,10 @@ namespace periscope::syncapi {
 class RoomEventCache {
  public:
   // Keeps the newest `max_events_per_room` events of the `max_rooms` rooms with the latest
-  // events.
-  RoomEventCache(size_t max_rooms, size_t max_events_per_room);
+  // events, and never more than `max_bytes` of them in all (events are of very different sizes,
+  // up to 64 KiB each: a count alone does not bound memory). Past the budget the rooms least
+  // recently written to go first, then the oldest events of the room being written.
+  RoomEventCache(size_t max_rooms, size_t max_events_per_room, size_t max_bytes);
 
   // Adds an event just stored; its pos is greater than that of every event appended before.
   void Append(const SyncEvent& event);
@@ -42,6 +44,11 @@ class RoomEventCache {
   std::optional<bool> HasEventsIn(absl::string_view room_id, int64_t from, int64_t to) const;
 
   size_t rooms() const { return rooms_.size(); }
+  // What the cached events take, as counted against max_bytes.
+  size_t bytes() const { return bytes_; }
+
+  // The memory one cached event is counted as: its JSON (both forms), ids and bookkeeping.
+  static size_t EventBytes(const SyncEvent& event);
 
  private:
   struct Room {
@@ -49,10 +56,16 @@ class RoomEventCache {
     int64_t complete_after = 0;
     std::deque<SyncEvent> events;  // oldest first
     std::list<std::string>::iterator lru;
+    size_t bytes = 0;
   };
+  // Drops the room's oldest event (it is no longer complete from there).
+  void DropOldest(Room& room);
+  void EraseRoom(absl::flat_hash_map<std::string, Room>::iterator it);
 
   const size_t max_rooms_;
   const size_t max_events_;
+  const size_t max_bytes_;
+  size_t bytes_ = 0;
   absl::flat_hash_map<std::string, Room> rooms_;
   // Room ids, the room with the latest event first.
   std::list<std::string> lru_;

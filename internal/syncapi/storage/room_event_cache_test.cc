@@ -21,14 +21,14 @@ std::vector<int64_t> Positions(const std::optional<std::vector<SyncEvent>>& even
 }
 
 TEST(RoomEventCacheTest, UnknownRoomIsNotAnswered) {
-  RoomEventCache cache(4, 8);
+  RoomEventCache cache(4, 8, size_t{1} << 30);
   bool limited = false;
   EXPECT_FALSE(cache.Recent("!a:x", 0, 10, 10, &limited).has_value());
   EXPECT_FALSE(cache.HasEventsIn("!a:x", 0, 10).has_value());
 }
 
 TEST(RoomEventCacheTest, CompleteAfterTheFirstCachedEvent) {
-  RoomEventCache cache(4, 8);
+  RoomEventCache cache(4, 8, size_t{1} << 30);
   cache.Append(Event("!a:x", 10));
   cache.Append(Event("!b:x", 11));
   cache.Append(Event("!a:x", 12));
@@ -49,7 +49,7 @@ TEST(RoomEventCacheTest, CompleteAfterTheFirstCachedEvent) {
 }
 
 TEST(RoomEventCacheTest, LimitZeroTellsOnlyWhetherThereIsMore) {
-  RoomEventCache cache(4, 8);
+  RoomEventCache cache(4, 8, size_t{1} << 30);
   cache.Append(Event("!a:x", 3));
   bool limited = false;
   EXPECT_EQ(Positions(cache.Recent("!a:x", 2, 3, 0, &limited)), (std::vector<int64_t>{}));
@@ -59,7 +59,7 @@ TEST(RoomEventCacheTest, LimitZeroTellsOnlyWhetherThereIsMore) {
 }
 
 TEST(RoomEventCacheTest, TrimmingMovesCompleteness) {
-  RoomEventCache cache(4, 3);
+  RoomEventCache cache(4, 3, size_t{1} << 30);
   for (int64_t pos = 1; pos <= 5; ++pos) cache.Append(Event("!a:x", pos));
   bool limited = false;
   EXPECT_EQ(Positions(cache.Recent("!a:x", 2, 5, 10, &limited)), (std::vector<int64_t>{3, 4, 5}));
@@ -70,7 +70,7 @@ TEST(RoomEventCacheTest, TrimmingMovesCompleteness) {
 }
 
 TEST(RoomEventCacheTest, LeastRecentlyActiveRoomIsEvicted) {
-  RoomEventCache cache(2, 4);
+  RoomEventCache cache(2, 4, size_t{1} << 30);
   cache.Append(Event("!a:x", 1));
   cache.Append(Event("!b:x", 2));
   cache.Append(Event("!a:x", 3));
@@ -83,11 +83,37 @@ TEST(RoomEventCacheTest, LeastRecentlyActiveRoomIsEvicted) {
 }
 
 TEST(RoomEventCacheTest, RedactionReplacesTheCachedJson) {
-  RoomEventCache cache(2, 4);
+  RoomEventCache cache(2, 4, size_t{1} << 30);
   cache.Append(Event("!a:x", 1));
   cache.Redact("!a:x", "$1", R"({"redacted":true})");
   bool limited = false;
   EXPECT_EQ(cache.Recent("!a:x", 0, 1, 10, &limited)->front().event_json, R"({"redacted":true})");
+}
+
+TEST(RoomEventCacheTest, MemoryStaysWithinTheByteBudgetWhateverTheEventSizes) {
+  // Room counts and event counts would allow 64 x 64 events; the bytes allow a few big ones.
+  SyncEvent big = Event("!a:x", 1);
+  big.event_json = std::string(10'000, 'x');
+  const size_t budget = 3 * RoomEventCache::EventBytes(big);
+  RoomEventCache cache(64, 64, budget);
+  int64_t pos = 0;
+  for (const char* room : {"!a:x", "!b:x", "!c:x", "!d:x", "!a:x", "!a:x", "!a:x"}) {
+    SyncEvent e = Event(room, ++pos);
+    e.event_json = big.event_json;
+    cache.Append(e);
+    EXPECT_LE(cache.bytes(), budget) << pos;
+  }
+  // The least recently written rooms went first; the room written last keeps its newest events
+  // and is still answered correctly: complete only from where it starts.
+  bool limited = false;
+  EXPECT_FALSE(cache.Recent("!b:x", 0, pos, 10, &limited).has_value());
+  EXPECT_EQ(Positions(cache.Recent("!a:x", 4, pos, 10, &limited)), (std::vector<int64_t>{5, 6, 7}));
+  EXPECT_FALSE(cache.Recent("!a:x", 0, pos, 10, &limited).has_value());  // event 1 was dropped
+  // One event larger than the whole budget is kept alone (the room's newest must be answerable).
+  SyncEvent huge = Event("!e:x", ++pos);
+  huge.event_json = std::string(budget, 'y');
+  cache.Append(huge);
+  EXPECT_EQ(cache.rooms(), 1u);
 }
 
 }  // namespace

@@ -43,6 +43,10 @@ struct RoomMembership {
 };
 
 // One account data entry of a user: global (room_id empty) or for one room.
+// Account data entries (global and per room) one user may keep; a new one past it is refused with
+// 400 M_TOO_LARGE, so that no user can grow syncapi's tables and caches without end.
+inline constexpr int64_t kMaxAccountDataEntriesPerUser = 1000;
+
 struct AccountDataEntry {
   std::string room_id;
   std::string type;
