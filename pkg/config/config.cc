@@ -246,6 +246,8 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
       s.String("url", &c.nats.url, /*required=*/true);
       s.String("stream_prefix", &c.nats.stream_prefix, /*required=*/true);
       s.Integer("replicas", &c.nats.replicas, 1, 5);
+      s.Duration("output_max_age", &c.nats.output_max_age, absl::Hours(1));
+      s.Integer("output_max_bytes", &c.nats.output_max_bytes, 0, int64_t{1} << 50);
     }
     {
       Section s = top.Child("logging");
@@ -271,8 +273,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
       s.Integer("max_connections_per_address", &c.gateway.max_connections_per_address, 0,
                 10'000'000);
       s.Integer("auth_rate_limit_burst", &c.gateway.auth_rate_limit_burst, 1, 1'000'000);
-      s.Integer("auth_rate_limit_per_minute", &c.gateway.auth_rate_limit_per_minute, 1,
-                60'000'000);
+      s.Integer("auth_rate_limit_per_minute", &c.gateway.auth_rate_limit_per_minute, 1, 60'000'000);
     }
     {
       Section s = top.Child("peeking");

@@ -45,6 +45,12 @@ struct NatsConfig {
   std::string stream_prefix = "PERISCOPE";
   // JetStream replicas of each stream (1 on a single server).
   int replicas = 1;
+  // Retention of the roomserver output stream: messages older than this, or past this many
+  // bytes (0: no byte limit), are dropped even if a consumer has not read them. Sized far above
+  // any healthy consumer lag; the lag is a metric (periscope_stream_consumer_pending_messages)
+  // with alerts long before it nears these.
+  absl::Duration output_max_age = absl::Hours(24 * 7);
+  int64_t output_max_bytes = 0;
 };
 
 struct LoggingConfig {

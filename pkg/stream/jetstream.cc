@@ -176,6 +176,7 @@ absl::Status JetStream::DeclareStream(const StreamSpec& spec) {
   cfg.Replicas = spec.replicas;
   cfg.Duplicates = Nanos(spec.duplicate_window);
   cfg.MaxAge = Nanos(spec.max_age);
+  cfg.MaxBytes = spec.max_bytes > 0 ? spec.max_bytes : -1;
 
   jsStreamInfo* info = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
@@ -190,6 +191,24 @@ absl::Status JetStream::DeclareStream(const StreamSpec& spec) {
   if (info != nullptr) jsStreamInfo_Destroy(info);
   if (s != NATS_OK) return NatsError(s, jerr, absl::StrCat("declare stream ", spec.name));
   return absl::OkStatus();
+}
+
+absl::StatusOr<StreamSpec> JetStream::DescribeStream(absl::string_view name) {
+  std::string stream(name);
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&info, js_, stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) return NatsError(s, jerr, absl::StrCat("describe stream ", name));
+  StreamSpec out;
+  out.name = stream;
+  for (int i = 0; i < info->Config->SubjectsLen; ++i)
+    out.subjects.emplace_back(info->Config->Subjects[i]);
+  out.max_age = absl::Nanoseconds(info->Config->MaxAge);
+  out.max_bytes = info->Config->MaxBytes > 0 ? info->Config->MaxBytes : 0;
+  out.duplicate_window = absl::Nanoseconds(info->Config->Duplicates);
+  out.replicas = static_cast<int>(info->Config->Replicas);
+  jsStreamInfo_Destroy(info);
+  return out;
 }
 
 absl::Status JetStream::DeclareConsumer(const ConsumerSpec& spec) {

@@ -40,6 +40,8 @@ struct StreamSpec {
   absl::Duration duplicate_window = absl::Minutes(2);
   // Zero keeps messages forever (limits retention).
   absl::Duration max_age = absl::ZeroDuration();
+  // Zero: no byte limit. Past it the oldest messages are dropped.
+  int64_t max_bytes = 0;
   int replicas = 1;
 };
 
@@ -73,6 +75,9 @@ class JetStream final : public Publisher {
 
   // Creates the stream, or updates it to `spec` if it exists.
   absl::Status DeclareStream(const StreamSpec& spec);
+
+  // The stream's current limits as the server has them (name, max_age, max_bytes, replicas).
+  absl::StatusOr<StreamSpec> DescribeStream(absl::string_view name);
 
   // Creates the durable consumer if absent (an existing one keeps its position).
   absl::Status DeclareConsumer(const ConsumerSpec& spec);

@@ -83,6 +83,25 @@ TEST_F(StreamIntegrationTest, DeclareIsIdempotent) {
   EXPECT_TRUE(js_->DeclareConsumer(Options("c").spec).ok());
 }
 
+TEST_F(StreamIntegrationTest, RetentionLimitsAreAppliedAndUpdated) {
+  StreamSpec limited = kStream;
+  limited.max_age = absl::Hours(24);
+  limited.max_bytes = 1 << 20;
+  ASSERT_TRUE(js_->DeclareStream(limited).ok());
+  absl::StatusOr<StreamSpec> got = js_->DescribeStream(kStream.name);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->max_age, absl::Hours(24));
+  EXPECT_EQ(got->max_bytes, 1 << 20);
+  // A redeclaration with other limits (a new configuration) updates them in place.
+  limited.max_age = absl::Hours(48);
+  limited.max_bytes = 0;
+  ASSERT_TRUE(js_->DeclareStream(limited).ok());
+  got = js_->DescribeStream(kStream.name);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->max_age, absl::Hours(48));
+  EXPECT_EQ(got->max_bytes, 0);
+}
+
 TEST_F(StreamIntegrationTest, MsgIdDeduplicatesRetriedPublish) {
   absl::StatusOr<PublishAck> first = js_->Publish("test.output.a", "x", "event-1");
   absl::StatusOr<PublishAck> retry = js_->Publish("test.output.a", "x", "event-1");

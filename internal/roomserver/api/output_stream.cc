@@ -13,6 +13,8 @@ stream::StreamSpec OutputStreamSpec(const config::Config& config) {
   return {.name = absl::StrCat(config.nats.stream_prefix, "_ROOMSERVER_OUTPUT"),
           .subjects = {absl::StrCat(absl::AsciiStrToLower(config.nats.stream_prefix),
                                     ".roomserver.output.>")},
+          .max_age = config.nats.output_max_age,
+          .max_bytes = config.nats.output_max_bytes,
           .replicas = config.nats.replicas};
 }
 
