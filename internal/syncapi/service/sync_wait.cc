@@ -98,11 +98,6 @@ std::function<void()> SyncRunner::Run(const v1::SyncRequest& request, Done done)
     done(invalid);
     return [] {};
   }
-  // The device is syncing, so it is still looking through its peeks.
-  if (absl::Status renewed = renewer_.Renew(request.user_id(), request.device_id());
-      !renewed.ok()) {
-    logging::Warn("syncapi.peek_renewal_failed", {{"error", renewed}});
-  }
   SyncQuery query{request.user_id(),       request.device_id(),  *since,
                   request.since().empty(), request.full_state(), *filter};
   absl::Duration wait =
@@ -110,13 +105,17 @@ std::function<void()> SyncRunner::Run(const v1::SyncRequest& request, Done done)
   auto sync = std::make_shared<SyncWait>(builder_, notifier_, metrics_, clock_, std::move(query),
                                          clock_.Now() + wait, std::move(done));
   std::weak_ptr<SyncWait> weak = sync;
-  if (request.since().empty() || request.full_state()) {
-    // A full build reads PostgreSQL (the room state): not on the caller's thread, which in the
-    // monolith is one of the gateway's few HTTP threads. Incremental builds come from the cache.
-    notifier_.Post([sync] { sync->Attempt(); });
-  } else {
+  // Everything that may touch PostgreSQL (the peek renewal, a full build, an incremental build
+  // that misses the cache) runs on a notifier worker, never on the caller's thread: in the
+  // monolith that is one of the gateway's few HTTP threads, and a slow database must not stall
+  // every HTTP connection.
+  notifier_.Post([this, sync, user_id = request.user_id(), device_id = request.device_id()] {
+    // The device is syncing, so it is still looking through its peeks.
+    if (absl::Status renewed = renewer_.Renew(user_id, device_id); !renewed.ok()) {
+      logging::Warn("syncapi.peek_renewal_failed", {{"error", renewed}});
+    }
     sync->Attempt();
-  }
+  });
   return [weak] {
     if (std::shared_ptr<SyncWait> live = weak.lock()) live->Cancel();
   };

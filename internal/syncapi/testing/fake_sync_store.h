@@ -5,6 +5,7 @@
 // a lost COMMIT answer would.
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -83,8 +84,19 @@ class FakeSyncStore final : public SyncStore {
     return std::optional<SyncEvent>();
   }
   absl::StatusOr<int64_t> MaxPosition() override {
+    std::function<void()> hook;
+    {
+      absl::MutexLock lock(&mu_);
+      hook = on_max_position_;
+    }
+    if (hook) hook();  // outside the lock: a test may block here
     absl::MutexLock lock(&mu_);
     return pos_;
+  }
+  // Runs at every MaxPosition (the first read of every /sync build).
+  void OnMaxPosition(std::function<void()> hook) {
+    absl::MutexLock lock(&mu_);
+    on_max_position_ = std::move(hook);
   }
   absl::StatusOr<std::vector<RoomMembership>> MembershipsOf(absl::string_view user_id) override {
     absl::MutexLock lock(&mu_);
@@ -347,6 +359,7 @@ class FakeSyncStore final : public SyncStore {
       ABSL_GUARDED_BY(mu_);
   std::map<std::tuple<std::string, std::string, std::string>, PeekRow> peeks_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> room_seq_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> on_max_position_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace periscope::syncapi::testing
