@@ -56,7 +56,8 @@ class RoomserverTest : public ::testing::Test {
   }
 
   void StartRoomserver() {
-    auto pool = pg::Pool::Create({.dsn = db_->dsn(), .max_connections = 4});
+    auto pool = pg::Pool::Create(
+        {.dsn = db_->dsn(), .max_connections = pool_size_, .acquire_timeout = absl::Seconds(2)});
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *std::move(pool);
     auto js = stream::JetStream::Connect({.url = nats_->url()});
@@ -214,6 +215,7 @@ class RoomserverTest : public ::testing::Test {
     return got;
   }
 
+  int pool_size_ = 4;
   std::unique_ptr<testing::TestDatabase> db_;
   std::unique_ptr<testing::NatsServerProcess> nats_;
   config::Config config_;
@@ -429,6 +431,28 @@ TEST_F(RoomserverTest, RedactionsNeedOwnershipOrTheRedactLevel) {
       EXPECT_EQ(e["content"], matrix::Json::object()) << e.dump();
     }
   }
+}
+
+TEST_F(RoomserverTest, ARoomWriteNeverTakesASecondPoolConnection) {
+  // With one connection in the pool, a write that asked the pool for another while holding the
+  // room's transaction would wait for itself (here: until the acquire timeout, then fail).
+  StopRoomserver();
+  pool_size_ = 1;
+  StartRoomserver();
+  v1::PerformCreateRoomRequest request;
+  request.set_preset(v1::ROOM_PRESET_PUBLIC_CHAT);
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom(request);
+  ASSERT_TRUE(room.ok()) << room.status();
+  absl::StatusOr<std::string> msg =
+      Send(room->room_id(), kAlice, "m.room.message", R"({"body":"a"})");
+  ASSERT_TRUE(msg.ok()) << msg.status();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> redaction =
+      Send(room->room_id(), kAlice, "m.room.redaction", "{}", "", std::nullopt, *msg);
+  EXPECT_TRUE(redaction.ok()) << redaction.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  ASSERT_TRUE(Member(kBob, room->room_id(), v1::MEMBERSHIP_ACTION_JOIN).ok());
+  ASSERT_TRUE(Peek(kAlice, "P", room->room_id()).status().code() != absl::StatusCode::kUnavailable);
 }
 
 TEST_F(RoomserverTest, MembershipChangesFollowTheAuthRules) {
