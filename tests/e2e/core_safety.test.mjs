@@ -180,6 +180,24 @@ test("nobody can replace a room's create event; history visibility holds on ever
     assert.ok(event.unsigned.redacted_because, reads.event);
   });
 
+  await t.test("a redaction sent through /send cannot redact what its sender may not", async () => {
+    for (const version of ["10", "11"]) {
+      const room = await createRoom({ preset: "public_chat", room_version: version });
+      await join(bob, room);
+      const mine = await send(alice, room, "alice's words");
+      const sneak = await call(server, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.redaction/sneak${version}`, {
+        token: bob.access_token, body: { redacts: mine },
+      });
+      if (version === "11") {
+        assertError(sneak, 403, "M_FORBIDDEN");  // content.redacts is the target in v11: checked
+      } else {
+        assert.equal(sneak.status, 200, sneak.text);  // no top-level redacts: a redaction of nothing
+      }
+      const read = await call(server, "GET", `${v3}/rooms/${enc(room)}/event/${enc(mine)}`, { token: bob.access_token });
+      assert.equal(read.json?.content?.body, "alice's words", `v${version}: ${read.text}`);
+    }
+  });
+
   await t.test("joined: a new member sees nothing from before their join, old members do", async () => {
     const room = await createRoom({ preset: "public_chat" });
     await setVisibility(room, "joined");

@@ -58,12 +58,21 @@ absl::StatusOr<v1::PerformSendEventResponse> EventSender::Send(
   if (request.has_state_key()) proto.state_key = request.state_key();
   proto.content = std::move(content);
   if (!request.redacts().empty()) {
+    if (proto.type != "m.room.redaction") return InvalidParam("only m.room.redaction redacts");
     PERISCOPE_RETURN_IF_ERROR(matrix::ValidateEventId(request.redacts()));
     proto.redacts = request.redacts();
   }
 
   std::string event_id;
   absl::Status written = store_.Write(request.room_id(), [&](RoomWriteTxn& txn) -> absl::Status {
+    // From room version 11 a redaction names its target in content.redacts, so one sent with
+    // PUT /send/m.room.redaction is a redaction all the same: the same permission check applies.
+    if (proto.type == "m.room.redaction" && !proto.redacts && txn.room_version() >= 11) {
+      if (std::string target = matrix::StringField(proto.content, "redacts"); !target.empty()) {
+        PERISCOPE_RETURN_IF_ERROR(matrix::ValidateEventId(target));
+        proto.redacts = target;
+      }
+    }
     if (proto.redacts) {
       // A user may redact their own events, or others' with the "redact" level.
       PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> found, txn.Event(*proto.redacts));

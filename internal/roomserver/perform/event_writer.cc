@@ -16,17 +16,19 @@ namespace {
 
 // An accepted redaction takes effect on the stored target at once (same room only): every read
 // of the roomserver, and what it serves over federation, is the redacted form from then on.
-absl::Status RedactTarget(RoomWriteTxn& txn, const std::string& room_id,
-                          const std::string& target_id, const matrix::BuiltEvent& redaction,
-                          int version) {
+// False if there was no such event in the room.
+absl::StatusOr<bool> RedactTarget(RoomWriteTxn& txn, const std::string& room_id,
+                                  const std::string& target_id, const matrix::BuiltEvent& redaction,
+                                  int version) {
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> target, txn.Event(target_id));
-  if (!target || target->room_id != room_id) return absl::OkStatus();
+  if (!target || target->room_id != room_id) return false;
   PERISCOPE_ASSIGN_OR_RETURN(matrix::Json pdu, matrix::ParseJson(target->event_json));
   PERISCOPE_ASSIGN_OR_RETURN(matrix::Json redacted, matrix::RedactEvent(pdu, version));
   redacted["unsigned"]["redacted_because"] =
       matrix::ClientEventFromPdu(redaction.event, redaction.event_id);
   PERISCOPE_ASSIGN_OR_RETURN(std::string json, matrix::EncodeCanonicalJson(redacted));
-  return txn.StoreRedacted(target_id, json);
+  PERISCOPE_RETURN_IF_ERROR(txn.StoreRedacted(target_id, json));
+  return true;
 }
 
 }  // namespace
@@ -60,8 +62,11 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   }
   accepted.membership = matrix::StringField(proto.content, "membership");
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> replaced, txn.AppendEvent(accepted));
-  if (proto.redacts) {
-    PERISCOPE_RETURN_IF_ERROR(RedactTarget(txn, proto.room_id, *proto.redacts, built, version));
+  // Only a caller that checked the sender may redact sets proto.redacts (EventSender).
+  bool redacted = false;
+  if (proto.redacts && proto.type == "m.room.redaction") {
+    PERISCOPE_ASSIGN_OR_RETURN(redacted,
+                               RedactTarget(txn, proto.room_id, *proto.redacts, built, version));
   }
 
   v1::OutputEvent output;
@@ -74,6 +79,7 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   for (const matrix::PrevEvent& extremity : latest) event->add_latest_event_ids(extremity.event_id);
   if (proto.state_key) event->add_adds_state_event_ids(built.event_id);
   if (replaced) event->add_removes_state_event_ids(*replaced);
+  if (redacted) event->set_redacted_event_id(*proto.redacts);
   event->set_transaction_id(origin.txn_id);
   event->set_device_id(origin.device_id);
   PERISCOPE_RETURN_IF_ERROR(QueueOutput(txn, output, built.event_id));

@@ -62,10 +62,10 @@ absl::StatusOr<std::optional<int64_t>> OutputConsumer::ApplyInPlace(
 
 absl::StatusOr<bool> OutputConsumer::ApplyRedaction(const matrix::Json& redaction,
                                                     const SyncEvent& event,
+                                                    absl::string_view target_id,
                                                     absl::string_view room_version) {
-  // v11 moved "redacts" into the content.
-  std::string target_id = matrix::StringField(redaction, "redacts");
-  if (target_id.empty()) target_id = matrix::StringField(matrix::ContentOf(redaction), "redacts");
+  // Only the target the roomserver approved (NewRoomEvent.redacted_event_id): a redaction's own
+  // "redacts" may name an event its sender must not redact.
   if (target_id.empty()) return false;
   // Only a store failure is returned (and retried); a target that cannot be redacted would fail
   // the same way forever, so it is logged and left.
@@ -197,7 +197,7 @@ stream::Outcome OutputConsumer::HandleEvent(const roomserver::v1::OutputEvent& o
     // Also for a redelivery: a crash may have come between storing the redaction and redacting
     // its target. Redacting again gives the same bytes.
     absl::StatusOr<bool> redacted = RetryInPlace<bool>("syncapi.redaction_apply_failed", [&] {
-      return ApplyRedaction(*pdu, event, added.room_version());
+      return ApplyRedaction(*pdu, event, added.redacted_event_id(), added.room_version());
     });
     if (!redacted.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
   }

@@ -53,7 +53,7 @@ class OutputConsumer {
   // The roomserver has already checked that the redaction may take effect.
   // True if it redacted something. Idempotent.
   absl::StatusOr<bool> ApplyRedaction(const matrix::Json& redaction, const SyncEvent& event,
-                                      absl::string_view room_version);
+                                      absl::string_view target_id, absl::string_view room_version);
   // new_room_event: stores the event (and redacts its target) and wakes who it concerns.
   stream::Outcome HandleEvent(const roomserver::v1::OutputEvent& output);
   // new_peek / retire_peek: records the device's peek change at a new position and wakes it.

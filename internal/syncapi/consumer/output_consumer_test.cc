@@ -59,6 +59,7 @@ class OutputConsumerTest : public ::testing::Test {
     e->set_event_id(id);
     e->set_room_version("10");
     if (!state_key.empty()) e->add_adds_state_event_ids(id);
+    e->set_redacted_event_id(redacts);  // as the roomserver does once it checked the sender
     return output;
   }
 
@@ -164,6 +165,19 @@ TEST_F(OutputConsumerTest, ARedactionIsAppliedDespiteATransientErrorAndOnRedeliv
   auto target2 = cache_->EventInRoom(kRoom, "$m2");
   ASSERT_TRUE(target2.ok() && target2->has_value());
   EXPECT_EQ((*target2)->event_json.find("secret2"), std::string::npos);
+}
+
+TEST_F(OutputConsumerTest, ARedactionRedactsOnlyTheTargetTheRoomserverApproved) {
+  Deliver(Event(1, "$victim", "m.room.message", kAlice, R"({"body":"mine"})"));
+  // A redaction naming a target in its content or top level, but not approved by the roomserver
+  // (as one sent through /send by someone without the power would be), redacts nothing.
+  rs::OutputEvent sneaky =
+      Event(2, "$r", "m.room.redaction", kBob, R"({"redacts":"$victim"})", "", "$victim");
+  sneaky.mutable_new_room_event()->clear_redacted_event_id();
+  EXPECT_EQ(Deliver(sneaky).kind, stream::Outcome::Kind::kAck);
+  auto victim = cache_->EventInRoom(kRoom, "$victim");
+  ASSERT_TRUE(victim.ok() && victim->has_value());
+  EXPECT_NE((*victim)->event_json.find("mine"), std::string::npos);
 }
 
 TEST_F(OutputConsumerTest, EveryMessageAdvancesTheRoomsAppliedSequenceEvenOnesNotStoredHere) {
