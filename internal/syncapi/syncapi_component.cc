@@ -39,7 +39,7 @@ struct SyncApiComponent::Parts {
         renewer(store, clock, config.peeking.local_peek_lifetime, peek_metrics),
         sync_metrics(registry),
         runner(builder, notifier, sync_metrics, renewer, clock),
-        service(runner, pager, reader, account_data) {}
+        service(runner, pager, reader, account_data, notifier) {}
 
   // How long a client read of a room waits for syncapi to apply the room's committed writes.
   static constexpr absl::Duration kReadCatchUpBound = absl::Seconds(2);
@@ -72,7 +72,8 @@ SyncApiComponent::SyncApiComponent(std::unique_ptr<Parts> parts) : parts_(std::m
 SyncApiComponent::~SyncApiComponent() {
   parts_->consumer.reset();
   parts_->expirer.reset();
-  parts_->notifier.Shutdown();
+  // The workers run syncs that use the runner, builder and renewer: join them before those go.
+  parts_->notifier.Stop();
 }
 
 absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(
@@ -85,7 +86,8 @@ absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(
                              CachingSyncStore::Create(*pg_store));
   std::unique_ptr<RoomSequenceSource> sequence_source;
   if (roomserver != nullptr) {
-    sequence_source = NewGrpcRoomSequenceSource(roomserver, config.gateway.upstream_timeout);
+    // Well under the fence's bound: a slow roomserver makes a read possibly stale, not late.
+    sequence_source = NewGrpcRoomSequenceSource(roomserver, absl::Milliseconds(500));
   }
   auto parts = std::make_unique<Parts>(config, std::move(pg_store), std::move(cached_store), clock,
                                        std::move(sequence_source), registry);

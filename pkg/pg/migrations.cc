@@ -36,6 +36,9 @@ absl::Status ApplyMigrations(Pool& pool, absl::string_view component,
   }
   return pool.Transaction([&](Connection& conn) -> absl::Status {
     if (absl::Status s = conn.Execute(kLockSql); !s.ok()) return s;
+    // A migration (an index on a large table) may take longer than the statement timeout every
+    // connection has; it must not fail the start-up over and over.
+    if (absl::Status s = conn.Execute("SET LOCAL statement_timeout = 0"); !s.ok()) return s;
     if (absl::Status s = conn.Execute(kCreateTableSql); !s.ok()) return s;
     absl::StatusOr<Result> current = conn.QueryOnce(kCurrentSql, {component});
     if (!current.ok()) return current.status();

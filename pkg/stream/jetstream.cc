@@ -392,8 +392,17 @@ void PullConsumer::Run() {
       absl::SleepFor(absl::Milliseconds(200));
       continue;
     }
+    // Once a message is nak'ed, the rest of the batch is given back unhandled: handling a later
+    // message before the nak'ed one comes again would let it overtake it (and a consumer that
+    // keeps a per-room sequence would then take the redelivery for a stale duplicate).
+    bool give_back_rest = false;
     for (int i = 0; i < list.Count; ++i) {
       natsMsg* msg = list.Msgs[i];
+      if (give_back_rest) {
+        natsMsg_NakWithDelay(msg, Millis(absl::Seconds(1)), nullptr);
+        if (metrics_) metrics_->nak.Increment();
+        continue;
+      }
       Message m;
       m.subject = natsMsg_GetSubject(msg);
       m.data = absl::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
@@ -443,6 +452,7 @@ void PullConsumer::Run() {
         case Outcome::Kind::kNak:
           natsMsg_NakWithDelay(msg, Millis(outcome.nak_delay), nullptr);
           if (metrics_) metrics_->nak.Increment();
+          give_back_rest = true;
           break;
         case Outcome::Kind::kTerm:
           logging::Error("stream.message_parked", {{"consumer", name},

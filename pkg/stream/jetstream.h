@@ -159,7 +159,8 @@ struct PullConsumerOptions {
 };
 
 // A durable pull consumer on its own thread. The handler runs on that thread only, one message
-// at a time in stream order: a single-consumer invariant that handlers may rely on.
+// at a time in stream order: a single-consumer invariant that handlers may rely on. After a Nak
+// the rest of the fetched batch is given back unhandled, so no message overtakes a nak'ed one.
 class PullConsumer {
  public:
   static absl::StatusOr<std::unique_ptr<PullConsumer>> Start(JetStream& js,

@@ -1,16 +1,19 @@
 #include "internal/roomserver/output/output_queue.h"
 
+#include "absl/strings/str_cat.h"
 #include "internal/roomserver/api/output_stream.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::roomserver {
 
-absl::Status QueueOutput(RoomWriteTxn& txn, v1::OutputEvent& output, absl::string_view msg_id) {
+absl::Status QueueOutput(RoomWriteTxn& txn, v1::OutputEvent& output) {
   PERISCOPE_ASSIGN_OR_RETURN(int64_t sequence, txn.NextOutputSequence());
   output.set_room_sequence(sequence);
-  return txn.EnqueueOutput(msg_id, OutputSubjectSuffix(output.room_id()),
-                           EncodeOutputPayload(output));
+  // The dedup id names the message's place in its room: unique for every message (a peek renewed
+  // twice in one millisecond is two messages), the same for a retried publish of one.
+  return txn.EnqueueOutput(absl::StrCat(output.room_id(), "/", sequence),
+                           OutputSubjectSuffix(output.room_id()), EncodeOutputPayload(output));
 }
 
 }  // namespace periscope::roomserver

@@ -12,7 +12,7 @@ namespace v1 {
 class OutputEvent;
 }
 
-// `msg_id` is the message's Nats-Msg-Id (dedup id): the event id, or a deterministic id.
-absl::Status QueueOutput(RoomWriteTxn& txn, v1::OutputEvent& output, absl::string_view msg_id);
+// The message's Nats-Msg-Id (dedup id) is "<room id>/<room_sequence>".
+absl::Status QueueOutput(RoomWriteTxn& txn, v1::OutputEvent& output);
 
 }  // namespace periscope::roomserver

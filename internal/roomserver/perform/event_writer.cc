@@ -82,7 +82,7 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   if (redacted) event->set_redacted_event_id(*proto.redacts);
   event->set_transaction_id(origin.txn_id);
   event->set_device_id(origin.device_id);
-  PERISCOPE_RETURN_IF_ERROR(QueueOutput(txn, output, built.event_id));
+  PERISCOPE_RETURN_IF_ERROR(QueueOutput(txn, output));
   PERISCOPE_RETURN_IF_ERROR(RetirePeeksAfterEvent(txn, proto.room_id, accepted, proto.content));
   return built;
 }

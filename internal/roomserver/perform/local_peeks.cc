@@ -29,8 +29,6 @@ absl::Status CheckDevice(const std::string& user_id, const std::string& device_i
   return matrix::ValidateDeviceId(device_id);
 }
 
-// The peek messages' dedup ids name the change, so a retried publish is dropped by JetStream but
-// a renewal (a new expiry) or a later peek of the same device is not.
 absl::Status EnqueueNewPeek(RoomWriteTxn& txn, const std::string& room_id, const LocalPeek& peek) {
   v1::OutputEvent output;
   output.set_room_id(room_id);
@@ -38,22 +36,18 @@ absl::Status EnqueueNewPeek(RoomWriteTxn& txn, const std::string& room_id, const
   added->set_user_id(peek.user_id);
   added->set_device_id(peek.device_id);
   added->set_peek_expiry_ts(peek.expiry_ts);
-  return QueueOutput(
-      txn, output,
-      absl::StrCat("peek:", room_id, ":", peek.user_id, ":", peek.device_id, ":", peek.expiry_ts));
+  return QueueOutput(txn, output);
 }
 
 absl::Status EnqueueRetirePeek(RoomWriteTxn& txn, const std::string& room_id, const LocalPeek& peek,
-                               v1::UnpeekReason reason, absl::string_view cause) {
+                               v1::UnpeekReason reason) {
   v1::OutputEvent output;
   output.set_room_id(room_id);
   v1::RetirePeek* retired = output.mutable_retire_peek();
   retired->set_user_id(peek.user_id);
   retired->set_device_id(peek.device_id);
   retired->set_reason(reason);
-  return QueueOutput(
-      txn, output,
-      absl::StrCat("unpeek:", room_id, ":", peek.user_id, ":", peek.device_id, ":", cause));
+  return QueueOutput(txn, output);
 }
 
 // Why the room cannot be peeked into now, or OK.
@@ -135,7 +129,7 @@ absl::Status LocalPeeks::Unpeek(const v1::PerformUnpeekRequest& request) {
                                txn.RemoveLocalPeek(request.user_id(), request.device_id()));
     if (!removed) return BadState("This device is not peeking into this room");
     return EnqueueRetirePeek(txn, request.room_id(), {request.user_id(), request.device_id(), 0},
-                             reason, absl::StrCat(now_ms));
+                             reason);
   });
   // An unknown room has no peeks either.
   if (absl::IsNotFound(written)) return BadState("This device is not peeking into this room");
@@ -173,8 +167,7 @@ absl::Status RetirePeeksAfterEvent(RoomWriteTxn& txn, const std::string& room_id
     PERISCOPE_ASSIGN_OR_RETURN(bool removed, txn.RemoveLocalPeek(peek.user_id, peek.device_id));
     if (!removed) continue;
     PERISCOPE_RETURN_IF_ERROR(EnqueueRetirePeek(
-        txn, room_id, peek, join ? v1::UNPEEK_REASON_JOINED : v1::UNPEEK_REASON_NOT_PEEKABLE,
-        event.event_id));
+        txn, room_id, peek, join ? v1::UNPEEK_REASON_JOINED : v1::UNPEEK_REASON_NOT_PEEKABLE));
   }
   return absl::OkStatus();
 }

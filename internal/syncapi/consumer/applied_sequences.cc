@@ -2,13 +2,27 @@
 
 #include <algorithm>
 
+#include "pkg/logging/logging.h"
+
 namespace periscope::syncapi {
 
 void AppliedSequences::Applied(const std::string& room_id, int64_t sequence) {
   if (sequence <= 0) return;
   absl::MutexLock lock(&mu_);
-  int64_t& applied = applied_[room_id];
-  applied = std::max(applied, sequence);
+  auto [it, fresh] = applied_.try_emplace(room_id, 0);
+  if (!fresh && sequence > it->second + 1) {
+    // A message of the room never reached syncapi: dropped by the stream's retention while this
+    // consumer was far behind, or lost upstream. Nothing can bring it back; say so loudly.
+    ++gaps_;
+    logging::Error("syncapi.stream_gap",
+                   {{"room_id", room_id}, {"after", it->second}, {"got", sequence}});
+  }
+  it->second = std::max(it->second, sequence);
+}
+
+int64_t AppliedSequences::gaps() const {
+  absl::MutexLock lock(&mu_);
+  return gaps_;
 }
 
 bool AppliedSequences::WaitFor(const std::string& room_id, int64_t sequence,

@@ -25,10 +25,14 @@ class AppliedSequences {
   // the store cannot say where the room is.
   bool WaitFor(const std::string& room_id, int64_t sequence, absl::Duration timeout);
 
+  // Rooms' messages seen to be missing (a sequence that skipped ahead), logged as they happen.
+  int64_t gaps() const;
+
  private:
   SyncStore& store_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, int64_t> applied_ ABSL_GUARDED_BY(mu_);
+  int64_t gaps_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace periscope::syncapi

@@ -8,9 +8,13 @@ Notifier::Notifier(const Clock& clock, int workers) : clock_(clock) {
   for (int i = 0; i < std::max(1, workers); ++i) workers_.emplace_back([this] { Run(); });
 }
 
-Notifier::~Notifier() {
+Notifier::~Notifier() { Stop(); }
+
+void Notifier::Stop() {
   Shutdown();
-  for (std::thread& worker : workers_) worker.join();
+  for (std::thread& worker : workers_) {
+    if (worker.joinable()) worker.join();
+  }
 }
 
 std::unique_ptr<Notifier::Waiter> Notifier::TakeLocked(uint64_t id) {

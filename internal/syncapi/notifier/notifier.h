@@ -55,6 +55,9 @@ class Notifier {
 
   // Runs every pending callback with kShutdown; later Waits run at once with kShutdown.
   void Shutdown();
+  // Shutdown, then waits until the workers have run everything queued and ended: after this no
+  // callback or posted task runs on a worker (what they use may be destroyed). Idempotent.
+  void Stop();
 
   size_t waiting() const;
 

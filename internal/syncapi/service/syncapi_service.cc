@@ -15,8 +15,10 @@ grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryMessages(grpc::CallbackServer
                                                             const v1::QueryMessagesRequest* request,
                                                             v1::QueryMessagesResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(
-      grpcutil::ReplyWith(pager_.Page(*request), response, ctx, "syncapi", "QueryMessages"));
+  notifier_.Post([this, ctx, request, response, reactor] {
+    reactor->Finish(
+        grpcutil::ReplyWith(pager_.Page(*request), response, ctx, "syncapi", "QueryMessages"));
+  });
   return reactor;
 }
 
@@ -24,8 +26,10 @@ grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryContext(grpc::CallbackServerC
                                                            const v1::QueryContextRequest* request,
                                                            v1::QueryContextResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(
-      grpcutil::ReplyWith(pager_.Context(*request), response, ctx, "syncapi", "QueryContext"));
+  notifier_.Post([this, ctx, request, response, reactor] {
+    reactor->Finish(
+        grpcutil::ReplyWith(pager_.Context(*request), response, ctx, "syncapi", "QueryContext"));
+  });
   return reactor;
 }
 
@@ -33,8 +37,10 @@ grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryRoomEvent(
     grpc::CallbackServerContext* ctx, const v1::QueryRoomEventRequest* request,
     v1::QueryRoomEventResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(
-      grpcutil::ReplyWith(reader_.Event(*request), response, ctx, "syncapi", "QueryRoomEvent"));
+  notifier_.Post([this, ctx, request, response, reactor] {
+    reactor->Finish(
+        grpcutil::ReplyWith(reader_.Event(*request), response, ctx, "syncapi", "QueryRoomEvent"));
+  });
   return reactor;
 }
 
@@ -42,8 +48,10 @@ grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryRoomState(
     grpc::CallbackServerContext* ctx, const v1::QueryRoomStateRequest* request,
     v1::QueryRoomStateResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(
-      grpcutil::ReplyWith(reader_.State(*request), response, ctx, "syncapi", "QueryRoomState"));
+  notifier_.Post([this, ctx, request, response, reactor] {
+    reactor->Finish(
+        grpcutil::ReplyWith(reader_.State(*request), response, ctx, "syncapi", "QueryRoomState"));
+  });
   return reactor;
 }
 

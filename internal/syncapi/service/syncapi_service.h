@@ -4,6 +4,7 @@
 // service/sync_call.h), and finishes when woken, timed out or cancelled.
 
 #include "internal/syncapi/accountdata/account_data_keeper.h"
+#include "internal/syncapi/notifier/notifier.h"
 #include "internal/syncapi/service/sync_wait.h"
 #include "internal/syncapi/sync/messages_pager.h"
 #include "internal/syncapi/sync/room_reader.h"
@@ -13,9 +14,15 @@ namespace periscope::syncapi {
 
 class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
  public:
+  // Room reads (which may wait for the read fence and read PostgreSQL) run on `notifier`'s
+  // workers, not on gRPC's callback threads.
   SyncApiServiceImpl(SyncRunner& runner, MessagesPager& pager, RoomReader& reader,
-                     AccountDataKeeper& account_data)
-      : runner_(runner), pager_(pager), reader_(reader), account_data_(account_data) {}
+                     AccountDataKeeper& account_data, Notifier& notifier)
+      : runner_(runner),
+        pager_(pager),
+        reader_(reader),
+        account_data_(account_data),
+        notifier_(notifier) {}
 
   grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* ctx, const v1::SyncRequest* request,
                                  v1::SyncResponse* response) override;
@@ -46,6 +53,7 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
   MessagesPager& pager_;
   RoomReader& reader_;
   AccountDataKeeper& account_data_;
+  Notifier& notifier_;
 };
 
 }  // namespace periscope::syncapi

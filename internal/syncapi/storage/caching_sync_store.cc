@@ -92,6 +92,14 @@ void CachingSyncStore::Publish(int64_t pos) {
   if (pos > max_pos_.load()) max_pos_.store(pos);
 }
 
+bool CachingSyncStore::MayHaveCommitted(const absl::Status& status) {
+  // A refusal (M_TOO_LARGE, a modifier's error, a unique violation) committed nothing; a lost
+  // connection or an unknown failure may have.
+  return !status.ok() && !absl::IsInvalidArgument(status) && !absl::IsAlreadyExists(status) &&
+         !absl::IsFailedPrecondition(status) && !absl::IsPermissionDenied(status) &&
+         !absl::IsNotFound(status);
+}
+
 void CachingSyncStore::ResyncIfUncertain() {
   if (!uncertain_) return;
   // Positions commit in order (syncapi's advisory lock), so the database's newest position covers
@@ -128,7 +136,7 @@ absl::StatusOr<std::optional<int64_t>> CachingSyncStore::ApplyEvent(const SyncEv
   absl::MutexLock write(&write_mu_);
   ResyncIfUncertain();
   absl::StatusOr<std::optional<int64_t>> pos = inner_.ApplyEvent(event, enters_state, room_seq);
-  if (!pos.ok()) uncertain_ = true;
+  if (MayHaveCommitted(pos.status())) uncertain_ = true;
   SyncEvent stored = event;
   if (pos.ok() && pos->has_value()) {
     // Built once here (outside mu_), not once per client that reads it.
@@ -227,7 +235,7 @@ absl::StatusOr<int64_t> CachingSyncStore::PutAccountData(absl::string_view user_
   absl::MutexLock write(&write_mu_);
   ResyncIfUncertain();
   absl::StatusOr<int64_t> pos = inner_.PutAccountData(user_id, room_id, type, content_json);
-  if (!pos.ok()) uncertain_ = true;
+  if (MayHaveCommitted(pos.status())) uncertain_ = true;
   AccountDataWritten(user_id, pos);
   return pos;
 }
@@ -239,7 +247,7 @@ absl::StatusOr<int64_t> CachingSyncStore::ModifyAccountData(absl::string_view us
   absl::MutexLock write(&write_mu_);
   ResyncIfUncertain();
   absl::StatusOr<int64_t> pos = inner_.ModifyAccountData(user_id, room_id, type, modify);
-  if (!pos.ok()) uncertain_ = true;
+  if (MayHaveCommitted(pos.status())) uncertain_ = true;
   AccountDataWritten(user_id, pos);
   return pos;
 }
@@ -265,7 +273,7 @@ absl::StatusOr<std::optional<int64_t>> CachingSyncStore::StartPeek(absl::string_
   ResyncIfUncertain();
   absl::StatusOr<std::optional<int64_t>> pos =
       inner_.StartPeek(room_id, user_id, device_id, expiry_ts, room_seq);
-  if (!pos.ok()) uncertain_ = true;
+  if (MayHaveCommitted(pos.status())) uncertain_ = true;
   PeekWritten(room_id, user_id, device_id, pos);
   return pos;
 }
@@ -279,7 +287,7 @@ absl::StatusOr<std::optional<int64_t>> CachingSyncStore::EndPeek(absl::string_vi
   ResyncIfUncertain();
   absl::StatusOr<std::optional<int64_t>> pos =
       inner_.EndPeek(room_id, user_id, device_id, reason, room_seq);
-  if (!pos.ok()) uncertain_ = true;
+  if (MayHaveCommitted(pos.status())) uncertain_ = true;
   PeekWritten(room_id, user_id, device_id, pos);
   return pos;
 }

@@ -52,7 +52,11 @@ class CachingSyncStore final : public SyncStore {
                                                     int64_t room_seq) override;
   absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,
                                      absl::string_view redacted_json) override;
+  // Under the write lock, after publishing any uncertain write's position: a sequence read here
+  // is never ahead of what MaxPosition lets a reader see.
   absl::StatusOr<int64_t> AppliedRoomSequence(absl::string_view room_id) override {
+    absl::MutexLock write(&write_mu_);
+    ResyncIfUncertain();
     return inner_.AppliedRoomSequence(room_id);
   }
   absl::StatusOr<bool> AdvanceRoomSequence(absl::string_view room_id, int64_t room_seq) override {
@@ -148,6 +152,7 @@ class CachingSyncStore final : public SyncStore {
   // retry then finds it done and publishes nothing. So after a failure the next write first
   // publishes the database's own newest position: no committed change stays invisible.
   void ResyncIfUncertain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  static bool MayHaveCommitted(const absl::Status& status);
 
   SyncStore& inner_;
   const SyncCacheLimits limits_;

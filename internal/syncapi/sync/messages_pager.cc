@@ -32,9 +32,13 @@ absl::StatusOr<v1::QueryContextResponse> MessagesPager::Context(
   PERISCOPE_ASSIGN_OR_RETURN(
       std::vector<SyncEvent> after,
       store_.EventsPage(request.room_id(), event.pos, 0, /*backwards=*/false, after_limit));
-  // The state at the event, not now: a member who left sees nothing of what changed after.
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> state,
-                             store_.StateAt(request.room_id(), event.pos));
+  // The state at the event, not now: a member who left sees nothing of what changed after. Only
+  // for those who were once in the room (or anyone, while it is world_readable): someone who
+  // rejected an invite sees their own membership event, not the room's state.
+  std::vector<SyncEvent> state;
+  if (view.EverJoined() || view.Now() == matrix::HistoryVisibility::kWorldReadable) {
+    PERISCOPE_ASSIGN_OR_RETURN(state, store_.StateAt(request.room_id(), event.pos));
+  }
   // Tokens follow what was read, so paging on from them skips nothing.
   const std::string start = MakeSyncToken(before.empty() ? event.pos - 1 : before.back().pos - 1);
   const std::string end = MakeSyncToken(after.empty() ? event.pos : after.back().pos);

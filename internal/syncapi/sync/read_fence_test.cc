@@ -64,5 +64,16 @@ TEST(ReadFenceTest, TheWaitIsBoundedAndAnUnreachableWriterDoesNotBlock) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
 }
 
+TEST(ReadFenceTest, ASequenceThatSkipsAheadIsAGapAndSaidSo) {
+  testing::FakeSyncStore store;
+  AppliedSequences applied(store);
+  applied.Applied("!r:t", 1);
+  applied.Applied("!r:t", 2);
+  applied.Applied("!r:t", 2);  // a redelivery: no gap
+  EXPECT_EQ(applied.gaps(), 0);
+  applied.Applied("!r:t", 5);  // 3 and 4 never came
+  EXPECT_EQ(applied.gaps(), 1);
+}
+
 }  // namespace
 }  // namespace periscope::syncapi

@@ -35,7 +35,8 @@ absl::StatusOr<v1::QueryRoomStateResponse> RoomReader::State(
   std::vector<SyncEvent> state;
   if (now == MembershipState::kJoin || view.Now() == matrix::HistoryVisibility::kWorldReadable) {
     PERISCOPE_ASSIGN_OR_RETURN(state, store_.CurrentState(request.room_id()));
-  } else if (now == MembershipState::kLeave || now == MembershipState::kBan) {
+  } else if ((now == MembershipState::kLeave || now == MembershipState::kBan) &&
+             view.EverJoined()) {
     // Up to and including their own leave: nothing of what changed after.
     PERISCOPE_ASSIGN_OR_RETURN(state, store_.StateAt(request.room_id(), view.MembershipNowPos()));
   } else {

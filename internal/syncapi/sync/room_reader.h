@@ -5,9 +5,9 @@
 // enforced in one place (sync/visibility.h).
 //
 // State: a joined member, or anyone while the room is world_readable, reads the current state; a
-// former member (left, kicked, banned) reads the state as it was when they left; others (an
-// invited user of a private room, an outsider) get 403 M_FORBIDDEN whether or not the room
-// exists.
+// former member (left, kicked, banned, having once joined) reads the state as it was when they
+// left; others (an invited user of a private room, one who rejected an invite, an outsider banned
+// pre-emptively) get 403 M_FORBIDDEN whether or not the room exists.
 
 #include "absl/status/statusor.h"
 #include "internal/syncapi/storage/sync_store.h"

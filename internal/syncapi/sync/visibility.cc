@@ -72,6 +72,11 @@ absl::StatusOr<RoomVisibility> RoomVisibility::ForNonMember(SyncStore& store,
   return v;
 }
 
+bool RoomVisibility::EverJoined() const {
+  return std::any_of(membership_.begin(), membership_.end(),
+                     [](const auto& entry) { return entry.second == MembershipState::kJoin; });
+}
+
 HistoryVisibility RoomVisibility::Now() const {
   return visibility_.empty() ? HistoryVisibility::kShared : visibility_.back().second;
 }

@@ -45,6 +45,8 @@ class RoomVisibility {
   matrix::HistoryVisibility Now() const;
   // Whether the user has ever had a membership event in the room.
   bool EverMember() const { return !membership_.empty(); }
+  // Whether the user was ever joined to the room.
+  bool EverJoined() const;
   // The user's latest membership and its position (kNone and 0 if none).
   matrix::MembershipState MembershipNow() const {
     return membership_.empty() ? matrix::MembershipState::kNone : membership_.back().second;

@@ -1,6 +1,7 @@
 // Client-server API: GET/POST /login with m.login.password (spec: "Login").
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/routes/client/client_routes.h"
@@ -74,7 +75,10 @@ void AddLoginRoutes(Router& router, ClientRouteDeps& deps) {
                if (!req.ok()) return respond(StatusResponse(req.status()));
                // Per user too, so that guessing one account's password from many addresses is
                // as slow as from one.
-               if (auto limited = AuthRateLimited(deps, "", absl::AsciiStrToLower(req->user()))) {
+               // Keyed by the localpart, however the user is written ("Alice", "@alice:hs").
+               std::string user = absl::AsciiStrToLower(req->user());
+               if (absl::StartsWith(user, "@")) user = user.substr(1, user.find(':') - 1);
+               if (auto limited = AuthRateLimited(deps, "", user)) {
                  return respond(*std::move(limited));
                }
                deps.userapi.PerformPasswordLogin(
