@@ -5,6 +5,17 @@
 
 namespace periscope::syncapi {
 
+template <typename Response, typename Read>
+grpc::ServerUnaryReactor* SyncApiServiceImpl::OnWorker(grpc::CallbackServerContext* ctx,
+                                                       Response* response, const char* method,
+                                                       Read read) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  notifier_.Post([ctx, response, method, reactor, read = std::move(read)] {
+    reactor->Finish(grpcutil::ReplyWith(read(), response, ctx, "syncapi", method));
+  });
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* SyncApiServiceImpl::Sync(grpc::CallbackServerContext* ctx,
                                                    const v1::SyncRequest* request,
                                                    v1::SyncResponse* response) {
@@ -14,45 +25,29 @@ grpc::ServerUnaryReactor* SyncApiServiceImpl::Sync(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryMessages(grpc::CallbackServerContext* ctx,
                                                             const v1::QueryMessagesRequest* request,
                                                             v1::QueryMessagesResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  notifier_.Post([this, ctx, request, response, reactor] {
-    reactor->Finish(
-        grpcutil::ReplyWith(pager_.Page(*request), response, ctx, "syncapi", "QueryMessages"));
-  });
-  return reactor;
+  return OnWorker(ctx, response, "QueryMessages",
+                  [this, request] { return pager_.Page(*request); });
 }
 
 grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryContext(grpc::CallbackServerContext* ctx,
                                                            const v1::QueryContextRequest* request,
                                                            v1::QueryContextResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  notifier_.Post([this, ctx, request, response, reactor] {
-    reactor->Finish(
-        grpcutil::ReplyWith(pager_.Context(*request), response, ctx, "syncapi", "QueryContext"));
-  });
-  return reactor;
+  return OnWorker(ctx, response, "QueryContext",
+                  [this, request] { return pager_.Context(*request); });
 }
 
 grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryRoomEvent(
     grpc::CallbackServerContext* ctx, const v1::QueryRoomEventRequest* request,
     v1::QueryRoomEventResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  notifier_.Post([this, ctx, request, response, reactor] {
-    reactor->Finish(
-        grpcutil::ReplyWith(reader_.Event(*request), response, ctx, "syncapi", "QueryRoomEvent"));
-  });
-  return reactor;
+  return OnWorker(ctx, response, "QueryRoomEvent",
+                  [this, request] { return reader_.Event(*request); });
 }
 
 grpc::ServerUnaryReactor* SyncApiServiceImpl::QueryRoomState(
     grpc::CallbackServerContext* ctx, const v1::QueryRoomStateRequest* request,
     v1::QueryRoomStateResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  notifier_.Post([this, ctx, request, response, reactor] {
-    reactor->Finish(
-        grpcutil::ReplyWith(reader_.State(*request), response, ctx, "syncapi", "QueryRoomState"));
-  });
-  return reactor;
+  return OnWorker(ctx, response, "QueryRoomState",
+                  [this, request] { return reader_.State(*request); });
 }
 
 grpc::ServerUnaryReactor* SyncApiServiceImpl::PutAccountData(

@@ -49,6 +49,11 @@ class SyncApiServiceImpl final : public v1::SyncApiService::CallbackService {
                                        v1::PerformTagResponse* response) override;
 
  private:
+  // Runs `read` on a notifier worker and answers the call with its result.
+  template <typename Response, typename Read>
+  grpc::ServerUnaryReactor* OnWorker(grpc::CallbackServerContext* ctx, Response* response,
+                                     const char* method, Read read);
+
   SyncRunner& runner_;
   MessagesPager& pager_;
   RoomReader& reader_;
