@@ -215,6 +215,32 @@ TEST_F(StreamIntegrationTest, NoMessageOvertakesANakedOne) {
   EXPECT_EQ(handled, (std::vector<std::string>{"a", "a", "b", "c"}));
 }
 
+TEST_F(StreamIntegrationTest, AnAckTheServerNeverConfirmedIsCounted) {
+  ASSERT_TRUE(js_->Publish("test.output.k", "once", "").ok());
+  std::atomic<int> deliveries{0};
+  auto c = PullConsumer::Start(*js_, Options("ackfail"), [&](const Message& m) {
+    if (++deliveries == 1) nats_->Stop();  // the ack that follows cannot reach the server
+    return Outcome::Ack();
+  });
+  ASSERT_TRUE(c.ok());
+  for (int i = 0; i < 100 && deliveries.load() == 0; ++i) absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_EQ(deliveries.load(), 1);
+  // The failed ack is counted, not ignored.
+  for (int i = 0;
+       i < 100 && Scrape().find("periscope_stream_ack_failures_total{consumer=\"ackfail\"} 1") ==
+                      std::string::npos;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_NE(Scrape().find("periscope_stream_ack_failures_total{consumer=\"ackfail\"} 1"),
+            std::string::npos)
+      << Scrape();
+  // (The message then comes again once the server is back: RedeliveredMessageIsAppliedOnce and
+  // the output consumer's tests cover what a consumer must do with it.)
+  (*c)->Stop();
+  ASSERT_TRUE(nats_->Restart().ok());
+}
+
 TEST_F(StreamIntegrationTest, ConsumerSurvivesNatsRestartWithoutLoss) {
   Received got;
   auto c = PullConsumer::Start(*js_, Options("restart"), [&](const Message& m) {
