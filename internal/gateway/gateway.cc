@@ -11,6 +11,8 @@
 #include "internal/gateway/routes/client/client_routes.h"
 #include "internal/gateway/routes/federation/federation_routes.h"
 #include "pkg/logging/logging.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
 
 namespace periscope::gateway {
 namespace {
@@ -98,14 +100,31 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
   if (upstreams.federationapi != nullptr) AddKeyRoutes(impl->federation, *upstreams.federationapi);
 
   const auto& g = config.gateway;
-  auto listener = [&g](const config::HostPort& where) {
-    return HttpListenerOptions{
+  prometheus::Counter* refused = nullptr;
+  prometheus::Counter* accept_failures = nullptr;
+  if (registry != nullptr) {
+    auto& family = prometheus::BuildCounter()
+                       .Name("periscope_gateway_http_connections_refused_total")
+                       .Help(
+                           "Connections not served: past a connection limit (reason limit), or "
+                           "accept() failed, e.g. out of file descriptors (reason accept_failed).")
+                       .Register(*registry);
+    refused = &family.Add({{"reason", "limit"}});
+    accept_failures = &family.Add({{"reason", "accept_failed"}});
+  }
+  auto listener = [&g, refused, accept_failures](const config::HostPort& where) {
+    HttpListenerOptions options{
         .host = where.host,
         .port = where.port,
         .body_limit = g.max_body_bytes,
         .read_timeout_seconds = static_cast<int>(absl::ToInt64Seconds(g.request_read_timeout)),
         .max_connections = g.max_connections,
         .max_connections_per_address = g.max_connections_per_address};
+    if (refused != nullptr) {
+      options.on_refused = [refused] { refused->Increment(); };
+      options.on_accept_failure = [accept_failures] { accept_failures->Increment(); };
+    }
+    return options;
   };
   absl::StatusOr<int> client_port = impl->http.Listen(listener(g.client_listen), impl->client);
   if (!client_port.ok()) return client_port.status();

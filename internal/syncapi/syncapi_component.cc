@@ -30,7 +30,7 @@ struct SyncApiComponent::Parts {
         cached_store(std::move(cached_store)),
         store(*this->cached_store),
         notifier(clock),
-        applied(store),
+        applied(store, registry),
         fence(this->sequence_source.get(), applied, kReadCatchUpBound, registry),
         builder(store),
         pager(store, fence),

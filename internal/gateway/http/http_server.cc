@@ -446,6 +446,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
       // Out of file descriptors (EMFILE/ENFILE), or buffers: the pending connection stays in the
       // backlog, so accepting again at once would fail again at once, at full CPU. Wait a little.
       ++counters_->accept_failures;
+      if (options_.on_accept_failure) options_.on_accept_failure();
       if (absl::Now() - last_failure_log_ > absl::Seconds(5)) {
         logging::Warn("http.accept_failed", {{"error", ec.message()}});
         last_failure_log_ = absl::Now();
@@ -464,6 +465,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
           ->Start();
     } else {
       ++counters_->refused;
+      if (options_.on_refused) options_.on_refused();
       Refuse(std::move(socket));
     }
     Accept();

@@ -4,6 +4,7 @@
 // requests (long-polls) cost a socket and a few buffers, not a thread.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,10 @@ struct HttpListenerOptions {
   // connection comes from the proxy's address: raise or disable the per-address limit there.
   int max_connections = 20000;
   int max_connections_per_address = 1024;
+  // Called (on an I/O thread) for each connection refused for a limit, and each failed accept:
+  // for metrics. May be empty.
+  std::function<void()> on_refused;
+  std::function<void()> on_accept_failure;
 };
 
 class HttpServer {

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -239,7 +240,10 @@ class LimitedServer {
 };
 
 TEST(HttpServerLimitsTest, ConnectionsPastTheTotalLimitAreRefusedWithAMatrixError) {
-  LimitedServer s({.max_connections = 2, .max_connections_per_address = 0});
+  std::atomic<int> reported{0};
+  LimitedServer s({.max_connections = 2,
+                   .max_connections_per_address = 0,
+                   .on_refused = [&reported] { ++reported; }});
   OpenConnection a(s.port()), b(s.port());
   EXPECT_NE(a.Exchange(Get("/now", true)).find("200 OK"), std::string::npos);
   EXPECT_NE(b.Exchange(Get("/now", true)).find("200 OK"), std::string::npos);
@@ -248,6 +252,7 @@ TEST(HttpServerLimitsTest, ConnectionsPastTheTotalLimitAreRefusedWithAMatrixErro
   EXPECT_NE(refused.find("503"), std::string::npos) << refused;
   EXPECT_NE(refused.find("M_LIMIT_EXCEEDED"), std::string::npos) << refused;
   EXPECT_EQ(s.server().connections_refused(), 1);
+  EXPECT_EQ(reported.load(), 1);  // what the gateway's metric counts
   // A place freed is a place again.
   a = OpenConnection(-1);
   std::string again;

@@ -3,8 +3,23 @@
 #include <algorithm>
 
 #include "pkg/logging/logging.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
 
 namespace periscope::syncapi {
+
+AppliedSequences::AppliedSequences(SyncStore& store, prometheus::Registry* registry)
+    : store_(store) {
+  if (registry != nullptr) {
+    gaps_metric_ = &prometheus::BuildCounter()
+                        .Name("periscope_syncapi_stream_gaps_total")
+                        .Help(
+                            "Rooms' output-stream messages that never reached syncapi (a "
+                            "room_sequence skipped ahead): lost to retention or upstream.")
+                        .Register(*registry)
+                        .Add({});
+  }
+}
 
 void AppliedSequences::Applied(const std::string& room_id, int64_t sequence) {
   if (sequence <= 0) return;
@@ -14,6 +29,7 @@ void AppliedSequences::Applied(const std::string& room_id, int64_t sequence) {
     // A message of the room never reached syncapi: dropped by the stream's retention while this
     // consumer was far behind, or lost upstream. Nothing can bring it back; say so loudly.
     ++gaps_;
+    if (gaps_metric_ != nullptr) gaps_metric_->Increment();
     logging::Error("syncapi.stream_gap",
                    {{"room_id", room_id}, {"after", it->second}, {"got", sequence}});
   }

@@ -12,11 +12,17 @@
 #include "absl/time/time.h"
 #include "internal/syncapi/storage/sync_store.h"
 
+namespace prometheus {
+class Counter;
+class Registry;
+}  // namespace prometheus
+
 namespace periscope::syncapi {
 
 class AppliedSequences {
  public:
-  explicit AppliedSequences(SyncStore& store) : store_(store) {}
+  // `registry` (may be null) gets periscope_syncapi_stream_gaps_total.
+  explicit AppliedSequences(SyncStore& store, prometheus::Registry* registry = nullptr);
 
   // The consumer handled (applied or found stale) the room's message `sequence`.
   void Applied(const std::string& room_id, int64_t sequence);
@@ -30,6 +36,7 @@ class AppliedSequences {
 
  private:
   SyncStore& store_;
+  prometheus::Counter* gaps_metric_ = nullptr;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, int64_t> applied_ ABSL_GUARDED_BY(mu_);
   int64_t gaps_ ABSL_GUARDED_BY(mu_) = 0;
