@@ -7,6 +7,7 @@
 #include "internal/gateway/routes/client/client_routes.h"
 #include "internal/gateway/status_mapping.h"
 #include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/user_id.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::gateway {
@@ -75,10 +76,14 @@ void AddLoginRoutes(Router& router, ClientRouteDeps& deps) {
                if (!req.ok()) return respond(StatusResponse(req.status()));
                // Per user too, so that guessing one account's password from many addresses is
                // as slow as from one.
-               // Keyed by the localpart, however the user is written ("Alice", "@alice:hs").
-               std::string user = absl::AsciiStrToLower(req->user());
-               if (absl::StartsWith(user, "@")) user = user.substr(1, user.find(':') - 1);
-               if (auto limited = AuthRateLimited(deps, "", user)) {
+               // Keyed by the localpart, however the user is written ("Alice", "@alice:hs"),
+               // normalised as userapi's login does.
+               std::string user = req->user();
+               if (absl::StatusOr<matrix::UserIdParts> parts = matrix::ParseUserId(user);
+                   absl::StartsWith(user, "@") && parts.ok()) {
+                 user = parts->localpart;
+               }
+               if (auto limited = AuthRateLimited(deps, "", absl::AsciiStrToLower(user))) {
                  return respond(*std::move(limited));
                }
                deps.userapi.PerformPasswordLogin(
