@@ -57,11 +57,37 @@ std::string AuthEvents::MembershipOf(absl::string_view user_id) const {
   return membership.empty() ? "leave" : membership;
 }
 
+std::string CreateEventIdOfRoom(absl::string_view room_id) {
+  if (!room_id.empty() && room_id.front() == '!') room_id.remove_prefix(1);
+  return absl::StrCat("$", room_id);
+}
+
+std::vector<std::string> AuthEventIdsOf(const Json& event, int room_version) {
+  std::vector<std::string> ids;
+  const Json& auth_events = JsonField(event, "auth_events");
+  if (auth_events.is_array()) {
+    for (const Json& id : auth_events) {
+      if (id.is_string()) ids.push_back(id.get<std::string>());
+    }
+  }
+  if (room_version >= 12 && StringField(event, "type") != "m.room.create") {
+    ids.push_back(CreateEventIdOfRoom(StringField(event, "room_id")));
+  }
+  return ids;
+}
+
+std::vector<StateKey> AuthStateKeysFor(const Json& event, int room_version) {
+  std::vector<StateKey> keys = AuthEventKeysFor(event, room_version);
+  if (room_version >= 12) keys.emplace(keys.begin(), "m.room.create", "");
+  return keys;
+}
+
 std::vector<StateKey> AuthEventKeysFor(const Json& event, int room_version) {
   std::string type = StringField(event, "type");
-  std::vector<StateKey> keys = {{"m.room.create", ""},
-                                {"m.room.power_levels", ""},
-                                {"m.room.member", StringField(event, "sender")}};
+  std::vector<StateKey> keys;
+  if (room_version < 12) keys.emplace_back("m.room.create", "");
+  keys.emplace_back("m.room.power_levels", "");
+  keys.emplace_back("m.room.member", StringField(event, "sender"));
   if (type != "m.room.member") return keys;
   const Json& content = ContentOf(event);
   std::string target = StringField(event, "state_key");
@@ -98,7 +124,7 @@ absl::Status CheckAuthEventsSelection(const Json& event, const std::vector<Json>
                                              "\") is not one the event needs"));
     }
   }
-  if (!seen.contains(StateKey("m.room.create", ""))) {
+  if (room_version < 12 && !seen.contains(StateKey("m.room.create", ""))) {
     return AuthFailure("2.4", "no m.room.create among the auth events");
   }
   return absl::OkStatus();

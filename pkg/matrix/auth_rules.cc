@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/event_crypto.h"
@@ -23,18 +24,31 @@ std::optional<std::string> DomainOf(absl::string_view id, char sigil) {
 }
 
 // The power levels in force in `auth`, or the creator-only defaults without a power_levels event.
+// From room version 12 the creators' level is infinite whatever the event says.
 absl::StatusOr<PowerLevels> CurrentPowerLevels(const AuthEvents& auth, int room_version) {
   const Json* power_levels = auth.Get("m.room.power_levels", "");
+  const Json* create = auth.Get("m.room.create", "");
+  PowerLevels levels;
   if (power_levels == nullptr) {
-    const Json* create = auth.Get("m.room.create", "");
-    return PowerLevelsWithoutEvent(create == nullptr ? "" : RoomCreator(*create, room_version));
+    levels = PowerLevelsWithoutEvent(create == nullptr ? "" : RoomCreator(*create, room_version));
+  } else {
+    absl::StatusOr<PowerLevels> parsed = ParsePowerLevels(ContentOf(*power_levels), room_version);
+    if (!parsed.ok()) {
+      return AuthFailure("9", absl::StrCat("the room's current power levels are malformed: ",
+                                           parsed.status().message()));
+    }
+    levels = *std::move(parsed);
   }
-  absl::StatusOr<PowerLevels> levels = ParsePowerLevels(ContentOf(*power_levels), room_version);
-  if (!levels.ok()) {
-    return AuthFailure("9", absl::StrCat("the room's current power levels are malformed: ",
-                                         levels.status().message()));
-  }
+  if (room_version >= 12 && create != nullptr)
+    levels.creators = RoomCreators(*create, room_version);
   return levels;
+}
+
+// Rule 1.3 asks whether the version is one the spec defines (1-12), not whether Periscope can
+// host it.
+bool IsRecognisedRoomVersion(absl::string_view version) {
+  int v = 0;
+  return absl::SimpleAtoi(version, &v) && v >= 1 && v <= 12 && absl::StrCat(v) == version;
 }
 
 bool IsKnockRule(absl::string_view rule, int version) {
@@ -60,14 +74,30 @@ absl::Status CheckCreate(const Checked& e) {
       prev != e.event.end() && !(prev->is_array() && prev->empty())) {
     return AuthFailure("1.1", "m.room.create must have no prev_events");
   }
-  std::optional<std::string> room_domain = DomainOf(StringField(e.event, "room_id"), '!');
-  std::optional<std::string> sender_domain = DomainOf(e.sender, '@');
-  if (!room_domain || !sender_domain || *room_domain != *sender_domain) {
-    return AuthFailure("1.2", "the room id's server must be the sender's server");
+  if (e.version < 12) {
+    std::optional<std::string> room_domain = DomainOf(StringField(e.event, "room_id"), '!');
+    std::optional<std::string> sender_domain = DomainOf(e.sender, '@');
+    if (!room_domain || !sender_domain || *room_domain != *sender_domain) {
+      return AuthFailure("1.2", "the room id's server must be the sender's server");
+    }
+  }
+  if (e.version >= 12 && e.event.contains("room_id")) {
+    return AuthFailure("1.2 (v12)", "m.room.create must not have a room_id: its id names the room");
+  }
+  if (e.version >= 12 && e.content.contains("additional_creators")) {
+    const Json& creators = e.content["additional_creators"];
+    if (!creators.is_array()) {
+      return AuthFailure("1.4 (v12)", "content.additional_creators is not an array");
+    }
+    for (const Json& creator : creators) {
+      if (!creator.is_string() || !DomainOf(creator.get<std::string>(), '@')) {
+        return AuthFailure("1.4 (v12)", "content.additional_creators holds a non-user id");
+      }
+    }
   }
   if (e.content.contains("room_version")) {
     const Json& version = e.content["room_version"];
-    if (!version.is_string() || !ParseRoomVersion(version.get<std::string>()).ok()) {
+    if (!version.is_string() || !IsRecognisedRoomVersion(version.get<std::string>())) {
       return AuthFailure("1.3", "content.room_version is not a known room version");
     }
   }
@@ -275,6 +305,12 @@ absl::Status CheckPowerLevels(const Checked& e, const PowerLevels& current, int6
     }
     return AuthFailure(rule, message);
   }
+  for (const std::string& creator : current.creators) {
+    if (proposed->users.contains(creator)) {
+      return AuthFailure("10.4 (v12)",
+                         absl::StrCat("users must not list ", creator, ", a room creator"));
+    }
+  }
   const Json* old_event = e.auth.Get("m.room.power_levels", "");
   if (old_event == nullptr) return absl::OkStatus();  // 9.4
   return CheckPowerLevelChange(current, *proposed, ContentOf(*old_event), e.content, e.sender,
@@ -293,6 +329,17 @@ std::string RoomCreator(const Json& create_event, int room_version) {
   return StringField(ContentOf(create_event), "creator");
 }
 
+std::vector<std::string> RoomCreators(const Json& create_event, int room_version) {
+  std::vector<std::string> creators = {RoomCreator(create_event, room_version)};
+  if (room_version < 12) return creators;
+  const Json& additional = JsonField(ContentOf(create_event), "additional_creators");
+  if (!additional.is_array()) return creators;
+  for (const Json& creator : additional) {
+    if (creator.is_string()) creators.push_back(creator.get<std::string>());
+  }
+  return creators;
+}
+
 absl::Status CheckAuthRules(const Json& event, const AuthEvents& auth, int room_version) {
   if (!event.is_object()) return AuthFailure("0", "the event is not a JSON object");
   Checked e{event, auth, room_version, "", "", std::nullopt, ContentOf(event)};
@@ -307,8 +354,13 @@ absl::Status CheckAuthRules(const Json& event, const AuthEvents& auth, int room_
 
   if (e.type == "m.room.create" && e.state_key == "") return CheckCreate(e);
 
-  const Json* create = auth.Get("m.room.create", "");
-  if (create == nullptr) return AuthFailure("2.4", "no m.room.create in the auth state");
+  const AuthEvents::Entry* create_entry = auth.Find("m.room.create", "");
+  if (create_entry == nullptr) return AuthFailure("2.4", "no m.room.create in the auth state");
+  if (room_version >= 12 &&
+      create_entry->event_id != CreateEventIdOfRoom(StringField(event, "room_id"))) {
+    return AuthFailure("2 (v12)", "the room id is not the id of the room's create event");
+  }
+  const Json* create = &create_entry->event;
   if (const Json& federate = JsonField(ContentOf(*create), "m.federate");
       federate.is_boolean() && !federate.get<bool>() &&
       DomainOf(e.sender, '@') != DomainOf(StringField(*create, "sender"), '@')) {

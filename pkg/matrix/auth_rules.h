@@ -1,11 +1,16 @@
 #pragma once
-// The authorization rules for room versions 4-11 (server-server spec "Authorization rules", as
+// The authorization rules for room versions 4-12 (server-server spec "Authorization rules", as
 // written for room version 10, with the knock rules from v7, restricted joins from v8,
-// knock_restricted and integer power levels from v10, and v11's creator = create event sender).
+// knock_restricted and integer power levels from v10, v11's creator = create event sender, and
+// v12's create event implied by the room id, additional_creators and creators' infinite power).
+// Rule numbers in refusals follow the room version 10 list; v12-only rules say "(v12)".
 //
 // A pure function over (event, auth state): no storage, no clock, no network. Signatures are
 // verified on receipt, before these rules run; rule 4.2 only asks whether the authorising
 // server's signature is present.
+
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -25,6 +30,9 @@ absl::Status CheckAuthRules(const Json& event, const AuthEvents& auth, int room_
 
 // The room's creator: content.creator before room version 11, the create event's sender from 11.
 std::string RoomCreator(const Json& create_event, int room_version);
+// The room's creators: RoomCreator, and from room version 12 content.additional_creators too.
+// In room version 12 each has an infinitely high power level (PowerLevels::kCreatorLevel).
+std::vector<std::string> RoomCreators(const Json& create_event, int room_version);
 
 // Client-server redactions: a user may redact their own events, or anyone's with at least the
 // "redact" power level. PERMISSION_DENIED with M_FORBIDDEN otherwise.

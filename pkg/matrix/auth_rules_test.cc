@@ -4,6 +4,7 @@
 
 #include "pkg/matrix/auth_rules.h"
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -489,6 +490,104 @@ TEST(AuthRulesTest, Version11CreatorIsTheCreateSender) {
   EXPECT_TRUE(CheckAuthRules(creator_join, state, 11).ok());
   EXPECT_EQ(RoomCreator(*state.Get("m.room.create", ""), 11), kAlice);
   EXPECT_EQ(RoomCreator(*state.Get("m.room.create", ""), 10), "");
+}
+
+// Room version 12: the room id is the create event's id ("!" for "$"), the create event is implied
+// rather than listed, and creators (sender + additional_creators) have infinite power.
+constexpr char kRoomV12[] = "!hash";
+
+AuthEvents StateV12(Json additional_creators = nullptr) {
+  AuthEvents state;
+  Json create = {{"type", "m.room.create"},
+                 {"sender", kAlice},
+                 {"state_key", ""},
+                 {"content", {{"room_version", "12"}}},
+                 {"prev_events", Json::array()},
+                 {"auth_events", Json::array()}};
+  if (!additional_creators.is_null()) create["content"]["additional_creators"] = additional_creators;
+  EXPECT_TRUE(state.Add("$hash", create).ok());
+  EXPECT_TRUE(state.Add("$alice", Member(kAlice, kAlice, "join")).ok());
+  EXPECT_TRUE(state.Add("$bob", Member(kBob, kBob, "join")).ok());
+  EXPECT_TRUE(state.Add("$carol", Member(kCarol, kCarol, "join")).ok());
+  // Alice is not listed: as a creator she needs no entry, and may not have one.
+  EXPECT_TRUE(state.Add("$pl", PowerLevelsEvent({{"users", {{kBob, 50}}}})).ok());
+  return state;
+}
+
+Json InRoomV12(Json event) {
+  event["room_id"] = kRoomV12;
+  return event;
+}
+
+TEST(AuthRulesTest, Version12CreateEvent) {
+  Json create = {{"type", "m.room.create"},  {"sender", kAlice},
+                 {"state_key", ""},          {"content", {{"room_version", "12"}}},
+                 {"prev_events", Json::array()}};
+  AuthEvents empty;
+  EXPECT_TRUE(CheckAuthRules(create, empty, 12).ok());
+  Json with_room_id = create;
+  with_room_id["room_id"] = "!x:a.test";
+  EXPECT_TRUE(absl::StartsWith(CheckAuthRules(with_room_id, empty, 12).message(),
+                               "auth rule 1.2 (v12):"));
+  Json bad_creators = create;
+  bad_creators["content"]["additional_creators"] = {kBob, "not-a-user"};
+  EXPECT_TRUE(absl::StartsWith(CheckAuthRules(bad_creators, empty, 12).message(),
+                               "auth rule 1.4 (v12):"));
+  bad_creators["content"]["additional_creators"] = kBob;
+  EXPECT_FALSE(CheckAuthRules(bad_creators, empty, 12).ok());
+  Json good_creators = create;
+  good_creators["content"]["additional_creators"] = {kBob};
+  EXPECT_TRUE(CheckAuthRules(good_creators, empty, 12).ok());
+}
+
+TEST(AuthRulesTest, Version12RoomIdMustNameTheCreateEvent) {
+  AuthEvents state = StateV12();
+  EXPECT_TRUE(CheckAuthRules(InRoomV12(Event("m.room.message", kBob, {})), state, 12).ok());
+  Json elsewhere = Event("m.room.message", kBob, {});
+  elsewhere["room_id"] = "!otherhash";
+  EXPECT_TRUE(absl::StartsWith(CheckAuthRules(elsewhere, state, 12).message(),
+                               "auth rule 2 (v12):"));
+}
+
+TEST(AuthRulesTest, Version12CreatorsHaveInfinitePower) {
+  AuthEvents state = StateV12(Json::array({kCarol}));
+  // Alice (sender of the create) and Carol (an additional creator) outrank anyone: they may set
+  // any level, and kick Bob (50).
+  Json levels = {{"users", {{kBob, 100000}}}, {"state_default", 9000}};
+  EXPECT_TRUE(CheckAuthRules(InRoomV12(PowerLevelsEvent(levels)), state, 12).ok());
+  Json kick = InRoomV12(Member(kCarol, kBob, "leave"));
+  EXPECT_TRUE(CheckAuthRules(kick, state, 12).ok());
+  // Bob cannot touch a creator, nor list one in users (rule 10.4).
+  EXPECT_FALSE(CheckAuthRules(InRoomV12(Member(kBob, kCarol, "ban")), state, 12).ok());
+  Json list_creator = PowerLevelsEvent({{"users", {{kBob, 50}, {kAlice, 100}}}});
+  list_creator["sender"] = kAlice;
+  EXPECT_TRUE(absl::StartsWith(
+      CheckAuthRules(InRoomV12(list_creator), state, 12).message(), "auth rule 10.4 (v12):"));
+  Json list_extra = PowerLevelsEvent({{"users", {{kBob, 50}, {kCarol, 0}}}});
+  EXPECT_TRUE(absl::StartsWith(
+      CheckAuthRules(InRoomV12(list_extra), state, 12).message(), "auth rule 10.4 (v12):"));
+  // Before version 12, the same room gives Carol only users_default.
+  EXPECT_FALSE(CheckAuthRules(Member(kCarol, kBob, "leave"), BaseState(11), 11).ok());
+}
+
+TEST(AuthEventsTest, Version12ImpliesTheCreateEvent) {
+  Json event = InRoomV12(Event("m.room.message", kBob, {}));
+  event["auth_events"] = {"$pl", "$bob"};
+  EXPECT_EQ(CreateEventIdOfRoom(kRoomV12), "$hash");
+  EXPECT_EQ(AuthEventIdsOf(event, 12), (std::vector<std::string>{"$pl", "$bob", "$hash"}));
+  EXPECT_EQ(AuthEventIdsOf(event, 11), (std::vector<std::string>{"$pl", "$bob"}));
+  std::vector<StateKey> keys = AuthEventKeysFor(event, 12);
+  EXPECT_EQ(std::count(keys.begin(), keys.end(), StateKey("m.room.create", "")), 0);
+  keys = AuthStateKeysFor(event, 12);
+  EXPECT_EQ(std::count(keys.begin(), keys.end(), StateKey("m.room.create", "")), 1);
+
+  AuthEvents state = StateV12();
+  std::vector<Json> listed = {*state.Get("m.room.power_levels", ""),
+                              *state.Get("m.room.member", kBob)};
+  EXPECT_TRUE(CheckAuthEventsSelection(event, listed, 12).ok());
+  listed.push_back(*state.Get("m.room.create", ""));
+  EXPECT_TRUE(absl::StartsWith(CheckAuthEventsSelection(event, listed, 12).message(),
+                               "auth rule 2.2:"));
 }
 
 TEST(AuthRulesTest, HostileEventsAreRefusedNotCrashed) {

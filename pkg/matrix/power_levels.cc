@@ -45,6 +45,9 @@ absl::Status ParseLevelMap(const Json& content, absl::string_view key, int room_
 }  // namespace
 
 int64_t PowerLevels::UserLevel(absl::string_view user_id) const {
+  for (const std::string& creator : creators) {
+    if (creator == user_id) return kCreatorLevel;
+  }
   auto it = users.find(user_id);
   return it == users.end() ? users_default : it->second;
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -13,6 +14,10 @@
 namespace periscope::matrix {
 
 struct PowerLevels {
+  // Room version 12's "infinitely high" level of the room's creators, as Synapse and
+  // gomatrixserverlib encode it: one more than the largest level a power_levels event can hold.
+  static constexpr int64_t kCreatorLevel = int64_t{1} << 53;
+
   int64_t ban = 50;
   int64_t kick = 50;
   int64_t redact = 50;
@@ -23,6 +28,8 @@ struct PowerLevels {
   std::map<std::string, int64_t, std::less<>> events;
   std::map<std::string, int64_t, std::less<>> users;
   std::map<std::string, int64_t, std::less<>> notifications;
+  // Room version 12: the room's creators, whose level is kCreatorLevel whatever `users` says.
+  std::vector<std::string> creators;
 
   int64_t UserLevel(absl::string_view user_id) const;
   // The level needed to send an event of `type`; state events fall back to state_default.
