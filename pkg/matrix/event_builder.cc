@@ -33,7 +33,8 @@ absl::Status ValidateProto(const ProtoEvent& proto) {
   return absl::OkStatus();
 }
 
-// The deepest kMaxPrevEvents extremities, deepest first (ties by id, so the choice is stable).
+}  // namespace
+
 std::vector<PrevEvent> ChoosePrevEvents(std::vector<PrevEvent> prev_events) {
   std::sort(prev_events.begin(), prev_events.end(), [](const PrevEvent& a, const PrevEvent& b) {
     return a.depth != b.depth ? a.depth > b.depth : a.event_id < b.event_id;
@@ -45,8 +46,6 @@ std::vector<PrevEvent> ChoosePrevEvents(std::vector<PrevEvent> prev_events) {
   if (prev_events.size() > kMaxPrevEvents) prev_events.resize(kMaxPrevEvents);
   return prev_events;
 }
-
-}  // namespace
 
 absl::Status CheckEventSize(const Json& event) {
   for (const char* field : {"sender", "room_id", "type", "state_key", "event_id"}) {

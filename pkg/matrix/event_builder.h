@@ -47,6 +47,10 @@ struct BuiltEvent {
   Json event;
 };
 
+// The prev events a new event names: the kMaxPrevEvents deepest of `extremities`, deepest first
+// (ties by id, so the choice is stable), without duplicates.
+std::vector<PrevEvent> ChoosePrevEvents(std::vector<PrevEvent> extremities);
+
 // Refuses (INVALID_ARGUMENT, M_TOO_LARGE) an event whose canonical JSON exceeds kMaxEventBytes or
 // whose sender, room_id, type, state_key or event_id exceeds kMaxEventFieldBytes.
 absl::Status CheckEventSize(const Json& event);

@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "pkg/pg/array.h"
 #include "pkg/pg/migrations.h"
 #include "pkg/pg/pg.h"
 #include "tests/testing/test_services.h"
@@ -37,6 +38,28 @@ class PgIntegrationTest : public ::testing::Test {
   std::unique_ptr<testing::TestDatabase> db_;
   std::unique_ptr<Pool> pool_;
 };
+
+TEST_F(PgIntegrationTest, ArrayLiteralsArriveAsThemselves) {
+  const std::vector<std::string> strings = {
+      "plain", "", "NULL", "with \"quotes\"", "back\\slash", "{braces},commas", " spaced ", "ünï"};
+  absl::StatusOr<Result> r = pool_->Query(
+      {"t_unnest_text", "SELECT x FROM unnest($1::text[]) WITH ORDINALITY AS t(x, i) ORDER BY i"},
+      {ArrayLiteral(strings)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->rows(), static_cast<int>(strings.size()));
+  for (int i = 0; i < r->rows(); ++i) {
+    EXPECT_FALSE(r->IsNull(i, 0)) << i;
+    EXPECT_EQ(r->Text(i, 0), strings[i]) << i;
+  }
+  r = pool_->Query({"t_unnest_int", "SELECT sum(x) FROM unnest($1::bigint[]) AS t(x)"},
+                   {ArrayLiteral(std::vector<int64_t>{1, -2, int64_t{1} << 40})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Int(0, 0), 1 - 2 + (int64_t{1} << 40));
+  r = pool_->Query({"t_unnest_empty", "SELECT count(*) FROM unnest($1::text[])"},
+                   {ArrayLiteral(std::vector<std::string>{})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Int(0, 0), 0);
+}
 
 TEST_F(PgIntegrationTest, MigrationsAreRecordedAndIdempotent) {
   EXPECT_EQ(*SchemaVersion(*pool_, "test"), 2);

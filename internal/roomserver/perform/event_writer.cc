@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "internal/roomserver/output/output_queue.h"
 #include "internal/roomserver/perform/local_peeks.h"
+#include "internal/roomserver/state/room_dag.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/matrix/auth_rules.h"
 #include "pkg/matrix/client_event.h"
@@ -38,16 +39,30 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   const int version = txn.room_version();
   proto.origin_server_ts = absl::ToUnixMillis(clock_.Now());
 
-  // The auth events the new event needs, read from the current state.
+  // The new event follows the room's forward extremities (the 20 deepest if there are more), and
+  // is authorised against the state before it: the resolution of the states after them.
   matrix::Json draft = {{"type", proto.type}, {"sender", proto.sender}, {"content", proto.content}};
   if (proto.state_key) draft["state_key"] = *proto.state_key;
-  PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents state,
-                             txn.State(matrix::AuthEventKeysFor(draft, version)));
+  const std::vector<matrix::StateKey> auth_keys = matrix::AuthStateKeysFor(draft, version);
   PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> extremities, txn.ForwardExtremities());
+  std::vector<matrix::PrevEvent> prevs = matrix::ChoosePrevEvents(extremities);
+  RoomDag dag(txn, proto.room_id);
+  int64_t before = kEmptyStateGroup;
+  matrix::AuthEvents state;
+  if (prevs.size() == extremities.size()) {
+    // All of them: the state before is the current state, which the room keeps as rows.
+    PERISCOPE_ASSIGN_OR_RETURN(before, dag.CurrentStateGroup());
+    PERISCOPE_ASSIGN_OR_RETURN(state, txn.State(auth_keys));
+  } else {
+    std::vector<std::string> prev_ids;
+    for (const matrix::PrevEvent& prev : prevs) prev_ids.push_back(prev.event_id);
+    PERISCOPE_ASSIGN_OR_RETURN(before, dag.StateBefore(prev_ids));
+    PERISCOPE_ASSIGN_OR_RETURN(state, dag.StateEvents(before, auth_keys));
+  }
 
   PERISCOPE_ASSIGN_OR_RETURN(
       matrix::BuiltEvent built,
-      matrix::BuildEvent(proto, state, std::move(extremities), version, server_name_, key_));
+      matrix::BuildEvent(proto, state, std::move(prevs), version, server_name_, key_));
   PERISCOPE_RETURN_IF_ERROR(matrix::CheckAuthRules(built.event, state, version));
 
   AcceptedEvent accepted;
@@ -61,7 +76,8 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
     accepted.prev_event_ids.push_back(prev.get<std::string>());
   }
   accepted.membership = matrix::StringField(proto.content, "membership");
-  PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> replaced, txn.AppendEvent(accepted));
+  accepted.place.state_before = before;
+  PERISCOPE_ASSIGN_OR_RETURN(CurrentStateChange change, dag.Append(accepted));
   // Only a caller that checked the sender may redact sets proto.redacts (EventSender).
   bool redacted = false;
   if (proto.redacts && proto.type == "m.room.redaction") {
@@ -77,8 +93,10 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   event->set_room_version(absl::StrCat(version));
   PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> latest, txn.ForwardExtremities());
   for (const matrix::PrevEvent& extremity : latest) event->add_latest_event_ids(extremity.event_id);
-  if (proto.state_key) event->add_adds_state_event_ids(built.event_id);
-  if (replaced) event->add_removes_state_event_ids(*replaced);
+  for (const auto& [key, id] : change.delta) {
+    if (id) event->add_adds_state_event_ids(*id);
+  }
+  for (const std::string& id : change.removed_event_ids) event->add_removes_state_event_ids(id);
   if (redacted) event->set_redacted_event_id(*proto.redacts);
   event->set_transaction_id(origin.txn_id);
   event->set_device_id(origin.device_id);

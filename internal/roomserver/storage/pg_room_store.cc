@@ -1,8 +1,10 @@
 #include "internal/roomserver/storage/pg_room_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "internal/roomserver/storage/pg_state_group_store.h"
 #include "pkg/matrix/canonical_json.h"
 #include "pkg/matrix/errcodes.h"
+#include "pkg/pg/array.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::roomserver {
@@ -86,6 +88,102 @@ constexpr absl::string_view kSchemaV3 = R"sql(
 ALTER TABLE roomserver_rooms ADD COLUMN output_seq BIGINT NOT NULL DEFAULT 0;
 )sql";
 
+constexpr absl::string_view kSchemaV4 = R"sql(
+-- The state before and after every event, as state groups (storage/state_group_store.h): an
+-- immutable state map stored as the keys that changed from an earlier group (prev_group, always a
+-- smaller id) or, with no prev_group, whole. A NULL event_nid is a key the delta removes.
+CREATE TABLE roomserver_state_groups (
+  state_group BIGSERIAL PRIMARY KEY,
+  room_id TEXT NOT NULL REFERENCES roomserver_rooms (room_id),
+  prev_group BIGINT REFERENCES roomserver_state_groups (state_group),
+  -- Deltas from here to a whole snapshot.
+  hops INT NOT NULL,
+  CHECK (prev_group IS NULL OR prev_group < state_group)
+);
+CREATE TABLE roomserver_state_group_entries (
+  state_group BIGINT NOT NULL REFERENCES roomserver_state_groups (state_group),
+  event_type TEXT NOT NULL,
+  state_key TEXT NOT NULL,
+  event_nid BIGINT REFERENCES roomserver_events (event_nid),
+  PRIMARY KEY (state_group, event_type, state_key)
+);
+-- 0 is the empty state (before m.room.create, and an outlier's).
+ALTER TABLE roomserver_events
+  ADD COLUMN state_before BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN state_after BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN outlier BOOLEAN NOT NULL DEFAULT FALSE,
+  ADD COLUMN rejected BOOLEAN NOT NULL DEFAULT FALSE,
+  ADD COLUMN soft_failed BOOLEAN NOT NULL DEFAULT FALSE;
+-- The DAG's edges: which events name which as a prev event.
+CREATE TABLE roomserver_prev_events (
+  prev_event_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  PRIMARY KEY (prev_event_id, event_id)
+);
+-- The group of the current state (the resolution of the forward extremities' states).
+ALTER TABLE roomserver_rooms ADD COLUMN state_group BIGINT NOT NULL DEFAULT 0;
+
+INSERT INTO roomserver_prev_events (prev_event_id, event_id)
+  SELECT DISTINCT p.prev_id, e.event_id FROM roomserver_events e,
+    jsonb_array_elements_text(e.event_json::jsonb -> 'prev_events') AS p(prev_id);
+
+-- Rooms written before this version have a linear history (local events only, each naming the
+-- one previous event): replay it, giving each state event a group, as the roomserver would have.
+DO $replay$
+DECLARE
+  ev RECORD;
+  room TEXT := NULL;
+  grp BIGINT := 0;
+  grp_hops INT := 0;
+  next_grp BIGINT;
+BEGIN
+  FOR ev IN SELECT event_nid, room_id, event_type, state_key FROM roomserver_events
+            ORDER BY room_id, event_nid LOOP
+    IF room IS DISTINCT FROM ev.room_id THEN
+      IF room IS NOT NULL THEN
+        UPDATE roomserver_rooms SET state_group = grp WHERE room_id = room;
+      END IF;
+      room := ev.room_id;
+      grp := 0;
+      grp_hops := 0;
+    END IF;
+    UPDATE roomserver_events SET state_before = grp WHERE event_nid = ev.event_nid;
+    IF ev.state_key IS NOT NULL THEN
+      IF grp <> 0 AND grp_hops < 100 THEN
+        INSERT INTO roomserver_state_groups (room_id, prev_group, hops)
+          VALUES (ev.room_id, grp, grp_hops + 1) RETURNING state_group INTO next_grp;
+        grp_hops := grp_hops + 1;
+      ELSE
+        INSERT INTO roomserver_state_groups (room_id, prev_group, hops)
+          VALUES (ev.room_id, NULL, 0) RETURNING state_group INTO next_grp;
+        INSERT INTO roomserver_state_group_entries (state_group, event_type, state_key, event_nid)
+          WITH RECURSIVE chain(state_group, prev_group) AS (
+            SELECT g.state_group, g.prev_group FROM roomserver_state_groups g
+              WHERE g.state_group = grp
+            UNION ALL
+            SELECT g.state_group, g.prev_group FROM roomserver_state_groups g
+              JOIN chain c ON g.state_group = c.prev_group)
+          SELECT next_grp, s.event_type, s.state_key, s.event_nid FROM (
+            SELECT DISTINCT ON (x.event_type, x.state_key) x.event_type, x.state_key, x.event_nid
+            FROM roomserver_state_group_entries x JOIN chain USING (state_group)
+            ORDER BY x.event_type, x.state_key, x.state_group DESC) s
+          WHERE s.event_nid IS NOT NULL
+            AND NOT (s.event_type = ev.event_type AND s.state_key = ev.state_key);
+        grp_hops := 0;
+      END IF;
+      INSERT INTO roomserver_state_group_entries (state_group, event_type, state_key, event_nid)
+        VALUES (next_grp, ev.event_type, ev.state_key, ev.event_nid);
+      grp := next_grp;
+    END IF;
+    UPDATE roomserver_events SET state_after = grp WHERE event_nid = ev.event_nid;
+  END LOOP;
+  IF room IS NOT NULL THEN
+    UPDATE roomserver_rooms SET state_group = grp WHERE room_id = room;
+  END IF;
+END
+$replay$;
+)sql";
+
 constexpr pg::Statement kNextOutputSeq{
     "roomserver_next_output_seq",
     "UPDATE roomserver_rooms SET output_seq = output_seq + 1 WHERE room_id = $1 "
@@ -137,22 +235,51 @@ constexpr pg::Statement kExtremities{
 constexpr pg::Statement kInsertEvent{
     "roomserver_insert_event",
     "INSERT INTO roomserver_events (event_id, room_id, event_type, state_key, sender, depth, "
-    "event_json) VALUES ($1, $2, $3, $4, $5, $6, $7)"};
-constexpr pg::Statement kDeleteExtremity{
-    "roomserver_delete_extremity",
-    "DELETE FROM roomserver_forward_extremities WHERE room_id = $1 AND event_id = $2"};
+    "event_json, state_before, state_after, outlier, rejected, soft_failed) VALUES ($1, $2, $3, "
+    "$4, $5, $6, $7, $8, $9, $10, $11, $12)"};
+constexpr pg::Statement kInsertPrevEvents{
+    "roomserver_insert_prev_events",
+    "INSERT INTO roomserver_prev_events (prev_event_id, event_id) SELECT DISTINCT p, $2 FROM "
+    "unnest($1::text[]) AS p ON CONFLICT DO NOTHING"};
+// A new timeline event replaces its prev events as extremities, unless a stored event already
+// names it as a prev event (it arrived after its child).
+constexpr pg::Statement kDeleteExtremities{
+    "roomserver_delete_extremities",
+    "DELETE FROM roomserver_forward_extremities WHERE room_id = $1 AND "
+    "event_id = ANY($2::text[])"};
 constexpr pg::Statement kInsertExtremity{
     "roomserver_insert_extremity",
-    "INSERT INTO roomserver_forward_extremities (room_id, event_id, depth) VALUES ($1, $2, $3)"};
-constexpr pg::Statement kCurrentStateId{
-    "roomserver_current_state_id",
-    "SELECT event_id FROM roomserver_current_state WHERE room_id = $1 AND event_type = $2 AND "
-    "state_key = $3"};
+    "INSERT INTO roomserver_forward_extremities (room_id, event_id, depth) SELECT $1, $2, $3 "
+    "WHERE NOT EXISTS (SELECT 1 FROM roomserver_prev_events p JOIN roomserver_events e USING "
+    "(event_id) WHERE p.prev_event_id = $2 AND NOT e.outlier AND NOT e.rejected AND NOT "
+    "e.soft_failed)"};
+constexpr pg::Statement kEventPlace{
+    "roomserver_event_place",
+    "SELECT state_before, state_after, outlier, rejected, soft_failed FROM "
+    "roomserver_events WHERE event_id = $1 AND room_id = $2"};
+constexpr pg::Statement kSetStateAfter{
+    "roomserver_set_state_after",
+    "UPDATE roomserver_events SET state_after = $2 WHERE event_id = $1"};
+constexpr pg::Statement kCurrentStateGroup{
+    "roomserver_current_state_group",
+    "SELECT state_group FROM roomserver_rooms WHERE room_id = $1"};
+constexpr pg::Statement kSetCurrentStateGroup{
+    "roomserver_set_current_state_group",
+    "UPDATE roomserver_rooms SET state_group = $2 WHERE room_id = $1"};
+// The membership column is read from the event itself, so a member event that enters the current
+// state by a merge (not as the event being sent) gets it too.
 constexpr pg::Statement kUpsertState{
     "roomserver_upsert_state",
     "INSERT INTO roomserver_current_state (room_id, event_type, state_key, event_id, membership) "
-    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET "
+    "SELECT $1, d.event_type, d.state_key, d.event_id, CASE WHEN d.event_type = 'm.room.member' "
+    "THEN e.event_json::jsonb -> 'content' ->> 'membership' END FROM unnest($2::text[], "
+    "$3::text[], $4::text[]) AS d(event_type, state_key, event_id) JOIN roomserver_events e ON "
+    "e.event_id = d.event_id ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET "
     "event_id = EXCLUDED.event_id, membership = EXCLUDED.membership"};
+constexpr pg::Statement kDeleteState{
+    "roomserver_delete_state",
+    "DELETE FROM roomserver_current_state WHERE room_id = $1 AND (event_type, state_key) IN "
+    "(SELECT * FROM unnest($2::text[], $3::text[]))"};
 constexpr pg::Statement kInsertTransaction{
     "roomserver_insert_transaction",
     "INSERT INTO roomserver_transactions (user_id, device_id, txn_id, event_id) "
@@ -176,7 +303,7 @@ constexpr pg::Statement kStoreRedacted{
     "UPDATE roomserver_events SET event_json = $3 WHERE room_id = $1 AND event_id = $2"};
 constexpr pg::Statement kEventById{
     "roomserver_event_by_id",
-    "SELECT event_id, room_id, event_json FROM roomserver_events WHERE event_id = $1"};
+    "SELECT event_id, room_id, event_json, rejected FROM roomserver_events WHERE event_id = $1"};
 constexpr pg::Statement kMembership{
     "roomserver_membership",
     "SELECT membership, event_id FROM roomserver_current_state WHERE room_id = $1 AND "
@@ -210,7 +337,10 @@ absl::Status RoomNotFound(absl::string_view room_id) {
 class PgRoomWriteTxn final : public RoomWriteTxn {
  public:
   PgRoomWriteTxn(pg::Connection& conn, absl::string_view room_id, int room_version)
-      : conn_(conn), room_id_(room_id), room_version_(room_version) {}
+      : conn_(conn),
+        room_id_(room_id),
+        room_version_(room_version),
+        state_groups_(conn, std::string(room_id)) {}
 
   int room_version() const override { return room_version_; }
 
@@ -237,31 +367,75 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
   absl::StatusOr<std::optional<EventRecord>> Event(absl::string_view event_id) override {
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kEventById, {event_id}));
     if (r.rows() == 0) return std::optional<EventRecord>();
-    return std::optional<EventRecord>(EventRecord{
-        std::string(r.Text(0, 0)), std::string(r.Text(0, 1)), std::string(r.Text(0, 2))});
+    return std::optional<EventRecord>(EventRecord{std::string(r.Text(0, 0)),
+                                                  std::string(r.Text(0, 1)),
+                                                  std::string(r.Text(0, 2)), r.Bool(0, 3)});
   }
 
-  absl::StatusOr<std::optional<std::string>> AppendEvent(const AcceptedEvent& e) override {
-    PERISCOPE_RETURN_IF_ERROR(conn_
-                                  .Query(kInsertEvent, {e.event_id, room_id_, e.type, e.state_key,
-                                                        e.sender, e.depth, e.event_json})
-                                  .status());
-    for (const std::string& prev : e.prev_event_ids) {
-      PERISCOPE_RETURN_IF_ERROR(conn_.Query(kDeleteExtremity, {room_id_, prev}).status());
-    }
+  absl::StatusOr<std::optional<EventPlace>> Place(absl::string_view event_id) override {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kEventPlace, {event_id, room_id_}));
+    if (r.rows() == 0) return std::optional<EventPlace>();
+    return std::optional<EventPlace>(
+        EventPlace{r.Int(0, 0), r.Int(0, 1), r.Bool(0, 2), r.Bool(0, 3), r.Bool(0, 4)});
+  }
+
+  absl::Status AppendEvent(const AcceptedEvent& e) override {
     PERISCOPE_RETURN_IF_ERROR(
-        conn_.Query(kInsertExtremity, {room_id_, e.event_id, e.depth}).status());
-    if (!e.state_key) return std::optional<std::string>();
-    PERISCOPE_ASSIGN_OR_RETURN(pg::Result old,
-                               conn_.Query(kCurrentStateId, {room_id_, e.type, *e.state_key}));
-    std::optional<std::string> replaced;
-    if (old.rows() > 0) replaced = std::string(old.Text(0, 0));
-    std::optional<std::string> membership;
-    if (e.type == "m.room.member") membership = e.membership;
-    PERISCOPE_RETURN_IF_ERROR(
-        conn_.Query(kUpsertState, {room_id_, e.type, *e.state_key, e.event_id, membership})
+        conn_
+            .Query(kInsertEvent, {e.event_id, room_id_, e.type, e.state_key, e.sender, e.depth,
+                                  e.event_json, e.place.state_before, e.place.state_after,
+                                  e.place.outlier, e.place.rejected, e.place.soft_failed})
             .status());
-    return replaced;
+    if (!e.prev_event_ids.empty()) {
+      PERISCOPE_RETURN_IF_ERROR(
+          conn_.Query(kInsertPrevEvents, {pg::ArrayLiteral(e.prev_event_ids), e.event_id})
+              .status());
+    }
+    if (e.place.outlier || e.place.rejected || e.place.soft_failed) return absl::OkStatus();
+    PERISCOPE_RETURN_IF_ERROR(
+        conn_.Query(kDeleteExtremities, {room_id_, pg::ArrayLiteral(e.prev_event_ids)}).status());
+    return conn_.Query(kInsertExtremity, {room_id_, e.event_id, e.depth}).status();
+  }
+
+  absl::Status SetStateAfter(absl::string_view event_id, int64_t group) override {
+    return conn_.Query(kSetStateAfter, {event_id, group}).status();
+  }
+
+  StateGroupStore& StateGroups() override { return state_groups_; }
+
+  absl::StatusOr<int64_t> CurrentStateGroup() override {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kCurrentStateGroup, {room_id_}));
+    if (r.rows() == 0) return absl::InternalError("room row vanished inside its write");
+    return r.Int(0, 0);
+  }
+
+  absl::Status SetCurrentState(int64_t group, const StateDelta& change) override {
+    std::vector<std::string> types, keys, ids, removed_types, removed_keys;
+    for (const auto& [key, id] : change) {
+      if (id) {
+        types.push_back(key.first);
+        keys.push_back(key.second);
+        ids.push_back(*id);
+      } else {
+        removed_types.push_back(key.first);
+        removed_keys.push_back(key.second);
+      }
+    }
+    if (!ids.empty()) {
+      PERISCOPE_ASSIGN_OR_RETURN(
+          pg::Result r, conn_.Query(kUpsertState, {room_id_, pg::ArrayLiteral(types),
+                                                   pg::ArrayLiteral(keys), pg::ArrayLiteral(ids)}));
+      if (r.affected() != static_cast<int64_t>(ids.size())) {
+        return absl::FailedPreconditionError("the current state names events never stored");
+      }
+    }
+    if (!removed_types.empty()) {
+      PERISCOPE_RETURN_IF_ERROR(conn_
+                                    .Query(kDeleteState, {room_id_, pg::ArrayLiteral(removed_types),
+                                                          pg::ArrayLiteral(removed_keys)})
+                                    .status());
+    }
+    return conn_.Query(kSetCurrentStateGroup, {room_id_, group}).status();
   }
 
   absl::Status StoreRedacted(absl::string_view event_id, absl::string_view redacted_json) override {
@@ -321,6 +495,7 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
   pg::Connection& conn_;
   std::string room_id_;
   int room_version_;
+  PgStateGroupStore state_groups_;
   bool queued_output_ = false;
 };
 
@@ -331,6 +506,8 @@ const std::vector<pg::Migration>& RoomserverMigrations() {
       {1, "rooms, events, current state, extremities, transactions, aliases, outbox", kSchemaV1},
       {2, "local peeks", kSchemaV2},
       {3, "per-room output sequence", kSchemaV3},
+      {4, "state before and after every event (state groups), DAG edges, outliers, rejections",
+       kSchemaV4},
   };
   return kMigrations;
 }
@@ -392,12 +569,7 @@ absl::StatusOr<std::vector<OutboxEntry>> PgRoomStore::PendingOutput(int limit) {
 
 absl::Status PgRoomStore::MarkOutputPublished(const std::vector<int64_t>& positions) {
   if (positions.empty()) return absl::OkStatus();
-  std::string array = "{";
-  for (size_t i = 0; i < positions.size(); ++i) {
-    absl::StrAppend(&array, i == 0 ? "" : ",", positions[i]);
-  }
-  array += "}";
-  return pool_.Query(kDeleteOutput, {array}).status();
+  return pool_.Query(kDeleteOutput, {pg::ArrayLiteral(positions)}).status();
 }
 
 absl::StatusOr<std::optional<int>> PgRoomStore::RoomVersion(absl::string_view room_id) {
@@ -437,8 +609,8 @@ absl::StatusOr<std::vector<EventRecord>> PgRoomStore::EventsById(
   for (const std::string& id : event_ids) {
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kEventById, {id}));
     if (r.rows() > 0) {
-      out.push_back(
-          {std::string(r.Text(0, 0)), std::string(r.Text(0, 1)), std::string(r.Text(0, 2))});
+      out.push_back({std::string(r.Text(0, 0)), std::string(r.Text(0, 1)),
+                     std::string(r.Text(0, 2)), r.Bool(0, 3)});
     }
   }
   return out;

@@ -1,6 +1,7 @@
 #pragma once
-// What the roomserver keeps: rooms, every accepted event, each room's current state and forward
-// extremities, client transaction ids, aliases, and the outbox of output-stream messages.
+// What the roomserver keeps: rooms, every accepted event with the state before and after it (state
+// groups), each room's current state and forward extremities, client transaction ids, aliases, and
+// the outbox of output-stream messages.
 //
 // Writes to a room happen inside RoomStore::Write, which holds the room's write lock (one writer
 // per room across every roomserver process) for one database transaction. Output-stream messages
@@ -18,12 +19,29 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "internal/roomserver/storage/outbox_store.h"
+#include "internal/roomserver/storage/state_group_store.h"
 #include "pkg/matrix/auth_events.h"
 #include "pkg/matrix/event_builder.h"
 
 namespace periscope::roomserver {
 
-// An event the auth rules accepted, ready to store.
+// Where an event sits in the room's DAG.
+struct EventPlace {
+  // The state before and after the event (state groups, see state_group_store.h). After equals
+  // before for a message event and for a rejected one; an outlier has neither (both
+  // kEmptyStateGroup).
+  int64_t state_before = kEmptyStateGroup;
+  int64_t state_after = kEmptyStateGroup;
+  // Stored for reference only (an auth chain or state member): no place in the timeline.
+  bool outlier = false;
+  // Failed the auth rules: never an auth event, never in any state, never sent to clients.
+  bool rejected = false;
+  // Passed the auth rules against its own state but not against the room's current state: kept
+  // out of clients' timelines and of the forward extremities, usable as a prev event.
+  bool soft_failed = false;
+};
+
+// An event the auth rules accepted (or rejected, for the record), ready to store.
 struct AcceptedEvent {
   std::string event_id;
   // The event's canonical JSON (the bytes that were hashed and signed).
@@ -35,6 +53,7 @@ struct AcceptedEvent {
   std::vector<std::string> prev_event_ids;
   // For m.room.member events.
   std::string membership;
+  EventPlace place;
 };
 
 // A local device's peek into a room (MSC2753).
@@ -51,6 +70,7 @@ struct EventRecord {
   std::string event_id;
   std::string room_id;
   std::string event_json;
+  bool rejected = false;
 };
 
 // A room's write transaction. Valid only inside RoomStore::Write's body. Everything a body reads
@@ -65,9 +85,22 @@ class RoomWriteTxn {
   virtual absl::StatusOr<std::vector<matrix::PrevEvent>> ForwardExtremities() = 0;
   // A stored event of any room, by id; nullopt if unknown.
   virtual absl::StatusOr<std::optional<EventRecord>> Event(absl::string_view event_id) = 0;
-  // Stores the event; its prev events stop being forward extremities and it becomes one; a state
-  // event replaces the current state for its key. Returns the event id it replaced, if any.
-  virtual absl::StatusOr<std::optional<std::string>> AppendEvent(const AcceptedEvent& event) = 0;
+  // Where a stored event of this room sits in the DAG; nullopt if unknown.
+  virtual absl::StatusOr<std::optional<EventPlace>> Place(absl::string_view event_id) = 0;
+  // Stores the event with its place in the DAG and its prev-event edges. A timeline event (not an
+  // outlier, rejected or soft-failed) that no stored event names as a prev event becomes a forward
+  // extremity, and its prev events stop being ones. The current state is SetCurrentState's.
+  virtual absl::Status AppendEvent(const AcceptedEvent& event) = 0;
+  // Records a stored event's state after (a group naming the event itself can only be stored
+  // once the event is).
+  virtual absl::Status SetStateAfter(absl::string_view event_id, int64_t group) = 0;
+  // The room's state groups, in this transaction.
+  virtual StateGroupStore& StateGroups() = 0;
+  // The group of the room's current state: the resolution of its forward extremities' states.
+  virtual absl::StatusOr<int64_t> CurrentStateGroup() = 0;
+  // Makes `group` the current state; `change` is what differs from the current state before (the
+  // rows of the current-state table to replace or remove).
+  virtual absl::Status SetCurrentState(int64_t group, const StateDelta& change) = 0;
   // Replaces a stored event's JSON with its redacted form (an accepted redaction took effect).
   virtual absl::Status StoreRedacted(absl::string_view event_id,
                                      absl::string_view redacted_json) = 0;
