@@ -31,7 +31,8 @@ struct RoomserverComponent::Parts {
         memberships(store, writer),
         directory(store, config.server_name),
         peeks(store, clock, config.server_name, config.peeking.local_peek_lifetime),
-        service(store, creator, sender, memberships, directory, peeks) {
+        input(store),
+        service(store, creator, sender, memberships, directory, peeks, input) {
     // Every commit that queued output is published at once, before the request is answered (so
     // syncapi usually has it by the time the client reads); the 1 s retry covers failures.
     store.SetOutputListener([this] {
@@ -50,6 +51,7 @@ struct RoomserverComponent::Parts {
   MembershipChanger memberships;
   RoomDirectory directory;
   LocalPeeks peeks;
+  EventInput input;
   RoomserverServiceImpl service;
 };
 

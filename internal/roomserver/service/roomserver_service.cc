@@ -188,4 +188,35 @@ grpc::Status RoomserverServiceImpl::QueryEventsById(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
+grpc::Status RoomserverServiceImpl::InputRoomEvents(grpc::ServerContext* ctx,
+                                                    const v1::InputRoomEventsRequest* request,
+                                                    v1::InputRoomEventsResponse* response) {
+  return grpcutil::ReplyWith(input_.Input(*request), response, ctx, kComponent, "InputRoomEvents");
+}
+
+grpc::Status RoomserverServiceImpl::QueryStateAtEvent(grpc::ServerContext* ctx,
+                                                      const v1::QueryStateAtEventRequest* request,
+                                                      v1::QueryStateAtEventResponse* response) {
+  for (const absl::Status& s :
+       {matrix::ValidateRoomId(request->room_id()), matrix::ValidateEventId(request->event_id())}) {
+    if (!s.ok()) return Finish(s, ctx, "QueryStateAtEvent");
+  }
+  absl::StatusOr<matrix::StateMap> state =
+      store_.StateAtEvent(request->room_id(), request->event_id(), request->after());
+  if (!state.ok()) return Finish(state.status(), ctx, "QueryStateAtEvent");
+  std::vector<std::string> ids;
+  for (const auto& [key, id] : *state) ids.push_back(id);
+  if (request->include_events()) {
+    absl::StatusOr<std::vector<EventRecord>> events = store_.EventsById(ids);
+    if (!events.ok()) return Finish(events.status(), ctx, "QueryStateAtEvent");
+    for (EventRecord& record : *events) {
+      response->add_state_event_ids(std::move(record.event_id));
+      response->add_state_events_json(std::move(record.event_json));
+    }
+    return grpc::Status::OK;
+  }
+  for (std::string& id : ids) response->add_state_event_ids(std::move(id));
+  return grpc::Status::OK;
+}
+
 }  // namespace periscope::roomserver

@@ -1,7 +1,8 @@
 #pragma once
 // The RoomserverService gRPC service: unwraps requests and hands each to its verb. Methods not
-// overridden here (federated peeks, federation input) still answer UNIMPLEMENTED.
+// overridden here (federated peeks) still answer UNIMPLEMENTED.
 
+#include "internal/roomserver/perform/event_input.h"
 #include "internal/roomserver/perform/event_sender.h"
 #include "internal/roomserver/perform/local_peeks.h"
 #include "internal/roomserver/perform/membership_changer.h"
@@ -15,13 +16,15 @@ namespace periscope::roomserver {
 class RoomserverServiceImpl final : public v1::RoomserverService::Service {
  public:
   RoomserverServiceImpl(RoomStore& store, RoomCreator& creator, EventSender& sender,
-                        MembershipChanger& memberships, RoomDirectory& directory, LocalPeeks& peeks)
+                        MembershipChanger& memberships, RoomDirectory& directory, LocalPeeks& peeks,
+                        EventInput& input)
       : store_(store),
         creator_(creator),
         sender_(sender),
         memberships_(memberships),
         directory_(directory),
-        peeks_(peeks) {}
+        peeks_(peeks),
+        input_(input) {}
 
   grpc::Status PerformCreateRoom(grpc::ServerContext* ctx,
                                  const v1::PerformCreateRoomRequest* request,
@@ -70,6 +73,11 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
                                 v1::QueryJoinedRoomsResponse* response) override;
   grpc::Status QueryEventsById(grpc::ServerContext* ctx, const v1::QueryEventsByIdRequest* request,
                                v1::QueryEventsByIdResponse* response) override;
+  grpc::Status InputRoomEvents(grpc::ServerContext* ctx, const v1::InputRoomEventsRequest* request,
+                               v1::InputRoomEventsResponse* response) override;
+  grpc::Status QueryStateAtEvent(grpc::ServerContext* ctx,
+                                 const v1::QueryStateAtEventRequest* request,
+                                 v1::QueryStateAtEventResponse* response) override;
 
  private:
   RoomStore& store_;
@@ -78,6 +86,7 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   MembershipChanger& memberships_;
   RoomDirectory& directory_;
   LocalPeeks& peeks_;
+  EventInput& input_;
 };
 
 }  // namespace periscope::roomserver

@@ -583,6 +583,28 @@ absl::StatusOr<int64_t> PgRoomStore::OutputSequence(absl::string_view room_id) {
   return r.rows() == 0 ? 0 : r.Int(0, 0);
 }
 
+absl::StatusOr<matrix::StateMap> PgRoomStore::StateAtEvent(absl::string_view room_id,
+                                                           absl::string_view event_id, bool after) {
+  matrix::StateMap state;
+  // One connection, so that the group read sees the same snapshot as the event's row.
+  PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, c.Query(kEventPlace, {event_id, room_id}));
+    if (r.rows() == 0) {
+      return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound,
+                         absl::StrCat("Unknown event ", event_id, " in room ", room_id));
+    }
+    if (r.Bool(0, 2)) {
+      return MatrixError(
+          absl::StatusCode::kFailedPrecondition, matrix::errcode::kNotFound,
+          absl::StrCat("No state is known at event ", event_id, ": it was received as an outlier"));
+    }
+    PgStateGroupStore groups(c, std::string(room_id));
+    PERISCOPE_ASSIGN_OR_RETURN(state, groups.LoadState(after ? r.Int(0, 1) : r.Int(0, 0)));
+    return absl::OkStatus();
+  }));
+  return state;
+}
+
 absl::StatusOr<std::vector<EventRecord>> PgRoomStore::CurrentState(
     absl::string_view room_id, const std::vector<matrix::StateKey>& keys) {
   std::vector<EventRecord> out;

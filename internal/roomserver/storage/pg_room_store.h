@@ -27,6 +27,8 @@ class PgRoomStore final : public RoomStore {
   void SetOutputListener(std::function<void()> listener) override;
   absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) override;
   absl::StatusOr<int64_t> OutputSequence(absl::string_view room_id) override;
+  absl::StatusOr<matrix::StateMap> StateAtEvent(absl::string_view room_id,
+                                                absl::string_view event_id, bool after) override;
   absl::StatusOr<std::vector<EventRecord>> CurrentState(
       absl::string_view room_id, const std::vector<matrix::StateKey>& keys) override;
   absl::StatusOr<std::vector<EventRecord>> EventsById(

@@ -163,6 +163,10 @@ class RoomStore : public OutboxStore {
   virtual absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) = 0;
   // The room_sequence of the room's latest committed output message (0 if none or unknown).
   virtual absl::StatusOr<int64_t> OutputSequence(absl::string_view room_id) = 0;
+  // The state before (or, with `after`, after) a stored event of the room. NOT_FOUND for an
+  // unknown event, FAILED_PRECONDITION for an outlier (no state is known at it).
+  virtual absl::StatusOr<matrix::StateMap> StateAtEvent(absl::string_view room_id,
+                                                        absl::string_view event_id, bool after) = 0;
   // The room's current state events; all of them if `keys` is empty.
   virtual absl::StatusOr<std::vector<EventRecord>> CurrentState(
       absl::string_view room_id, const std::vector<matrix::StateKey>& keys) = 0;

@@ -1,0 +1,231 @@
+#include "internal/roomserver/perform/event_input.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "internal/roomserver/output/output_queue.h"
+#include "internal/roomserver/perform/local_peeks.h"
+#include "internal/roomserver/state/room_dag.h"
+#include "periscope/roomserver/v1/output_event.pb.h"
+#include "pkg/matrix/auth_rules.h"
+#include "pkg/matrix/event_builder.h"
+#include "pkg/matrix/event_crypto.h"
+#include "pkg/matrix/json_fields.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::roomserver {
+namespace {
+
+// What became of one input event.
+struct Outcome {
+  enum Kind { kAccepted, kRejected, kSoftFailed, kNotProcessed } kind = kAccepted;
+  std::string reason;
+};
+
+Outcome Rejected(absl::string_view why) { return {Outcome::kRejected, std::string(why)}; }
+Outcome NotProcessed(absl::string_view why) { return {Outcome::kNotProcessed, std::string(why)}; }
+
+// The auth state `keys` of `group`: the current-state rows when the group is the current state
+// (the common case, and no state map to load), else the group's state.
+absl::StatusOr<matrix::AuthEvents> AuthStateAt(RoomWriteTxn& txn, RoomDag& dag, int64_t group,
+                                               int64_t current,
+                                               const std::vector<matrix::StateKey>& keys) {
+  if (group == current) return txn.State(keys);
+  return dag.StateEvents(group, keys);
+}
+
+// One event, inside its room's write transaction. `pdu` is the parsed event, `event_id` its id.
+absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
+                                 const v1::InputRoomEvent& input, const matrix::Json& pdu,
+                                 const std::string& event_id, const std::string& canonical) {
+  const int version = txn.room_version();
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> existing, txn.Event(event_id));
+  if (existing) return Outcome{};  // already stored: inputs are idempotent
+
+  // Check 4: the event's own auth events.
+  matrix::AuthEvents claimed;
+  std::vector<matrix::Json> claimed_events;
+  bool any_rejected = false;
+  for (const std::string& auth_id : matrix::AuthEventIdsOf(pdu, version)) {
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> auth, txn.Event(auth_id));
+    if (!auth) return NotProcessed(absl::StrCat("auth event ", auth_id, " is unknown"));
+    if (auth->room_id != room_id) {
+      return Rejected(absl::StrCat("auth event ", auth_id, " belongs to another room"));
+    }
+    any_rejected = any_rejected || auth->rejected;
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::Json auth_json, matrix::ParseJson(auth->event_json));
+    // The v12 create event is implied, not listed: it is consulted but not "selected".
+    if (auth_id != matrix::CreateEventIdOfRoom(room_id) || version < 12) {
+      claimed_events.push_back(auth_json);
+    }
+    if (absl::Status s = claimed.Add(auth_id, std::move(auth_json)); !s.ok()) {
+      return Rejected(s.message());
+    }
+  }
+  Outcome outcome;
+  if (any_rejected) outcome = Rejected("an auth event was rejected");
+  if (outcome.kind == Outcome::kAccepted) {
+    if (absl::Status s = matrix::CheckAuthEventsSelection(pdu, claimed_events, version); !s.ok()) {
+      outcome = Rejected(s.message());
+    } else if (absl::Status s = matrix::CheckAuthRules(pdu, claimed, version); !s.ok()) {
+      outcome = Rejected(s.message());
+    }
+  }
+
+  AcceptedEvent accepted;
+  accepted.event_id = event_id;
+  accepted.event_json = canonical;
+  accepted.type = matrix::StringField(pdu, "type");
+  if (const matrix::Json& key = matrix::JsonField(pdu, "state_key"); key.is_string()) {
+    accepted.state_key = key.get<std::string>();
+  }
+  accepted.sender = matrix::StringField(pdu, "sender");
+  const matrix::Json& depth = matrix::JsonField(pdu, "depth");
+  accepted.depth = depth.is_number_integer() ? depth.get<int64_t>() : 0;
+  const matrix::Json& prevs = matrix::JsonField(pdu, "prev_events");
+  if (prevs.is_array()) {
+    for (const matrix::Json& prev : prevs) {
+      if (prev.is_string()) accepted.prev_event_ids.push_back(prev.get<std::string>());
+    }
+  }
+  accepted.membership = matrix::StringField(matrix::ContentOf(pdu), "membership");
+  accepted.place.rejected = outcome.kind == Outcome::kRejected;
+
+  RoomDag dag(txn, room_id);
+  if (input.kind() == v1::INPUT_KIND_OUTLIER) {
+    accepted.place.outlier = true;
+    PERISCOPE_RETURN_IF_ERROR(dag.Append(accepted).status());
+    return outcome;
+  }
+
+  // Check 5: the state before the event. Its prev events must be placed already.
+  for (const std::string& prev : accepted.prev_event_ids) {
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventPlace> place, txn.Place(prev));
+    if (!place || place->outlier) {
+      return NotProcessed(absl::StrCat("prev event ", prev, " is unknown"));
+    }
+  }
+  if (accepted.prev_event_ids.empty()) return Rejected("only m.room.create has no prev_events");
+  PERISCOPE_ASSIGN_OR_RETURN(accepted.place.state_before, dag.StateBefore(accepted.prev_event_ids));
+  PERISCOPE_ASSIGN_OR_RETURN(int64_t current, dag.CurrentStateGroup());
+  const std::vector<matrix::StateKey> keys = matrix::AuthStateKeysFor(pdu, version);
+  if (outcome.kind == Outcome::kAccepted) {
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents before,
+                               AuthStateAt(txn, dag, accepted.place.state_before, current, keys));
+    if (absl::Status s = matrix::CheckAuthRules(pdu, before, version); !s.ok()) {
+      outcome = Rejected(absl::StrCat("against the state before it: ", s.message()));
+    }
+  }
+  // Check 6: the current state, for events at the room's forward edge.
+  if (outcome.kind == Outcome::kAccepted && input.kind() == v1::INPUT_KIND_NEW &&
+      accepted.place.state_before != current) {
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents now,
+                               AuthStateAt(txn, dag, current, current, keys));
+    if (absl::Status s = matrix::CheckAuthRules(pdu, now, version); !s.ok()) {
+      outcome = {Outcome::kSoftFailed, std::string(s.message())};
+    }
+  }
+  accepted.place.rejected = outcome.kind == Outcome::kRejected;
+  accepted.place.soft_failed = outcome.kind == Outcome::kSoftFailed;
+  PERISCOPE_ASSIGN_OR_RETURN(CurrentStateChange change, dag.Append(accepted));
+  if (outcome.kind != Outcome::kAccepted) return outcome;
+
+  // A redaction takes effect if the redactor may redact the target (room versions 3+).
+  std::string redacted_id;
+  if (accepted.type == "m.room.redaction") {
+    std::string target_id = version >= 11 ? matrix::StringField(matrix::ContentOf(pdu), "redacts")
+                                          : matrix::StringField(pdu, "redacts");
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> target, txn.Event(target_id));
+    if (target && target->room_id == room_id) {
+      PERISCOPE_ASSIGN_OR_RETURN(matrix::Json target_pdu, matrix::ParseJson(target->event_json));
+      PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents levels,
+                                 txn.State({{"m.room.create", ""}, {"m.room.power_levels", ""}}));
+      if (matrix::RedactionTakesEffect(accepted.sender, matrix::StringField(target_pdu, "sender"),
+                                       levels, version)) {
+        PERISCOPE_ASSIGN_OR_RETURN(matrix::Json redacted, matrix::RedactEvent(target_pdu, version));
+        PERISCOPE_ASSIGN_OR_RETURN(std::string json, matrix::EncodeCanonicalJson(redacted));
+        PERISCOPE_RETURN_IF_ERROR(txn.StoreRedacted(target_id, json));
+        redacted_id = target_id;
+      }
+    }
+  }
+
+  v1::OutputEvent output;
+  output.set_room_id(room_id);
+  v1::NewRoomEvent* event = output.mutable_new_room_event();
+  event->set_event_json(accepted.event_json);
+  event->set_event_id(event_id);
+  event->set_room_version(absl::StrCat(version));
+  event->set_from_federation(true);
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> latest, txn.ForwardExtremities());
+  for (const matrix::PrevEvent& extremity : latest) event->add_latest_event_ids(extremity.event_id);
+  for (const auto& [key, id] : change.delta) {
+    if (id) event->add_adds_state_event_ids(*id);
+  }
+  for (const std::string& id : change.removed_event_ids) event->add_removes_state_event_ids(id);
+  if (!redacted_id.empty()) event->set_redacted_event_id(redacted_id);
+  PERISCOPE_RETURN_IF_ERROR(QueueOutput(txn, output));
+  PERISCOPE_RETURN_IF_ERROR(RetirePeeksAfterEvent(txn, room_id, accepted, matrix::ContentOf(pdu)));
+  return outcome;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::InputRoomEventsResponse> EventInput::Input(
+    const v1::InputRoomEventsRequest& request) {
+  v1::InputRoomEventsResponse response;
+  for (int i = 0; i < request.events_size(); ++i) {
+    const v1::InputRoomEvent& input = request.events(i);
+    const std::string index_key = absl::StrCat("input[", i, "]");
+    absl::StatusOr<matrix::Json> pdu =
+        matrix::ParseJson(input.event_json(), {.max_bytes = matrix::kMaxEventBytes});
+    if (!pdu.ok() || !pdu->is_object()) {
+      (*response.mutable_rejected())[index_key] = "the event is not a JSON object";
+      continue;
+    }
+    std::string room_id = matrix::StringField(*pdu, "room_id");
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
+    if (!version) {
+      (*response.mutable_not_processed())[index_key] =
+          absl::StrCat("the room \"", room_id, "\" is unknown to this server");
+      continue;
+    }
+    absl::StatusOr<std::string> event_id = matrix::ComputeEventId(*pdu, *version);
+    absl::StatusOr<std::string> canonical = matrix::EncodeCanonicalJson(*pdu);
+    if (!event_id.ok() || !canonical.ok()) {
+      (*response.mutable_rejected())[index_key] = "the event cannot be hashed";
+      continue;
+    }
+    if (absl::Status size = matrix::CheckEventSize(*pdu); !size.ok()) {
+      (*response.mutable_rejected())[*event_id] = std::string(size.message());
+      continue;
+    }
+    Outcome outcome;
+    absl::Status written = store_.Write(room_id, [&](RoomWriteTxn& txn) -> absl::Status {
+      PERISCOPE_ASSIGN_OR_RETURN(outcome,
+                                 InputOne(txn, room_id, input, *pdu, *event_id, *canonical));
+      // Nothing of an event that cannot be processed yet is kept.
+      if (outcome.kind == Outcome::kNotProcessed) return absl::AbortedError("not processed");
+      return absl::OkStatus();
+    });
+    if (!written.ok() && !(outcome.kind == Outcome::kNotProcessed && absl::IsAborted(written))) {
+      return written;
+    }
+    switch (outcome.kind) {
+      case Outcome::kAccepted:
+        break;
+      case Outcome::kRejected:
+        (*response.mutable_rejected())[*event_id] = outcome.reason;
+        break;
+      case Outcome::kSoftFailed:
+        response.add_soft_failed_event_ids(*event_id);
+        break;
+      case Outcome::kNotProcessed:
+        (*response.mutable_not_processed())[*event_id] = outcome.reason;
+        break;
+    }
+  }
+  return response;
+}
+
+}  // namespace periscope::roomserver

@@ -1,0 +1,298 @@
+// The room as a DAG, on a real roomserver (gRPC, PostgreSQL, nats-server): a room forks when a
+// remote server's users write on two branches at once, the branches are resolved (state
+// resolution v2) into the current state and the state at every event, a local send merges them,
+// and all of it survives a restart. Events that must not count do not: a soft-failed event stays
+// out of the extremities, a rejected one out of every state, and an event with unknown prev
+// events leaves nothing behind.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "internal/roomserver/testing/roomserver_fixture.h"
+#include "pkg/matrix/event_builder.h"
+#include "pkg/matrix/event_crypto.h"
+#include "pkg/matrix/json_fields.h"
+
+namespace periscope::roomserver {
+namespace {
+
+using testing::kAlice;
+
+constexpr char kRemote[] = "remote.test";
+constexpr char kBob[] = "@bob:remote.test";
+constexpr char kCarol[] = "@carol:remote.test";
+
+class RoomDagTest : public testing::RoomserverTest {
+ protected:
+  void SetUp() override {
+    RoomserverTest::SetUp();
+    remote_key_ = *matrix::GenerateSigningKey("r1");
+  }
+
+  absl::StatusOr<v1::QueryStateAtEventResponse> StateAt(const std::string& event_id, bool after,
+                                                        bool events = false) {
+    v1::QueryStateAtEventRequest request;
+    request.set_room_id(room_);
+    request.set_event_id(event_id);
+    request.set_after(after);
+    request.set_include_events(events);
+    grpc::ClientContext ctx;
+    v1::QueryStateAtEventResponse response;
+    grpc::Status status = stub_->QueryStateAtEvent(&ctx, request, &response);
+    if (!status.ok()) return grpcutil::FromGrpcStatus(status, ctx);
+    return response;
+  }
+
+  // (type, state_key) -> event id of the state at an event.
+  std::map<matrix::StateKey, std::string> StateMapAt(const std::string& event_id, bool after) {
+    absl::StatusOr<v1::QueryStateAtEventResponse> state = StateAt(event_id, after, true);
+    EXPECT_TRUE(state.ok()) << state.status();
+    std::map<matrix::StateKey, std::string> out;
+    if (!state.ok()) return out;
+    for (int i = 0; i < state->state_event_ids_size(); ++i) {
+      matrix::Json event = *matrix::ParseJson(state->state_events_json(i));
+      out[{matrix::StringField(event, "type"), matrix::StringField(event, "state_key")}] =
+          state->state_event_ids(i);
+    }
+    return out;
+  }
+
+  std::map<matrix::StateKey, std::string> CurrentStateMap() {
+    std::map<matrix::StateKey, std::string> out;
+    v1::QueryCurrentStateRequest request;
+    request.set_room_id(room_);
+    grpc::ClientContext ctx;
+    v1::QueryCurrentStateResponse response;
+    EXPECT_TRUE(stub_->QueryCurrentState(&ctx, request, &response).ok());
+    for (int i = 0; i < response.state_json_size(); ++i) {
+      matrix::Json event = *matrix::ParseJson(response.state_json(i));
+      out[{matrix::StringField(event, "type"), matrix::StringField(event, "state_key")}] =
+          *matrix::ComputeEventId(event, 10);
+    }
+    return out;
+  }
+
+  // An event of the remote server following `prev`, authorised by the state after it.
+  struct Built {
+    std::string id;
+    std::string json;
+  };
+  Built Remote(const std::string& sender, const std::string& type,
+               std::optional<std::string> state_key, matrix::Json content, const std::string& prev,
+               int64_t ts) {
+    absl::StatusOr<v1::QueryStateAtEventResponse> state = StateAt(prev, /*after=*/true, true);
+    EXPECT_TRUE(state.ok()) << state.status();
+    matrix::AuthEvents auth;
+    for (int i = 0; state.ok() && i < state->state_event_ids_size(); ++i) {
+      EXPECT_TRUE(
+          auth.Add(state->state_event_ids(i), *matrix::ParseJson(state->state_events_json(i)))
+              .ok());
+    }
+    matrix::ProtoEvent proto;
+    proto.room_id = room_;
+    proto.sender = sender;
+    proto.type = type;
+    proto.state_key = std::move(state_key);
+    proto.content = std::move(content);
+    proto.origin_server_ts = ts;
+    absl::StatusOr<matrix::BuiltEvent> built =
+        matrix::BuildEvent(proto, auth, {{prev, depth_[prev]}}, 10, kRemote, remote_key_);
+    EXPECT_TRUE(built.ok()) << built.status();
+    depth_[built->event_id] = (*built).event["depth"].get<int64_t>();
+    return {built->event_id, *matrix::EncodeCanonicalJson(built->event)};
+  }
+
+  v1::InputRoomEventsResponse Input(const std::vector<Built>& events) {
+    v1::InputRoomEventsRequest request;
+    for (const Built& e : events) {
+      v1::InputRoomEvent* input = request.add_events();
+      input->set_kind(v1::INPUT_KIND_NEW);
+      input->set_event_json(e.json);
+      input->set_origin(kRemote);
+    }
+    grpc::ClientContext ctx;
+    v1::InputRoomEventsResponse response;
+    grpc::Status status = stub_->InputRoomEvents(&ctx, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  std::string LocalSend(const std::string& type, const std::string& content,
+                        std::optional<std::string> state_key = std::nullopt) {
+    absl::StatusOr<std::string> id = Send(room_, kAlice, type, content, "", state_key);
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : "";
+  }
+
+  std::vector<std::string> PrevEventsOf(const std::string& event_id) {
+    v1::QueryEventsByIdRequest request;
+    request.add_event_ids(event_id);
+    grpc::ClientContext ctx;
+    v1::QueryEventsByIdResponse response;
+    EXPECT_TRUE(stub_->QueryEventsById(&ctx, request, &response).ok());
+    std::vector<std::string> out;
+    if (response.events_json_size() == 0) return out;
+    const matrix::Json event = *matrix::ParseJson(response.events_json(0));
+    for (const matrix::Json& prev : event["prev_events"]) {
+      out.push_back(prev.get<std::string>());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  matrix::SigningKey remote_key_;
+  std::string room_;
+  std::map<std::string, int64_t> depth_;
+};
+
+const matrix::StateKey kTopic{"m.room.topic", ""};
+const matrix::StateKey kPowerLevels{"m.room.power_levels", ""};
+
+TEST_F(RoomDagTest, AForkIsResolvedMergedByALocalSendAndSurvivesARestart) {
+  v1::PerformCreateRoomRequest create;
+  create.set_preset(v1::ROOM_PRESET_PUBLIC_CHAT);
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom(create);
+  ASSERT_TRUE(room.ok()) << room.status();
+  room_ = room->room_id();
+  // Bob (50) and Carol (100) are users of another server.
+  std::string p1 =
+      LocalSend("m.room.power_levels",
+                matrix::Json{{"users", {{kAlice, 100}, {kBob, 50}, {kCarol, 100}}}}.dump(), "");
+  depth_[p1] = 6;  // create, join, power levels, join rules, history visibility, p1
+  ASSERT_EQ(PrevEventsOf(p1).size(), 1u);
+  Built bob_join = Remote(kBob, "m.room.member", kBob, {{"membership", "join"}}, p1, 100);
+  v1::InputRoomEventsResponse joined = Input({bob_join});
+  ASSERT_TRUE(joined.rejected().empty() && joined.not_processed().empty()) << joined.DebugString();
+  Built carol_join =
+      Remote(kCarol, "m.room.member", kCarol, {{"membership", "join"}}, bob_join.id, 200);
+  joined = Input({carol_join});
+  ASSERT_TRUE(joined.rejected().empty() && joined.not_processed().empty()) << joined.DebugString();
+
+  // Two branches from Carol's join: Carol's topic A, then Bob's topic B (later timestamp).
+  Built topic_a = Remote(kCarol, "m.room.topic", "", {{"topic", "A"}}, carol_join.id, 1000);
+  Built topic_b = Remote(kBob, "m.room.topic", "", {{"topic", "B"}}, carol_join.id, 2000);
+  v1::InputRoomEventsResponse forked = Input({topic_a, topic_b});
+  EXPECT_TRUE(forked.rejected().empty() && forked.not_processed().empty() &&
+              forked.soft_failed_event_ids().empty())
+      << forked.DebugString();
+  // Both are extremities; with the same power levels behind them, the later topic wins.
+  EXPECT_EQ(CurrentStateMap()[kTopic], topic_b.id);
+  EXPECT_EQ(StateMapAt(topic_a.id, true)[kTopic], topic_a.id);
+  EXPECT_EQ(StateMapAt(topic_b.id, true)[kTopic], topic_b.id);
+  EXPECT_EQ(StateMapAt(topic_b.id, false)[kTopic], StateMapAt(carol_join.id, true)[kTopic]);
+
+  // On A's branch Carol takes Bob's power away. Now Bob's topic fails the resolution's checks,
+  // and the room's topic goes back to A although B is newer.
+  Built demote = Remote(kCarol, "m.room.power_levels", "",
+                        {{"users", {{kAlice, 100}, {kBob, 0}, {kCarol, 100}}}}, topic_a.id, 3000);
+  v1::InputRoomEventsResponse demoted = Input({demote});
+  EXPECT_TRUE(demoted.rejected().empty() && demoted.soft_failed_event_ids().empty())
+      << demoted.DebugString();
+  std::map<matrix::StateKey, std::string> current = CurrentStateMap();
+  EXPECT_EQ(current[kTopic], topic_a.id);
+  EXPECT_EQ(current[kPowerLevels], demote.id);
+
+  // The output stream said so: the demotion's message brings topic A back and takes B out.
+  std::vector<v1::OutputEvent> output = ReadOutputUntil([&](const auto& got) {
+    for (const v1::OutputEvent& e : got) {
+      if (e.new_room_event().event_id() == demote.id) return true;
+    }
+    return false;
+  });
+  const v1::NewRoomEvent* demotion = nullptr;
+  for (const v1::OutputEvent& e : output) {
+    if (e.new_room_event().event_id() == demote.id) demotion = &e.new_room_event();
+  }
+  ASSERT_NE(demotion, nullptr);
+  std::vector<std::string> adds(demotion->adds_state_event_ids().begin(),
+                                demotion->adds_state_event_ids().end());
+  std::vector<std::string> removes(demotion->removes_state_event_ids().begin(),
+                                   demotion->removes_state_event_ids().end());
+  std::sort(adds.begin(), adds.end());
+  std::sort(removes.begin(), removes.end());
+  std::vector<std::string> want_adds = {demote.id, topic_a.id};
+  std::vector<std::string> want_removes = {p1, topic_b.id};
+  std::sort(want_adds.begin(), want_adds.end());
+  std::sort(want_removes.begin(), want_removes.end());
+  EXPECT_EQ(adds, want_adds);
+  EXPECT_EQ(removes, want_removes);
+  EXPECT_EQ(demotion->latest_event_ids_size(), 2);
+
+  // Carol talks on B's branch: the current state is still the resolution of both branches, not
+  // the state after the newest event (which still has topic B and the old power levels).
+  Built chat = Remote(kCarol, "m.room.message", std::nullopt, {{"body", "on B"}}, topic_b.id, 3500);
+  v1::InputRoomEventsResponse chatted = Input({chat});
+  EXPECT_TRUE(chatted.rejected().empty() && chatted.soft_failed_event_ids().empty())
+      << chatted.DebugString();
+  EXPECT_EQ(StateMapAt(chat.id, true)[kTopic], topic_b.id);
+  EXPECT_EQ(CurrentStateMap(), current);
+
+  // Alice's message names both branches and merges them; its state is the resolution.
+  std::string merge = LocalSend("m.room.message", R"({"msgtype":"m.text","body":"merged"})");
+  std::vector<std::string> want_prevs = {demote.id, chat.id};
+  std::sort(want_prevs.begin(), want_prevs.end());
+  EXPECT_EQ(PrevEventsOf(merge), want_prevs);
+  EXPECT_EQ(StateMapAt(merge, false), current);
+  EXPECT_EQ(StateMapAt(merge, true), current);
+
+  // Bob, on his own branch, writes as if nothing happened: the event passes against the state
+  // before it (where he still has 50) but not against the current state, so it soft-fails. It
+  // is stored, but it is not an extremity and changes nothing.
+  Built late_topic = Remote(kBob, "m.room.topic", "", {{"topic", "late"}}, chat.id, 4000);
+  v1::InputRoomEventsResponse late = Input({late_topic});
+  ASSERT_EQ(late.soft_failed_event_ids_size(), 1) << late.DebugString();
+  EXPECT_EQ(late.soft_failed_event_ids(0), late_topic.id);
+  EXPECT_EQ(CurrentStateMap(), current);
+  std::string after_late = LocalSend("m.room.message", R"({"msgtype":"m.text","body":"x"})");
+  EXPECT_EQ(PrevEventsOf(after_late), std::vector<std::string>{merge});
+
+  // Bob raising himself back to 100 is refused by the auth rules: stored as rejected, in no state.
+  Built grab = Remote(kBob, "m.room.power_levels", "",
+                      {{"users", {{kAlice, 100}, {kBob, 100}, {kCarol, 100}}}}, after_late, 5000);
+  v1::InputRoomEventsResponse grabbed = Input({grab});
+  ASSERT_EQ(grabbed.rejected().count(grab.id), 1u) << grabbed.DebugString();
+  EXPECT_EQ(CurrentStateMap(), current);
+  EXPECT_EQ(StateMapAt(grab.id, true)[kPowerLevels], demote.id) << "a rejected event's state after "
+                                                                   "is its state before";
+
+  // An event whose prev event is unknown is not processed, and nothing of it is kept.
+  depth_["$unknown"] = 3;
+  Built orphan = Remote(kCarol, "m.room.topic", "", {{"topic", "?"}}, after_late, 6000);
+  matrix::Json orphan_json = *matrix::ParseJson(orphan.json);
+  orphan_json["prev_events"] = {"$unknown"};
+  orphan.json = *matrix::EncodeCanonicalJson(orphan_json);
+  orphan.id = *matrix::ComputeEventId(orphan_json, 10);
+  v1::InputRoomEventsResponse orphaned = Input({orphan});
+  EXPECT_EQ(orphaned.not_processed().count(orphan.id), 1u);
+  EXPECT_EQ(StateAt(orphan.id, false).status().code(), absl::StatusCode::kNotFound);
+
+  // A restart keeps all of it, and the next local send follows the one extremity.
+  StopRoomserver();
+  StartRoomserver();
+  EXPECT_EQ(CurrentStateMap(), current);
+  EXPECT_EQ(StateMapAt(topic_b.id, true)[kTopic], topic_b.id);
+  EXPECT_EQ(StateMapAt(merge, false), current);
+  std::string after_restart = LocalSend("m.room.message", R"({"msgtype":"m.text","body":"y"})");
+  EXPECT_EQ(PrevEventsOf(after_restart), std::vector<std::string>{after_late});
+}
+
+TEST_F(RoomDagTest, StateAtAnUnknownEventIsNotFoundAndBadIdsAreRefused) {
+  v1::PerformCreateRoomRequest create;
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom(create);
+  ASSERT_TRUE(room.ok()) << room.status();
+  room_ = room->room_id();
+  EXPECT_EQ(StateAt("$nope", false).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(StateAt("not an id", false).status().code(), absl::StatusCode::kInvalidArgument);
+  // A malformed input is rejected by its index, not a crash.
+  v1::InputRoomEventsRequest request;
+  request.add_events()->set_event_json("{not json");
+  grpc::ClientContext ctx;
+  v1::InputRoomEventsResponse response;
+  ASSERT_TRUE(stub_->InputRoomEvents(&ctx, request, &response).ok());
+  EXPECT_EQ(response.rejected().count("input[0]"), 1u);
+}
+
+}  // namespace
+}  // namespace periscope::roomserver
