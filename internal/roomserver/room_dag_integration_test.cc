@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "internal/roomserver/testing/remote_server.h"
 #include "internal/roomserver/testing/roomserver_fixture.h"
 #include "pkg/matrix/event_builder.h"
 #include "pkg/matrix/event_crypto.h"
@@ -28,7 +29,11 @@ class RoomDagTest : public testing::RoomserverTest {
  protected:
   void SetUp() override {
     RoomserverTest::SetUp();
-    remote_key_ = *matrix::GenerateSigningKey("r1");
+    remote_ = std::make_unique<testing::RemoteServer>(kRemote, *stub_);
+  }
+  void StartRoomserver() {
+    RoomserverTest::StartRoomserver();
+    remote_ = std::make_unique<testing::RemoteServer>(kRemote, *stub_);
   }
 
   absl::StatusOr<v1::QueryStateAtEventResponse> StateAt(const std::string& event_id, bool after,
@@ -74,49 +79,14 @@ class RoomDagTest : public testing::RoomserverTest {
     return out;
   }
 
-  // An event of the remote server following `prev`, authorised by the state after it.
-  struct Built {
-    std::string id;
-    std::string json;
-  };
+  using Built = testing::RemoteServer::Event;
   Built Remote(const std::string& sender, const std::string& type,
                std::optional<std::string> state_key, matrix::Json content, const std::string& prev,
                int64_t ts) {
-    absl::StatusOr<v1::QueryStateAtEventResponse> state = StateAt(prev, /*after=*/true, true);
-    EXPECT_TRUE(state.ok()) << state.status();
-    matrix::AuthEvents auth;
-    for (int i = 0; state.ok() && i < state->state_event_ids_size(); ++i) {
-      EXPECT_TRUE(
-          auth.Add(state->state_event_ids(i), *matrix::ParseJson(state->state_events_json(i)))
-              .ok());
-    }
-    matrix::ProtoEvent proto;
-    proto.room_id = room_;
-    proto.sender = sender;
-    proto.type = type;
-    proto.state_key = std::move(state_key);
-    proto.content = std::move(content);
-    proto.origin_server_ts = ts;
-    absl::StatusOr<matrix::BuiltEvent> built =
-        matrix::BuildEvent(proto, auth, {{prev, depth_[prev]}}, 10, kRemote, remote_key_);
-    EXPECT_TRUE(built.ok()) << built.status();
-    depth_[built->event_id] = (*built).event["depth"].get<int64_t>();
-    return {built->event_id, *matrix::EncodeCanonicalJson(built->event)};
+    return remote_->Build(room_, sender, type, std::move(state_key), std::move(content), prev, ts);
   }
-
   v1::InputRoomEventsResponse Input(const std::vector<Built>& events) {
-    v1::InputRoomEventsRequest request;
-    for (const Built& e : events) {
-      v1::InputRoomEvent* input = request.add_events();
-      input->set_kind(v1::INPUT_KIND_NEW);
-      input->set_event_json(e.json);
-      input->set_origin(kRemote);
-    }
-    grpc::ClientContext ctx;
-    v1::InputRoomEventsResponse response;
-    grpc::Status status = stub_->InputRoomEvents(&ctx, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response;
+    return remote_->Send(events);
   }
 
   std::string LocalSend(const std::string& type, const std::string& content,
@@ -142,9 +112,8 @@ class RoomDagTest : public testing::RoomserverTest {
     return out;
   }
 
-  matrix::SigningKey remote_key_;
+  std::unique_ptr<testing::RemoteServer> remote_;
   std::string room_;
-  std::map<std::string, int64_t> depth_;
 };
 
 const matrix::StateKey kTopic{"m.room.topic", ""};
@@ -160,7 +129,6 @@ TEST_F(RoomDagTest, AForkIsResolvedMergedByALocalSendAndSurvivesARestart) {
   std::string p1 =
       LocalSend("m.room.power_levels",
                 matrix::Json{{"users", {{kAlice, 100}, {kBob, 50}, {kCarol, 100}}}}.dump(), "");
-  depth_[p1] = 6;  // create, join, power levels, join rules, history visibility, p1
   ASSERT_EQ(PrevEventsOf(p1).size(), 1u);
   Built bob_join = Remote(kBob, "m.room.member", kBob, {{"membership", "join"}}, p1, 100);
   v1::InputRoomEventsResponse joined = Input({bob_join});
@@ -258,7 +226,6 @@ TEST_F(RoomDagTest, AForkIsResolvedMergedByALocalSendAndSurvivesARestart) {
                                                                    "is its state before";
 
   // An event whose prev event is unknown is not processed, and nothing of it is kept.
-  depth_["$unknown"] = 3;
   Built orphan = Remote(kCarol, "m.room.topic", "", {{"topic", "?"}}, after_late, 6000);
   matrix::Json orphan_json = *matrix::ParseJson(orphan.json);
   orphan_json["prev_events"] = {"$unknown"};

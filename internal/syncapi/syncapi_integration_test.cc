@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "internal/roomserver/api/output_stream.h"
 #include "internal/roomserver/roomserver_component.h"
+#include "internal/roomserver/testing/remote_server.h"
 #include "internal/syncapi/syncapi_component.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
@@ -298,6 +299,68 @@ TEST_F(SyncApiTest, InitialAndIncrementalSyncsCarryTheConversation) {
     seen = Bodies(more.join().at(room));
   }
   EXPECT_EQ(seen, std::vector<std::string>{"hello alice"});
+}
+
+// A fork resolved in the roomserver reaches /sync: two remote users set the topic on two
+// branches at once, then one branch takes the later topic's sender's power away. The current
+// state goes back to the earlier topic although the later one is newer in the stream; an initial
+// sync's state must say so.
+TEST_F(SyncApiTest, AForkResolvedInTheRoomserverShowsInSync) {
+  const std::string room = CreateRoom();
+  constexpr char kRemoteBob[] = "@bob:remote.test";
+  constexpr char kRemoteCarol[] = "@carol:remote.test";
+  rs::PerformSendEventRequest levels;
+  levels.set_user_id(kAlice);
+  levels.set_room_id(room);
+  levels.set_event_type("m.room.power_levels");
+  levels.set_state_key("");
+  levels.set_content_json(
+      matrix::Json{{"users", {{kAlice, 100}, {kRemoteBob, 50}, {kRemoteCarol, 100}}}}.dump());
+  grpc::ClientContext ctx;
+  rs::PerformSendEventResponse sent;
+  ASSERT_TRUE(rs_->PerformSendEvent(&ctx, levels, &sent).ok());
+
+  roomserver::testing::RemoteServer remote("remote.test", *rs_);
+  auto bob_join = remote.Build(room, kRemoteBob, "m.room.member", kRemoteBob,
+                               {{"membership", "join"}}, sent.event_id(), 100);
+  ASSERT_TRUE(remote.AllAccepted(remote.Send({bob_join})));
+  auto carol_join = remote.Build(room, kRemoteCarol, "m.room.member", kRemoteCarol,
+                                 {{"membership", "join"}}, bob_join.id, 200);
+  ASSERT_TRUE(remote.AllAccepted(remote.Send({carol_join})));
+  auto topic_a =
+      remote.Build(room, kRemoteCarol, "m.room.topic", "", {{"topic", "A"}}, carol_join.id, 1000);
+  auto topic_b =
+      remote.Build(room, kRemoteBob, "m.room.topic", "", {{"topic", "B"}}, carol_join.id, 2000);
+  ASSERT_TRUE(remote.AllAccepted(remote.Send({topic_a, topic_b})));
+  auto demote = remote.Build(room, kRemoteCarol, "m.room.power_levels", "",
+                             {{"users", {{kAlice, 100}, {kRemoteBob, 0}, {kRemoteCarol, 100}}}},
+                             topic_a.id, 3000);
+  ASSERT_TRUE(remote.AllAccepted(remote.Send({demote})));
+
+  // The last event in the timeline is the demotion; the state before it is the current state
+  // without it: topic A, and both remote users joined.
+  const std::string filter = R"({"room":{"timeline":{"limit":1}}})";
+  std::string topic, last, bob;
+  for (int i = 0; i < 200 && last != demote.id; ++i) {
+    v1::SyncResponse response;
+    ASSERT_TRUE(Sync(kAlice, "", 0, &response, filter).ok());
+    const v1::JoinedRoom& joined = response.join().at(room);
+    if (joined.timeline().events_json_size() > 0) {
+      matrix::Json event = *matrix::ParseJson(joined.timeline().events_json(0));
+      last = event.value("event_id", "");
+    }
+    for (const std::string& json : joined.state_json()) {
+      matrix::Json event = *matrix::ParseJson(json);
+      if (event["type"] == "m.room.topic") topic = event.value("event_id", "");
+      if (event["type"] == "m.room.member" && event["state_key"] == kRemoteBob) {
+        bob = event["content"].value("membership", "");
+      }
+    }
+    if (last != demote.id) absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(last, demote.id);
+  EXPECT_EQ(topic, topic_a.id) << "B (" << topic_b.id << ") is newer but lost the resolution";
+  EXPECT_EQ(bob, "join");
 }
 
 TEST_F(SyncApiTest, NothingNewTimesOutWithTheSameToken) {

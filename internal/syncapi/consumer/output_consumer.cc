@@ -1,6 +1,7 @@
 #include "internal/syncapi/consumer/output_consumer.h"
 
 #include <algorithm>
+#include <map>
 
 #include "internal/roomserver/api/output_stream.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
@@ -166,6 +167,36 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
   return outcome;
 }
 
+absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
+    const roomserver::v1::NewRoomEvent& added, const SyncEvent& event) {
+  // Keyed by (type, state_key): a key both removed and added takes the added event.
+  std::map<std::pair<std::string, std::string>, StateUpdate> updates;
+  auto key_of = [&](const std::string& event_id) -> absl::StatusOr<std::optional<SyncEvent>> {
+    if (event_id == event.event_id) return std::optional<SyncEvent>(event);
+    return store_.EventInRoom(event.room_id, event_id);
+  };
+  for (const std::string& id : added.removes_state_event_ids()) {
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> removed, key_of(id));
+    if (!removed || !removed->state_key) continue;  // never seen here: nothing to take out
+    updates[{removed->type, *removed->state_key}] =
+        StateUpdate{removed->type, *removed->state_key, std::nullopt, ""};
+  }
+  for (const std::string& id : added.adds_state_event_ids()) {
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> entering, key_of(id));
+    if (!entering || !entering->state_key) {
+      // An event the roomserver never sent on the stream (an outlier that a join's state
+      // brought in). Fetching it is federation's part; until then it is left out, and logged.
+      logging::Warn("syncapi.state_event_unknown", {{"room_id", event.room_id}, {"event_id", id}});
+      continue;
+    }
+    updates[{entering->type, *entering->state_key}] =
+        StateUpdate{entering->type, *entering->state_key, id, entering->membership};
+  }
+  std::vector<StateUpdate> out;
+  for (auto& [key, update] : updates) out.push_back(std::move(update));
+  return out;
+}
+
 stream::Outcome OutputConsumer::HandleEvent(const roomserver::v1::OutputEvent& output_event) {
   const roomserver::v1::OutputEvent* output = &output_event;
   const roomserver::v1::NewRoomEvent& added = output->new_room_event();
@@ -186,11 +217,12 @@ stream::Outcome OutputConsumer::HandleEvent(const roomserver::v1::OutputEvent& o
   if (event.type == "m.room.member") {
     event.membership = matrix::StringField(matrix::ContentOf(*pdu), "membership");
   }
-  const auto& adds = added.adds_state_event_ids();
-  const bool enters_state = std::find(adds.begin(), adds.end(), added.event_id()) != adds.end();
+  absl::StatusOr<std::vector<StateUpdate>> state = RetryInPlace<std::vector<StateUpdate>>(
+      "syncapi.state_lookup_failed", [&] { return StateUpdatesOf(added, event); });
+  if (!state.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
 
   absl::StatusOr<std::optional<int64_t>> pos = ApplyInPlace("syncapi.apply_failed", [&] {
-    return store_.ApplyEvent(event, enters_state, output->room_sequence());
+    return store_.ApplyEvent(event, *state, output->room_sequence());
   });
   if (!pos.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
   if (event.type == "m.room.redaction") {

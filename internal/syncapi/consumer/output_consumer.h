@@ -56,6 +56,10 @@ class OutputConsumer {
                                       absl::string_view target_id, absl::string_view room_version);
   // new_room_event: stores the event (and redacts its target) and wakes who it concerns.
   stream::Outcome HandleEvent(const roomserver::v1::OutputEvent& output);
+  // The state changes a NewRoomEvent carries (its adds and removes, which may name events other
+  // than `event` when the roomserver merged branches), keyed by the events syncapi stored.
+  absl::StatusOr<std::vector<StateUpdate>> StateUpdatesOf(const roomserver::v1::NewRoomEvent& added,
+                                                          const SyncEvent& event);
   // new_peek / retire_peek: records the device's peek change at a new position and wakes it.
   stream::Outcome HandlePeek(const roomserver::v1::OutputEvent& output);
   // Runs `apply` until it works, retrying here (every retry_interval_): a nak would let later

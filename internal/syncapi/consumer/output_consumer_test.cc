@@ -102,6 +102,55 @@ TEST_F(OutputConsumerTest, ARedeliveredNewPeekBehindItsRetirementDoesNotReopenTh
   EXPECT_TRUE((*peeks)[0].ended_pos.has_value());
 }
 
+// The roomserver merged two branches: the message that merged them brings an older event back
+// into the state and takes a newer one out. Current state, state at each position, the history
+// of the key and the cached memberships must all follow, although the message is not itself a
+// state event.
+TEST_F(OutputConsumerTest, AMergeChangesStateThroughEventsOtherThanItsOwn) {
+  Deliver(Event(1, "$join", "m.room.member", kBob, R"({"membership":"join"})", kBob));
+  rs::OutputEvent leave =
+      Event(2, "$leave", "m.room.member", kBob, R"({"membership":"leave"})", kBob);
+  leave.mutable_new_room_event()->add_removes_state_event_ids("$join");
+  Deliver(leave);
+  ASSERT_EQ(cache_->MembershipsOf(kBob)->at(0).membership, "leave");  // now cached
+  const int64_t left_at = *cache_->MaxPosition();
+
+  rs::OutputEvent merge = Event(3, "$merge", "m.room.message", kAlice, R"({"body":"m"})");
+  merge.mutable_new_room_event()->add_adds_state_event_ids("$join");
+  merge.mutable_new_room_event()->add_removes_state_event_ids("$leave");
+  EXPECT_EQ(Deliver(merge).kind, stream::Outcome::Kind::kAck);
+  const int64_t merged_at = *cache_->MaxPosition();
+
+  EXPECT_EQ(cache_->MembershipIn(kRoom, kBob)->membership, "join");
+  EXPECT_EQ(cache_->MembershipsOf(kBob)->at(0).membership, "join") << "a stale cached membership";
+  EXPECT_EQ(*cache_->JoinedUsers(kRoom), std::vector<std::string>{kBob});
+  auto ids = [](const absl::StatusOr<std::vector<SyncEvent>>& events) {
+    std::vector<std::string> out;
+    for (const SyncEvent& e : *events) out.push_back(e.event_id);
+    return out;
+  };
+  EXPECT_EQ(ids(cache_->CurrentState(kRoom)), std::vector<std::string>{"$join"});
+  EXPECT_EQ(ids(cache_->StateAt(kRoom, left_at)), std::vector<std::string>{"$leave"});
+  EXPECT_EQ(ids(cache_->StateAt(kRoom, merged_at)), std::vector<std::string>{"$join"});
+  absl::StatusOr<std::vector<SyncEvent>> history =
+      cache_->StateHistory(kRoom, "m.room.member", kBob);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_EQ((*history)[2].event_id, "$join");
+  EXPECT_EQ((*history)[2].pos, merged_at) << "the change counts from the merge, not the join";
+
+  // A merge can also take a key out altogether.
+  rs::OutputEvent drop = Event(4, "$drop", "m.room.message", kAlice, R"({"body":"d"})");
+  drop.mutable_new_room_event()->add_removes_state_event_ids("$join");
+  Deliver(drop);
+  EXPECT_EQ(cache_->MembershipIn(kRoom, kBob)->membership, "");
+  EXPECT_TRUE(cache_->CurrentState(kRoom)->empty());
+  EXPECT_TRUE(cache_->JoinedUsers(kRoom)->empty());
+  history = cache_->StateHistory(kRoom, "m.room.member", kBob);
+  ASSERT_EQ(history->size(), 4u);
+  EXPECT_TRUE((*history)[3].event_id.empty());
+}
+
 TEST_F(OutputConsumerTest, ARedeliveredEventBehindNewerOnesChangesNothing) {
   Deliver(Event(1, "$join", "m.room.member", kBob, R"({"membership":"join"})", kBob));
   Deliver(Event(2, "$leave", "m.room.member", kBob, R"({"membership":"leave"})", kBob));
@@ -160,7 +209,7 @@ TEST_F(OutputConsumerTest, ARedactionIsAppliedDespiteATransientErrorAndOnRedeliv
   stored.type = "m.room.redaction";
   stored.sender = kAlice;
   stored.event_json = redaction.new_room_event().event_json();
-  ASSERT_TRUE(cache_->ApplyEvent(stored, false, 4).ok());
+  ASSERT_TRUE(cache_->ApplyEvent(stored, {}, 4).ok());
   EXPECT_EQ(Deliver(redaction).kind, stream::Outcome::Kind::kAck);
   auto target2 = cache_->EventInRoom(kRoom, "$m2");
   ASSERT_TRUE(target2.ok() && target2->has_value());

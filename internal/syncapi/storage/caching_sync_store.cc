@@ -130,12 +130,11 @@ void CachingSyncStore::PeekWritten(absl::string_view room_id, absl::string_view 
   if (pos.ok() && pos->has_value()) Publish(**pos);
 }
 
-absl::StatusOr<std::optional<int64_t>> CachingSyncStore::ApplyEvent(const SyncEvent& event,
-                                                                    bool enters_state,
-                                                                    int64_t room_seq) {
+absl::StatusOr<std::optional<int64_t>> CachingSyncStore::ApplyEvent(
+    const SyncEvent& event, const std::vector<StateUpdate>& state, int64_t room_seq) {
   absl::MutexLock write(&write_mu_);
   ResyncIfUncertain();
-  absl::StatusOr<std::optional<int64_t>> pos = inner_.ApplyEvent(event, enters_state, room_seq);
+  absl::StatusOr<std::optional<int64_t>> pos = inner_.ApplyEvent(event, state, room_seq);
   if (MayHaveCommitted(pos.status())) uncertain_ = true;
   SyncEvent stored = event;
   if (pos.ok() && pos->has_value()) {
@@ -153,12 +152,18 @@ absl::StatusOr<std::optional<int64_t>> CachingSyncStore::ApplyEvent(const SyncEv
       stored.pos = **pos;
       events_.Append(stored);
     }
-    if ((!pos.ok() || pos->has_value()) && event.type == "m.room.member" && event.state_key) {
-      Drop(memberships_, *event.state_key);
-      Drop(joined_, event.room_id);
-    }
-    if ((!pos.ok() || pos->has_value()) && event.type == "m.room.history_visibility") {
-      Drop(visibility_, event.room_id);
+    if (!pos.ok() || pos->has_value()) {
+      // Every key the message changed (a merge can change several), and the event's own.
+      std::vector<std::pair<std::string, std::string>> keys;
+      for (const StateUpdate& update : state) keys.emplace_back(update.type, update.state_key);
+      if (event.state_key) keys.emplace_back(event.type, *event.state_key);
+      for (const auto& [type, state_key] : keys) {
+        if (type == "m.room.member") {
+          Drop(memberships_, state_key);
+          Drop(joined_, event.room_id);
+        }
+        if (type == "m.room.history_visibility") Drop(visibility_, event.room_id);
+      }
     }
   }
   if (pos.ok() && pos->has_value()) Publish(**pos);

@@ -48,7 +48,8 @@ class CachingSyncStore final : public SyncStore {
   static absl::StatusOr<std::unique_ptr<CachingSyncStore>> Create(SyncStore& inner,
                                                                   SyncCacheLimits limits = {});
 
-  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event, bool enters_state,
+  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
+                                                    const std::vector<StateUpdate>& state,
                                                     int64_t room_seq) override;
   absl::StatusOr<bool> StoreRedacted(absl::string_view room_id, absl::string_view event_id,
                                      absl::string_view redacted_json) override;

@@ -65,7 +65,8 @@ class CachingSyncStoreTest : public ::testing::Test {
   }
 
   int64_t Apply(const SyncEvent& e, bool enters_state = false) {
-    auto pos = cache_->ApplyEvent(e, enters_state, 0);
+    auto pos =
+        cache_->ApplyEvent(e, enters_state ? OwnStateUpdate(e) : std::vector<StateUpdate>{}, 0);
     EXPECT_TRUE(pos.ok() && pos->has_value());
     return pos.ok() && pos->has_value() ? **pos : 0;
   }
@@ -106,6 +107,49 @@ class CachingSyncStoreTest : public ::testing::Test {
   std::unique_ptr<CachingSyncStore> cache_;
 };
 
+// PostgreSQL's state change log: a message that changes keys other than its own (a merge in the
+// roomserver) moves the current state, the state at each position and each key's history.
+TEST_F(CachingSyncStoreTest, StateChangesFromAMergeAreLoggedAtTheMergingMessage) {
+  SyncEvent join = Member(kRoomA, kBob, "join", 1);
+  SyncEvent leave = Member(kRoomA, kBob, "leave", 2);
+  const int64_t joined_at = Apply(join, true);
+  const int64_t left_at = Apply(leave, true);
+  SyncEvent merge = Message(kRoomA, 3);
+  auto merged =
+      cache_->ApplyEvent(merge, {StateUpdate{"m.room.member", kBob, join.event_id, "join"}}, 0);
+  ASSERT_TRUE(merged.ok() && merged->has_value()) << merged.status();
+  SyncEvent drop = Message(kRoomA, 4);
+  auto dropped =
+      cache_->ApplyEvent(drop, {StateUpdate{"m.room.member", kBob, std::nullopt, ""}}, 0);
+  ASSERT_TRUE(dropped.ok() && dropped->has_value()) << dropped.status();
+
+  auto state_ids = [&](int64_t pos) {
+    std::vector<std::string> out;
+    absl::StatusOr<std::vector<SyncEvent>> state = pg_->StateAt(kRoomA, pos);
+    EXPECT_TRUE(state.ok()) << state.status();
+    if (state.ok()) {
+      for (const SyncEvent& e : *state) out.push_back(e.event_id);
+    }
+    return out;
+  };
+  EXPECT_EQ(state_ids(joined_at), std::vector<std::string>{join.event_id});
+  EXPECT_EQ(state_ids(left_at), std::vector<std::string>{leave.event_id});
+  EXPECT_EQ(state_ids(**merged), std::vector<std::string>{join.event_id});
+  EXPECT_TRUE(state_ids(**dropped).empty());
+  EXPECT_TRUE(pg_->CurrentState(kRoomA)->empty());
+  EXPECT_EQ(pg_->MembershipIn(kRoomA, kBob)->membership, "");
+
+  absl::StatusOr<std::vector<SyncEvent>> history = pg_->StateHistory(kRoomA, "m.room.member", kBob);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 4u);
+  EXPECT_EQ((*history)[0].pos, joined_at);
+  EXPECT_EQ((*history)[2].event_id, join.event_id);
+  EXPECT_EQ((*history)[2].pos, **merged);
+  EXPECT_EQ((*history)[2].membership, "join");
+  EXPECT_TRUE((*history)[3].event_id.empty());
+  EXPECT_EQ((*history)[3].pos, **dropped);
+}
+
 TEST_F(CachingSyncStoreTest, TimelinesAndActiveRoomsMatchPostgres) {
   Apply(Member(kRoomA, kAlice, "join", 0), true);
   ExpectSameAnswers();
@@ -119,7 +163,7 @@ TEST_F(CachingSyncStoreTest, TimelinesAndActiveRoomsMatchPostgres) {
   ASSERT_TRUE(*cache_->StoreRedacted(kRoomA, Message(kRoomA, 9).event_id, R"({"redacted":1})"));
   ExpectSameAnswers();
   // A redelivery changes nothing.
-  EXPECT_FALSE(cache_->ApplyEvent(Message(kRoomA, 9), false, 0)->has_value());
+  EXPECT_FALSE(cache_->ApplyEvent(Message(kRoomA, 9), {}, 0)->has_value());
   ExpectSameAnswers();
 }
 
@@ -172,7 +216,7 @@ TEST_F(CachingSyncStoreTest, TinyByteBudgetsStillAnswerLikePostgres) {
   for (int i = 1; i <= 12; ++i) {
     SyncEvent e = i % 3 == 0 ? Member(kRoomA, i % 2 ? kAlice : kBob, "join", i)
                              : Message(i % 2 ? kRoomA : kRoomB, i);
-    ASSERT_TRUE(cache.ApplyEvent(e, e.state_key.has_value(), 0).ok());
+    ASSERT_TRUE(cache.ApplyEvent(e, OwnStateUpdate(e), 0).ok());
     ASSERT_TRUE(cache.PutAccountData(kAlice, "", "t" + std::to_string(i), R"({"n":1})").ok());
     for (const char* room : {kRoomA, kRoomB}) {
       bool a = false, b = false;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "pkg/matrix/errcodes.h"
+#include "pkg/pg/array.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::syncapi {
@@ -97,17 +98,46 @@ CREATE INDEX syncapi_events_state_history ON syncapi_events (room_id, event_type
   WHERE state_key IS NOT NULL;
 )sql";
 
+constexpr absl::string_view kSchemaV6 = R"sql(
+-- Each change of a room's current state, at the position of the message that made it: the key's
+-- new event, or NULL where the key left the state. In a linear room that is each state event at
+-- its own position; where the roomserver merged branches, one message can change several keys,
+-- including bringing back an older event. "State at a position" reads this, not the events.
+CREATE TABLE syncapi_state_changes (
+  room_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  state_key TEXT NOT NULL,
+  pos BIGINT NOT NULL,
+  event_id TEXT,
+  PRIMARY KEY (room_id, event_type, state_key, pos)
+);
+INSERT INTO syncapi_state_changes (room_id, event_type, state_key, pos, event_id)
+  SELECT room_id, event_type, state_key, pos, event_id FROM syncapi_events
+  WHERE state_key IS NOT NULL;
+DROP INDEX syncapi_events_state_history;
+)sql";
+
 constexpr pg::Statement kStateHistory{
     "syncapi_state_history",
-    "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
-    "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
-    "e.event_type = $2 AND e.state_key = $3 ORDER BY e.pos"};
+    "SELECT c.pos, COALESCE(e.event_id, ''), c.room_id, c.event_type, c.state_key, "
+    "COALESCE(e.sender, ''), COALESCE(e.event_json, ''), '', '', COALESCE(e.membership, '') "
+    "FROM syncapi_state_changes c LEFT JOIN syncapi_events e ON e.event_id = c.event_id "
+    "WHERE c.room_id = $1 AND c.event_type = $2 AND c.state_key = $3 ORDER BY c.pos"};
 constexpr pg::Statement kStateAt{
     "syncapi_state_at",
-    "SELECT DISTINCT ON (e.event_type, e.state_key) e.pos, e.event_id, e.room_id, e.event_type, "
-    "e.state_key, e.sender, e.event_json, e.device_id, e.txn_id, e.membership FROM syncapi_events "
-    "e WHERE e.room_id = $1 AND e.state_key IS NOT NULL AND e.pos <= $2 ORDER BY e.event_type, "
-    "e.state_key, e.pos DESC"};
+    "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
+    "e.device_id, e.txn_id, e.membership FROM (SELECT DISTINCT ON (c.event_type, c.state_key) "
+    "c.event_id FROM syncapi_state_changes c WHERE c.room_id = $1 AND c.pos <= $2 ORDER BY "
+    "c.event_type, c.state_key, c.pos DESC) s JOIN syncapi_events e ON e.event_id = s.event_id"};
+constexpr pg::Statement kRecordStateChanges{
+    "syncapi_record_state_changes",
+    "INSERT INTO syncapi_state_changes (room_id, event_type, state_key, pos, event_id) SELECT $1, "
+    "d.event_type, d.state_key, $2, NULLIF(d.event_id, '') FROM unnest($3::text[], $4::text[], "
+    "$5::text[]) AS d(event_type, state_key, event_id)"};
+constexpr pg::Statement kDeleteState{
+    "syncapi_delete_state",
+    "DELETE FROM syncapi_current_state WHERE room_id = $1 AND event_type = $2 AND "
+    "state_key = $3"};
 
 constexpr pg::Statement kAppliedRoomSeq{
     "syncapi_applied_room_seq", "SELECT last_seq FROM syncapi_room_stream WHERE room_id = $1"};
@@ -274,13 +304,13 @@ const std::vector<pg::Migration>& SyncApiMigrations() {
       {3, "peeks", kSchemaV3},
       {4, "per-room stream sequence", kSchemaV4},
       {5, "state history index", kSchemaV5},
+      {6, "state change log (merged branches change several keys)", kSchemaV6},
   };
   return kMigrations;
 }
 
-absl::StatusOr<std::optional<int64_t>> PgSyncStore::ApplyEvent(const SyncEvent& e,
-                                                               bool enters_state,
-                                                               int64_t room_seq) {
+absl::StatusOr<std::optional<int64_t>> PgSyncStore::ApplyEvent(
+    const SyncEvent& e, const std::vector<StateUpdate>& state, int64_t room_seq) {
   std::optional<int64_t> pos;
   PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
@@ -291,8 +321,24 @@ absl::StatusOr<std::optional<int64_t>> PgSyncStore::ApplyEvent(const SyncEvent& 
                                              e.event_json, e.device_id, e.txn_id, e.membership}));
     if (r.rows() == 0) return absl::OkStatus();  // already applied
     pos = r.Int(0, 0);
-    if (!enters_state || !e.state_key) return absl::OkStatus();
-    return c.Query(kUpsertState, {e.room_id, e.type, *e.state_key, e.event_id, e.membership, *pos})
+    if (state.empty()) return absl::OkStatus();
+    std::vector<std::string> types, keys, ids;
+    for (const StateUpdate& update : state) {
+      if (update.event_id) {
+        PERISCOPE_RETURN_IF_ERROR(c.Query(kUpsertState, {e.room_id, update.type, update.state_key,
+                                                         *update.event_id, update.membership, *pos})
+                                      .status());
+      } else {
+        PERISCOPE_RETURN_IF_ERROR(
+            c.Query(kDeleteState, {e.room_id, update.type, update.state_key}).status());
+      }
+      types.push_back(update.type);
+      keys.push_back(update.state_key);
+      ids.push_back(update.event_id.value_or(""));
+    }
+    return c
+        .Query(kRecordStateChanges, {e.room_id, *pos, pg::ArrayLiteral(types),
+                                     pg::ArrayLiteral(keys), pg::ArrayLiteral(ids)})
         .status();
   }));
   return pos;

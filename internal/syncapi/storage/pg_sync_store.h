@@ -16,7 +16,8 @@ class PgSyncStore final : public SyncStore {
  public:
   explicit PgSyncStore(pg::Pool& pool) : pool_(pool) {}
 
-  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event, bool enters_state,
+  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
+                                                    const std::vector<StateUpdate>& state,
                                                     int64_t room_seq) override;
   absl::StatusOr<int64_t> AppliedRoomSequence(absl::string_view room_id) override;
   absl::StatusOr<bool> AdvanceRoomSequence(absl::string_view room_id, int64_t room_seq) override;

@@ -69,6 +69,23 @@ struct DevicePeek {
   std::string ended_reason;
 };
 
+// A change to a room's current state that an output message carries: the key's new event, or
+// none (the key left the state). Usually the message's own state event; a merge of branches in
+// the roomserver can also bring back older events and take others out.
+struct StateUpdate {
+  std::string type;
+  std::string state_key;
+  std::optional<std::string> event_id;
+  // For m.room.member entries that enter the state: the membership.
+  std::string membership;
+};
+
+// The update of a state event that enters the state itself (the usual case); none for others.
+inline std::vector<StateUpdate> OwnStateUpdate(const SyncEvent& event) {
+  if (!event.state_key) return {};
+  return {StateUpdate{event.type, *event.state_key, event.event_id, event.membership}};
+}
+
 class SyncStore {
  public:
   virtual ~SyncStore() = default;
@@ -78,11 +95,11 @@ class SyncStore {
   // the room is a redelivery and changes nothing; 0 means unsequenced (checked by content only).
   // The check and the write are one transaction.
 
-  // Stores an event (pos is assigned) and, if `enters_state`, makes it the room's current state
-  // for its key. Returns the position, or nullopt if the event was already stored (a redelivery:
-  // nothing changes).
+  // Stores an event (pos is assigned) and applies `state` to the room's current state at that
+  // position, recording the change for StateAt and StateHistory. Returns the position, or nullopt
+  // if the event was already stored (a redelivery: nothing changes).
   virtual absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
-                                                            bool enters_state,
+                                                            const std::vector<StateUpdate>& state,
                                                             int64_t room_seq) = 0;
   // The last room_sequence applied for the room (0 if none).
   virtual absl::StatusOr<int64_t> AppliedRoomSequence(absl::string_view room_id) = 0;
@@ -104,11 +121,12 @@ class SyncStore {
   virtual absl::StatusOr<std::vector<std::string>> JoinedUsers(absl::string_view room_id) = 0;
   // The room's current state events.
   virtual absl::StatusOr<std::vector<SyncEvent>> CurrentState(absl::string_view room_id) = 0;
-  // The room's state as of position `pos` (for each key, the latest state event at or before it).
+  // The room's state as of position `pos` (for each key, its latest change at or before it).
   virtual absl::StatusOr<std::vector<SyncEvent>> StateAt(absl::string_view room_id,
                                                          int64_t pos) = 0;
-  // Every event of the room with this type and state key, oldest first: the history of one piece
-  // of state (history visibility, a user's membership).
+  // Every change of one piece of state (history visibility, a user's membership), oldest first:
+  // the event that took the key, at the position where it did (event_id and event_json empty
+  // where the key left the state).
   virtual absl::StatusOr<std::vector<SyncEvent>> StateHistory(absl::string_view room_id,
                                                               absl::string_view type,
                                                               absl::string_view state_key) = 0;

@@ -30,7 +30,7 @@ class VisibilityTest : public ::testing::Test {
     e.state_key = state_key;
     e.membership = membership;
     e.event_json = R"({"type":")" + type + R"(","content":)" + content + "}";
-    EXPECT_TRUE(store_.ApplyEvent(e, state_key.has_value(), 0).ok());
+    EXPECT_TRUE(store_.ApplyEvent(e, OwnStateUpdate(e), 0).ok());
     return e.event_id;
   }
   std::string Message(const std::string& sender = kAlice) {

@@ -36,7 +36,8 @@ class FakeSyncStore final : public SyncStore {
     return writes_;
   }
 
-  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event, bool enters_state,
+  absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
+                                                    const std::vector<StateUpdate>& state,
                                                     int64_t room_seq) override {
     absl::MutexLock lock(&mu_);
     return Write<std::optional<int64_t>>([&]() -> std::optional<int64_t> {
@@ -47,8 +48,23 @@ class FakeSyncStore final : public SyncStore {
       SyncEvent stored = event;
       stored.pos = ++pos_;
       events_.push_back(stored);
-      if (enters_state && event.state_key) {
-        state_[{event.room_id, event.type, *event.state_key}] = stored;
+      for (const StateUpdate& update : state) {
+        std::tuple<std::string, std::string, std::string> key{event.room_id, update.type,
+                                                              update.state_key};
+        changes_.push_back({event.room_id, update.type, update.state_key, stored.pos,
+                            update.event_id.value_or("")});
+        const SyncEvent* entering = nullptr;
+        for (const SyncEvent& e : events_) {
+          if (update.event_id && e.event_id == *update.event_id) entering = &e;
+        }
+        if (entering == nullptr) {
+          state_.erase(key);
+        } else {
+          SyncEvent entry = *entering;
+          entry.membership = update.membership;
+          entry.pos = stored.pos;
+          state_[key] = entry;
+        }
       }
       return stored.pos;
     });
@@ -130,12 +146,16 @@ class FakeSyncStore final : public SyncStore {
   }
   absl::StatusOr<std::vector<SyncEvent>> StateAt(absl::string_view room_id, int64_t pos) override {
     absl::MutexLock lock(&mu_);
-    std::map<std::pair<std::string, std::string>, SyncEvent> state;
-    for (const SyncEvent& e : events_) {
-      if (e.room_id == room_id && e.state_key && e.pos <= pos) state[{e.type, *e.state_key}] = e;
+    std::map<std::pair<std::string, std::string>, std::string> state;  // changes_ is in pos order
+    for (const Change& c : changes_) {
+      if (c.room_id == room_id && c.pos <= pos) state[{c.type, c.state_key}] = c.event_id;
     }
     std::vector<SyncEvent> out;
-    for (auto& [key, e] : state) out.push_back(e);
+    for (const auto& [key, id] : state) {
+      for (const SyncEvent& e : events_) {
+        if (!id.empty() && e.event_id == id) out.push_back(e);
+      }
+    }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.pos < b.pos; });
     return out;
   }
@@ -144,8 +164,17 @@ class FakeSyncStore final : public SyncStore {
                                                       absl::string_view state_key) override {
     absl::MutexLock lock(&mu_);
     std::vector<SyncEvent> out;
-    for (const SyncEvent& e : events_) {
-      if (e.room_id == room_id && e.type == type && e.state_key == state_key) out.push_back(e);
+    for (const Change& c : changes_) {
+      if (c.room_id != room_id || c.type != type || c.state_key != state_key) continue;
+      SyncEvent entry;
+      for (const SyncEvent& e : events_) {
+        if (!c.event_id.empty() && e.event_id == c.event_id) entry = e;
+      }
+      entry.pos = c.pos;
+      entry.room_id = c.room_id;
+      entry.type = c.type;
+      entry.state_key = c.state_key;
+      out.push_back(entry);
     }
     return out;
   }
@@ -353,8 +382,18 @@ class FakeSyncStore final : public SyncStore {
   int writes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t pos_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<SyncEvent> events_ ABSL_GUARDED_BY(mu_);
+  // The current state; each entry's pos is that of the message that set it, as in PostgreSQL.
   std::map<std::tuple<std::string, std::string, std::string>, SyncEvent> state_
       ABSL_GUARDED_BY(mu_);
+  // Every state change in position order (event_id "" where the key left the state).
+  struct Change {
+    std::string room_id;
+    std::string type;
+    std::string state_key;
+    int64_t pos = 0;
+    std::string event_id;
+  };
+  std::vector<Change> changes_ ABSL_GUARDED_BY(mu_);
   std::map<std::tuple<std::string, std::string, std::string>, AccountDataEntry> account_data_
       ABSL_GUARDED_BY(mu_);
   std::map<std::tuple<std::string, std::string, std::string>, PeekRow> peeks_ ABSL_GUARDED_BY(mu_);
