@@ -157,8 +157,7 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
   event->set_event_id(event_id);
   event->set_room_version(absl::StrCat(version));
   event->set_from_federation(true);
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> latest, txn.ForwardExtremities());
-  for (const matrix::PrevEvent& extremity : latest) event->add_latest_event_ids(extremity.event_id);
+  for (const std::string& extremity : change.extremities) event->add_latest_event_ids(extremity);
   for (const auto& [key, id] : change.delta) {
     if (id) event->add_adds_state_event_ids(*id);
   }

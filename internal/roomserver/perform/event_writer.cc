@@ -91,8 +91,7 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   event->set_event_json(accepted.event_json);
   event->set_event_id(built.event_id);
   event->set_room_version(absl::StrCat(version));
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> latest, txn.ForwardExtremities());
-  for (const matrix::PrevEvent& extremity : latest) event->add_latest_event_ids(extremity.event_id);
+  for (const std::string& extremity : change.extremities) event->add_latest_event_ids(extremity);
   for (const auto& [key, id] : change.delta) {
     if (id) event->add_adds_state_event_ids(*id);
   }

@@ -1,6 +1,9 @@
 #include "internal/roomserver/state/room_dag.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
+#include "pkg/matrix/json_fields.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::roomserver {
@@ -62,6 +65,9 @@ absl::StatusOr<CurrentStateChange> RoomDag::Append(AcceptedEvent& event) {
   if (place.outlier || place.rejected || place.soft_failed) return change;
 
   PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> extremities, txn_.ForwardExtremities());
+  for (const matrix::PrevEvent& extremity : extremities) {
+    change.extremities.push_back(extremity.event_id);
+  }
   int64_t new_current = place.state_after;
   if (extremities.size() != 1 || extremities.front().event_id != event.event_id) {
     std::vector<std::string> ids;
@@ -88,7 +94,17 @@ absl::StatusOr<CurrentStateChange> RoomDag::Append(AcceptedEvent& event) {
       }
     }
   }
-  PERISCOPE_RETURN_IF_ERROR(txn_.SetCurrentState(new_current, change.delta));
+  std::map<std::string, std::string> memberships;
+  for (const auto& [key, id] : change.delta) {
+    if (!id || key.first != "m.room.member") continue;
+    if (*id == event.event_id) {
+      memberships[*id] = event.membership;
+    } else if (const matrix::ResolvableEvent* member = events_.Find(*id)) {
+      memberships[*id] = matrix::StringField(matrix::ContentOf(member->event), "membership");
+    }
+  }
+  PERISCOPE_RETURN_IF_ERROR(CheckEventsRead());
+  PERISCOPE_RETURN_IF_ERROR(txn_.SetCurrentState(new_current, change.delta, memberships));
   return change;
 }
 

@@ -26,6 +26,8 @@ namespace periscope::roomserver {
 struct CurrentStateChange {
   StateDelta delta;
   std::vector<std::string> removed_event_ids;
+  // The room's forward extremities after the event (empty for an event that never becomes one).
+  std::vector<std::string> extremities;
 };
 
 class RoomDag {
@@ -42,8 +44,8 @@ class RoomDag {
   absl::StatusOr<const matrix::StateMap*> State(int64_t group) { return calculator_.State(group); }
   absl::StatusOr<int64_t> CurrentStateGroup() { return txn_.CurrentStateGroup(); }
 
-  // Stores `event` (its place.state_before set by the caller; state_after is set here) and moves the
-  // forward extremities and the current state on. Returns how the current state changed.
+  // Stores `event` (its place.state_before set by the caller; state_after is set here) and moves
+  // the forward extremities and the current state on. Returns how the current state changed.
   absl::StatusOr<CurrentStateChange> Append(AcceptedEvent& event);
 
  private:

@@ -266,16 +266,15 @@ constexpr pg::Statement kCurrentStateGroup{
 constexpr pg::Statement kSetCurrentStateGroup{
     "roomserver_set_current_state_group",
     "UPDATE roomserver_rooms SET state_group = $2 WHERE room_id = $1"};
-// The membership column is read from the event itself, so a member event that enters the current
-// state by a merge (not as the event being sent) gets it too.
+// Only stored events may enter the current state (the join counts them).
 constexpr pg::Statement kUpsertState{
     "roomserver_upsert_state",
     "INSERT INTO roomserver_current_state (room_id, event_type, state_key, event_id, membership) "
-    "SELECT $1, d.event_type, d.state_key, d.event_id, CASE WHEN d.event_type = 'm.room.member' "
-    "THEN e.event_json::jsonb -> 'content' ->> 'membership' END FROM unnest($2::text[], "
-    "$3::text[], $4::text[]) AS d(event_type, state_key, event_id) JOIN roomserver_events e ON "
-    "e.event_id = d.event_id ON CONFLICT (room_id, event_type, state_key) DO UPDATE SET "
-    "event_id = EXCLUDED.event_id, membership = EXCLUDED.membership"};
+    "SELECT $1, d.event_type, d.state_key, d.event_id, NULLIF(d.membership, '') FROM "
+    "unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS d(event_type, state_key, "
+    "event_id, membership) JOIN roomserver_events e ON e.event_id = d.event_id ON CONFLICT "
+    "(room_id, event_type, state_key) DO UPDATE SET event_id = EXCLUDED.event_id, membership = "
+    "EXCLUDED.membership"};
 constexpr pg::Statement kDeleteState{
     "roomserver_delete_state",
     "DELETE FROM roomserver_current_state WHERE room_id = $1 AND (event_type, state_key) IN "
@@ -409,13 +408,16 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
     return r.Int(0, 0);
   }
 
-  absl::Status SetCurrentState(int64_t group, const StateDelta& change) override {
-    std::vector<std::string> types, keys, ids, removed_types, removed_keys;
+  absl::Status SetCurrentState(int64_t group, const StateDelta& change,
+                               const std::map<std::string, std::string>& memberships) override {
+    std::vector<std::string> types, keys, ids, member_values, removed_types, removed_keys;
     for (const auto& [key, id] : change) {
       if (id) {
         types.push_back(key.first);
         keys.push_back(key.second);
         ids.push_back(*id);
+        auto membership = memberships.find(*id);
+        member_values.push_back(membership == memberships.end() ? "" : membership->second);
       } else {
         removed_types.push_back(key.first);
         removed_keys.push_back(key.second);
@@ -423,8 +425,9 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
     }
     if (!ids.empty()) {
       PERISCOPE_ASSIGN_OR_RETURN(
-          pg::Result r, conn_.Query(kUpsertState, {room_id_, pg::ArrayLiteral(types),
-                                                   pg::ArrayLiteral(keys), pg::ArrayLiteral(ids)}));
+          pg::Result r,
+          conn_.Query(kUpsertState, {room_id_, pg::ArrayLiteral(types), pg::ArrayLiteral(keys),
+                                     pg::ArrayLiteral(ids), pg::ArrayLiteral(member_values)}));
       if (r.affected() != static_cast<int64_t>(ids.size())) {
         return absl::FailedPreconditionError("the current state names events never stored");
       }

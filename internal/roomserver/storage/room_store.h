@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,8 +100,10 @@ class RoomWriteTxn {
   // The group of the room's current state: the resolution of its forward extremities' states.
   virtual absl::StatusOr<int64_t> CurrentStateGroup() = 0;
   // Makes `group` the current state; `change` is what differs from the current state before (the
-  // rows of the current-state table to replace or remove).
-  virtual absl::Status SetCurrentState(int64_t group, const StateDelta& change) = 0;
+  // rows of the current-state table to replace or remove), and `memberships` the membership of
+  // each m.room.member event id in it.
+  virtual absl::Status SetCurrentState(int64_t group, const StateDelta& change,
+                                       const std::map<std::string, std::string>& memberships) = 0;
   // Replaces a stored event's JSON with its redacted form (an accepted redaction took effect).
   virtual absl::Status StoreRedacted(absl::string_view event_id,
                                      absl::string_view redacted_json) = 0;
