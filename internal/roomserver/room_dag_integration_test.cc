@@ -64,7 +64,20 @@ class RoomDagTest : public testing::RoomserverTest {
     return out;
   }
 
-  std::map<matrix::StateKey, std::string> CurrentStateMap() {
+  // The current state of a room version 12 room (its events hash as version 11's).
+  std::map<matrix::StateKey, std::string> CurrentStateMap12() { return CurrentStateMap(12); }
+
+  matrix::Json EventJson(const std::string& event_id) {
+    v1::QueryEventsByIdRequest request;
+    request.add_event_ids(event_id);
+    grpc::ClientContext ctx;
+    v1::QueryEventsByIdResponse response;
+    EXPECT_TRUE(stub_->QueryEventsById(&ctx, request, &response).ok());
+    if (response.events_json_size() == 0) return matrix::Json();
+    return *matrix::ParseJson(response.events_json(0));
+  }
+
+  std::map<matrix::StateKey, std::string> CurrentStateMap(int version = 10) {
     std::map<matrix::StateKey, std::string> out;
     v1::QueryCurrentStateRequest request;
     request.set_room_id(room_);
@@ -74,7 +87,7 @@ class RoomDagTest : public testing::RoomserverTest {
     for (int i = 0; i < response.state_json_size(); ++i) {
       matrix::Json event = *matrix::ParseJson(response.state_json(i));
       out[{matrix::StringField(event, "type"), matrix::StringField(event, "state_key")}] =
-          *matrix::ComputeEventId(event, 10);
+          *matrix::ComputeEventId(event, version);
     }
     return out;
   }
@@ -243,6 +256,65 @@ TEST_F(RoomDagTest, AForkIsResolvedMergedByALocalSendAndSurvivesARestart) {
   EXPECT_EQ(StateMapAt(merge, false), current);
   std::string after_restart = LocalSend("m.room.message", R"({"msgtype":"m.text","body":"y"})");
   EXPECT_EQ(PrevEventsOf(after_restart), std::vector<std::string>{after_late});
+}
+
+// Room version 12: the room id is the create event's hash, the create event is implied rather
+// than listed in auth_events, and the creators (the sender, and a trusted private chat's invitees
+// as additional_creators) have infinite power without a power-levels entry. A fork in such a room
+// resolves with state resolution v2.1.
+TEST_F(RoomDagTest, RoomVersion12RoomsAreNamedByTheirCreateEventAndResolveWithV21) {
+  v1::PerformCreateRoomRequest create;
+  create.set_room_version("12");
+  create.set_preset(v1::ROOM_PRESET_TRUSTED_PRIVATE_CHAT);
+  create.add_invite(testing::kBob);
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom(create);
+  ASSERT_TRUE(room.ok()) << room.status();
+  room_ = room->room_id();
+  EXPECT_EQ(room_.find(':'), std::string::npos) << room_;
+
+  std::map<matrix::StateKey, std::string> state = CurrentStateMap12();
+  const std::string create_id = state[{"m.room.create", ""}];
+  EXPECT_EQ(create_id, "$" + room_.substr(1));
+  matrix::Json create_event = EventJson(create_id);
+  EXPECT_FALSE(create_event.contains("room_id"));
+  EXPECT_EQ(create_event["content"]["additional_creators"], matrix::Json::array({testing::kBob}));
+  matrix::Json levels = EventJson(state[kPowerLevels]);
+  EXPECT_TRUE(levels["content"]["users"].empty()) << "creators are never listed";
+  for (const matrix::Json& auth : levels["auth_events"]) EXPECT_NE(auth, create_id);
+
+  // Alice, a creator, sets a level for Carol; listing a creator is refused (rule 10.4).
+  EXPECT_TRUE(Send(room_, kAlice, "m.room.power_levels",
+                   matrix::Json{{"users", {{kCarol, 100}}}}.dump(), "", "")
+                  .ok());
+  absl::StatusOr<std::string> listed =
+      Send(room_, kAlice, "m.room.power_levels", matrix::Json{{"users", {{kAlice, 100}}}}.dump(),
+           "", "");
+  EXPECT_EQ(listed.status().code(), absl::StatusCode::kPermissionDenied);
+
+  // Alice invites Carol (another server, 100), who joins and sets the topic twice on two
+  // branches; the later one wins (same power, same mainline), through v2.1.
+  v1::PerformMembershipRequest invite;
+  invite.set_sender(kAlice);
+  invite.set_room_id_or_alias(room_);
+  invite.set_action(v1::MEMBERSHIP_ACTION_INVITE);
+  invite.set_target_user_id(kCarol);
+  grpc::ClientContext ctx;
+  v1::PerformMembershipResponse invited;
+  ASSERT_TRUE(stub_->PerformMembership(&ctx, invite, &invited).ok());
+  std::string after_invite = CurrentStateMap12()[{"m.room.member", kCarol}];
+  auto carol_join = remote_->Build(room_, kCarol, "m.room.member", kCarol, {{"membership", "join"}},
+                                   after_invite, 200, 12);
+  ASSERT_TRUE(testing::RemoteServer::AllAccepted(remote_->Send({carol_join})));
+  auto first =
+      remote_->Build(room_, kCarol, "m.room.topic", "", {{"topic", "1"}}, carol_join.id, 1000, 12);
+  auto second =
+      remote_->Build(room_, kCarol, "m.room.topic", "", {{"topic", "2"}}, carol_join.id, 2000, 12);
+  v1::InputRoomEventsResponse forked = remote_->Send({second, first});
+  EXPECT_TRUE(testing::RemoteServer::AllAccepted(forked)) << forked.DebugString();
+  EXPECT_EQ(CurrentStateMap12()[kTopic], second.id);
+  std::string merge = LocalSend("m.room.message", R"({"msgtype":"m.text","body":"v12"})");
+  EXPECT_EQ(PrevEventsOf(merge).size(), 2u);
+  EXPECT_EQ(StateMapAt(merge, false)[kTopic], second.id);
 }
 
 TEST_F(RoomDagTest, StateAtAnUnknownEventIsNotFoundAndBadIdsAreRefused) {

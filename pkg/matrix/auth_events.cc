@@ -62,6 +62,11 @@ std::string CreateEventIdOfRoom(absl::string_view room_id) {
   return absl::StrCat("$", room_id);
 }
 
+std::string RoomIdOfCreateEvent(absl::string_view create_event_id) {
+  if (!create_event_id.empty() && create_event_id.front() == '$') create_event_id.remove_prefix(1);
+  return absl::StrCat("!", create_event_id);
+}
+
 std::vector<std::string> AuthEventIdsOf(const Json& event, int room_version) {
   std::vector<std::string> ids;
   const Json& auth_events = JsonField(event, "auth_events");

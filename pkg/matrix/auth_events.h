@@ -45,6 +45,8 @@ class AuthEvents {
 // Room version 12 names a room by its create event: the room id is the create event's id with "!"
 // for "$". This is that create event id ("$" + the room id without its sigil).
 std::string CreateEventIdOfRoom(absl::string_view room_id);
+// The other way round: the room id a room version 12 create event names ("!" for "$").
+std::string RoomIdOfCreateEvent(absl::string_view create_event_id);
 
 // The ids an event's auth is drawn from: its auth_events and, from room version 12 (where the
 // create event is implied by the room id and never listed), the room's create event. Entries that

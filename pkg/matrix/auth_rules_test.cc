@@ -504,7 +504,8 @@ AuthEvents StateV12(Json additional_creators = nullptr) {
                  {"content", {{"room_version", "12"}}},
                  {"prev_events", Json::array()},
                  {"auth_events", Json::array()}};
-  if (!additional_creators.is_null()) create["content"]["additional_creators"] = additional_creators;
+  if (!additional_creators.is_null())
+    create["content"]["additional_creators"] = additional_creators;
   EXPECT_TRUE(state.Add("$hash", create).ok());
   EXPECT_TRUE(state.Add("$alice", Member(kAlice, kAlice, "join")).ok());
   EXPECT_TRUE(state.Add("$bob", Member(kBob, kBob, "join")).ok());
@@ -520,19 +521,21 @@ Json InRoomV12(Json event) {
 }
 
 TEST(AuthRulesTest, Version12CreateEvent) {
-  Json create = {{"type", "m.room.create"},  {"sender", kAlice},
-                 {"state_key", ""},          {"content", {{"room_version", "12"}}},
+  Json create = {{"type", "m.room.create"},
+                 {"sender", kAlice},
+                 {"state_key", ""},
+                 {"content", {{"room_version", "12"}}},
                  {"prev_events", Json::array()}};
   AuthEvents empty;
   EXPECT_TRUE(CheckAuthRules(create, empty, 12).ok());
   Json with_room_id = create;
   with_room_id["room_id"] = "!x:a.test";
-  EXPECT_TRUE(absl::StartsWith(CheckAuthRules(with_room_id, empty, 12).message(),
-                               "auth rule 1.2 (v12):"));
+  EXPECT_TRUE(
+      absl::StartsWith(CheckAuthRules(with_room_id, empty, 12).message(), "auth rule 1.2 (v12):"));
   Json bad_creators = create;
   bad_creators["content"]["additional_creators"] = {kBob, "not-a-user"};
-  EXPECT_TRUE(absl::StartsWith(CheckAuthRules(bad_creators, empty, 12).message(),
-                               "auth rule 1.4 (v12):"));
+  EXPECT_TRUE(
+      absl::StartsWith(CheckAuthRules(bad_creators, empty, 12).message(), "auth rule 1.4 (v12):"));
   bad_creators["content"]["additional_creators"] = kBob;
   EXPECT_FALSE(CheckAuthRules(bad_creators, empty, 12).ok());
   Json good_creators = create;
@@ -545,8 +548,8 @@ TEST(AuthRulesTest, Version12RoomIdMustNameTheCreateEvent) {
   EXPECT_TRUE(CheckAuthRules(InRoomV12(Event("m.room.message", kBob, {})), state, 12).ok());
   Json elsewhere = Event("m.room.message", kBob, {});
   elsewhere["room_id"] = "!otherhash";
-  EXPECT_TRUE(absl::StartsWith(CheckAuthRules(elsewhere, state, 12).message(),
-                               "auth rule 2 (v12):"));
+  EXPECT_TRUE(
+      absl::StartsWith(CheckAuthRules(elsewhere, state, 12).message(), "auth rule 2 (v12):"));
 }
 
 TEST(AuthRulesTest, Version12CreatorsHaveInfinitePower) {
@@ -561,11 +564,11 @@ TEST(AuthRulesTest, Version12CreatorsHaveInfinitePower) {
   EXPECT_FALSE(CheckAuthRules(InRoomV12(Member(kBob, kCarol, "ban")), state, 12).ok());
   Json list_creator = PowerLevelsEvent({{"users", {{kBob, 50}, {kAlice, 100}}}});
   list_creator["sender"] = kAlice;
-  EXPECT_TRUE(absl::StartsWith(
-      CheckAuthRules(InRoomV12(list_creator), state, 12).message(), "auth rule 10.4 (v12):"));
+  EXPECT_TRUE(absl::StartsWith(CheckAuthRules(InRoomV12(list_creator), state, 12).message(),
+                               "auth rule 10.4 (v12):"));
   Json list_extra = PowerLevelsEvent({{"users", {{kBob, 50}, {kCarol, 0}}}});
-  EXPECT_TRUE(absl::StartsWith(
-      CheckAuthRules(InRoomV12(list_extra), state, 12).message(), "auth rule 10.4 (v12):"));
+  EXPECT_TRUE(absl::StartsWith(CheckAuthRules(InRoomV12(list_extra), state, 12).message(),
+                               "auth rule 10.4 (v12):"));
   // Before version 12, the same room gives Carol only users_default.
   EXPECT_FALSE(CheckAuthRules(Member(kCarol, kBob, "leave"), BaseState(11), 11).ok());
 }
@@ -586,8 +589,8 @@ TEST(AuthEventsTest, Version12ImpliesTheCreateEvent) {
                               *state.Get("m.room.member", kBob)};
   EXPECT_TRUE(CheckAuthEventsSelection(event, listed, 12).ok());
   listed.push_back(*state.Get("m.room.create", ""));
-  EXPECT_TRUE(absl::StartsWith(CheckAuthEventsSelection(event, listed, 12).message(),
-                               "auth rule 2.2:"));
+  EXPECT_TRUE(
+      absl::StartsWith(CheckAuthEventsSelection(event, listed, 12).message(), "auth rule 2.2:"));
 }
 
 TEST(AuthRulesTest, HostileEventsAreRefusedNotCrashed) {

@@ -19,8 +19,15 @@ absl::Status TooLarge(absl::string_view message) {
   return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kTooLarge, message);
 }
 
-absl::Status ValidateProto(const ProtoEvent& proto) {
-  PERISCOPE_RETURN_IF_ERROR(ValidateRoomId(proto.room_id));
+absl::Status ValidateProto(const ProtoEvent& proto, int room_version) {
+  // A room version 12 create event has no room id: its own id will name the room.
+  const bool names_room =
+      room_version >= 12 && proto.type == "m.room.create" && proto.state_key == "";
+  if (names_room && !proto.room_id.empty()) {
+    return InvalidParam(
+        "a room version 12 m.room.create has no room_id: its event id names the room");
+  }
+  if (!names_room) PERISCOPE_RETURN_IF_ERROR(ValidateRoomId(proto.room_id));
   if (!ParseSigilId(proto.sender, '@').ok()) {
     return InvalidParam(absl::StrCat("sender \"", proto.sender, "\" is not a user id"));
   }
@@ -67,7 +74,7 @@ absl::Status CheckEventSize(const Json& event) {
 absl::StatusOr<BuiltEvent> BuildEvent(const ProtoEvent& proto, const AuthEvents& state,
                                       std::vector<PrevEvent> prev_events, int room_version,
                                       absl::string_view origin, const SigningKey& key) {
-  PERISCOPE_RETURN_IF_ERROR(ValidateProto(proto));
+  PERISCOPE_RETURN_IF_ERROR(ValidateProto(proto, room_version));
   if (proto.type == "m.room.create" && !prev_events.empty()) {
     // Only a room's first event may be its create event: a second one would be another DAG root
     // with a creator and version of the sender's choosing (auth rule 1 refuses it too).
@@ -75,11 +82,11 @@ absl::StatusOr<BuiltEvent> BuildEvent(const ProtoEvent& proto, const AuthEvents&
                        "m.room.create can only be sent when a room is created");
   }
   const bool is_create = proto.type == "m.room.create" && proto.state_key == "";
-  Json event = {{"room_id", proto.room_id},
-                {"sender", proto.sender},
+  Json event = {{"sender", proto.sender},
                 {"type", proto.type},
                 {"content", proto.content},
                 {"origin_server_ts", proto.origin_server_ts}};
+  if (!(is_create && room_version >= 12)) event["room_id"] = proto.room_id;
   if (proto.state_key) event["state_key"] = *proto.state_key;
   if (room_version < 11) event["origin"] = origin;
   if (proto.redacts) {

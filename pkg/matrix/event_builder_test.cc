@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "pkg/matrix/auth_rules.h"
 #include "pkg/matrix/event_crypto.h"
+#include "pkg/matrix/identifiers.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::matrix {
@@ -72,6 +73,23 @@ TEST(EventBuilderTest, CreateEventHasNoParentsAndDepthOne) {
   EXPECT_EQ(create.event_id, *ComputeEventId(create.event, 10));
   EXPECT_TRUE(VerifyEventSignature(create.event, "a.test", "ed25519:1", Key().public_key, 10).ok());
   EXPECT_EQ(create.event["hashes"]["sha256"], *ContentHash(create.event));
+}
+
+TEST(EventBuilderTest, ARoomVersion12CreateEventHasNoRoomIdAndNamesTheRoom) {
+  ProtoEvent proto = Proto("m.room.create", {{"room_version", "12"}}, "");
+  proto.room_id.clear();
+  AuthEvents none;
+  absl::StatusOr<BuiltEvent> create = BuildEvent(proto, none, {}, 12, "a.test", Key());
+  ASSERT_TRUE(create.ok()) << create.status();
+  EXPECT_FALSE(create->event.contains("room_id"));
+  EXPECT_TRUE(CheckAuthRules(create->event, none, 12).ok());
+  const std::string room_id = RoomIdOfCreateEvent(create->event_id);
+  EXPECT_EQ(CreateEventIdOfRoom(room_id), create->event_id);
+  EXPECT_TRUE(ValidateRoomId(room_id).ok()) << room_id;
+  // With a room id it is refused: the id would not be the create event's.
+  proto.room_id = kRoom;
+  EXPECT_EQ(BuildEvent(proto, none, {}, 12, "a.test", Key()).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(EventBuilderTest, ASecondCreateEventIsRefusedEvenByTheCreator) {

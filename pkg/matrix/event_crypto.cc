@@ -64,9 +64,9 @@ std::set<std::string, std::less<>> KeptContentKeys(absl::string_view type, int v
 
 absl::StatusOr<int> ParseRoomVersion(absl::string_view version) {
   int v = 0;
-  if (!absl::SimpleAtoi(version, &v) || v < 4 || v > 11 || absl::StrCat(v) != version) {
+  if (!absl::SimpleAtoi(version, &v) || v < 4 || v > 12 || absl::StrCat(v) != version) {
     return MatrixError(absl::StatusCode::kInvalidArgument, "M_UNSUPPORTED_ROOM_VERSION",
-                       absl::StrCat("room version \"", version, "\" is not supported (4-11 are)"));
+                       absl::StrCat("room version \"", version, "\" is not supported (4-12 are)"));
   }
   return v;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The cryptography of events (server-server spec "Signing Events", room versions 4-11):
+// The cryptography of events (server-server spec "Signing Events", room versions 4-12):
 // content hashes, the redaction algorithm, reference hashes, event ids, and event signatures.
 
 #include <string>
@@ -10,7 +10,8 @@
 
 namespace periscope::matrix {
 
-// A supported room version as a number (4..11).
+// A supported room version as a number (4..12). Room version 12 events are hashed, redacted and
+// signed as version 11's; what changes is the room id (the create event's id) and the auth rules.
 absl::StatusOr<int> ParseRoomVersion(absl::string_view version);
 
 // The unpadded base64 SHA-256 of the event without "unsigned", "signatures" and "hashes".

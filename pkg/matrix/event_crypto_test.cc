@@ -130,7 +130,8 @@ TEST(EventCryptoTest, RoomVersions) {
   EXPECT_EQ(*ParseRoomVersion("10"), 10);
   EXPECT_EQ(*ParseRoomVersion("4"), 4);
   EXPECT_EQ(*ParseRoomVersion("11"), 11);
-  for (const char* bad : {"3", "12", "010", "", "x", "10.0"}) {
+  EXPECT_EQ(*ParseRoomVersion("12"), 12);
+  for (const char* bad : {"3", "13", "010", "", "x", "10.0"}) {
     EXPECT_EQ(MatrixErrcode(ParseRoomVersion(bad).status()), "M_UNSUPPORTED_ROOM_VERSION") << bad;
   }
 }

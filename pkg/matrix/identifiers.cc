@@ -111,7 +111,18 @@ absl::StatusOr<SigilId> ParseSigilId(absl::string_view id, char sigil) {
 }
 
 absl::Status ValidateRoomId(absl::string_view room_id) {
-  return ParseSigilId(room_id, '!').status();
+  if (room_id.find(':') != absl::string_view::npos) return ParseSigilId(room_id, '!').status();
+  // Room version 12: "!" and the create event's reference hash (URL-safe base64), no server.
+  if (room_id.size() > kMaxIdBytes) return Invalid("room id", "longer than 255 bytes");
+  if (room_id.size() < 2 || room_id.front() != '!') {
+    return Invalid("room id", "must be !opaque:server, or ! and a hash (room version 12)");
+  }
+  for (char c : room_id.substr(1)) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+      return Invalid("room id", "a room id without a server must be URL-safe base64");
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateRoomAlias(absl::string_view alias) {

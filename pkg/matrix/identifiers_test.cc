@@ -35,12 +35,15 @@ TEST(IdentifiersTest, RoomIdsAndAliases) {
   EXPECT_TRUE(ValidateRoomId("!abc:example.org").ok());
   EXPECT_TRUE(ValidateRoomId("!abc:[::1]:8448").ok());
   EXPECT_TRUE(ValidateRoomAlias("#room:example.org").ok());
-  for (const char* bad :
-       {"abc:example.org", "!abc", "!:example.org", "!abc:", "!abc:bad host", "#abc:example.org"}) {
+  // Room version 12: "!" and the create event's hash, no server.
+  EXPECT_TRUE(ValidateRoomId("!31hneApxJ_1o-63DmFrpeqnkFfWppnzWso1JvH3ogLM").ok());
+  for (const char* bad : {"abc:example.org", "!", "!a+b/c=", "!with space", "!:example.org",
+                          "!abc:", "!abc:bad host", "#abc:example.org"}) {
     EXPECT_EQ(MatrixErrcode(ValidateRoomId(bad)), "M_INVALID_PARAM") << bad;
   }
   EXPECT_FALSE(ValidateRoomAlias("!room:example.org").ok());
   EXPECT_FALSE(ValidateRoomId("!" + std::string(250, 'a') + ":example.org").ok());
+  EXPECT_FALSE(ValidateRoomId("!" + std::string(255, 'a')).ok());
 }
 
 TEST(IdentifiersTest, HistoricalUserIdsParse) {

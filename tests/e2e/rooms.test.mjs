@@ -200,6 +200,26 @@ for (const mode of ["monolith", "mesh"]) {
       assertError(await call(server, "GET", profilePath("not-a-user")), 400, "M_INVALID_PARAM");
     });
 
+    await t.test("room version 12: the room is named by its create event, creators are implied", async () => {
+      const caps = await call(server, "GET", `${v3}/capabilities`, { token: alice.access_token });
+      assert.equal(caps.json.capabilities["m.room_versions"].available["12"], "stable");
+      const { room_id: room } = await sdkAlice.createRoom({ preset: "public_chat", room_version: "12", name: "Twelve" });
+      assert.match(room, /^![A-Za-z0-9_-]{43}$/, "no server part: the create event's hash");
+      assert.equal((await call(server, "POST", `${v3}/join/${enc(room)}`, { token: bob.access_token })).status, 200);
+      assert.equal((await send(alice, room, { msgtype: "m.text", body: "twelve" }, "v12a")).status, 200);
+      const create = await call(server, "GET", `${v3}/rooms/${enc(room)}/state/m.room.create/`, { token: bob.access_token });
+      assert.equal(create.json.room_version, "12");
+      const levels = await call(server, "GET", `${v3}/rooms/${enc(room)}/state/m.room.power_levels/`, { token: bob.access_token });
+      assert.deepEqual(levels.json.users ?? {}, {}, "the creator is not listed");
+      const page = await call(server, "GET", `${v3}/rooms/${enc(room)}/messages?dir=b&limit=20`, { token: bob.access_token });
+      assert.ok(page.json.chunk.some((e) => e.content.body === "twelve"));
+      // A creator may not be listed in the power levels (auth rule 10.4), and Bob cannot promote himself.
+      assertError(await call(server, "PUT", `${v3}/rooms/${enc(room)}/state/m.room.power_levels/`,
+        { token: alice.access_token, body: { users: { [alice.user_id]: 100 } } }), 403, "M_FORBIDDEN");
+      assertError(await call(server, "PUT", `${v3}/rooms/${enc(room)}/state/m.room.power_levels/`,
+        { token: bob.access_token, body: { users: { [bob.user_id]: 100 } } }), 403, "M_FORBIDDEN");
+    });
+
     await t.test("bad input gets Matrix errors", async () => {
       const { room_id: room } = await sdkAlice.createRoom({});
       const token = alice.access_token;

@@ -37,7 +37,8 @@ absl::StatusOr<bool> RedactTarget(RoomWriteTxn& txn, const std::string& room_id,
 absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix::ProtoEvent proto,
                                                        const SendOrigin& origin) {
   const int version = txn.room_version();
-  proto.origin_server_ts = absl::ToUnixMillis(clock_.Now());
+  if (proto.origin_server_ts == 0) proto.origin_server_ts = absl::ToUnixMillis(clock_.Now());
+  const std::string room_id = txn.room_id();
 
   // The new event follows the room's forward extremities (the 20 deepest if there are more), and
   // is authorised against the state before it: the resolution of the states after them.
@@ -46,7 +47,7 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   const std::vector<matrix::StateKey> auth_keys = matrix::AuthStateKeysFor(draft, version);
   PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> extremities, txn.ForwardExtremities());
   std::vector<matrix::PrevEvent> prevs = matrix::ChoosePrevEvents(extremities);
-  RoomDag dag(txn, proto.room_id);
+  RoomDag dag(txn, room_id);
   int64_t before = kEmptyStateGroup;
   matrix::AuthEvents state;
   if (prevs.size() == extremities.size()) {
@@ -82,11 +83,11 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   bool redacted = false;
   if (proto.redacts && proto.type == "m.room.redaction") {
     PERISCOPE_ASSIGN_OR_RETURN(redacted,
-                               RedactTarget(txn, proto.room_id, *proto.redacts, built, version));
+                               RedactTarget(txn, room_id, *proto.redacts, built, version));
   }
 
   v1::OutputEvent output;
-  output.set_room_id(proto.room_id);
+  output.set_room_id(room_id);
   v1::NewRoomEvent* event = output.mutable_new_room_event();
   event->set_event_json(accepted.event_json);
   event->set_event_id(built.event_id);
@@ -100,8 +101,16 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   event->set_transaction_id(origin.txn_id);
   event->set_device_id(origin.device_id);
   PERISCOPE_RETURN_IF_ERROR(QueueOutput(txn, output));
-  PERISCOPE_RETURN_IF_ERROR(RetirePeeksAfterEvent(txn, proto.room_id, accepted, proto.content));
+  PERISCOPE_RETURN_IF_ERROR(RetirePeeksAfterEvent(txn, room_id, accepted, proto.content));
   return built;
+}
+
+absl::StatusOr<std::string> EventWriter::RoomIdNamedBy(const matrix::ProtoEvent& create,
+                                                       int room_version) const {
+  PERISCOPE_ASSIGN_OR_RETURN(
+      matrix::BuiltEvent built,
+      matrix::BuildEvent(create, matrix::AuthEvents(), {}, room_version, server_name_, key_));
+  return matrix::RoomIdOfCreateEvent(built.event_id);
 }
 
 }  // namespace periscope::roomserver

@@ -25,10 +25,16 @@ class EventWriter {
   EventWriter(std::string server_name, const matrix::SigningKey& key, const Clock& clock)
       : server_name_(std::move(server_name)), key_(key), clock_(clock) {}
 
-  // Builds, authorises, stores and queues `proto` (its origin_server_ts is set from the clock).
-  // A refusal by the auth rules is PERMISSION_DENIED / M_FORBIDDEN naming the rule.
+  // Builds, authorises, stores and queues `proto` in the transaction's room (its
+  // origin_server_ts is set from the clock unless the caller set one). A refusal by the auth rules
+  // is PERMISSION_DENIED / M_FORBIDDEN naming the rule.
   absl::StatusOr<matrix::BuiltEvent> Append(RoomWriteTxn& txn, matrix::ProtoEvent proto,
                                             const SendOrigin& origin = {});
+  // Room version 12: the room id that the create event `create` (no room_id, origin_server_ts
+  // set) will have once appended: "!" and its reference hash. Appending the same proto gives the
+  // same event, since building and signing are deterministic.
+  absl::StatusOr<std::string> RoomIdNamedBy(const matrix::ProtoEvent& create,
+                                            int room_version) const;
 
   const std::string& server_name() const { return server_name_; }
   const Clock& clock() const { return clock_; }

@@ -74,8 +74,9 @@ absl::StatusOr<v1::PerformPeekResponse> LocalPeeks::Peek(const v1::PerformPeekRe
                              ResolveRoomIdOrAlias(store_, request.room_id_or_alias()));
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
   if (!version) {
-    PERISCOPE_ASSIGN_OR_RETURN(matrix::SigilId id, matrix::ParseSigilId(room_id, '!'));
-    if (id.server_name != server_name_) {
+    // A room version 12 id names no server: nothing says it is another server's room.
+    absl::StatusOr<matrix::SigilId> id = matrix::ParseSigilId(room_id, '!');
+    if (id.ok() && id->server_name != server_name_) {
       return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
                          absl::StrCat("Room ", room_id,
                                       " is not known here, and peeking into rooms on other "

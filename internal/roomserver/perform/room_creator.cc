@@ -99,7 +99,16 @@ absl::StatusOr<v1::PerformCreateRoomResponse> RoomCreator::Create(
   create_content["room_version"] = absl::StrCat(version);
   if (version < 11) create_content["creator"] = creator;
   Json power_levels = DefaultPowerLevels(creator);
-  if (preset == v1::ROOM_PRESET_TRUSTED_PRIVATE_CHAT) {
+  if (version >= 12) {
+    // Creators have infinite power and must not be listed (auth rule 10.4); the invitees of a
+    // trusted private chat become creators too (MSC4289), rather than users at 100.
+    power_levels["users"] = Json::object();
+    if (preset == v1::ROOM_PRESET_TRUSTED_PRIVATE_CHAT && request.invite_size() > 0) {
+      Json& additional = create_content["additional_creators"];
+      if (!additional.is_array()) additional = Json::array();
+      for (const std::string& invitee : request.invite()) additional.push_back(invitee);
+    }
+  } else if (preset == v1::ROOM_PRESET_TRUSTED_PRIVATE_CHAT) {
     for (const std::string& invitee : request.invite()) power_levels["users"][invitee] = 100;
   }
   for (const auto& [key, value] : power_override.items()) power_levels[key] = value;
@@ -132,9 +141,7 @@ absl::StatusOr<v1::PerformCreateRoomResponse> RoomCreator::Create(
     planned.push_back({"m.room.topic", "", {{"topic", request.topic()}}});
   }
 
-  const std::string room_id = absl::StrCat(
-      "!", crypto::RandomString(18, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"), ":",
-      server);
+  std::string room_id;
   auto proto = [&](std::string type, std::optional<std::string> state_key, Json content) {
     matrix::ProtoEvent p;
     p.room_id = room_id;
@@ -144,16 +151,27 @@ absl::StatusOr<v1::PerformCreateRoomResponse> RoomCreator::Create(
     p.content = std::move(content);
     return p;
   };
+  const int64_t now_ms = absl::ToUnixMillis(writer_.clock().Now());
+  matrix::ProtoEvent create = proto("m.room.create", "", create_content);
+  if (version >= 12) {
+    // The create event names the room: build it first (at a fixed time, so that appending it
+    // below gives the same event) and take the room id from its id.
+    create.origin_server_ts = now_ms;
+    PERISCOPE_ASSIGN_OR_RETURN(room_id, writer_.RoomIdNamedBy(create, version));
+  } else {
+    room_id = absl::StrCat(
+        "!", crypto::RandomString(18, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"), ":",
+        server);
+    create.room_id = room_id;
+  }
   PERISCOPE_ASSIGN_OR_RETURN(
       Json creator_member,
       ObjectOrEmpty(request.creator_member_content_json(), "creator_member_content"));
   creator_member["membership"] = "join";
-  const int64_t now_ms = absl::ToUnixMillis(writer_.clock().Now());
   SendOrigin origin{request.device_id(), ""};
   PERISCOPE_RETURN_IF_ERROR(
       store_.CreateRoom(room_id, version, now_ms, [&](RoomWriteTxn& txn) -> absl::Status {
-        PERISCOPE_RETURN_IF_ERROR(
-            writer_.Append(txn, proto("m.room.create", "", create_content), origin).status());
+        PERISCOPE_RETURN_IF_ERROR(writer_.Append(txn, create, origin).status());
         PERISCOPE_RETURN_IF_ERROR(
             writer_.Append(txn, proto("m.room.member", creator, creator_member), origin).status());
         for (PlannedState& state : planned) {

@@ -341,6 +341,7 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
         room_version_(room_version),
         state_groups_(conn, std::string(room_id)) {}
 
+  const std::string& room_id() const override { return room_id_; }
   int room_version() const override { return room_version_; }
 
   absl::StatusOr<matrix::AuthEvents> State(const std::vector<matrix::StateKey>& keys) override {

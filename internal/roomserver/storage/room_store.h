@@ -80,6 +80,7 @@ struct EventRecord {
 class RoomWriteTxn {
  public:
   virtual ~RoomWriteTxn() = default;
+  virtual const std::string& room_id() const = 0;
   virtual int room_version() const = 0;
   // The current state events for `keys` (missing keys are simply absent).
   virtual absl::StatusOr<matrix::AuthEvents> State(const std::vector<matrix::StateKey>& keys) = 0;
