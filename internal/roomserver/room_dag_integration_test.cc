@@ -134,6 +134,7 @@ const matrix::StateKey kPowerLevels{"m.room.power_levels", ""};
 
 TEST_F(RoomDagTest, AForkIsResolvedMergedByALocalSendAndSurvivesARestart) {
   v1::PerformCreateRoomRequest create;
+  create.set_room_version("10");  // state resolution v2; the v12 test below covers v2.1
   create.set_preset(v1::ROOM_PRESET_PUBLIC_CHAT);
   absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom(create);
   ASSERT_TRUE(room.ok()) << room.status();

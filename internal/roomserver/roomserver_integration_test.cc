@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "internal/roomserver/api/output_stream.h"
 #include "internal/roomserver/output/outbox_relay.h"
+#include "internal/roomserver/perform/room_creator.h"
 #include "internal/roomserver/roomserver_component.h"
 #include "internal/roomserver/storage/pg_room_store.h"
 #include "internal/roomserver/testing/roomserver_fixture.h"
@@ -53,7 +54,9 @@ TEST_F(RoomserverTest, CreateRoomWritesTheSpecOrderAndPublishesIt) {
   absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom(request);
   ASSERT_TRUE(room.ok()) << room.status();
   EXPECT_EQ(room->room_alias(), "#lobby:rs.test");
-  EXPECT_TRUE(absl::EndsWith(room->room_id(), ":rs.test"));
+  // The default room version (12): the room id is the create event's hash, no server.
+  EXPECT_EQ(kDefaultRoomVersion, 12);
+  EXPECT_EQ(room->room_id().find(':'), std::string::npos) << room->room_id();
 
   std::vector<v1::OutputEvent> output = ReadOutput(10);
   std::vector<std::string> types;
@@ -61,9 +64,12 @@ TEST_F(RoomserverTest, CreateRoomWritesTheSpecOrderAndPublishesIt) {
     ASSERT_TRUE(o.has_new_room_event());
     EXPECT_EQ(o.room_id(), room->room_id());
     matrix::Json event = *matrix::ParseJson(o.new_room_event().event_json());
-    EXPECT_EQ(*matrix::ComputeEventId(event, 10), o.new_room_event().event_id());
+    EXPECT_EQ(*matrix::ComputeEventId(event, 12), o.new_room_event().event_id());
     EXPECT_TRUE(
-        matrix::VerifyEventSignature(event, kServer, key_.key_id, key_.public_key, 10).ok());
+        matrix::VerifyEventSignature(event, kServer, key_.key_id, key_.public_key, 12).ok());
+    if (event["type"] == "m.room.create") {
+      EXPECT_EQ(o.new_room_event().event_id(), "$" + room->room_id().substr(1));
+    }
     types.push_back(event["type"].get<std::string>() +
                     (event.contains("state_key") && !event["state_key"].get<std::string>().empty()
                          ? "/" + event["state_key"].get<std::string>()
@@ -327,7 +333,7 @@ TEST_F(RoomserverTest, QueriesAnswerAndUnknownRoomsAreNotFound) {
   version_request.set_room_id(room->room_id());
   v1::QueryRoomVersionResponse version;
   ASSERT_TRUE(stub_->QueryRoomVersion(&ctx, version_request, &version).ok());
-  EXPECT_EQ(version.room_version(), "10");
+  EXPECT_EQ(version.room_version(), "12");
 
   grpc::ClientContext ctx2;
   version_request.set_room_id("!unknown:rs.test");

@@ -81,9 +81,10 @@ class SyncApiTest : public ::testing::Test {
     if (rooms_server_) rooms_server_->Shutdown(absl::Seconds(1));
   }
 
-  std::string CreateRoom() {
+  std::string CreateRoom(const std::string& room_version = "") {
     rs::PerformCreateRoomRequest request;
     request.set_user_id(kAlice);
+    request.set_room_version(room_version);
     request.set_preset(rs::ROOM_PRESET_PUBLIC_CHAT);
     grpc::ClientContext ctx;
     rs::PerformCreateRoomResponse response;
@@ -306,7 +307,7 @@ TEST_F(SyncApiTest, InitialAndIncrementalSyncsCarryTheConversation) {
 // state goes back to the earlier topic although the later one is newer in the stream; an initial
 // sync's state must say so.
 TEST_F(SyncApiTest, AForkResolvedInTheRoomserverShowsInSync) {
-  const std::string room = CreateRoom();
+  const std::string room = CreateRoom("10");  // the remote events below are built as version 10
   constexpr char kRemoteBob[] = "@bob:remote.test";
   constexpr char kRemoteCarol[] = "@carol:remote.test";
   rs::PerformSendEventRequest levels;

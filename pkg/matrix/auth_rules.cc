@@ -23,9 +23,9 @@ std::optional<std::string> DomainOf(absl::string_view id, char sigil) {
   return parsed->server_name;
 }
 
-// The power levels in force in `auth`, or the creator-only defaults without a power_levels event.
-// From room version 12 the creators' level is infinite whatever the event says.
-absl::StatusOr<PowerLevels> CurrentPowerLevels(const AuthEvents& auth, int room_version) {
+}  // namespace
+
+absl::StatusOr<PowerLevels> PowerLevelsIn(const AuthEvents& auth, int room_version) {
   const Json* power_levels = auth.Get("m.room.power_levels", "");
   const Json* create = auth.Get("m.room.create", "");
   PowerLevels levels;
@@ -43,6 +43,8 @@ absl::StatusOr<PowerLevels> CurrentPowerLevels(const AuthEvents& auth, int room_
     levels.creators = RoomCreators(*create, room_version);
   return levels;
 }
+
+namespace {
 
 // Rule 1.3 asks whether the version is one the spec defines (1-12), not whether Periscope can
 // host it.
@@ -366,7 +368,7 @@ absl::Status CheckAuthRules(const Json& event, const AuthEvents& auth, int room_
       DomainOf(e.sender, '@') != DomainOf(StringField(*create, "sender"), '@')) {
     return AuthFailure("3", "the room does not federate and the sender is on another server");
   }
-  PERISCOPE_ASSIGN_OR_RETURN(PowerLevels levels, CurrentPowerLevels(auth, room_version));
+  PERISCOPE_ASSIGN_OR_RETURN(PowerLevels levels, PowerLevelsIn(auth, room_version));
 
   if (e.type == "m.room.member") return CheckMember(e, levels);
 
@@ -397,7 +399,7 @@ absl::Status CheckAuthRules(const Json& event, const AuthEvents& auth, int room_
 absl::Status CheckClientRedaction(absl::string_view redactor, absl::string_view original_sender,
                                   const AuthEvents& auth, int room_version) {
   if (redactor == original_sender) return absl::OkStatus();
-  PERISCOPE_ASSIGN_OR_RETURN(PowerLevels levels, CurrentPowerLevels(auth, room_version));
+  PERISCOPE_ASSIGN_OR_RETURN(PowerLevels levels, PowerLevelsIn(auth, room_version));
   if (levels.UserLevel(redactor) >= levels.redact) return absl::OkStatus();
   return MatrixError(absl::StatusCode::kPermissionDenied, errcode::kForbidden,
                      absl::StrCat("redacting another user's event needs power level ",
@@ -408,7 +410,7 @@ bool RedactionTakesEffect(absl::string_view redactor, absl::string_view original
                           const AuthEvents& auth, int room_version) {
   std::optional<std::string> redactor_domain = DomainOf(redactor, '@');
   if (redactor_domain && redactor_domain == DomainOf(original_sender, '@')) return true;
-  absl::StatusOr<PowerLevels> levels = CurrentPowerLevels(auth, room_version);
+  absl::StatusOr<PowerLevels> levels = PowerLevelsIn(auth, room_version);
   return levels.ok() && levels->UserLevel(redactor) >= levels->redact;
 }
 

@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "pkg/matrix/auth_events.h"
 #include "pkg/matrix/canonical_json.h"
+#include "pkg/matrix/power_levels.h"
 
 namespace periscope::matrix {
 
@@ -27,6 +28,11 @@ absl::Status AuthFailure(absl::string_view rule, absl::string_view detail);
 // state)? OK if so, else the AuthFailure naming the first rule that refused it.
 // Third-party invites (rule 4.4.1) are refused: Periscope does not support them yet.
 absl::Status CheckAuthRules(const Json& event, const AuthEvents& auth, int room_version);
+
+// The power levels in force in `state` (its m.room.power_levels, or the creator-only defaults
+// without one); from room version 12 the creators' level is infinite whatever the event says.
+// Every permission check outside the auth rules (the directory, redactions) reads levels here.
+absl::StatusOr<PowerLevels> PowerLevelsIn(const AuthEvents& state, int room_version);
 
 // The room's creator: content.creator before room version 11, the create event's sender from 11.
 std::string RoomCreator(const Json& create_event, int room_version);

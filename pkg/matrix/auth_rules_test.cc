@@ -554,6 +554,11 @@ TEST(AuthRulesTest, Version12RoomIdMustNameTheCreateEvent) {
 
 TEST(AuthRulesTest, Version12CreatorsHaveInfinitePower) {
   AuthEvents state = StateV12(Json::array({kCarol}));
+  // What every permission check outside the auth rules reads (the directory, redactions).
+  EXPECT_EQ(PowerLevelsIn(state, 12)->UserLevel(kAlice), PowerLevels::kCreatorLevel);
+  EXPECT_EQ(PowerLevelsIn(state, 12)->UserLevel(kCarol), PowerLevels::kCreatorLevel);
+  EXPECT_EQ(PowerLevelsIn(state, 12)->UserLevel(kBob), 50);
+  EXPECT_EQ(PowerLevelsIn(state, 11)->UserLevel(kAlice), 0) << "before 12, only `users` counts";
   // Alice (sender of the create) and Carol (an additional creator) outrank anyone: they may set
   // any level, and kick Bob (50).
   Json levels = {{"users", {{kBob, 100000}}}, {"state_default", 9000}};

@@ -74,13 +74,13 @@ absl::Status CheckEventSize(const Json& event) {
 absl::StatusOr<BuiltEvent> BuildEvent(const ProtoEvent& proto, const AuthEvents& state,
                                       std::vector<PrevEvent> prev_events, int room_version,
                                       absl::string_view origin, const SigningKey& key) {
-  PERISCOPE_RETURN_IF_ERROR(ValidateProto(proto, room_version));
   if (proto.type == "m.room.create" && !prev_events.empty()) {
     // Only a room's first event may be its create event: a second one would be another DAG root
     // with a creator and version of the sender's choosing (auth rule 1 refuses it too).
     return MatrixError(absl::StatusCode::kPermissionDenied, errcode::kForbidden,
                        "m.room.create can only be sent when a room is created");
   }
+  PERISCOPE_RETURN_IF_ERROR(ValidateProto(proto, room_version));
   const bool is_create = proto.type == "m.room.create" && proto.state_key == "";
   Json event = {{"sender", proto.sender},
                 {"type", proto.type},

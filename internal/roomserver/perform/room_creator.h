@@ -11,7 +11,7 @@
 
 namespace periscope::roomserver {
 
-inline constexpr int kDefaultRoomVersion = 10;
+inline constexpr int kDefaultRoomVersion = 12;
 
 class RoomCreator {
  public:

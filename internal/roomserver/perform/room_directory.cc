@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/matrix/auth_events.h"
+#include "pkg/matrix/auth_rules.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/identifiers.h"
 #include "pkg/matrix/json_fields.h"
@@ -57,14 +58,7 @@ absl::Status RoomDirectory::CheckMayEditDirectory(absl::string_view user_id,
   if (state.MembershipOf(user_id) != "join") {
     return Forbidden(absl::StrCat(user_id, " is not in room ", room_id));
   }
-  matrix::PowerLevels levels;
-  if (const matrix::Json* pl = state.Get("m.room.power_levels", "")) {
-    PERISCOPE_ASSIGN_OR_RETURN(levels, matrix::ParsePowerLevels(matrix::ContentOf(*pl), *version));
-  } else if (const matrix::Json* create = state.Get("m.room.create", "")) {
-    levels = matrix::PowerLevelsWithoutEvent(
-        *version >= 11 ? matrix::StringField(*create, "sender")
-                       : matrix::StringField(matrix::ContentOf(*create), "creator"));
-  }
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::PowerLevels levels, matrix::PowerLevelsIn(state, *version));
   const int64_t needed = levels.EventLevel("m.room.canonical_alias", true);
   if (levels.UserLevel(user_id) < needed) {
     return Forbidden(absl::StrCat("Changing the room directory needs power level ", needed));

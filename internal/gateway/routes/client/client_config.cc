@@ -14,7 +14,7 @@ void AddClientConfigRoutes(Router& router, ClientRouteDeps& deps) {
              WithAuth(deps.auth, [](RouteRequest, userapi::v1::Device, Responder respond) {
                static const Json kBody = {{"capabilities",
                                            {{"m.room_versions",
-                                             {{"default", "10"},
+                                             {{"default", "12"},
                                               {"available",
                                                {{"4", "stable"},
                                                 {"5", "stable"},
