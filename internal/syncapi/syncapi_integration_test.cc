@@ -328,6 +328,19 @@ TEST_F(SyncApiTest, AForkResolvedInTheRoomserverShowsInSync) {
   auto carol_join = remote.Build(room, kRemoteCarol, "m.room.member", kRemoteCarol,
                                  {{"membership", "join"}}, bob_join.id, 200);
   ASSERT_TRUE(remote.AllAccepted(remote.Send({carol_join})));
+  // Alice's client is up to date before the fork.
+  std::string since;
+  for (int i = 0; i < 200; ++i) {
+    v1::SyncResponse response;
+    ASSERT_TRUE(Sync(kAlice, "", 0, &response).ok());
+    since = response.next_batch();
+    bool seen = false;
+    for (const std::string& json : response.join().at(room).timeline().events_json()) {
+      seen = seen || matrix::ParseJson(json)->value("event_id", "") == carol_join.id;
+    }
+    if (seen) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
   auto topic_a =
       remote.Build(room, kRemoteCarol, "m.room.topic", "", {{"topic", "A"}}, carol_join.id, 1000);
   auto topic_b =
@@ -362,6 +375,23 @@ TEST_F(SyncApiTest, AForkResolvedInTheRoomserverShowsInSync) {
   ASSERT_EQ(last, demote.id);
   EXPECT_EQ(topic, topic_a.id) << "B (" << topic_b.id << ") is newer but lost the resolution";
   EXPECT_EQ(bob, "join");
+
+  // Alice's incremental sync: the timeline held A, then B, then the demotion that brought A back.
+  // A client applies `state` first and the timeline after it, so the sync restarts the timeline
+  // after the merge (limited) and says the topic is A in `state`.
+  v1::SyncResponse incremental;
+  ASSERT_TRUE(Sync(kAlice, since, 0, &incremental).ok());
+  ASSERT_TRUE(incremental.join().contains(room));
+  const v1::JoinedRoom& changed = incremental.join().at(room);
+  EXPECT_TRUE(changed.timeline().limited());
+  std::string client_topic;  // what a client computes: state, then the timeline in order
+  for (const auto* events : {&changed.state_json(), &changed.timeline().events_json()}) {
+    for (const std::string& json : *events) {
+      matrix::Json event = *matrix::ParseJson(json);
+      if (event["type"] == "m.room.topic") client_topic = event.value("event_id", "");
+    }
+  }
+  EXPECT_EQ(client_topic, topic_a.id);
 }
 
 TEST_F(SyncApiTest, NothingNewTimesOutWithTheSameToken) {

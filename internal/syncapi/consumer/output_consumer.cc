@@ -221,6 +221,9 @@ stream::Outcome OutputConsumer::HandleEvent(const roomserver::v1::OutputEvent& o
       "syncapi.state_lookup_failed", [&] { return StateUpdatesOf(added, event); });
   if (!state.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
 
+  for (const StateUpdate& update : *state) {
+    if (update.event_id != event.event_id) event.merges_state = true;
+  }
   absl::StatusOr<std::optional<int64_t>> pos = ApplyInPlace("syncapi.apply_failed", [&] {
     return store_.ApplyEvent(event, *state, output->room_sequence());
   });

@@ -115,18 +115,23 @@ INSERT INTO syncapi_state_changes (room_id, event_type, state_key, pos, event_id
   SELECT room_id, event_type, state_key, pos, event_id FROM syncapi_events
   WHERE state_key IS NOT NULL;
 DROP INDEX syncapi_events_state_history;
+-- Set on a message that changed state through events other than its own (a merge): an
+-- incremental /sync restarts its timeline after it (sync/sync_builder.cc).
+ALTER TABLE syncapi_events ADD COLUMN merges_state BOOLEAN NOT NULL DEFAULT FALSE;
 )sql";
 
 constexpr pg::Statement kStateHistory{
     "syncapi_state_history",
     "SELECT c.pos, COALESCE(e.event_id, ''), c.room_id, c.event_type, c.state_key, "
-    "COALESCE(e.sender, ''), COALESCE(e.event_json, ''), '', '', COALESCE(e.membership, '') "
+    "COALESCE(e.sender, ''), COALESCE(e.event_json, ''), '', '', COALESCE(e.membership, ''), "
+    "COALESCE(e.merges_state, FALSE) "
     "FROM syncapi_state_changes c LEFT JOIN syncapi_events e ON e.event_id = c.event_id "
     "WHERE c.room_id = $1 AND c.event_type = $2 AND c.state_key = $3 ORDER BY c.pos"};
 constexpr pg::Statement kStateAt{
     "syncapi_state_at",
     "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
-    "e.device_id, e.txn_id, e.membership FROM (SELECT DISTINCT ON (c.event_type, c.state_key) "
+    "e.device_id, e.txn_id, e.membership, e.merges_state FROM (SELECT DISTINCT ON (c.event_type, "
+    "c.state_key) "
     "c.event_id FROM syncapi_state_changes c WHERE c.room_id = $1 AND c.pos <= $2 ORDER BY "
     "c.event_type, c.state_key, c.pos DESC) s JOIN syncapi_events e ON e.event_id = s.event_id"};
 constexpr pg::Statement kRecordStateChanges{
@@ -222,8 +227,8 @@ constexpr pg::Statement kAccountDataChanges{
 constexpr pg::Statement kInsertEvent{
     "syncapi_insert_event",
     "INSERT INTO syncapi_events (event_id, room_id, event_type, state_key, sender, event_json, "
-    "device_id, txn_id, membership) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-    "ON CONFLICT (event_id) DO NOTHING RETURNING pos"};
+    "device_id, txn_id, membership, merges_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "$10) ON CONFLICT (event_id) DO NOTHING RETURNING pos"};
 constexpr pg::Statement kUpsertState{
     "syncapi_upsert_state",
     "INSERT INTO syncapi_current_state (room_id, event_type, state_key, event_id, membership, pos) "
@@ -235,7 +240,8 @@ constexpr pg::Statement kStoreRedacted{
 constexpr pg::Statement kEventInRoom{
     "syncapi_event_in_room",
     "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
-    "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
+    "e.device_id, e.txn_id, e.membership, e.merges_state FROM syncapi_events e WHERE e.room_id = "
+    "$1 AND "
     "e.event_id = $2"};
 constexpr pg::Statement kMaxPosition{
     "syncapi_max_position",
@@ -252,23 +258,26 @@ constexpr pg::Statement kJoinedUsers{
     "'m.room.member' AND membership = 'join'"};
 constexpr pg::Statement kCurrentState{
     "syncapi_current_state",
-    "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
-    "e.device_id, e.txn_id, e.membership FROM syncapi_current_state s JOIN syncapi_events e "
-    "USING (event_id) WHERE s.room_id = $1 ORDER BY e.pos"};
+    "SELECT s.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
+    "e.device_id, e.txn_id, e.membership, e.merges_state FROM syncapi_current_state s JOIN "
+    "syncapi_events e USING (event_id) WHERE s.room_id = $1 ORDER BY s.pos"};
 constexpr pg::Statement kRecentEvents{
     "syncapi_recent_events",
     "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
-    "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
+    "e.device_id, e.txn_id, e.membership, e.merges_state FROM syncapi_events e WHERE e.room_id = "
+    "$1 AND "
     "e.pos > $2 AND e.pos <= $3 ORDER BY e.pos DESC LIMIT $4"};
 constexpr pg::Statement kPageBackwards{
     "syncapi_page_backwards",
     "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
-    "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
+    "e.device_id, e.txn_id, e.membership, e.merges_state FROM syncapi_events e WHERE e.room_id = "
+    "$1 AND "
     "e.pos <= $2 AND e.pos > $3 ORDER BY e.pos DESC LIMIT $4"};
 constexpr pg::Statement kPageForwards{
     "syncapi_page_forwards",
     "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
-    "e.device_id, e.txn_id, e.membership FROM syncapi_events e WHERE e.room_id = $1 AND "
+    "e.device_id, e.txn_id, e.membership, e.merges_state FROM syncapi_events e WHERE e.room_id = "
+    "$1 AND "
     "e.pos > $2 AND e.pos <= $3 ORDER BY e.pos ASC LIMIT $4"};
 constexpr pg::Statement kMembershipIn{
     "syncapi_membership_in",
@@ -292,6 +301,7 @@ SyncEvent EventFromRow(const pg::Result& r, int row) {
   e.device_id = std::string(r.Text(row, 7));
   e.txn_id = std::string(r.Text(row, 8));
   e.membership = std::string(r.Text(row, 9));
+  e.merges_state = r.Bool(row, 10);
   return e;
 }
 
@@ -317,8 +327,9 @@ absl::StatusOr<std::optional<int64_t>> PgSyncStore::ApplyEvent(
     PERISCOPE_ASSIGN_OR_RETURN(bool fresh, ClaimRoomSequence(c, e.room_id, room_seq));
     if (!fresh) return absl::OkStatus();
     PERISCOPE_ASSIGN_OR_RETURN(
-        pg::Result r, c.Query(kInsertEvent, {e.event_id, e.room_id, e.type, e.state_key, e.sender,
-                                             e.event_json, e.device_id, e.txn_id, e.membership}));
+        pg::Result r,
+        c.Query(kInsertEvent, {e.event_id, e.room_id, e.type, e.state_key, e.sender, e.event_json,
+                               e.device_id, e.txn_id, e.membership, e.merges_state}));
     if (r.rows() == 0) return absl::OkStatus();  // already applied
     pos = r.Int(0, 0);
     if (state.empty()) return absl::OkStatus();

@@ -30,6 +30,9 @@ struct SyncEvent {
   std::string txn_id;
   // For m.room.member events.
   std::string membership;
+  // The message changed the room's state through events other than its own: the roomserver
+  // merged branches, and the state it reported cannot be told as this event's effect.
+  bool merges_state = false;
   // The event in client form (without a transaction id), when a cache already built it; shared,
   // since one event goes to every client a wake-up storm answers.
   std::shared_ptr<const std::string> client_json;
@@ -119,7 +122,8 @@ class SyncStore {
   virtual absl::StatusOr<std::vector<RoomMembership>> MembershipsOf(absl::string_view user_id) = 0;
   // Users whose current membership of the room is "join".
   virtual absl::StatusOr<std::vector<std::string>> JoinedUsers(absl::string_view room_id) = 0;
-  // The room's current state events.
+  // The room's current state events, each with the position at which it entered the current
+  // state (its own, or that of the message that brought it back by a merge).
   virtual absl::StatusOr<std::vector<SyncEvent>> CurrentState(absl::string_view room_id) = 0;
   // The room's state as of position `pos` (for each key, its latest change at or before it).
   virtual absl::StatusOr<std::vector<SyncEvent>> StateAt(absl::string_view room_id,

@@ -226,6 +226,18 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
     PERISCOPE_ASSIGN_OR_RETURN(
         std::vector<SyncEvent> timeline,
         store_.RecentEvents(room_id, fresh ? 0 : since, to, limit, &limited));
+    if (!fresh && !query.full_state) {
+      // A message that changed the state through other events (the roomserver merged branches)
+      // cannot be told in a timeline: clients apply `state` before the timeline, so a topic the
+      // merge brought back would lose to a newer one earlier in the timeline. The timeline
+      // restarts after the last such message, limited, and the merged state goes in `state`.
+      auto merge = std::find_if(timeline.rbegin(), timeline.rend(),
+                                [](const SyncEvent& e) { return e.merges_state; });
+      if (merge != timeline.rend()) {
+        timeline.erase(timeline.begin(), merge.base());
+        limited = true;
+      }
+    }
     PERISCOPE_ASSIGN_OR_RETURN(timeline,
                                visible(room_id, std::move(timeline), reader, visible_after));
     // Full state for new rooms (and full_state); otherwise only state changed in the gap a
