@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "internal/roomserver/testing/remote_server.h"
 #include "internal/roomserver/testing/roomserver_fixture.h"
@@ -316,6 +317,66 @@ TEST_F(RoomDagTest, RoomVersion12RoomsAreNamedByTheirCreateEventAndResolveWithV2
   std::string merge = LocalSend("m.room.message", R"({"msgtype":"m.text","body":"v12"})");
   EXPECT_EQ(PrevEventsOf(merge).size(), 2u);
   EXPECT_EQ(StateMapAt(merge, false)[kTopic], second.id);
+}
+
+// What federation input must not do, whatever a remote server sends: report a rejected or
+// soft-failed event as accepted when it comes again, leave a rejected event unstored (so that its
+// children can never be placed), do unbounded work for one PDU, or store a truncated field.
+TEST_F(RoomDagTest, HostileInputsAreRefusedAndRecordedNotTrusted) {
+  v1::PerformCreateRoomRequest create;
+  create.set_room_version("10");
+  create.set_preset(v1::ROOM_PRESET_PUBLIC_CHAT);
+  absl::StatusOr<v1::PerformCreateRoomResponse> room = CreateRoom(create);
+  ASSERT_TRUE(room.ok()) << room.status();
+  room_ = room->room_id();
+  std::string levels = LocalSend("m.room.power_levels",
+                                 matrix::Json{{"users", {{kAlice, 100}, {kBob, 0}}}}.dump(), "");
+  Built join = Remote(kBob, "m.room.member", kBob, {{"membership", "join"}}, levels, 100);
+  ASSERT_TRUE(testing::RemoteServer::AllAccepted(Input({join})));
+
+  // Bob (0) may not set the topic: rejected, and rejected again when sent again.
+  Built topic = Remote(kBob, "m.room.topic", "", {{"topic", "mine"}}, join.id, 200);
+  EXPECT_EQ(Input({topic}).rejected().count(topic.id), 1u);
+  EXPECT_EQ(Input({topic}).rejected().count(topic.id), 1u) << "a retry is not an acceptance";
+  // The rejected event is stored, so an event naming it can be placed (with the state before it).
+  Built after = Remote(kBob, "m.room.message", std::nullopt, {{"body", "x"}}, topic.id, 300);
+  v1::InputRoomEventsResponse placed = Input({after});
+  EXPECT_TRUE(testing::RemoteServer::AllAccepted(placed)) << placed.DebugString();
+  EXPECT_EQ(StateMapAt(after.id, false)[kTopic], StateMapAt(join.id, true)[kTopic]);
+
+  // An auth event that is not a state event: rejected, and still stored for its children.
+  matrix::Json bad_auth = *matrix::ParseJson(
+      Remote(kBob, "m.room.message", std::nullopt, {{"body", "y"}}, after.id, 400).json);
+  bad_auth["auth_events"].push_back(after.id);
+  Built forged{*matrix::ComputeEventId(bad_auth, 10), *matrix::EncodeCanonicalJson(bad_auth)};
+  EXPECT_EQ(Input({forged}).rejected().count(forged.id), 1u);
+  EXPECT_TRUE(StateAt(forged.id, false).ok()) << "stored, with its state";
+
+  // Past the sanity limits (21 prev_events): rejected without resolving 21 states, kept as an
+  // outlier.
+  matrix::Json wide = *matrix::ParseJson(
+      Remote(kBob, "m.room.message", std::nullopt, {{"body", "z"}}, after.id, 500).json);
+  for (int i = 0; i < 20; ++i) wide["prev_events"].push_back(absl::StrCat("$p", i));
+  Built many{*matrix::ComputeEventId(wide, 10), *matrix::EncodeCanonicalJson(wide)};
+  EXPECT_EQ(Input({many}).rejected().count(many.id), 1u);
+  EXPECT_EQ(StateAt(many.id, false).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  // A NUL in a field stored as a column is refused, not truncated.
+  matrix::Json nul = *matrix::ParseJson(
+      Remote(kBob, "m.room.member", kBob, {{"membership", "join"}}, after.id, 600).json);
+  nul["state_key"] = std::string("@bob:remote.test\0@alice", 24);
+  Built truncated{*matrix::ComputeEventId(nul, 10), *matrix::EncodeCanonicalJson(nul)};
+  EXPECT_EQ(Input({truncated}).rejected().count(truncated.id), 1u);
+
+  // An input without a kind is not processed, and leaves nothing.
+  Built unsure = Remote(kBob, "m.room.message", std::nullopt, {{"body", "?"}}, after.id, 700);
+  v1::InputRoomEventsRequest request;
+  request.add_events()->set_event_json(unsure.json);
+  grpc::ClientContext ctx;
+  v1::InputRoomEventsResponse response;
+  ASSERT_TRUE(stub_->InputRoomEvents(&ctx, request, &response).ok());
+  EXPECT_EQ(response.not_processed().count(unsure.id), 1u);
+  EXPECT_EQ(StateAt(unsure.id, false).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(RoomDagTest, StateAtAnUnknownEventIsNotFoundAndBadIdsAreRefused) {

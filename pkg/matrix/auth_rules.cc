@@ -354,7 +354,9 @@ absl::Status CheckAuthRules(const Json& event, const AuthEvents& auth, int room_
   if (e.type.empty()) return AuthFailure("0", "the event has no type");
   if (!DomainOf(e.sender, '@')) return AuthFailure("0", "the sender is not a user id");
 
-  if (e.type == "m.room.create" && e.state_key == "") return CheckCreate(e);
+  // Rule 1 applies to every m.room.create, whatever its state_key (as Synapse applies it): one
+  // with another state_key would otherwise pass as an ordinary state event with prev_events.
+  if (e.type == "m.room.create") return CheckCreate(e);
 
   const AuthEvents::Entry* create_entry = auth.Find("m.room.create", "");
   if (create_entry == nullptr) return AuthFailure("2.4", "no m.room.create in the auth state");

@@ -120,6 +120,11 @@ TEST(AuthRulesTest, Create) {
   EXPECT_EQ(CheckAuthRules(bad_version, empty, 10).message().substr(0, 14), "auth rule 1.3:");
   EXPECT_EQ(CheckAuthRules(no_creator, empty, 10).message().substr(0, 14), "auth rule 1.4:");
   EXPECT_TRUE(CheckAuthRules(no_creator, empty, 11).ok()) << "v11 needs no creator";
+  // Rule 1 holds for every m.room.create, whatever its state_key: one with another key and prev
+  // events is not an ordinary state event.
+  Json keyed = with_prev;
+  keyed["state_key"] = "x";
+  EXPECT_EQ(CheckAuthRules(keyed, BaseState(), 10).message().substr(0, 14), "auth rule 1.1:");
 }
 
 TEST(AuthRulesTest, NoCreateEventAndNonFederatingRooms) {

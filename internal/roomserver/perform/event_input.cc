@@ -1,5 +1,6 @@
 #include "internal/roomserver/perform/event_input.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -25,6 +26,19 @@ struct Outcome {
 Outcome Rejected(absl::string_view why) { return {Outcome::kRejected, std::string(why)}; }
 Outcome NotProcessed(absl::string_view why) { return {Outcome::kNotProcessed, std::string(why)}; }
 
+// Synapse's limit on auth_events (prev_events share the builder's kMaxPrevEvents).
+constexpr size_t kMaxAuthEvents = 10;
+
+// Whether `ids` are exactly the extremities (as a set).
+bool NamesExactly(std::vector<std::string> ids, const std::vector<matrix::PrevEvent>& extremities) {
+  std::vector<std::string> extremity_ids;
+  for (const matrix::PrevEvent& e : extremities) extremity_ids.push_back(e.event_id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::sort(extremity_ids.begin(), extremity_ids.end());
+  return ids == extremity_ids;
+}
+
 // The auth state `keys` of `group`: the current-state rows when the group is the current state
 // (the common case, and no state map to load), else the group's state.
 absl::StatusOr<matrix::AuthEvents> AuthStateAt(RoomWriteTxn& txn, RoomDag& dag, int64_t group,
@@ -39,33 +53,62 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
                                  const v1::InputRoomEvent& input, const matrix::Json& pdu,
                                  const std::string& event_id, const std::string& canonical) {
   const int version = txn.room_version();
-  PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> existing, txn.Event(event_id));
-  if (existing) return Outcome{};  // already stored: inputs are idempotent
+  if (input.kind() == v1::INPUT_KIND_UNSPECIFIED) {
+    return NotProcessed("the input kind is unspecified (new, old or outlier)");
+  }
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventPlace> stored, txn.Place(event_id));
+  if (stored) {
+    // Inputs are idempotent, and say what became of the event the first time.
+    if (stored->rejected) return Rejected("the event was rejected when it was first received");
+    if (stored->soft_failed)
+      return Outcome{Outcome::kSoftFailed, "soft-failed when first received"};
+    if (stored->outlier && input.kind() != v1::INPUT_KIND_OUTLIER) {
+      return NotProcessed(
+          "the event is stored as an outlier; placing it in the timeline afterwards is not "
+          "supported yet");
+    }
+    return Outcome{};
+  }
 
-  // Check 4: the event's own auth events.
+  // Sanity limits before any work, as Synapse's: a PDU naming more events is refused.
+  const matrix::Json& prev_list = matrix::JsonField(pdu, "prev_events");
+  const matrix::Json& auth_list = matrix::JsonField(pdu, "auth_events");
+  Outcome outcome;
+  const bool too_many = (prev_list.is_array() && prev_list.size() > matrix::kMaxPrevEvents) ||
+                        (auth_list.is_array() && auth_list.size() > kMaxAuthEvents);
+  if (too_many) {
+    outcome = Rejected(absl::StrCat("more than ", matrix::kMaxPrevEvents, " prev_events or ",
+                                    kMaxAuthEvents, " auth_events"));
+  }
+
+  // Check 4: the event's own auth events. A rejection here is recorded and the event still stored
+  // (below): others may name it, and must be placed all the same.
   matrix::AuthEvents claimed;
   std::vector<matrix::Json> claimed_events;
-  bool any_rejected = false;
+  const bool is_create = matrix::StringField(pdu, "type") == "m.room.create";
   for (const std::string& auth_id : matrix::AuthEventIdsOf(pdu, version)) {
+    if (outcome.kind != Outcome::kAccepted) break;
     PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> auth, txn.Event(auth_id));
     if (!auth) return NotProcessed(absl::StrCat("auth event ", auth_id, " is unknown"));
     if (auth->room_id != room_id) {
-      return Rejected(absl::StrCat("auth event ", auth_id, " belongs to another room"));
+      outcome = Rejected(absl::StrCat("auth event ", auth_id, " belongs to another room"));
+    } else if (auth->rejected) {
+      outcome = Rejected(absl::StrCat("auth event ", auth_id, " was rejected"));
     }
-    any_rejected = any_rejected || auth->rejected;
     PERISCOPE_ASSIGN_OR_RETURN(matrix::Json auth_json, matrix::ParseJson(auth->event_json));
     // The v12 create event is implied, not listed: it is consulted but not "selected".
     if (auth_id != matrix::CreateEventIdOfRoom(room_id) || version < 12) {
       claimed_events.push_back(auth_json);
     }
-    if (absl::Status s = claimed.Add(auth_id, std::move(auth_json)); !s.ok()) {
-      return Rejected(s.message());
+    if (absl::Status s = claimed.Add(auth_id, std::move(auth_json));
+        !s.ok() && outcome.kind == Outcome::kAccepted) {
+      outcome = Rejected(s.message());
     }
   }
-  Outcome outcome;
-  if (any_rejected) outcome = Rejected("an auth event was rejected");
   if (outcome.kind == Outcome::kAccepted) {
-    if (absl::Status s = matrix::CheckAuthEventsSelection(pdu, claimed_events, version); !s.ok()) {
+    // The create event has no auth events to select.
+    if (absl::Status s = matrix::CheckAuthEventsSelection(pdu, claimed_events, version);
+        !s.ok() && !is_create) {
       outcome = Rejected(s.message());
     } else if (absl::Status s = matrix::CheckAuthRules(pdu, claimed, version); !s.ok()) {
       outcome = Rejected(s.message());
@@ -92,7 +135,9 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
   accepted.place.rejected = outcome.kind == Outcome::kRejected;
 
   RoomDag dag(txn, room_id);
-  if (input.kind() == v1::INPUT_KIND_OUTLIER) {
+  if (input.kind() == v1::INPUT_KIND_OUTLIER || too_many) {
+    // A PDU past the sanity limits is kept only as a rejected outlier: placing it would mean
+    // resolving the states of all it names.
     accepted.place.outlier = true;
     PERISCOPE_RETURN_IF_ERROR(dag.Append(accepted).status());
     return outcome;
@@ -105,9 +150,23 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
       return NotProcessed(absl::StrCat("prev event ", prev, " is unknown"));
     }
   }
-  if (accepted.prev_event_ids.empty()) return Rejected("only m.room.create has no prev_events");
-  PERISCOPE_ASSIGN_OR_RETURN(accepted.place.state_before, dag.StateBefore(accepted.prev_event_ids));
+  if (accepted.prev_event_ids.empty()) {
+    // No state can be computed for it: it is kept (rejected) as an outlier.
+    accepted.place.outlier = true;
+    accepted.place.rejected = true;
+    PERISCOPE_RETURN_IF_ERROR(dag.Append(accepted).status());
+    return Rejected("only m.room.create has no prev_events");
+  }
   PERISCOPE_ASSIGN_OR_RETURN(int64_t current, dag.CurrentStateGroup());
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> extremities, txn.ForwardExtremities());
+  if (NamesExactly(accepted.prev_event_ids, extremities)) {
+    // Its prev events are the room's extremities: the state before it is the current state, which
+    // the room already holds (no resolution to repeat, no group to store).
+    accepted.place.state_before = current;
+  } else {
+    PERISCOPE_ASSIGN_OR_RETURN(accepted.place.state_before,
+                               dag.StateBefore(accepted.prev_event_ids));
+  }
   const std::vector<matrix::StateKey> keys = matrix::AuthStateKeysFor(pdu, version);
   if (outcome.kind == Outcome::kAccepted) {
     PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents before,
@@ -116,9 +175,9 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
       outcome = Rejected(absl::StrCat("against the state before it: ", s.message()));
     }
   }
-  // Check 6: the current state, for events at the room's forward edge.
-  if (outcome.kind == Outcome::kAccepted && input.kind() == v1::INPUT_KIND_NEW &&
-      accepted.place.state_before != current) {
+  // Check 6: the current state. Also for old events (backfill, gap filling): one that does not
+  // pass it must not become an extremity or enter the current state.
+  if (outcome.kind == Outcome::kAccepted && accepted.place.state_before != current) {
     PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents now,
                                AuthStateAt(txn, dag, current, current, keys));
     if (absl::Status s = matrix::CheckAuthRules(pdu, now, version); !s.ok()) {
@@ -168,6 +227,13 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
   return outcome;
 }
 
+bool HasNul(const matrix::Json& pdu) {
+  for (const char* field : {"type", "state_key", "sender", "room_id"}) {
+    if (matrix::StringField(pdu, field).find('\0') != std::string::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<v1::InputRoomEventsResponse> EventInput::Input(
@@ -197,6 +263,11 @@ absl::StatusOr<v1::InputRoomEventsResponse> EventInput::Input(
     }
     if (absl::Status size = matrix::CheckEventSize(*pdu); !size.ok()) {
       (*response.mutable_rejected())[*event_id] = std::string(size.message());
+      continue;
+    }
+    if (HasNul(*pdu)) {
+      // Stored as text columns, a NUL would cut the value short.
+      (*response.mutable_rejected())[*event_id] = "type, state_key or sender holds a NUL";
       continue;
     }
     Outcome outcome;

@@ -181,19 +181,27 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
     updates[{removed->type, *removed->state_key}] =
         StateUpdate{removed->type, *removed->state_key, std::nullopt, ""};
   }
+  bool unknown_add = false;
   for (const std::string& id : added.adds_state_event_ids()) {
     PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> entering, key_of(id));
     if (!entering || !entering->state_key) {
       // An event the roomserver never sent on the stream (an outlier that a join's state
       // brought in). Fetching it is federation's part; until then it is left out, and logged.
       logging::Warn("syncapi.state_event_unknown", {{"room_id", event.room_id}, {"event_id", id}});
+      unknown_add = true;
       continue;
     }
     updates[{entering->type, *entering->state_key}] =
         StateUpdate{entering->type, *entering->state_key, id, entering->membership};
   }
   std::vector<StateUpdate> out;
-  for (auto& [key, update] : updates) out.push_back(std::move(update));
+  for (auto& [key, update] : updates) {
+    // An unknown entering event's key is unknown too: it may be the key of a removal (a
+    // soft-failed event the roomserver never sent, merged back into the state). Keeping the old
+    // entry is stale; deleting it could take a joined member out of the room.
+    if (unknown_add && !update.event_id) continue;
+    out.push_back(std::move(update));
+  }
   return out;
 }
 

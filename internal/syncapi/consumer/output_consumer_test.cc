@@ -151,6 +151,19 @@ TEST_F(OutputConsumerTest, AMergeChangesStateThroughEventsOtherThanItsOwn) {
   EXPECT_TRUE((*history)[3].event_id.empty());
 }
 
+// The roomserver may merge back a state event syncapi never received (a soft-failed one, or a
+// federated join's outlier). Its key is unknown here, so a removal in the same message may be
+// that key's: syncapi keeps the old entry rather than take a joined member out of the room.
+TEST_F(OutputConsumerTest, AnUnknownEnteringEventNeverCostsAMemberTheirJoin) {
+  Deliver(Event(1, "$join", "m.room.member", kBob, R"({"membership":"join"})", kBob));
+  rs::OutputEvent merge = Event(2, "$merge", "m.room.message", kAlice, R"({"body":"m"})");
+  merge.mutable_new_room_event()->add_adds_state_event_ids("$never-sent");
+  merge.mutable_new_room_event()->add_removes_state_event_ids("$join");
+  EXPECT_EQ(Deliver(merge).kind, stream::Outcome::Kind::kAck);
+  EXPECT_EQ(cache_->MembershipIn(kRoom, kBob)->membership, "join");
+  EXPECT_EQ(*cache_->JoinedUsers(kRoom), std::vector<std::string>{kBob});
+}
+
 TEST_F(OutputConsumerTest, ARedeliveredEventBehindNewerOnesChangesNothing) {
   Deliver(Event(1, "$join", "m.room.member", kBob, R"({"membership":"join"})", kBob));
   Deliver(Event(2, "$leave", "m.room.member", kBob, R"({"membership":"leave"})", kBob));
