@@ -14,6 +14,14 @@ RoomDag::RoomDag(RoomWriteTxn& txn, std::string room_id)
       events_(txn),
       calculator_(txn.StateGroups(), events_, room_id_, txn.room_version()) {}
 
+absl::StatusOr<int64_t> RoomDag::CurrentStateGroup() {
+  if (!current_) {
+    PERISCOPE_ASSIGN_OR_RETURN(int64_t group, txn_.CurrentStateGroup());
+    current_ = group;
+  }
+  return *current_;
+}
+
 absl::StatusOr<int64_t> RoomDag::StateBefore(const std::vector<std::string>& prev_event_ids) {
   std::vector<int64_t> groups;
   for (const std::string& prev : prev_event_ids) {
@@ -51,7 +59,7 @@ absl::StatusOr<CurrentStateChange> RoomDag::Append(AcceptedEvent& event) {
   EventPlace& place = event.place;
   if (place.outlier) place.state_before = kEmptyStateGroup;
   place.state_after = place.state_before;
-  PERISCOPE_ASSIGN_OR_RETURN(int64_t old_current, txn_.CurrentStateGroup());
+  PERISCOPE_ASSIGN_OR_RETURN(int64_t old_current, CurrentStateGroup());
   PERISCOPE_RETURN_IF_ERROR(txn_.AppendEvent(event));
   events_.Forget(event.event_id);
   if (!place.outlier && event.state_key && !place.rejected) {
@@ -105,6 +113,7 @@ absl::StatusOr<CurrentStateChange> RoomDag::Append(AcceptedEvent& event) {
   }
   PERISCOPE_RETURN_IF_ERROR(CheckEventsRead());
   PERISCOPE_RETURN_IF_ERROR(txn_.SetCurrentState(new_current, change.delta, memberships));
+  current_ = new_current;
   return change;
 }
 

@@ -10,6 +10,7 @@
 //    the current state.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,8 @@ class RoomDag {
                                                  const std::vector<matrix::StateKey>& keys);
   // The group's whole state map.
   absl::StatusOr<const matrix::StateMap*> State(int64_t group) { return calculator_.State(group); }
-  absl::StatusOr<int64_t> CurrentStateGroup() { return txn_.CurrentStateGroup(); }
+  // Read once per RoomDag (Append keeps it current), since a send needs it twice.
+  absl::StatusOr<int64_t> CurrentStateGroup();
 
   // Stores `event` (its place.state_before set by the caller; state_after is set here) and moves
   // the forward extremities and the current state on. Returns how the current state changed.
@@ -54,6 +56,7 @@ class RoomDag {
 
   RoomWriteTxn& txn_;
   std::string room_id_;
+  std::optional<int64_t> current_;
   StoredEvents events_;
   StateCalculator calculator_;
 };

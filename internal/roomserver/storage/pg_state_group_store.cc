@@ -71,7 +71,6 @@ absl::StatusOr<matrix::StateMap> PgStateGroupStore::LoadState(int64_t group) {
 }
 
 absl::StatusOr<int64_t> PgStateGroupStore::StoreGroup(int64_t prev, const StateDelta& delta) {
-  if (prev != kEmptyStateGroup) PERISCOPE_RETURN_IF_ERROR(Hops(prev).status());
   PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kInsertGroup, {room_id_, prev}));
   const int64_t group = r.Int(0, 0);
   std::vector<std::string> types, keys, ids, removed_types, removed_keys;

@@ -37,8 +37,9 @@ class StateGroupStore {
   // How many deltas lead from `group` to a whole snapshot (0 for a snapshot and the empty state).
   virtual absl::StatusOr<int> Hops(int64_t group) = 0;
   // Stores a new group: `delta` on `prev` (its hops + 1), or with prev == kEmptyStateGroup the
-  // whole state (delta's present entries; removals are meaningless there). Every event id must be
-  // a stored event (FAILED_PRECONDITION otherwise).
+  // whole state (delta's present entries; removals are meaningless there). `prev` must be a group
+  // of this room (callers learn its hops first, which checks that). Every event id must be a
+  // stored event (FAILED_PRECONDITION otherwise).
   virtual absl::StatusOr<int64_t> StoreGroup(int64_t prev, const StateDelta& delta) = 0;
 };
 
