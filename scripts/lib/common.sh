@@ -14,7 +14,7 @@ PERISCOPE_APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config curl ccache
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libnats-dev nats-server libpq-dev postgresql prometheus-cpp-dev libgtest-dev libgmock-dev
-  libboost-dev libjemalloc-dev libsodium-dev unzip nlohmann-json3-dev libssl-dev libyaml-cpp-dev libbenchmark-dev
+  libboost-dev libjemalloc-dev libsodium-dev unzip nlohmann-json3-dev libssl-dev openssl libyaml-cpp-dev libbenchmark-dev
   bazel-bootstrap bazel-rules-java clang libclang-rt-14-dev
 )
 

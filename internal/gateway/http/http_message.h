@@ -17,6 +17,8 @@ namespace periscope::gateway {
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // percent-encoded, without the query
+  // The request target exactly as received (path and query): what X-Matrix signatures cover.
+  std::string target;
   // Query parameters, percent-decoded, in order (a key may repeat, e.g. server_name).
   std::vector<std::pair<std::string, std::string>> query;
   // Header names lower-cased.

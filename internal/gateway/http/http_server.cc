@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 constexpr char kTooLarge[] = R"({"errcode":"M_TOO_LARGE","error":"The request body is too large"})";
@@ -37,6 +39,7 @@ HttpRequest ToHttpRequest(const http::request<http::string_body>& req, const std
   out.method = std::string(req.method_string());
   absl::string_view target(req.target().data(), req.target().size());
   size_t q = target.find('?');
+  out.target = std::string(target);
   out.path = std::string(target.substr(0, q));
   if (q != absl::string_view::npos) out.query = ParseQuery(target.substr(q + 1));
   for (const auto& field : req) {
@@ -48,7 +51,23 @@ HttpRequest ToHttpRequest(const http::request<http::string_body>& req, const std
   return out;
 }
 
-class Session;
+// What AwaitingSessions needs of a connection, whatever its transport (TCP or TLS over TCP).
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  virtual ~Session() = default;
+  // Both run on the session's strand (see Post).
+  virtual void Write(HttpResponse response) = 0;
+  virtual void WatchForHangUp() = 0;
+  virtual net::any_io_executor executor() = 0;
+
+  // Posts `fn(session)` to the session's strand; the posted work owns the session.
+  template <typename Fn>
+  static void Post(std::shared_ptr<Session> session, Fn fn) {
+    auto executor = session->executor();
+    net::post(executor,
+              [session = std::move(session), fn = std::move(fn)]() mutable { fn(*session); });
+  }
+};
 
 // The sessions whose request a handler is working on, each with its request's Cancellation. This
 // owns them while they wait (a waiting session has no pending I/O to keep it alive), and is the
@@ -140,51 +159,60 @@ class ConnectionLimits : public std::enable_shared_from_this<ConnectionLimits> {
   absl::flat_hash_map<std::string, int> per_address_ ABSL_GUARDED_BY(mu_);
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// A connection of a plain (Stream = beast::tcp_stream) or TLS (beast::ssl_stream<tcp_stream>)
+// listener. TLS adds only the handshake before the first read; everything else goes through
+// the stream or its lowest layer, the TCP stream with its deadlines.
+template <typename Stream>
+class StreamSession final : public Session {
  public:
-  Session(tcp::socket socket, RequestHandler& handler, const HttpListenerOptions& options,
-          std::shared_ptr<AwaitingSessions> awaiting, std::unique_ptr<ConnectionLimits::Slot> slot)
-      : stream_(std::move(socket)),
+  StreamSession(Stream stream, RequestHandler& handler, const HttpListenerOptions& options,
+                std::shared_ptr<AwaitingSessions> awaiting,
+                std::unique_ptr<ConnectionLimits::Slot> slot)
+      : stream_(std::move(stream)),
         awaiting_(std::move(awaiting)),
         handler_(handler),
         options_(options),
         slot_(std::move(slot)) {
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = Tcp().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
   }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+    net::dispatch(stream_.get_executor(), [self = Self()] {
+      if constexpr (kTls) {
+        self->Tcp().expires_after(std::chrono::seconds(self->options_.read_timeout_seconds));
+        self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return self->Close();  // not TLS, a bad client hello, or too slow
+          self->Read();
+        });
+      } else {
+        self->Read();
+      }
+    });
   }
 
-  // Posts `fn(session)` to the session's strand; the posted work owns the session.
-  template <typename Fn>
-  static void Post(std::shared_ptr<Session> session, Fn fn) {
-    auto executor = session->stream_.get_executor();
-    net::post(executor,
-              [session = std::move(session), fn = std::move(fn)]() mutable { fn(*session); });
-  }
+  net::any_io_executor executor() override { return stream_.get_executor(); }
 
   // While a handler works, reads from the connection: end of stream or a reset means the client
   // hung up, and the request is cancelled. Bytes that do arrive (a pipelined request) are kept for
   // the next read, and the watch ends there. Write stops the watch before it writes.
-  void WatchForHangUp() {
+  void WatchForHangUp() override {
     if (answered_ || watching_) return;
     watching_ = true;
     stream_.async_read_some(
         buffer_.prepare(kWatchBytes),
-        [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnWatch(ec, n); });
+        [self = Self()](beast::error_code ec, size_t n) { self->OnWatch(ec, n); });
   }
 
-  void Write(HttpResponse response) {
+  void Write(HttpResponse response) override {
     answered_ = true;
     cancellation_.reset();
     if (watching_) {
       // One read at a time: end the watch, and write when its handler has run.
       pending_ = std::move(response);
       beast::error_code ignored;
-      stream_.socket().cancel(ignored);
+      Tcp().socket().cancel(ignored);
       return;
     }
     if (client_gone_) {
@@ -202,8 +230,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
-    auto self = shared_from_this();
-    stream_.expires_after(std::chrono::seconds(options_.read_timeout_seconds));
+    auto self = Self();
+    Tcp().expires_after(std::chrono::seconds(options_.read_timeout_seconds));
     http::async_write(stream_, *res, [self, res](beast::error_code ec, size_t) {
       self->awaiting_->Written(self.get());
       if (!ec && self->discarding_input_) return self->Drain();
@@ -213,20 +241,26 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  std::shared_ptr<StreamSession> Self() {
+    return std::static_pointer_cast<StreamSession>(shared_from_this());
+  }
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
   void Read() {
     parser_.emplace();
     parser_->body_limit(static_cast<uint64_t>(options_.body_limit));
     parser_->header_limit(16 * 1024);
-    stream_.expires_after(std::chrono::seconds(options_.read_timeout_seconds));
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    Tcp().expires_after(std::chrono::seconds(options_.read_timeout_seconds));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = Self()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
         ec == beast::error::timeout || ec == net::error::connection_reset ||
-        ec == net::error::eof) {
+        ec == net::error::eof || ec == ssl::error::stream_truncated) {
       return Close();
     }
     if (ec == http::error::body_limit) {
@@ -244,7 +278,7 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = message.keep_alive();
     HttpRequest request = ToHttpRequest(message, remote_);
     // While the handler works (a long-poll may wait minutes) the read deadline must not fire.
-    stream_.expires_never();
+    Tcp().expires_never();
     answered_ = false;
     // A handler that registers for a hang-up (a /sync long-poll) gets the connection watched.
     request.cancellation = std::make_shared<Cancellation>(
@@ -283,31 +317,35 @@ class Session : public std::enable_shared_from_this<Session> {
   // Discards input until the client closes, for at most kDrainTime or kDrainBytes.
   void Drain() {
     static constexpr size_t kDrainBytes = 64 << 20;
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if constexpr (!kTls) {
+      beast::error_code ignored;
+      Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
     if (drain_started_ == std::chrono::steady_clock::time_point()) {
       drain_started_ = std::chrono::steady_clock::now();
-      stream_.expires_after(std::chrono::seconds(5));
+      Tcp().expires_after(std::chrono::seconds(5));
     }
     if (drained_ > kDrainBytes) return Close();
     drain_buffer_.resize(64 * 1024);
     stream_.async_read_some(net::buffer(drain_buffer_),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = Self()](beast::error_code ec, size_t n) {
                               if (ec) return self->Close();
                               self->drained_ += n;
                               self->Drain();
                             });
   }
 
+  // Closes the TCP connection. A TLS session ends without close_notify: the response carried
+  // `Connection: close` or a Content-Length, so a client cannot mistake it for a truncation.
   void Close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    Tcp().close();
   }
 
   static constexpr size_t kWatchBytes = 512;
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::shared_ptr<AwaitingSessions> awaiting_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -409,6 +447,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
         counters_(std::move(counters)) {}
 
   absl::StatusOr<int> Open() {
+    if (!options_.tls_certificate_path.empty()) {
+      if (absl::Status s = LoadTls(); !s.ok()) return s;
+    }
     beast::error_code ec;
     auto address = net::ip::make_address(options_.host, ec);
     if (ec) return absl::InvalidArgumentError(absl::StrCat("bad listen host ", options_.host));
@@ -461,14 +502,48 @@ class Listener : public std::enable_shared_from_this<Listener> {
     tcp::endpoint remote = socket.remote_endpoint(addr_ec);
     std::string address = addr_ec ? "" : remote.address().to_string();
     if (std::unique_ptr<ConnectionLimits::Slot> slot = limits_->TryAcquire(address)) {
-      std::make_shared<Session>(std::move(socket), handler_, options_, awaiting_, std::move(slot))
-          ->Start();
+      if (tls_) {
+        std::make_shared<StreamSession<beast::ssl_stream<beast::tcp_stream>>>(
+            beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls_),
+            handler_, options_, awaiting_, std::move(slot))
+            ->Start();
+      } else {
+        std::make_shared<StreamSession<beast::tcp_stream>>(
+            beast::tcp_stream(std::move(socket)), handler_, options_, awaiting_, std::move(slot))
+            ->Start();
+      }
     } else {
       ++counters_->refused;
       if (options_.on_refused) options_.on_refused();
-      Refuse(std::move(socket));
+      if (tls_) {
+        beast::error_code ignored;  // a plain-text answer would be noise to a TLS client
+        socket.close(ignored);
+      } else {
+        Refuse(std::move(socket));
+      }
     }
     Accept();
+  }
+
+  // The listener's certificate chain and private key (PEM files), TLS 1.2 or later.
+  absl::Status LoadTls() {
+    auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+    context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    beast::error_code ec;
+    context->use_certificate_chain_file(options_.tls_certificate_path, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "TLS certificate ", options_.tls_certificate_path, " cannot be used: ", ec.message()));
+    }
+    context->use_private_key_file(options_.tls_private_key_path, ssl::context::pem, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "TLS private key ", options_.tls_private_key_path, " cannot be used: ", ec.message()));
+    }
+    tls_ = std::move(context);
+    return absl::OkStatus();
   }
 
   // Answers a connection past a limit and closes it, without reading its request.
@@ -496,6 +571,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::shared_ptr<ConnectionLimits> limits_;
   std::shared_ptr<ListenerCounters> counters_;
   absl::Time last_failure_log_ = absl::InfinitePast();
+  std::unique_ptr<ssl::context> tls_;  // null: plain HTTP
 };
 
 }  // namespace

@@ -23,6 +23,9 @@ class RequestHandler {
 struct HttpListenerOptions {
   std::string host;
   int port = 0;  // 0: any free port
+  // TLS: the certificate chain and private key (PEM). Empty: plain HTTP.
+  std::string tls_certificate_path;
+  std::string tls_private_key_path;
   // Larger bodies are refused with 413 M_TOO_LARGE before the handler runs.
   int64_t body_limit = 1 << 20;
   // How long a connection may take to send a request's headers and body, and how long an idle
