@@ -128,15 +128,26 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
   };
   absl::StatusOr<int> client_port = impl->http.Listen(listener(g.client_listen), impl->client);
   if (!client_port.ok()) return client_port.status();
-  absl::StatusOr<int> federation_port =
-      impl->http.Listen(listener(g.federation_listen), impl->federation);
+  HttpListenerOptions federation_options = listener(g.federation_listen);
+  if (!config.federation.plain_http) {
+    if (config.federation.tls_certificate.empty() || config.federation.tls_private_key.empty()) {
+      return absl::InvalidArgumentError(
+          "the federation listener serves TLS: set federation.tls_certificate and "
+          "federation.tls_private_key (or federation.plain_http: true behind a proxy that "
+          "terminates TLS)");
+    }
+    federation_options.tls_certificate_path = config.federation.tls_certificate;
+    federation_options.tls_private_key_path = config.federation.tls_private_key;
+  }
+  absl::StatusOr<int> federation_port = impl->http.Listen(federation_options, impl->federation);
   if (!federation_port.ok()) return federation_port.status();
   impl->client_port = *client_port;
   impl->federation_port = *federation_port;
   impl->http.Start();
   logging::Info("gateway.listening",
                 {{"client", absl::StrCat(g.client_listen.host, ":", *client_port)},
-                 {"federation", absl::StrCat(g.federation_listen.host, ":", *federation_port)}});
+                 {"federation", absl::StrCat(g.federation_listen.host, ":", *federation_port)},
+                 {"federation_tls", config.federation.plain_http ? "off" : "on"}});
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 

@@ -26,6 +26,7 @@ class GatewayTest : public ::testing::Test {
     config_.server_name = "test.local";
     config_.gateway.client_listen = {"127.0.0.1", 0};
     config_.gateway.federation_listen = {"127.0.0.1", 0};
+    config_.federation.plain_http = true;
     config_.gateway.max_body_bytes = 4096;
     config_.gateway.token_cache_ttl = absl::Seconds(30);
     registry_ = std::make_shared<prometheus::Registry>();
@@ -65,6 +66,23 @@ class GatewayTest : public ::testing::Test {
   std::unique_ptr<Gateway> gateway_;
   int port_ = 0;
 };
+
+TEST(GatewayStartTest, TheFederationListenerNeedsTlsUnlessPlainHttpIsChosen) {
+  config::Config config;
+  config.server_name = "test.local";
+  config.gateway.client_listen = {"127.0.0.1", 0};
+  config.gateway.federation_listen = {"127.0.0.1", 0};
+  SimulatedClock clock;
+  testing::InProcessUserApi userapi{clock};
+  auto gw = Gateway::Start(config, {.userapi = &userapi}, nullptr, clock);
+  ASSERT_FALSE(gw.ok());
+  EXPECT_THAT(gw.status().message(), HasSubstr("federation.tls_certificate"));
+  config.federation.tls_certificate = "/nonexistent/crt.pem";
+  config.federation.tls_private_key = "/nonexistent/key.pem";
+  gw = Gateway::Start(config, {.userapi = &userapi}, nullptr, clock);
+  ASSERT_FALSE(gw.ok());
+  EXPECT_THAT(gw.status().message(), HasSubstr("/nonexistent/crt.pem"));
+}
 
 TEST_F(GatewayTest, Versions) {
   TestResponse r = Get("/_matrix/client/versions");

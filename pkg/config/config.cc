@@ -109,6 +109,37 @@ class Section {
     Fail(Key(key), Describe(v), "host:port with a port from 0 to 65535, e.g. 127.0.0.1:7070");
   }
 
+  // A mapping of strings to strings.
+  void StringMap(absl::string_view key, std::map<std::string, std::string>* out) {
+    YAML::Node v = Get(key);
+    if (!v || v.IsNull()) return;
+    if (!v.IsMap()) return Fail(Key(key), Describe(v), "a mapping of names to strings");
+    out->clear();
+    for (const auto& kv : v) {
+      if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
+        Fail(absl::StrCat(Key(key), ".", kv.first.as<std::string>("")), Describe(kv.second),
+             "a non-empty string");
+        continue;
+      }
+      (*out)[kv.first.as<std::string>("")] = kv.second.Scalar();
+    }
+  }
+
+  // A list of strings.
+  void StringList(absl::string_view key, std::vector<std::string>* out) {
+    YAML::Node v = Get(key);
+    if (!v || v.IsNull()) return;
+    if (!v.IsSequence()) return Fail(Key(key), Describe(v), "a list of strings");
+    out->clear();
+    for (const auto& item : v) {
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        Fail(Key(key), Describe(item), "a non-empty string in the list");
+        continue;
+      }
+      out->push_back(item.Scalar());
+    }
+  }
+
   template <typename T, typename Parse>
   void Enum(absl::string_view key, T* out, Parse parse) {
     YAML::Node v = Get(key);
@@ -280,6 +311,20 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
       s.Duration("local_peek_lifetime", &c.peeking.local_peek_lifetime, absl::Seconds(1));
       s.Integer("rate_limit_burst", &c.peeking.rate_limit_burst, 1, 100000);
       s.Integer("rate_limit_per_second", &c.peeking.rate_limit_per_second, 1, 100000);
+    }
+    {
+      Section s = top.Child("federation");
+      s.String("tls_certificate", &c.federation.tls_certificate);
+      s.String("tls_private_key", &c.federation.tls_private_key);
+      s.Bool("plain_http", &c.federation.plain_http);
+      s.String("tls_verify", &c.federation.tls_verify);
+      s.StringMap("servers", &c.federation.servers);
+      s.StringList("trusted_key_servers", &c.federation.trusted_key_servers);
+      s.Duration("key_validity", &c.federation.key_validity, absl::Hours(1));
+      s.Duration("request_timeout", &c.federation.request_timeout, absl::Seconds(1));
+      if (absl::string_view v = c.federation.tls_verify; v.empty()) {
+        s.Fail("federation.tls_verify", "\"\"", "true, false or the path of a CA bundle");
+      }
     }
     {
       Section s = top.Child("userapi");

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -118,6 +119,26 @@ struct PeekingConfig {
   int rate_limit_per_second = 2;
 };
 
+// Server-server federation: the listener's TLS, and how this server reaches others.
+struct FederationConfig {
+  // The federation listener's (gateway.federation_listen) certificate chain and private key, PEM.
+  std::string tls_certificate;
+  std::string tls_private_key;
+  // Serve plain HTTP on the federation listener instead: only behind a proxy that terminates TLS.
+  bool plain_http = false;
+  // How other servers' certificates are checked: "true" (the system's CAs), "false" (not at all:
+  // private test networks only) or the path of a CA bundle.
+  std::string tls_verify = "true";
+  // server name -> host:port, consulted before any discovery (DNS, well-known).
+  std::map<std::string, std::string> servers;
+  // Servers asked for another server's keys when it cannot be reached itself (notaries).
+  std::vector<std::string> trusted_key_servers;
+  // How long the key document we serve says our key is valid.
+  absl::Duration key_validity = absl::Hours(24 * 7);
+  // Deadline of each outbound federation request.
+  absl::Duration request_timeout = absl::Seconds(30);
+};
+
 struct MonolithConfig {
   HostPort grpc_listen;
   HostPort metrics_listen;
@@ -132,6 +153,7 @@ struct Config {
   MonolithConfig monolith;
   GatewayConfig gateway;
   PeekingConfig peeking;
+  FederationConfig federation;
   UserApiConfig userapi;
   ComponentConfig roomserver;
   ComponentConfig syncapi;

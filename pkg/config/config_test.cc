@@ -113,7 +113,47 @@ TEST(ConfigTest, SectionThatIsNotAMapping) {
 TEST(ConfigTest, SampleConfigParses) {
   absl::StatusOr<Config> c = LoadConfig(PERISCOPE_SAMPLE_CONFIG, {});
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->server_name, "localhost:8008");
+  // The default name leads other servers to the federation listener, not the client one.
+  EXPECT_EQ(c->server_name, "localhost:8448");
+  EXPECT_EQ(c->gateway.federation_listen.port, 8448);
+  EXPECT_FALSE(c->federation.plain_http);
+  EXPECT_EQ(c->federation.tls_verify, "true");
+}
+
+TEST(ConfigTest, FederationServersNotariesAndTlsVerification) {
+  absl::StatusOr<Config> c = ParseConfig(std::string(kMinimal) + R"(
+federation:
+  tls_certificate: /etc/tls/crt.pem
+  tls_private_key: /etc/tls/key.pem
+  tls_verify: /etc/tls/ca.pem
+  servers:
+    b.example.test: 127.0.0.1:18448
+    "[::1]:9": "[::1]:19"
+  trusted_key_servers: [matrix.org]
+  key_validity: 24h
+)",
+                                         {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->federation.tls_certificate, "/etc/tls/crt.pem");
+  EXPECT_EQ(c->federation.tls_verify, "/etc/tls/ca.pem");
+  EXPECT_EQ(c->federation.servers.at("b.example.test"), "127.0.0.1:18448");
+  EXPECT_EQ(c->federation.servers.at("[::1]:9"), "[::1]:19");
+  EXPECT_EQ(c->federation.trusted_key_servers, std::vector<std::string>{"matrix.org"});
+  EXPECT_EQ(c->federation.key_validity, absl::Hours(24));
+}
+
+TEST(ConfigTest, FederationRefusesMalformedServersAndShortKeyValidity) {
+  absl::StatusOr<Config> c = ParseConfig(std::string(kMinimal) + R"(
+federation:
+  servers: [a, b]
+  trusted_key_servers: {a: b}
+  key_validity: 5m
+)",
+                                         {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("federation.servers: got a list"));
+  EXPECT_THAT(c.status().message(), HasSubstr("federation.trusted_key_servers: got a mapping"));
+  EXPECT_THAT(c.status().message(), HasSubstr("federation.key_validity"));
 }
 
 TEST(ConfigTest, MissingFile) {

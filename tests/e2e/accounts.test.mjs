@@ -8,7 +8,7 @@ import test from "node:test";
 import * as sdk from "matrix-js-sdk";
 import { logger } from "matrix-js-sdk/lib/logger.js";
 import { ROOT, startPeriscope } from "./harness.mjs";
-import { assertError, call } from "./http.mjs";
+import { assertError, call, federationCall } from "./http.mjs";
 
 logger.setLevel("warn");
 
@@ -97,10 +97,12 @@ for (const mode of ["monolith", "mesh"]) {
       assert.equal(cors.headers.get("access-control-allow-origin"), "*");
     });
 
-    await t.test("the federation listener serves the self-signed key document", async () => {
-      const res = await fetch(`http://127.0.0.1:${server.ports.federation}/_matrix/key/v2/server`);
+    await t.test("the federation listener serves the self-signed key document over TLS", async () => {
+      const res = await federationCall(server, "GET", "/_matrix/key/v2/server");
       assert.equal(res.status, 200);
-      const doc = await res.json();
+      const doc = res.json;
+      // Plain HTTP gets no answer from a TLS listener.
+      await assert.rejects(fetch(`http://127.0.0.1:${server.ports.federation}/_matrix/key/v2/server`));
       assert.equal(doc.server_name, "localhost");
       const [keyId] = Object.keys(doc.verify_keys);
       assert.match(keyId, /^ed25519:/);

@@ -86,7 +86,28 @@ process.on("exit", () => {
   for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 });
 
-export async function startPeriscope({ mode = "monolith", env = {} } = {}) {
+// A self-signed certificate (its own CA) for `name`'s host, made with the openssl command line.
+export function makeCertificate(dir, name) {
+  const host = name.replace(/:\d+$/, "");
+  const cert = path.join(dir, "federation.crt");
+  const key = path.join(dir, "federation.key");
+  const alt = /^[0-9.]+$/.test(host) ? `IP:${host}` : `DNS:${host}`;
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+    "-subj", `/CN=${host}`, "-addext", `subjectAltName=${alt}`, "-addext", "basicConstraints=critical,CA:TRUE",
+    "-keyout", key, "-out", cert,
+  ], { stdio: "ignore" });
+  return { cert, key };
+}
+
+// Options: mode ("monolith" or "mesh"); env (extra environment); serverName (default
+// "localhost"); federationServers ({name: "host:port"}, federation.servers); tlsVerify
+// (federation.tls_verify: "true", "false" or a CA bundle path; default "false"); ports (chosen
+// ports, e.g. {federation} when other servers must know it in advance).
+export async function startPeriscope({
+  mode = "monolith", env = {}, serverName = "localhost", federationServers = {}, tlsVerify = "false",
+  ports: presetPorts = {},
+} = {}) {
   const adminDsn = requireEnv("TEST_POSTGRES_DSN");
   const natsUrl = requireEnv("TEST_NATS_URL");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `periscope-e2e-${mode}-`));
@@ -99,7 +120,7 @@ export async function startPeriscope({ mode = "monolith", env = {} } = {}) {
 
   const ports = {
     client: await freePort(),
-    federation: await freePort(),
+    federation: presetPorts.federation ?? await freePort(),
     gatewayMetrics: await freePort(),
     monolithGrpc: await freePort(),
     monolithMetrics: await freePort(),
@@ -111,8 +132,15 @@ export async function startPeriscope({ mode = "monolith", env = {} } = {}) {
   const componentYaml = COMPONENTS.map(
     (c) => `${c}:\n  grpc_listen: ${yamlAddress(ports[`${c}Grpc`])}\n  metrics_listen: ${yamlAddress(ports[`${c}Metrics`])}\n`,
   ).join("");
-  const config = `server_name: localhost
+  const tls = makeCertificate(dir, serverName);
+  const serversYaml = Object.entries(federationServers).map(([n, a]) => `    "${n}": "${a}"\n`).join("");
+  const config = `server_name: "${serverName}"
 signing_key_path: ${keyPath}
+federation:
+  tls_certificate: ${tls.cert}
+  tls_private_key: ${tls.key}
+  tls_verify: "${tlsVerify}"
+  servers:${serversYaml ? "\n" + serversYaml : " {}\n"}
 database:
   dsn: "${adminDsn} dbname=${dbName}"
   max_connections: 4
@@ -221,7 +249,8 @@ ${componentYaml}`;
     throw e;
   }
   return {
-    mode, baseUrl, ports, metricsUrls, grpcAddresses, dir, configPath, childEnv,
+    mode, baseUrl, ports, metricsUrls, grpcAddresses, dir, configPath, childEnv, serverName,
+    certificate: tls.cert,
     stop, destroy,
     // SIGKILLs one process (a crash) and waits for it to be gone.
     kill: async (name) => {

@@ -30,3 +30,29 @@ export async function register(server, username) {
   assert.equal(r.status, 200, r.text);
   return r.json;
 }
+
+// A request to a server's federation listener over TLS, trusting only the certificate the
+// harness made for it (so the name is checked for real). Resolves to {status, json, text}.
+export async function federationCall(server, method, path, { body, headers = {} } = {}) {
+  const https = await import("node:https");
+  const fs = await import("node:fs");
+  const host = server.serverName.replace(/:\d+$/, "");
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: "127.0.0.1", port: server.ports.federation, method, path, servername: host,
+      ca: fs.readFileSync(server.certificate), headers: { host: server.serverName, ...headers },
+    }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => { text += d; });
+      res.on("end", () => {
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode, json, text, headers: res.headers });
+      });
+    });
+    req.on("error", reject);
+    if (body !== undefined) req.write(typeof body === "string" ? body : JSON.stringify(body));
+    req.end();
+  });
+}

@@ -26,6 +26,7 @@ class GatewayLogoutTest : public ::testing::Test {
     config_.nats.stream_prefix = "LOGOUT_TEST";
     config_.gateway.client_listen = {"127.0.0.1", 0};
     config_.gateway.federation_listen = {"127.0.0.1", 0};
+    config_.federation.plain_http = true;
     config_.gateway.token_cache_ttl = absl::Hours(1);
     for (int i = 0; i < 2; ++i) {
       auto js = stream::JetStream::Connect({.url = nats_server_->url()});
