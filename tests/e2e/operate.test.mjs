@@ -176,6 +176,30 @@ test("the Helm chart", async (t) => {
     assert.match(key, /^ed25519 a_[A-Za-z0-9]{4} [A-Za-z0-9+/]{43}\n$/);
     assert.equal(Buffer.from(key.split(" ")[2].trim(), "base64").length, 32);
   });
+
+  await t.test("the federation listener gets a TLS pair for the server name, or plain HTTP only when asked", async () => {
+    const { X509Certificate, createPrivateKey } = await import("node:crypto");
+    const r = helm(["template", "t", CHART, "--set", "serverName=matrix.example.org",
+      "--show-only", "templates/federation-tls-secret.yaml"]);
+    assert.equal(r.status, 0, r.stderr);
+    const secret = yaml.load(r.stdout);
+    assert.equal(secret.type, "kubernetes.io/tls");
+    const cert = new X509Certificate(Buffer.from(secret.data["tls.crt"], "base64"));
+    assert.equal(cert.checkHost("matrix.example.org"), "matrix.example.org");
+    assert.ok(cert.checkPrivateKey(createPrivateKey(Buffer.from(secret.data["tls.key"], "base64"))));
+    const config = (args) => {
+      const c = helm(["template", "t", CHART, ...args, "--show-only", "templates/configmap.yaml"]);
+      assert.equal(c.status, 0, c.stderr);
+      return yaml.load(yaml.load(c.stdout).data["periscope.yaml"]).federation;
+    };
+    assert.equal(config([]).tls_certificate, "/etc/periscope/federation-tls/tls.crt");
+    const plain = config(["--set", "federation.plainHttp=true"]);
+    assert.equal(plain.plain_http, true);
+    assert.equal(plain.tls_certificate, undefined);
+    const all = helm(["template", "t", CHART, "--set", "federation.plainHttp=true"]);
+    assert.equal(all.status, 0, all.stderr);
+    assert.doesNotMatch(all.stdout, /federation-tls/);
+  });
 });
 
 test("the alert rules pass promtool's checks and unit tests", () => {

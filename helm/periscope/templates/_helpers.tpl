@@ -39,6 +39,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-signing-key" (include "periscope.fullname" .)) .Values.signingKey.existingSecret -}}
 {{- end -}}
 
+{{- define "periscope.federationTlsSecret" -}}
+{{- default (printf "%s-federation-tls" (include "periscope.fullname" .)) .Values.federation.tls.existingSecret -}}
+{{- end -}}
+
 {{/* The mesh components (the gateway is handled with them, but has no gRPC service). */}}
 {{- define "periscope.internalComponents" -}}
 userapi roomserver syncapi federationapi federationsender

@@ -140,6 +140,11 @@ spec:
             - name: signing-key
               mountPath: /etc/periscope/keys
               readOnly: true
+            {{- if not $root.Values.federation.plainHttp }}
+            - name: federation-tls
+              mountPath: /etc/periscope/federation-tls
+              readOnly: true
+            {{- end }}
             - name: tmp
               mountPath: /tmp
       volumes:
@@ -150,6 +155,12 @@ spec:
           secret:
             secretName: {{ include "periscope.signingKeySecret" $root }}
             defaultMode: 0400
+        {{- if not $root.Values.federation.plainHttp }}
+        - name: federation-tls
+          secret:
+            secretName: {{ include "periscope.federationTlsSecret" $root }}
+            defaultMode: 0400
+        {{- end }}
         - name: tmp
           emptyDir: {}
       {{- with $values.nodeSelector }}
