@@ -3,23 +3,29 @@
 #include "internal/app/dependency_health.h"
 #include "internal/app/process.h"
 #include "internal/federationsender/federationsender_component.h"
+#include "pkg/clock/clock.h"
 
 int main(int argc, char** argv) {
   using namespace periscope;
   return app::RunComponentMain(
       argc, argv, "periscope-federationsender", "federationsender",
       [](app::ComponentEnv& env) -> absl::StatusOr<app::ServedComponent> {
+        absl::StatusOr<matrix::SigningKey> loaded =
+            matrix::LoadSigningKey(env.config.signing_key_path);
+        if (!loaded.ok()) return loaded.status();
+        auto key = std::make_shared<matrix::SigningKey>(*std::move(loaded));
         absl::StatusOr<std::unique_ptr<pg::Pool>> pool =
             app::OpenPool(env.config, "federationsender", env.registry);
         if (!pool.ok()) return pool.status();
         absl::StatusOr<std::unique_ptr<federationsender::FederationSenderComponent>> c =
-            federationsender::FederationSenderComponent::Create(env.config, **pool);
+            federationsender::FederationSenderComponent::Create(env.config, **pool, *key,
+                                                                SystemClock::Get());
         if (!c.ok()) return c.status();
         std::shared_ptr<federationsender::FederationSenderComponent> component = *std::move(c);
         pg::Pool* raw_pool = pool->get();
         app::ServedComponent served{component->services(),
                                     {federationsender::FederationSenderComponent::kServiceName},
-                                    {component, std::shared_ptr<pg::Pool>(*std::move(pool))}};
+                                    {component, std::shared_ptr<pg::Pool>(*std::move(pool)), key}};
         served.dependency_checks = {app::PostgresCheck(*raw_pool)};
         return served;
       });

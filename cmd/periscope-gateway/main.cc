@@ -5,6 +5,7 @@
 #include "internal/app/process.h"
 #include "internal/gateway/gateway.h"
 #include "internal/gateway/upstream/grpc_federation_api_client.h"
+#include "internal/gateway/upstream/grpc_federation_sender_client.h"
 #include "internal/gateway/upstream/grpc_roomserver_client.h"
 #include "internal/gateway/upstream/grpc_sync_api_client.h"
 #include "internal/gateway/upstream/grpc_user_api_client.h"
@@ -35,6 +36,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<gateway::FederationApiClient> federationapi = gateway::NewGrpcFederationApiClient(
       grpcutil::Dial(config->federationapi.address, registry.get()),
       config->gateway.upstream_timeout);
+  std::unique_ptr<gateway::FederationSenderClient> federationsender =
+      gateway::NewGrpcFederationSenderClient(
+          grpcutil::Dial(config->federationsender.address, registry.get()),
+          config->gateway.upstream_timeout);
   std::unique_ptr<gateway::RoomserverClient> roomserver = gateway::NewGrpcRoomserverClient(
       grpcutil::Dial(config->roomserver.address, registry.get()), config->gateway.upstream_timeout);
   std::unique_ptr<gateway::SyncApiClient> syncapi = gateway::NewGrpcSyncApiClient(
@@ -51,6 +56,7 @@ int main(int argc, char** argv) {
                                .roomserver = roomserver.get(),
                                .syncapi = syncapi.get(),
                                .federationapi = federationapi.get(),
+                               .federationsender = federationsender.get(),
                                .nats = nats->get()},
                               registry.get(), SystemClock::Get());
   if (!gw.ok()) return app::Fail(kProgram, gw.status());

@@ -10,6 +10,7 @@
 #include "internal/gateway/gateway.h"
 #include "internal/gateway/upstream/direct_sync_api_client.h"
 #include "internal/gateway/upstream/grpc_federation_api_client.h"
+#include "internal/gateway/upstream/grpc_federation_sender_client.h"
 #include "internal/gateway/upstream/grpc_roomserver_client.h"
 #include "internal/gateway/upstream/grpc_sync_api_client.h"
 #include "internal/gateway/upstream/grpc_user_api_client.h"
@@ -63,10 +64,15 @@ absl::Status Run(int argc, char** argv) {
                      // The roomserver is in this process, served on grpc_listen.
                      grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()),
                      absl::Seconds(1), registry.get()));
-  PERISCOPE_ASSIGN_OR_RETURN(auto fedapi,
-                             federationapi::FederationApiComponent::Create(*config, key));
-  PERISCOPE_ASSIGN_OR_RETURN(auto fedsender,
-                             federationsender::FederationSenderComponent::Create(*config, *pool));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      auto fedapi,
+      federationapi::FederationApiComponent::Create(
+          *config, *pool, key, clock,
+          // The roomserver and userapi are in this process, served on grpc_listen.
+          grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()),
+          grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()), registry.get()));
+  PERISCOPE_ASSIGN_OR_RETURN(auto fedsender, federationsender::FederationSenderComponent::Create(
+                                                 *config, *pool, key, clock));
 
   std::vector<grpc::Service*> services;
   Append(services, *users);
@@ -106,6 +112,9 @@ absl::Status Run(int argc, char** argv) {
   std::unique_ptr<gateway::FederationApiClient> federation_client =
       gateway::NewGrpcFederationApiClient(server->InProcessChannel(),
                                           config->gateway.upstream_timeout);
+  std::unique_ptr<gateway::FederationSenderClient> federationsender_client =
+      gateway::NewGrpcFederationSenderClient(server->InProcessChannel(),
+                                             config->gateway.upstream_timeout);
   std::unique_ptr<gateway::RoomserverClient> roomserver_client = gateway::NewGrpcRoomserverClient(
       server->InProcessChannel(), config->gateway.upstream_timeout);
   // /sync goes to syncapi directly (no gRPC call objects per parked long-poll); the rest of the
@@ -120,14 +129,16 @@ absl::Status Run(int argc, char** argv) {
       std::unique_ptr<metrics::MetricsServer> metrics,
       metrics::MetricsServer::Start(config->monolith.metrics_listen.host,
                                     config->monolith.metrics_listen.port, registry));
-  PERISCOPE_ASSIGN_OR_RETURN(std::unique_ptr<gateway::Gateway> gw,
-                             gateway::Gateway::Start(*config,
-                                                     {.userapi = userapi_client.get(),
-                                                      .roomserver = roomserver_client.get(),
-                                                      .syncapi = sync_client.get(),
-                                                      .federationapi = federation_client.get(),
-                                                      .nats = js.get()},
-                                                     registry.get(), clock));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      std::unique_ptr<gateway::Gateway> gw,
+      gateway::Gateway::Start(*config,
+                              {.userapi = userapi_client.get(),
+                               .roomserver = roomserver_client.get(),
+                               .syncapi = sync_client.get(),
+                               .federationapi = federation_client.get(),
+                               .federationsender = federationsender_client.get(),
+                               .nats = js.get()},
+                              registry.get(), clock));
 
   logging::Info(
       "monolith.started",

@@ -1,14 +1,26 @@
 #include "internal/federationapi/federationapi_component.h"
 
+#include "internal/federationapi/keyring/federation_key_fetcher.h"
+#include "internal/federationapi/keyring/keyring.h"
+#include "internal/federationapi/keyring/request_verifier.h"
 #include "internal/federationapi/service/federationapi_service.h"
-#include "pkg/clock/clock.h"
+#include "internal/federationapi/storage/pg_server_key_store.h"
+#include "pkg/federation/outbound_federation.h"
+#include "pkg/pg/migrations.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
 
 namespace periscope::federationapi {
 
 struct FederationApiComponent::Parts {
-  Parts(const config::Config& config, const matrix::SigningKey& key)
-      : service(config.server_name, key, SystemClock::Get()) {}
-  FederationApiServiceImpl service;
+  std::unique_ptr<federation::OutboundFederation> outbound;
+  std::unique_ptr<PgServerKeyStore> key_store;
+  std::unique_ptr<FederationKeyFetcher> fetcher;
+  std::unique_ptr<Keyring> keyring;
+  std::unique_ptr<RequestVerifier> verifier;
+  std::unique_ptr<roomserver::v1::RoomserverService::Stub> roomserver;
+  std::unique_ptr<userapi::v1::UserApiService::Stub> userapi;
+  std::unique_ptr<FederationApiServiceImpl> service;
 };
 
 FederationApiComponent::FederationApiComponent(std::unique_ptr<Parts> parts)
@@ -16,11 +28,51 @@ FederationApiComponent::FederationApiComponent(std::unique_ptr<Parts> parts)
 FederationApiComponent::~FederationApiComponent() = default;
 
 absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::Create(
-    const config::Config& config, const matrix::SigningKey& key) {
-  return std::unique_ptr<FederationApiComponent>(
-      new FederationApiComponent(std::make_unique<Parts>(config, key)));
+    const config::Config& config, pg::Pool& pool, const matrix::SigningKey& key, const Clock& clock,
+    std::shared_ptr<grpc::Channel> roomserver, std::shared_ptr<grpc::Channel> userapi,
+    prometheus::Registry* registry) {
+  if (absl::Status s = pg::ApplyMigrations(pool, "federationapi", FederationApiMigrations());
+      !s.ok()) {
+    return s;
+  }
+  auto parts = std::make_unique<Parts>();
+  absl::StatusOr<std::unique_ptr<federation::OutboundFederation>> outbound =
+      federation::OutboundFederation::Create(config, key, clock);
+  if (!outbound.ok()) return outbound.status();
+  parts->outbound = *std::move(outbound);
+  parts->key_store = std::make_unique<PgServerKeyStore>(pool);
+  parts->fetcher = std::make_unique<FederationKeyFetcher>(parts->outbound->client());
+  KeyringCounters counters;
+  if (registry != nullptr) {
+    auto& family = prometheus::BuildCounter()
+                       .Name("periscope_federationapi_key_fetches_total")
+                       .Help(
+                           "Fetches of other servers' signing keys, by source (direct, notary) "
+                           "and outcome (ok, failed).")
+                       .Register(*registry);
+    counters.on_fetch = [&family](const std::string& source, bool ok) {
+      family.Add({{"source", source}, {"outcome", ok ? "ok" : "failed"}}).Increment();
+    };
+  }
+  parts->keyring =
+      std::make_unique<Keyring>(config.server_name, key, *parts->key_store, *parts->fetcher,
+                                config.federation.trusted_key_servers, clock, std::move(counters));
+  parts->verifier = std::make_unique<RequestVerifier>(config.server_name, *parts->keyring, clock);
+  parts->roomserver = roomserver::v1::RoomserverService::NewStub(std::move(roomserver));
+  parts->userapi = userapi::v1::UserApiService::NewStub(std::move(userapi));
+  FederationApiDeps deps;
+  deps.server_name = config.server_name;
+  deps.key = &key;
+  deps.clock = &clock;
+  deps.key_validity = config.federation.key_validity;
+  deps.keyring = parts->keyring.get();
+  deps.verifier = parts->verifier.get();
+  deps.roomserver = parts->roomserver.get();
+  deps.userapi = parts->userapi.get();
+  parts->service = std::make_unique<FederationApiServiceImpl>(std::move(deps));
+  return std::unique_ptr<FederationApiComponent>(new FederationApiComponent(std::move(parts)));
 }
 
-std::vector<grpc::Service*> FederationApiComponent::services() { return {&parts_->service}; }
+std::vector<grpc::Service*> FederationApiComponent::services() { return {parts_->service.get()}; }
 
 }  // namespace periscope::federationapi

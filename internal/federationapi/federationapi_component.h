@@ -1,15 +1,22 @@
 #pragma once
-// The federationapi: inbound server-server requests (/send, /peek, keys). It holds the server's
-// signing key and serves the key document; the other RPCs answer UNIMPLEMENTED until federated
-// peeking fills them in.
+// The federationapi: inbound server-server requests. It authenticates each one (X-Matrix, with
+// its keyring of other servers' keys, cached in PostgreSQL), serves our key document and the
+// notary, and answers queries from the roomserver and userapi over gRPC.
 
 #include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/impl/codegen/service_type.h"
+#include "pkg/clock/clock.h"
 #include "pkg/config/config.h"
 #include "pkg/matrix/signing_key.h"
+#include "pkg/pg/pg.h"
+
+namespace prometheus {
+class Registry;
+}
 
 namespace periscope::federationapi {
 
@@ -17,8 +24,13 @@ class FederationApiComponent {
  public:
   static constexpr char kServiceName[] = "periscope.federationapi.v1.FederationApiService";
 
+  // Applies the component's migrations and wires the service. `roomserver` and `userapi` are
+  // channels to those components (in-process in the monolith). `key`, `pool` and `clock` must
+  // outlive the component; `registry` may be null.
   static absl::StatusOr<std::unique_ptr<FederationApiComponent>> Create(
-      const config::Config& config, const matrix::SigningKey& key);
+      const config::Config& config, pg::Pool& pool, const matrix::SigningKey& key,
+      const Clock& clock, std::shared_ptr<grpc::Channel> roomserver,
+      std::shared_ptr<grpc::Channel> userapi, prometheus::Registry* registry);
   ~FederationApiComponent();
   std::vector<grpc::Service*> services();
 

@@ -36,8 +36,9 @@ struct Gateway::Impl {
                         config.gateway.auth_rate_limit_burst),
         auth_by_user(clock, config.gateway.auth_rate_limit_per_minute / 60.0,
                      config.gateway.auth_rate_limit_burst),
-        deps{*up.userapi, auth,          &local_logouts,   config.server_name, up.roomserver,
-             up.syncapi,  &peek_limiter, &auth_by_address, &auth_by_user},
+        deps{*up.userapi,      auth,         &local_logouts,      config.server_name,
+             up.roomserver,    up.syncapi,   up.federationsender, &peek_limiter,
+             &auth_by_address, &auth_by_user},
         client("client", registry),
         federation("federation", registry),
         http(config.gateway.io_threads) {}
@@ -97,7 +98,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
   AddProfileRoutes(impl->client, impl->deps);
   AddFilterRoutes(impl->client, impl->deps);
   AddHealthRoute(impl->federation);
-  if (upstreams.federationapi != nullptr) AddKeyRoutes(impl->federation, *upstreams.federationapi);
+  if (upstreams.federationapi != nullptr) {
+    AddKeyRoutes(impl->federation, *upstreams.federationapi);
+    AddFederationQueryRoutes(impl->federation, *upstreams.federationapi);
+  }
 
   const auto& g = config.gateway;
   prometheus::Counter* refused = nullptr;

@@ -20,6 +20,7 @@ namespace periscope::gateway {
 
 class UserApiClient;
 class FederationApiClient;
+class FederationSenderClient;
 class RoomserverClient;
 class SyncApiClient;
 
@@ -30,8 +31,10 @@ struct GatewayUpstreams {
   RoomserverClient* roomserver = nullptr;
   // Serves GET /sync when set.
   SyncApiClient* syncapi = nullptr;
-  // Serves the federation API's key endpoints when set.
+  // Serves the federation API when set.
   FederationApiClient* federationapi = nullptr;
+  // Answers client requests about other servers (remote profiles) when set.
+  FederationSenderClient* federationsender = nullptr;
   // If set, logouts are announced to every gateway on <nats.stream_prefix>.gateway.logout, so a
   // revoked token stops working at once everywhere, not after the cache TTL.
   stream::JetStream* nats = nullptr;

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "pkg/matrix/x_matrix.h"
+#include "pkg/status/matrix_status.h"
 
 namespace periscope::federation {
 
@@ -12,6 +13,36 @@ std::string FederationResponse::Errcode() const {
     if (it != body.end() && it->is_string()) return it->get<std::string>();
   }
   return "";
+}
+
+absl::Status RemoteErrorStatus(const std::string& destination, const FederationResponse& response) {
+  absl::StatusCode code = absl::StatusCode::kUnavailable;
+  switch (response.status) {
+    case 400:
+      code = absl::StatusCode::kInvalidArgument;
+      break;
+    case 403:
+      code = absl::StatusCode::kPermissionDenied;
+      break;
+    case 404:
+      code = absl::StatusCode::kNotFound;
+      break;
+    case 429:
+      code = absl::StatusCode::kResourceExhausted;
+      break;
+    default:
+      break;
+  }
+  std::string message;
+  if (response.body.is_object() && response.body.contains("error") &&
+      response.body["error"].is_string()) {
+    message = response.body["error"].get<std::string>();
+  }
+  std::string text = absl::StrCat(destination, " answered ", response.status,
+                                  message.empty() ? "" : ": ", message.substr(0, 300));
+  std::string errcode = response.Errcode();
+  if (errcode.empty() || code == absl::StatusCode::kUnavailable) return absl::Status(code, text);
+  return MatrixError(code, errcode, text);
 }
 
 std::string EncodePathArg(absl::string_view arg) {

@@ -26,20 +26,36 @@ struct FederationResponse {
   std::string Errcode() const;
 };
 
-class FederationClient {
+// What callers of other servers depend on (faked in their unit tests).
+class FederationCaller {
+ public:
+  virtual ~FederationCaller() = default;
+  // `target` is the path and query as it goes on the wire (callers percent-encode path
+  // arguments). `body` is sent (and signed) for requests that have one.
+  // Errors: INVALID_ARGUMENT for a bad destination; UNAVAILABLE / DEADLINE_EXCEEDED when no
+  // address answered; FAILED_PRECONDITION for a destination that is ourselves.
+  virtual absl::StatusOr<FederationResponse> Call(
+      const std::string& destination, const std::string& method, const std::string& target,
+      const std::optional<matrix::Json>& body = std::nullopt,
+      absl::Duration timeout = absl::Seconds(30)) = 0;
+};
+
+// The status a caller reports for a remote error answer (`response.ok()` false): the remote
+// errcode kept, the code from the HTTP status (404 NOT_FOUND, 403 PERMISSION_DENIED, 400
+// INVALID_ARGUMENT, 429 RESOURCE_EXHAUSTED, anything else UNAVAILABLE), the message naming the
+// server.
+absl::Status RemoteErrorStatus(const std::string& destination, const FederationResponse& response);
+
+class FederationClient final : public FederationCaller {
  public:
   // `key` must outlive the client.
   FederationClient(std::string our_server_name, const matrix::SigningKey& key,
                    ServerResolver& resolver, HttpsClient& https);
 
-  // `target` is the path and query as it goes on the wire (callers percent-encode path
-  // arguments). `body` is sent (and signed) for requests that have one.
-  // Errors: INVALID_ARGUMENT for a bad destination; UNAVAILABLE / DEADLINE_EXCEEDED when no
-  // address answered; FAILED_PRECONDITION for a destination that is ourselves.
   absl::StatusOr<FederationResponse> Call(const std::string& destination, const std::string& method,
                                           const std::string& target,
                                           const std::optional<matrix::Json>& body = std::nullopt,
-                                          absl::Duration timeout = absl::Seconds(30));
+                                          absl::Duration timeout = absl::Seconds(30)) override;
 
   const std::string& server_name() const { return our_server_name_; }
 

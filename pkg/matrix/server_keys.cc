@@ -44,6 +44,9 @@ absl::StatusOr<ServerKeys> VerifyServerKeys(const Json& doc,
   ServerKeys out;
   out.server_name = std::string(expected_server_name);
   out.valid_until = absl::FromUnixMillis(until->get<int64_t>());
+  absl::Status signature = MatrixError(absl::StatusCode::kUnauthenticated, "M_UNAUTHORIZED",
+                                       "server keys: not signed by any of its verify keys");
+  bool signed_by_one = false;
   for (const auto& [key_id, entry] : keys->items()) {
     if (!absl::StartsWith(key_id, "ed25519:")) continue;  // algorithms we do not know are skipped
     if (!entry.is_object() || !entry.contains("key") || !entry["key"].is_string()) {
@@ -52,14 +55,30 @@ absl::StatusOr<ServerKeys> VerifyServerKeys(const Json& doc,
     absl::StatusOr<std::string> pk = DecodeBase64(entry["key"].get<std::string>());
     if (!pk.ok() || pk->size() != 32)
       return BadDocument(absl::StrCat("verify key ", key_id, " is malformed"));
-    // Every key must have signed the document itself.
-    if (absl::Status s = VerifyJsonSignature(doc, expected_server_name, key_id, *pk); !s.ok()) {
-      return MatrixError(absl::StatusCode::kUnauthenticated, "M_UNAUTHORIZED",
-                         absl::StrCat("server keys: ", key_id, ": ", s.message()));
+    if (absl::Status s = VerifyJsonSignature(doc, expected_server_name, key_id, *pk); s.ok()) {
+      signed_by_one = true;
+    } else {
+      signature = MatrixError(absl::StatusCode::kUnauthenticated, "M_UNAUTHORIZED",
+                              absl::StrCat("server keys: ", key_id, ": ", s.message()));
     }
     out.verify_keys[key_id] = *pk;
   }
   if (out.verify_keys.empty()) return BadDocument("no ed25519 verify key");
+  if (!signed_by_one) return signature;
+  if (auto old = doc.find("old_verify_keys"); old != doc.end() && !old->is_null()) {
+    if (!old->is_object()) return BadDocument("old_verify_keys is not an object");
+    for (const auto& [key_id, entry] : old->items()) {
+      if (!absl::StartsWith(key_id, "ed25519:")) continue;
+      if (!entry.is_object() || !entry.contains("key") || !entry["key"].is_string() ||
+          !entry.contains("expired_ts") || !entry["expired_ts"].is_number_integer()) {
+        return BadDocument(absl::StrCat("old verify key ", key_id, " needs key and expired_ts"));
+      }
+      absl::StatusOr<std::string> pk = DecodeBase64(entry["key"].get<std::string>());
+      if (!pk.ok() || pk->size() != 32)
+        return BadDocument(absl::StrCat("old verify key ", key_id, " is malformed"));
+      out.old_verify_keys[key_id] = {*pk, absl::FromUnixMillis(entry["expired_ts"].get<int64_t>())};
+    }
+  }
   return out;
 }
 

@@ -87,10 +87,10 @@ process.on("exit", () => {
 });
 
 // A self-signed certificate (its own CA) for `name`'s host, made with the openssl command line.
-export function makeCertificate(dir, name) {
+export function makeCertificate(dir, name, stem = "federation") {
   const host = name.replace(/:\d+$/, "");
-  const cert = path.join(dir, "federation.crt");
-  const key = path.join(dir, "federation.key");
+  const cert = path.join(dir, `${stem}.crt`);
+  const key = path.join(dir, `${stem}.key`);
   const alt = /^[0-9.]+$/.test(host) ? `IP:${host}` : `DNS:${host}`;
   execFileSync("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
@@ -103,10 +103,11 @@ export function makeCertificate(dir, name) {
 // Options: mode ("monolith" or "mesh"); env (extra environment); serverName (default
 // "localhost"); federationServers ({name: "host:port"}, federation.servers); tlsVerify
 // (federation.tls_verify: "true", "false" or a CA bundle path; default "false"); ports (chosen
-// ports, e.g. {federation} when other servers must know it in advance).
+// ports, e.g. {federation} when other servers must know it in advance); tls ({cert, key} of the
+// federation listener, made in advance so that other servers can trust it; default: made here).
 export async function startPeriscope({
   mode = "monolith", env = {}, serverName = "localhost", federationServers = {}, tlsVerify = "false",
-  ports: presetPorts = {},
+  ports: presetPorts = {}, tls: presetTls,
 } = {}) {
   const adminDsn = requireEnv("TEST_POSTGRES_DSN");
   const natsUrl = requireEnv("TEST_NATS_URL");
@@ -132,7 +133,7 @@ export async function startPeriscope({
   const componentYaml = COMPONENTS.map(
     (c) => `${c}:\n  grpc_listen: ${yamlAddress(ports[`${c}Grpc`])}\n  metrics_listen: ${yamlAddress(ports[`${c}Metrics`])}\n`,
   ).join("");
-  const tls = makeCertificate(dir, serverName);
+  const tls = presetTls ?? makeCertificate(dir, serverName);
   const serversYaml = Object.entries(federationServers).map(([n, a]) => `    "${n}": "${a}"\n`).join("");
   const config = `server_name: "${serverName}"
 signing_key_path: ${keyPath}

@@ -1,33 +1,58 @@
 #pragma once
-// FederationApiService: the key server today; /send and /peek come with federated peeking (their
-// RPCs answer UNIMPLEMENTED until then).
+// FederationApiService: inbound server-server requests after the gateway turned them into gRPC
+// calls. Each authenticated call first verifies its X-Matrix signature (RequestVerifier), then
+// answers from the components that own the data (roomserver, userapi) through their gRPC APIs.
+// /send and /peek answer UNIMPLEMENTED until they are built.
 
+#include <memory>
 #include <string>
 
+#include "internal/federationapi/keyring/keyring.h"
+#include "internal/federationapi/keyring/request_verifier.h"
 #include "periscope/federationapi/v1/federationapi_service.grpc.pb.h"
+#include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
+#include "periscope/userapi/v1/userapi_service.grpc.pb.h"
 #include "pkg/clock/clock.h"
 #include "pkg/matrix/signing_key.h"
 
 namespace periscope::federationapi {
 
+struct FederationApiDeps {
+  std::string server_name;
+  const matrix::SigningKey* key = nullptr;
+  const Clock* clock = nullptr;
+  // How long the key document we serve says our key is valid.
+  absl::Duration key_validity = absl::Hours(24 * 7);
+  Keyring* keyring = nullptr;
+  RequestVerifier* verifier = nullptr;
+  roomserver::v1::RoomserverService::StubInterface* roomserver = nullptr;
+  userapi::v1::UserApiService::StubInterface* userapi = nullptr;
+  // Deadline of calls to other components.
+  absl::Duration upstream_timeout = absl::Seconds(10);
+};
+
 class FederationApiServiceImpl final : public v1::FederationApiService::Service {
  public:
-  // Key documents say they are valid for `key_validity` from the time they are served.
-  FederationApiServiceImpl(std::string server_name, matrix::SigningKey key, const Clock& clock,
-                           absl::Duration key_validity = absl::Hours(24 * 7))
-      : server_name_(std::move(server_name)),
-        key_(std::move(key)),
-        clock_(clock),
-        key_validity_(key_validity) {}
+  explicit FederationApiServiceImpl(FederationApiDeps deps) : deps_(std::move(deps)) {}
 
   grpc::Status GetServerKeys(grpc::ServerContext* context, const v1::GetServerKeysRequest* request,
                              v1::GetServerKeysResponse* response) override;
+  grpc::Status GetVersion(grpc::ServerContext* context, const v1::GetVersionRequest* request,
+                          v1::GetVersionResponse* response) override;
+  grpc::Status QueryKeys(grpc::ServerContext* context, const v1::QueryKeysRequest* request,
+                         v1::QueryKeysResponse* response) override;
+  grpc::Status QueryDirectory(grpc::ServerContext* context,
+                              const v1::QueryDirectoryRequest* request,
+                              v1::QueryDirectoryResponse* response) override;
+  grpc::Status QueryProfile(grpc::ServerContext* context, const v1::QueryProfileRequest* request,
+                            v1::QueryProfileResponse* response) override;
 
  private:
-  std::string server_name_;
-  matrix::SigningKey key_;
-  const Clock& clock_;
-  absl::Duration key_validity_;
+  // The authenticated origin of a signed request.
+  absl::StatusOr<AuthenticatedRequest> Authenticate(const v1::SignedRequest& request);
+  std::unique_ptr<grpc::ClientContext> UpstreamContext() const;
+
+  FederationApiDeps deps_;
 };
 
 }  // namespace periscope::federationapi

@@ -21,7 +21,7 @@ struct HttpRequest {
   std::string target;
   // Query parameters, percent-decoded, in order (a key may repeat, e.g. server_name).
   std::vector<std::pair<std::string, std::string>> query;
-  // Header names lower-cased.
+  // Header names lower-cased; a header sent several times has its values joined by '\n'.
   std::map<std::string, std::string> headers;
   std::string body;
   // The client's IP address (no port): the key of per-address limits.

@@ -43,8 +43,11 @@ HttpRequest ToHttpRequest(const http::request<http::string_body>& req, const std
   out.path = std::string(target.substr(0, q));
   if (q != absl::string_view::npos) out.query = ParseQuery(target.substr(q + 1));
   for (const auto& field : req) {
-    out.headers[absl::AsciiStrToLower(absl::string_view(
-        field.name_string().data(), field.name_string().size()))] = std::string(field.value());
+    std::string& value = out.headers[absl::AsciiStrToLower(
+        absl::string_view(field.name_string().data(), field.name_string().size()))];
+    // A repeated header (several X-Matrix Authorization headers) keeps every value.
+    if (!value.empty()) value.push_back('\n');
+    value.append(field.value().data(), field.value().size());
   }
   out.body = req.body();
   out.remote_address = remote;

@@ -13,6 +13,14 @@ class FederationApiClient {
   virtual ~FederationApiClient() = default;
   virtual void GetServerKeys(const federationapi_v1::GetServerKeysRequest& request,
                              Callback<federationapi_v1::GetServerKeysResponse> done) = 0;
+  virtual void GetVersion(const federationapi_v1::GetVersionRequest& request,
+                          Callback<federationapi_v1::GetVersionResponse> done) = 0;
+  virtual void QueryKeys(const federationapi_v1::QueryKeysRequest& request,
+                         Callback<federationapi_v1::QueryKeysResponse> done) = 0;
+  virtual void QueryDirectory(const federationapi_v1::QueryDirectoryRequest& request,
+                              Callback<federationapi_v1::QueryDirectoryResponse> done) = 0;
+  virtual void QueryProfile(const federationapi_v1::QueryProfileRequest& request,
+                            Callback<federationapi_v1::QueryProfileResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

@@ -13,6 +13,10 @@ class GrpcFederationApiClient final : public FederationApiClient {
         timeout_(timeout) {}
 
   PERISCOPE_GRPC_FORWARD(federationapi_v1, GetServerKeys)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, GetVersion)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryKeys)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryDirectory)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryProfile)
 
  private:
   std::unique_ptr<federationapi_v1::FederationApiService::Stub> stub_;

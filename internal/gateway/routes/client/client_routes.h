@@ -9,6 +9,7 @@
 #include "internal/gateway/auth/logout_fanout.h"
 #include "internal/gateway/rate_limiter.h"
 #include "internal/gateway/router.h"
+#include "internal/gateway/upstream/federation_sender_client.h"
 #include "internal/gateway/upstream/roomserver_client.h"
 #include "internal/gateway/upstream/sync_api_client.h"
 #include "internal/gateway/upstream/user_api_client.h"
@@ -25,6 +26,8 @@ struct ClientRouteDeps {
   RoomserverClient* roomserver = nullptr;
   // GET /sync is served only when set.
   SyncApiClient* syncapi = nullptr;
+  // Asks other servers (remote profiles); null: remote users are not found.
+  FederationSenderClient* federationsender = nullptr;
   // Limits POST /peek per device; null: no limit.
   RateLimiter* peek_limiter = nullptr;
   // Limit POST /login and /register per client address, and /login per user; null: no limit.

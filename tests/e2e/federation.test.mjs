@@ -1,0 +1,134 @@
+// Federation between Periscope servers on loopback: each has its own server name, ports,
+// database and self-signed certificate; each trusts exactly the others' certificates (a CA
+// bundle) and finds them through federation.servers. A third party, a scripted fake server,
+// sends what a misbehaving peer would: unsigned, forged, misaddressed requests and expired keys.
+
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import test from "node:test";
+import { freePort, makeCertificate, startPeriscope } from "./harness.mjs";
+import { assertError, call, federationCall, register } from "./http.mjs";
+import { newSigningKey, startFakeServer } from "./fake_server.mjs";
+
+const v3 = "/_matrix/client/v3";
+const enc = encodeURIComponent;
+
+// Starts Periscope servers named `names` (modes[i] each) and a fake server, all trusting each
+// other; returns {servers: {name: server}, fake, destroy}.
+async function startFederation(specs) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "periscope-federation-"));
+  const fakeNames = ["evil.periscope.test", "stale.periscope.test"];
+  const all = [...specs.map((s) => s.name), ...fakeNames];
+  const ports = {};
+  const certs = {};
+  for (const name of all) {
+    ports[name] = await freePort();
+    certs[name] = makeCertificate(dir, name, name);
+  }
+  const bundle = path.join(dir, "trusted.pem");
+  fs.writeFileSync(bundle, all.map((n) => fs.readFileSync(certs[n].cert, "utf8")).join(""));
+  const federationServers = Object.fromEntries(all.map((n) => [n, `127.0.0.1:${ports[n]}`]));
+  const fakes = {};
+  for (const name of fakeNames) fakes[name] = await startFakeServer({ name, port: ports[name], tls: certs[name] });
+  const fake = fakes["evil.periscope.test"];
+  const servers = {};
+  try {
+    await Promise.all(specs.map(async ({ name, mode, env }) => {
+      servers[name] = await startPeriscope({
+        mode, env, serverName: name, federationServers, tlsVerify: bundle,
+        ports: { federation: ports[name] }, tls: certs[name],
+      });
+    }));
+  } catch (e) {
+    await Promise.all(Object.values(servers).map((s) => s.destroy()));
+    await Promise.all(Object.values(fakes).map((f) => f.close()));
+    throw e;
+  }
+  return {
+    servers, fake, fakes,
+    destroy: async () => {
+      await Promise.all(Object.values(servers).map((s) => s.destroy()));
+      await Promise.all(Object.values(fakes).map((f) => f.close()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test("federation: transport, keys and request authentication", async (t) => {
+  const fed = await startFederation([
+    { name: "a.periscope.test", mode: "monolith" },
+    { name: "b.periscope.test", mode: "mesh" },
+  ]);
+  t.after(() => fed.destroy());
+  const a = fed.servers["a.periscope.test"];
+  const b = fed.servers["b.periscope.test"];
+  t.afterEach((ctx) => { if (ctx.failed) console.log(a.logs(), b.logs()); });
+
+  const alice = await register(a, "alice");
+  const bob = await register(b, "bob");
+  const named = await call(b, "PUT", `${v3}/profile/${enc(bob.user_id)}/displayname`, { token: bob.access_token, body: { displayname: "Bob of B" } });
+  assert.equal(named.status, 200, named.text);
+
+  await t.test("a user on A reads the profile of a user on B (signed, verified, both ways over TLS)", async () => {
+    // A's federationsender signs for A; B's federationapi fetches A's key from A to verify.
+    const r = await call(a, "GET", `${v3}/profile/${enc(bob.user_id)}`, { token: alice.access_token });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { displayname: "Bob of B" });
+    const field = await call(a, "GET", `${v3}/profile/${enc(bob.user_id)}/displayname`, { token: alice.access_token });
+    assert.deepEqual(field.json, { displayname: "Bob of B" });
+    // And the other way round, mesh to monolith.
+    const back = await call(b, "GET", `${v3}/profile/${enc(alice.user_id)}`, { token: bob.access_token });
+    assert.equal(back.status, 200, back.text);
+    assert.deepEqual(back.json, { displayname: "alice" });
+  });
+
+  await t.test("a missing remote user is 404 M_NOT_FOUND, an unknown server is not a crash", async () => {
+    assertError(await call(a, "GET", `${v3}/profile/${enc("@nobody:b.periscope.test")}`, { token: alice.access_token }), 404, "M_NOT_FOUND");
+    const unknown = await call(a, "GET", `${v3}/profile/${enc("@x:nowhere.invalid")}`, { token: alice.access_token });
+    assert.equal(unknown.status, 503, unknown.text);
+    assert.equal(typeof unknown.json?.errcode, "string");
+  });
+
+  await t.test("/version and the notary answer over TLS", async () => {
+    const v = await federationCall(b, "GET", "/_matrix/federation/v1/version");
+    assert.equal(v.status, 200, v.text);
+    assert.equal(v.json.server.name, "Periscope");
+    // B serves A's key (fetched when A first called B), countersigned by B.
+    const q = await federationCall(b, "POST", "/_matrix/key/v2/query", { body: { server_keys: { "a.periscope.test": {} } } });
+    assert.equal(q.status, 200, q.text);
+    assert.equal(q.json.server_keys.length, 1);
+    assert.equal(q.json.server_keys[0].server_name, "a.periscope.test");
+    assert.ok(q.json.server_keys[0].signatures["a.periscope.test"]);
+    assert.ok(q.json.server_keys[0].signatures["b.periscope.test"]);
+    const g = await federationCall(b, "GET", `/_matrix/key/v2/query/a.periscope.test?minimum_valid_until_ts=${Date.now()}`);
+    assert.equal(g.status, 200, g.text);
+    assert.equal(g.json.server_keys[0].server_name, "a.periscope.test");
+    assertError(await federationCall(b, "POST", "/_matrix/key/v2/query", { body: "{nope" }), 400, "M_NOT_JSON");
+    assertError(await federationCall(b, "POST", "/_matrix/key/v2/query", { body: { server_keys: [] } }), 400, "M_BAD_JSON");
+  });
+
+  await t.test("unsigned, forged, misaddressed and expired-key requests get 401 M_UNAUTHORIZED", async () => {
+    const uri = `/_matrix/federation/v1/query/profile?user_id=${enc(bob.user_id)}`;
+    const ask = (authorization) => federationCall(b, "GET", uri, { headers: authorization ? { authorization } : {} });
+    // A genuine request from the fake server passes (so the refusals below are for the reason named).
+    const ok = await ask(fed.fake.authorization("GET", uri, "b.periscope.test"));
+    assert.equal(ok.status, 200, ok.text);
+    assertError(await ask(undefined), 401, "M_UNAUTHORIZED");
+    assertError(await ask("X-Matrix garbage"), 401, "M_UNAUTHORIZED");
+    assertError(await ask(fed.fake.authorization("GET", uri, "b.periscope.test", undefined, { key: { ...newSigningKey("fake1") } })), 401, "M_UNAUTHORIZED");
+    assertError(await ask(fed.fake.authorization("GET", "/_matrix/federation/v1/version", "b.periscope.test")), 401, "M_UNAUTHORIZED");
+    assertError(await ask(fed.fake.authorization("GET", uri, "a.periscope.test")), 401, "M_UNAUTHORIZED");
+    assertError(await ask(fed.fake.authorization("GET", uri, "b.periscope.test", undefined, { signedDestination: "a.periscope.test" })), 401, "M_UNAUTHORIZED");
+    // A server pretending to be A, with its own key: A's real key does not verify it.
+    assertError(await ask(fed.fake.authorization("GET", uri, "b.periscope.test", undefined, { origin: "a.periscope.test" })), 401, "M_UNAUTHORIZED");
+  });
+
+  await t.test("a key that has expired is refused even though the server still publishes it", async () => {
+    const uri = `/_matrix/federation/v1/query/profile?user_id=${enc(bob.user_id)}`;
+    const stale = fed.fakes["stale.periscope.test"];
+    stale.validUntil = () => Date.now() - 3600 * 1000;  // B has never fetched this server's keys
+    assertError(await federationCall(b, "GET", uri, { headers: { authorization: stale.authorization("GET", uri, "b.periscope.test") } }), 401, "M_UNAUTHORIZED");
+  });
+});
