@@ -1,10 +1,13 @@
 #include "internal/federationapi/federationapi_component.h"
 
+#include "internal/federationapi/inbound/room_input.h"
+#include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/federation_key_fetcher.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/keyring/request_verifier.h"
 #include "internal/federationapi/service/federationapi_service.h"
 #include "internal/federationapi/storage/pg_server_key_store.h"
+#include "internal/federationapi/storage/pg_transaction_store.h"
 #include "pkg/federation/outbound_federation.h"
 #include "pkg/pg/migrations.h"
 #include "prometheus/counter.h"
@@ -19,6 +22,9 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<Keyring> keyring;
   std::unique_ptr<RequestVerifier> verifier;
   std::unique_ptr<roomserver::v1::RoomserverService::Stub> roomserver;
+  std::unique_ptr<RoomInput> room_input;
+  std::unique_ptr<PgTransactionStore> transaction_store;
+  std::unique_ptr<TransactionProcessor> transactions;
   std::unique_ptr<userapi::v1::UserApiService::Stub> userapi;
   std::unique_ptr<FederationApiServiceImpl> service;
 };
@@ -57,9 +63,29 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   parts->keyring =
       std::make_unique<Keyring>(config.server_name, key, *parts->key_store, *parts->fetcher,
                                 config.federation.trusted_key_servers, clock, std::move(counters));
-  parts->verifier = std::make_unique<RequestVerifier>(config.server_name, *parts->keyring, clock);
+  parts->verifier = std::make_unique<RequestVerifier>(config.server_name, *parts->keyring);
   parts->roomserver = roomserver::v1::RoomserverService::NewStub(std::move(roomserver));
   parts->userapi = userapi::v1::UserApiService::NewStub(std::move(userapi));
+  // Federation input may wait on the roomserver's per-room write lock behind a busy room.
+  parts->room_input = NewGrpcRoomInput(*parts->roomserver, absl::Seconds(60));
+  parts->transaction_store = std::make_unique<PgTransactionStore>(pool);
+  TransactionCounters pdu_counters;
+  if (registry != nullptr) {
+    auto& family = prometheus::BuildCounter()
+                       .Name("periscope_federationapi_received_pdus_total")
+                       .Help(
+                           "PDUs received in /send transactions, by outcome: accepted, "
+                           "soft_failed, rejected, redacted (content hash mismatch), dropped "
+                           "(malformed or badly signed), denied (server ACL), ignored (unknown "
+                           "room), missing_prevs.")
+                       .Register(*registry);
+    pdu_counters.on_pdu = [&family](absl::string_view outcome) {
+      family.Add({{"outcome", std::string(outcome)}}).Increment();
+    };
+  }
+  parts->transactions = std::make_unique<TransactionProcessor>(
+      *parts->keyring, *parts->room_input, *parts->transaction_store, &parts->outbound->client(),
+      clock, std::move(pdu_counters));
   FederationApiDeps deps;
   deps.server_name = config.server_name;
   deps.key = &key;
@@ -69,6 +95,7 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   deps.verifier = parts->verifier.get();
   deps.roomserver = parts->roomserver.get();
   deps.userapi = parts->userapi.get();
+  deps.transactions = parts->transactions.get();
   parts->service = std::make_unique<FederationApiServiceImpl>(std::move(deps));
   return std::unique_ptr<FederationApiComponent>(new FederationApiComponent(std::move(parts)));
 }

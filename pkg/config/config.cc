@@ -319,6 +319,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
       s.Bool("plain_http", &c.federation.plain_http);
       s.String("tls_verify", &c.federation.tls_verify);
       s.StringMap("servers", &c.federation.servers);
+      s.Bool("allow_private_addresses", &c.federation.allow_private_addresses);
       s.StringList("trusted_key_servers", &c.federation.trusted_key_servers);
       s.Duration("key_validity", &c.federation.key_validity, absl::Hours(1));
       s.Duration("request_timeout", &c.federation.request_timeout, absl::Seconds(1));

@@ -129,8 +129,12 @@ struct FederationConfig {
   // How other servers' certificates are checked: "true" (the system's CAs), "false" (not at all:
   // private test networks only) or the path of a CA bundle.
   std::string tls_verify = "true";
-  // server name -> host:port, consulted before any discovery (DNS, well-known).
+  // server name -> host:port, consulted before any discovery (DNS, well-known). These addresses
+  // may be private ones.
   std::map<std::string, std::string> servers;
+  // Contact loopback and private addresses found by discovery too. Off: a name anyone can make
+  // us contact (an X-Matrix origin, a user id) never reaches this host or its private network.
+  bool allow_private_addresses = false;
   // Servers asked for another server's keys when it cannot be reached itself (notaries).
   std::vector<std::string> trusted_key_servers;
   // How long the key document we serve says our key is valid.

@@ -61,8 +61,13 @@ std::string EncodePathArg(absl::string_view arg) {
 }
 
 FederationClient::FederationClient(std::string our_server_name, const matrix::SigningKey& key,
-                                   ServerResolver& resolver, HttpsClient& https)
-    : our_server_name_(std::move(our_server_name)), key_(key), resolver_(resolver), https_(https) {}
+                                   ServerResolver& resolver, HttpsClient& https,
+                                   absl::Duration default_timeout)
+    : our_server_name_(std::move(our_server_name)),
+      key_(key),
+      resolver_(resolver),
+      https_(https),
+      default_timeout_(default_timeout) {}
 
 absl::StatusOr<FederationResponse> FederationClient::Call(const std::string& destination,
                                                           const std::string& method,
@@ -90,6 +95,7 @@ absl::StatusOr<FederationResponse> FederationClient::Call(const std::string& des
     request.port = address.port;
     request.host_header = address.host_header;
     request.tls_name = address.tls_name;
+    request.allow_private_addresses = address.operator_configured;
     request.method = method;
     request.target = target;
     request.headers = {{"Authorization", *authorization}};
@@ -97,7 +103,7 @@ absl::StatusOr<FederationResponse> FederationClient::Call(const std::string& des
       request.headers.push_back({"Content-Type", "application/json"});
       request.body = encoded_body;
     }
-    request.timeout = timeout;
+    request.timeout = timeout == absl::InfiniteDuration() ? default_timeout_ : timeout;
     absl::StatusOr<HttpsResponse> response = https_.SendAndWait(std::move(request));
     if (!response.ok()) {
       last = response.status();

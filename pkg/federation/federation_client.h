@@ -33,11 +33,12 @@ class FederationCaller {
   // `target` is the path and query as it goes on the wire (callers percent-encode path
   // arguments). `body` is sent (and signed) for requests that have one.
   // Errors: INVALID_ARGUMENT for a bad destination; UNAVAILABLE / DEADLINE_EXCEEDED when no
-  // address answered; FAILED_PRECONDITION for a destination that is ourselves.
+  // address answered; FAILED_PRECONDITION for a destination that is ourselves. An infinite
+  // `timeout` means the configured default (federation.request_timeout).
   virtual absl::StatusOr<FederationResponse> Call(
       const std::string& destination, const std::string& method, const std::string& target,
       const std::optional<matrix::Json>& body = std::nullopt,
-      absl::Duration timeout = absl::Seconds(30)) = 0;
+      absl::Duration timeout = absl::InfiniteDuration()) = 0;
 };
 
 // The status a caller reports for a remote error answer (`response.ok()` false): the remote
@@ -50,12 +51,13 @@ class FederationClient final : public FederationCaller {
  public:
   // `key` must outlive the client.
   FederationClient(std::string our_server_name, const matrix::SigningKey& key,
-                   ServerResolver& resolver, HttpsClient& https);
+                   ServerResolver& resolver, HttpsClient& https,
+                   absl::Duration default_timeout = absl::Seconds(30));
 
-  absl::StatusOr<FederationResponse> Call(const std::string& destination, const std::string& method,
-                                          const std::string& target,
-                                          const std::optional<matrix::Json>& body = std::nullopt,
-                                          absl::Duration timeout = absl::Seconds(30)) override;
+  absl::StatusOr<FederationResponse> Call(
+      const std::string& destination, const std::string& method, const std::string& target,
+      const std::optional<matrix::Json>& body = std::nullopt,
+      absl::Duration timeout = absl::InfiniteDuration()) override;
 
   const std::string& server_name() const { return our_server_name_; }
 
@@ -64,6 +66,7 @@ class FederationClient final : public FederationCaller {
   const matrix::SigningKey& key_;
   ServerResolver& resolver_;
   HttpsClient& https_;
+  absl::Duration default_timeout_;
 };
 
 // Percent-encodes a path argument (room id, event id, user id, txn id) with no safe characters,

@@ -37,6 +37,24 @@ bool IsIpLiteral(const std::string& host) {
   return !ec;
 }
 
+// Addresses a request named by someone else must not reach (as Synapse's default
+// ip_range_blacklist): this host, private networks, link-local, CGNAT, multicast, reserved.
+bool IsNonPublic(const net::ip::address& address) {
+  if (address.is_v6()) {
+    net::ip::address_v6 v6 = address.to_v6();
+    if (v6.is_v4_mapped()) return IsNonPublic(net::ip::make_address_v4(net::ip::v4_mapped, v6));
+    auto b = v6.to_bytes();
+    return v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_multicast() ||
+           (b[0] & 0xfe) == 0xfc /* fc00::/7 unique local */;
+  }
+  uint32_t a = address.to_v4().to_uint();
+  auto in = [a](uint32_t net, int bits) { return (a >> (32 - bits)) == (net >> (32 - bits)); };
+  return in(0x00000000, 8) || in(0x0a000000, 8) || in(0x7f000000, 8) || in(0x64400000, 10) ||
+         in(0xa9fe0000, 16) || in(0xac100000, 12) || in(0xc0000000, 24) || in(0xc0000200, 24) ||
+         in(0xc0a80000, 16) || in(0xc6120000, 15) || in(0xc6336400, 24) || in(0xcb007100, 24) ||
+         in(0xe0000000, 4) || in(0xf0000000, 4);
+}
+
 std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       absl::ToChronoNanoseconds(d));
@@ -118,7 +136,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         request_(std::move(request)),
         done_(std::move(done)),
         deadline_(std::chrono::steady_clock::now() + ToChrono(request_.timeout)),
-        key_(absl::StrCat(request_.host, "|", request_.port, "|", request_.tls_name)) {}
+        key_(absl::StrCat(request_.host, "|", request_.port, "|", request_.tls_name, "|",
+                          request_.allow_private_addresses)) {}
 
   void Start() {
     if (request_.host.empty() || request_.port <= 0 || request_.port > 65535 ||
@@ -157,15 +176,33 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                 absl::StrCat("cannot resolve ", self->request_.host, ": ",
                              ec == net::error::operation_aborted ? "timed out" : ec.message())));
           }
-          self->Connect(results);
+          self->Connect(self->Allowed(results));
         });
   }
 
-  void Connect(const tcp::resolver::results_type& results) {
+  // The resolved addresses this request may connect to.
+  std::vector<tcp::endpoint> Allowed(const tcp::resolver::results_type& results) const {
+    std::vector<tcp::endpoint> allowed;
+    for (const auto& entry : results) {
+      if (request_.allow_private_addresses || impl_->options.allow_private_addresses ||
+          !IsNonPublic(entry.endpoint().address())) {
+        allowed.push_back(entry.endpoint());
+      }
+    }
+    return allowed;
+  }
+
+  void Connect(const std::vector<tcp::endpoint>& endpoints) {
+    if (endpoints.empty()) {
+      return Fail(absl::UnavailableError(absl::StrCat(
+          request_.host,
+          " resolves only to non-public addresses, which federation does not contact (name the "
+          "server in federation.servers, or set federation.allow_private_addresses)")));
+    }
     beast::tcp_stream& tcp = beast::get_lowest_layer(connection_->stream);
     tcp.expires_at(std::min(
         deadline_, std::chrono::steady_clock::now() + ToChrono(impl_->options.connect_timeout)));
-    tcp.async_connect(results,
+    tcp.async_connect(endpoints,
                       [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
                         if (ec) {
                           return self->Fail(self->Unavailable("cannot connect to", ec));

@@ -42,6 +42,10 @@ struct HttpsRequest {
   std::string body;  // sent with Content-Length when not empty
   // The whole request (connect, TLS, write, read) must finish within this.
   absl::Duration timeout = absl::Seconds(30);
+  // Loopback, private, link-local and other non-public addresses are refused (the name may come
+  // from anyone: an X-Matrix origin, a user id) unless this is set, for destinations the operator
+  // configured (federation.servers) or when federation.allow_private_addresses is on.
+  bool allow_private_addresses = false;
 };
 
 struct HttpsResponse {
@@ -59,6 +63,8 @@ struct HttpsClientOptions {
   int max_idle_per_destination = 4;
   absl::Duration idle_timeout = absl::Seconds(60);
   TlsVerification tls;
+  // Allow non-public addresses for every request (a private test network).
+  bool allow_private_addresses = false;
 };
 
 // Errors: UNAVAILABLE for name resolution, connection and TLS failures; DEADLINE_EXCEEDED when the

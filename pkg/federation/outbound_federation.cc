@@ -19,6 +19,7 @@ absl::StatusOr<std::unique_ptr<OutboundFederation>> OutboundFederation::Create(
   HttpsClientOptions options;
   options.io_threads = 2;
   options.tls = ParseTlsVerify(config.federation.tls_verify);
+  options.allow_private_addresses = config.federation.allow_private_addresses;
   absl::StatusOr<std::unique_ptr<HttpsClient>> https = HttpsClient::Create(options);
   if (!https.ok()) return https.status();
   out->https_ = *std::move(https);
@@ -26,8 +27,8 @@ absl::StatusOr<std::unique_ptr<OutboundFederation>> OutboundFederation::Create(
   out->well_known_ = std::make_unique<HttpsWellKnownFetcher>(*out->https_);
   out->resolver_ = std::make_unique<ServerResolver>(config.federation.servers, *out->dns_,
                                                     *out->well_known_, clock);
-  out->client_ =
-      std::make_unique<FederationClient>(config.server_name, key, *out->resolver_, *out->https_);
+  out->client_ = std::make_unique<FederationClient>(
+      config.server_name, key, *out->resolver_, *out->https_, config.federation.request_timeout);
   return out;
 }
 

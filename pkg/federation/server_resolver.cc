@@ -89,7 +89,7 @@ absl::StatusOr<std::vector<ServerAddress>> ServerResolver::Resolve(absl::string_
       return absl::FailedPreconditionError(absl::StrCat("federation.servers maps ", server_name,
                                                         " to '", it->second, "', not host:port"));
     }
-    return std::vector<ServerAddress>{{to->host, to->port, host_header, name->host}};
+    return std::vector<ServerAddress>{{to->host, to->port, host_header, name->host, true}};
   }
   // 1 and 2: an IP literal, or an explicit port: no delegation.
   if (name->ip_literal || name->port != 0) {
@@ -110,11 +110,13 @@ absl::StatusOr<std::vector<ServerAddress>> ServerResolver::Resolve(absl::string_
   return ViaSrvOr8448(name->host, host_header);
 }
 
-std::vector<ServerAddress> ServerResolver::ViaSrvOr8448(const std::string& hostname,
-                                                        const std::string& host_header) {
+absl::StatusOr<std::vector<ServerAddress>> ServerResolver::ViaSrvOr8448(
+    const std::string& hostname, const std::string& host_header) {
+  absl::StatusOr<std::vector<SrvRecord>> records = Srv(hostname);
+  if (!records.ok()) return records.status();
   std::vector<ServerAddress> out;
   // SRV changes where to connect, never the Host header or the certificate's name.
-  for (const SrvRecord& r : Srv(hostname)) {
+  for (const SrvRecord& r : *records) {
     out.push_back({r.target, r.port, host_header, hostname});
   }
   if (out.empty()) out.push_back({hostname, 8448, host_header, hostname});
@@ -132,6 +134,14 @@ std::optional<std::string> ServerResolver::WellKnown(const std::string& hostname
   }
   absl::StatusOr<WellKnownAnswer> answer = well_known_.Fetch(hostname);
   CachedWellKnown entry{std::nullopt, now + kWellKnownFailureTtl};
+  if (!answer.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (auto it = well_known_cache_.find(hostname);
+        it != well_known_cache_.end() && it->second.server) {
+      it->second.expires = now + kWellKnownRetryAfter;
+      return it->second.server;
+    }
+  }
   if (answer.ok() && answer->server) {
     // An m.server that is not a server name ("https://x", a path) is as good as none.
     if (ParseServerName(*answer->server).ok()) {
@@ -145,18 +155,25 @@ std::optional<std::string> ServerResolver::WellKnown(const std::string& hostname
   return entry.server;
 }
 
-std::vector<SrvRecord> ServerResolver::Srv(const std::string& hostname) {
+absl::StatusOr<std::vector<SrvRecord>> ServerResolver::Srv(const std::string& hostname) {
   absl::Time now = clock_.Now();
+  auto no_service = [&] {
+    return absl::UnavailableError(
+        absl::StrCat(hostname, " says (SRV target \".\") it offers no federation"));
+  };
   {
     absl::MutexLock lock(&mu_);
     if (auto it = srv_cache_.find(hostname); it != srv_cache_.end() && it->second.expires > now) {
+      if (it->second.no_service) return no_service();
       return it->second.records;
     }
   }
   std::vector<SrvRecord> records;
+  bool dot_only = false;
   for (const char* service : {"_matrix-fed._tcp.", "_matrix._tcp."}) {
     absl::StatusOr<std::vector<SrvRecord>> found = dns_.LookupSrv(absl::StrCat(service, hostname));
     if (!found.ok() || found->empty()) continue;
+    dot_only = found->size() == 1 && absl::StripSuffix((*found)[0].target, ".").empty();
     for (SrvRecord& r : *found) {
       // A single "." target means "no service here" (RFC 2782).
       std::string target(absl::StripSuffix(r.target, "."));
@@ -172,7 +189,8 @@ std::vector<SrvRecord> ServerResolver::Srv(const std::string& hostname) {
     return a.priority != b.priority ? a.priority < b.priority : a.weight > b.weight;
   });
   absl::MutexLock lock(&mu_);
-  srv_cache_[hostname] = {records, now + kSrvTtl};
+  srv_cache_[hostname] = {records, dot_only, now + kSrvTtl};
+  if (dot_only) return no_service();
   return records;
 }
 

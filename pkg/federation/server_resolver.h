@@ -26,6 +26,8 @@ struct ServerAddress {
   int port = 8448;
   std::string host_header;
   std::string tls_name;  // the name the certificate must be valid for
+  // The operator named this address (federation.servers): it may be a private one.
+  bool operator_configured = false;
   bool operator==(const ServerAddress&) const = default;
 };
 
@@ -74,23 +76,28 @@ class ServerResolver {
   ServerResolver(std::map<std::string, std::string> static_servers, SrvResolver& dns,
                  WellKnownFetcher& well_known, const Clock& clock);
 
-  // The addresses to try, in order (several when SRV lists several targets).
+  // The addresses to try, in order (several when SRV lists several targets). UNAVAILABLE when
+  // the server says it offers no federation (a single SRV target ".").
   absl::StatusOr<std::vector<ServerAddress>> Resolve(absl::string_view server_name);
 
   // Well-known answers are cached per their headers, clamped to [5 min, 48 h] (24 h without
-  // headers); failures for 1 h.
+  // headers); failures for 1 h. A transport failure (not an invalid answer) while a good answer
+  // is cached keeps that answer for kWellKnownRetryAfter more (Synapse does the same): a blip
+  // must not send traffic to the wrong host for an hour.
   static constexpr absl::Duration kWellKnownDefaultTtl = absl::Hours(24);
   static constexpr absl::Duration kWellKnownMinTtl = absl::Minutes(5);
   static constexpr absl::Duration kWellKnownMaxTtl = absl::Hours(48);
   static constexpr absl::Duration kWellKnownFailureTtl = absl::Hours(1);
+  static constexpr absl::Duration kWellKnownRetryAfter = absl::Minutes(2);
   // SRV answers are cached this long.
   static constexpr absl::Duration kSrvTtl = absl::Minutes(5);
 
  private:
   std::optional<std::string> WellKnown(const std::string& hostname);
-  std::vector<SrvRecord> Srv(const std::string& hostname);
-  std::vector<ServerAddress> ViaSrvOr8448(const std::string& hostname,
-                                          const std::string& host_header);
+  // The SRV records of `hostname` (empty: none), or UNAVAILABLE for "no service here".
+  absl::StatusOr<std::vector<SrvRecord>> Srv(const std::string& hostname);
+  absl::StatusOr<std::vector<ServerAddress>> ViaSrvOr8448(const std::string& hostname,
+                                                          const std::string& host_header);
 
   std::map<std::string, std::string> static_servers_;
   SrvResolver& dns_;
@@ -103,6 +110,7 @@ class ServerResolver {
   };
   struct CachedSrv {
     std::vector<SrvRecord> records;
+    bool no_service = false;
     absl::Time expires;
   };
   absl::Mutex mu_;

@@ -65,9 +65,9 @@ TEST(ParseServerNameTest, AcceptsTheGrammarAndRefusesTheRest) {
 
 TEST_F(ServerResolverTest, TheStaticMapWinsButKeepsTheIdentity) {
   auto r = Resolver({{"a.periscope.test", "127.0.0.1:18448"}});
-  EXPECT_EQ(
-      MustResolve(r, "a.periscope.test"),
-      (std::vector<ServerAddress>{{"127.0.0.1", 18448, "a.periscope.test", "a.periscope.test"}}));
+  EXPECT_EQ(MustResolve(r, "a.periscope.test"),
+            (std::vector<ServerAddress>{
+                {"127.0.0.1", 18448, "a.periscope.test", "a.periscope.test", true}}));
   EXPECT_EQ(well_known_.fetches, 0);
   EXPECT_EQ(dns_.lookups, 0);
 }
@@ -143,8 +143,22 @@ TEST_F(ServerResolverTest, MatrixFedSrvIsPreferredToTheDeprecatedOne) {
 TEST_F(ServerResolverTest, ADotTargetMeansNoServiceAndNothingFoundMeans8448) {
   dns_.records["_matrix-fed._tcp.example.org"] = {{".", 0, 0, 0}};
   auto r = Resolver();
-  EXPECT_EQ(MustResolve(r, "example.org"),
-            (std::vector<ServerAddress>{{"example.org", 8448, "example.org", "example.org"}}));
+  EXPECT_EQ(r.Resolve("example.org").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(MustResolve(r, "example.net"),
+            (std::vector<ServerAddress>{{"example.net", 8448, "example.net", "example.net"}}));
+}
+
+TEST_F(ServerResolverTest, ATransportFailureKeepsAGoodDelegationForAWhile) {
+  well_known_.answers["example.org"] = {"m.example.org:443", absl::Minutes(10)};
+  auto r = Resolver();
+  MustResolve(r, "example.org");
+  clock_.Advance(absl::Minutes(11));
+  well_known_.answers.erase("example.org");  // now unreachable
+  EXPECT_EQ(MustResolve(r, "example.org")[0].host, "m.example.org");
+  clock_.Advance(ServerResolver::kWellKnownRetryAfter + absl::Seconds(1));
+  // An invalid answer (not a transport failure) does end the delegation.
+  well_known_.answers["example.org"] = {std::nullopt, std::nullopt};
+  EXPECT_EQ(MustResolve(r, "example.org")[0].host, "example.org");
 }
 
 TEST_F(ServerResolverTest, WellKnownAnswersAreCachedPerTheirHeadersWithinBounds) {

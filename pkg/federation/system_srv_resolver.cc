@@ -22,6 +22,8 @@ class SystemSrvResolver final : public SrvResolver {
     int length = res_nquery(&state, name.c_str(), ns_c_in, ns_t_srv, answer, sizeof(answer));
     res_nclose(&state);
     if (length < 0) return absl::NotFoundError(absl::StrCat("no SRV records for ", name));
+    // An answer larger than the buffer is truncated, but its full length is returned.
+    if (length > static_cast<int>(sizeof(answer))) length = sizeof(answer);
     ns_msg message;
     if (ns_initparse(answer, length, &message) != 0) {
       return absl::UnavailableError(absl::StrCat("bad DNS answer for ", name));

@@ -121,14 +121,46 @@ test("federation: transport, keys and request authentication", async (t) => {
     assertError(await ask(fed.fake.authorization("GET", "/_matrix/federation/v1/version", "b.periscope.test")), 401, "M_UNAUTHORIZED");
     assertError(await ask(fed.fake.authorization("GET", uri, "a.periscope.test")), 401, "M_UNAUTHORIZED");
     assertError(await ask(fed.fake.authorization("GET", uri, "b.periscope.test", undefined, { signedDestination: "a.periscope.test" })), 401, "M_UNAUTHORIZED");
-    // A server pretending to be A, with its own key: A's real key does not verify it.
-    assertError(await ask(fed.fake.authorization("GET", uri, "b.periscope.test", undefined, { origin: "a.periscope.test" })), 401, "M_UNAUTHORIZED");
+    // A server pretending to be A, signing with its own key under A's real key id: B checks the
+    // signature with A's published key, and it does not verify.
+    const aKeys = await federationCall(a, "GET", "/_matrix/key/v2/server");
+    const [aKeyId] = Object.keys(aKeys.json.verify_keys);
+    const impostor = { ...newSigningKey(aKeyId.split(":")[1]) };
+    assertError(await ask(fed.fake.authorization("GET", uri, "b.periscope.test", undefined, { origin: "a.periscope.test", key: impostor })), 401, "M_UNAUTHORIZED");
   });
 
   await t.test("a key that has expired is refused even though the server still publishes it", async () => {
-    const uri = `/_matrix/federation/v1/query/profile?user_id=${enc(bob.user_id)}`;
+    const uri = (user) => `/_matrix/federation/v1/query/profile?user_id=${enc(user.user_id)}`;
     const stale = fed.fakes["stale.periscope.test"];
-    stale.validUntil = () => Date.now() - 3600 * 1000;  // B has never fetched this server's keys
-    assertError(await federationCall(b, "GET", uri, { headers: { authorization: stale.authorization("GET", uri, "b.periscope.test") } }), 401, "M_UNAUTHORIZED");
+    // Control: with a valid document the same server, key and signing are accepted (by A).
+    const control = await federationCall(a, "GET", uri(alice), { headers: { authorization: stale.authorization("GET", uri(alice), "a.periscope.test") } });
+    assert.equal(control.status, 200, control.text);
+    // B has never fetched this server's keys; the document it gets expired an hour ago.
+    stale.validUntil = () => Date.now() - 3600 * 1000;
+    assertError(await federationCall(b, "GET", uri(bob), { headers: { authorization: stale.authorization("GET", uri(bob), "b.periscope.test") } }), 401, "M_UNAUTHORIZED");
+  });
+
+  await t.test("/send: limits, malformed bodies and replays", async () => {
+    const send = (txn, body, raw) => {
+      const uri = `/_matrix/federation/v1/send/${txn}`;
+      const authorization = fed.fake.authorization("PUT", uri, "b.periscope.test", raw === undefined ? body : undefined);
+      return federationCall(b, "PUT", uri, { body: raw ?? body, headers: { authorization, "content-type": "application/json" } });
+    };
+    const pdu = (i) => ({ room_id: "!unknown:b.periscope.test", type: "m.room.message", sender: "@x:evil.periscope.test", depth: i, origin_server_ts: 1, prev_events: [], auth_events: [], content: {}, hashes: { sha256: "x" }, signatures: {} });
+    const base = { origin: "evil.periscope.test", origin_server_ts: Date.now() };
+    assertError(await send("big", { ...base, pdus: Array.from({ length: 51 }, (_, i) => pdu(i)) }), 400, "M_BAD_JSON");
+    assertError(await send("edus", { ...base, pdus: [], edus: Array.from({ length: 101 }, () => ({ edu_type: "m.typing", content: {} })) }), 400, "M_BAD_JSON");
+    assertError(await send("nopdus", { ...base }), 400, "M_BAD_JSON");
+    // A body that does not parse is a bad request, whatever its signature.
+    assertError(await send("raw", undefined, "{not json"), 400, "M_NOT_JSON");
+    // PDUs for a room this server is not in are ignored (no entry), as Synapse does.
+    const first = await send("once", { ...base, pdus: [pdu(1), pdu(2)] });
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.json, { pdus: {} });
+    for (let i = 0; i < 100; i++) {
+      const again = await send("once", { ...base, pdus: [pdu(1), pdu(2)] });
+      assert.equal(again.status, 200, again.text);
+      assert.deepEqual(again.json, first.json);
+    }
   });
 });

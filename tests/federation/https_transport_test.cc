@@ -103,6 +103,7 @@ class HttpsTransportTest : public ::testing::Test {
     r.tls_name = tls_name;
     r.target = target;
     r.timeout = absl::Seconds(5);
+    r.allow_private_addresses = true;  // loopback, as federation.servers allows
     return r;
   }
 
@@ -127,6 +128,21 @@ TEST_F(HttpsTransportTest, ACertificateForTheNameIsAcceptedAndTheConnectionIsReu
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->body, "GET /echo a.periscope.test ");
   EXPECT_EQ(client->connections_opened(), 1);
+}
+
+TEST_F(HttpsTransportTest, LoopbackAndPrivateAddressesAreRefusedUnlessAllowed) {
+  auto client = Client(TrustOurCa());
+  for (const char* host : {"127.0.0.1", "localhost", "10.1.2.3", "192.168.0.1", "169.254.1.1",
+                           "::1", "::ffff:127.0.0.1"}) {
+    HttpsRequest r = Request("/echo");
+    r.host = host;
+    r.allow_private_addresses = false;
+    auto result = client->SendAndWait(r);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << host;
+    EXPECT_NE(result.status().message().find("non-public"), std::string::npos)
+        << host << ": " << result.status();
+  }
+  EXPECT_EQ(client->connections_opened(), 0);
 }
 
 TEST_F(HttpsTransportTest, ACertificateForAnotherNameIsRefused) {

@@ -9,9 +9,10 @@ namespace {
 // that waits for its key (Synapse uses 10 s too).
 constexpr absl::Duration kKeyRequestTimeout = absl::Seconds(10);
 
+// The peer's answer is not quoted: the message may reach whoever made us ask (a request naming
+// an origin of its choice), and must not carry another server's bytes back to them.
 absl::Status Refused(const std::string& who, const federation::FederationResponse& r) {
-  return absl::UnavailableError(
-      absl::StrCat(who, " answered ", r.status, " ", r.raw_body.substr(0, 200)));
+  return absl::UnavailableError(absl::StrCat(who, " answered HTTP ", r.status));
 }
 
 }  // namespace

@@ -17,7 +17,9 @@ absl::Status NoKey(const std::string& server, const std::string& key_id, absl::s
                      absl::StrCat("no usable key ", key_id, " of ", server, ": ", why));
 }
 
-bool Usable(const StoredServerKey& key, absl::Time at) {
+bool Usable(const StoredServerKey& key, absl::Time at, Keyring::Use use) {
+  // Old keys "are only valid for signing events" (server-server spec, publishing keys).
+  if (key.expired && use == Keyring::Use::kRequest) return false;
   if (at == absl::InfinitePast()) return true;
   if (key.expired) return at < *key.expired;
   return at <= key.valid_until;
@@ -42,7 +44,7 @@ Keyring::Keyring(std::string our_server_name, const matrix::SigningKey& our_key,
       counters_(std::move(counters)) {}
 
 absl::StatusOr<std::string> Keyring::PublicKey(const std::string& server_name,
-                                               const std::string& key_id, absl::Time at) {
+                                               const std::string& key_id, absl::Time at, Use use) {
   if (server_name == our_server_name_) {
     if (key_id == our_key_.key_id) return our_key_.public_key;
     return NoKey(server_name, key_id, "not our key");
@@ -50,21 +52,21 @@ absl::StatusOr<std::string> Keyring::PublicKey(const std::string& server_name,
   for (int attempt = 0; attempt < 2; ++attempt) {
     absl::StatusOr<std::optional<StoredServerKey>> stored = store_.Key(server_name, key_id);
     if (!stored.ok()) return stored.status();
-    if (*stored && Usable(**stored, at)) return (*stored)->public_key;
+    if (*stored && Usable(**stored, at, use)) return (*stored)->public_key;
     if (attempt == 1) {
       return NoKey(server_name, key_id,
-                   *stored ? "it was not valid at the time asked about" : "not found");
+                   *stored ? "it is not valid for this use at the time asked about" : "not found");
     }
     absl::Time needed = at == absl::InfinitePast() ? clock_.Now() : at;
-    if (absl::Status s = Refresh(server_name, needed); !s.ok()) {
-      return NoKey(server_name, key_id, s.message());
-    }
+    // Even when this caller's own fetch is refused (another fetched moments ago), the store is
+    // read again: that other fetch may just have stored the key.
+    (void)Refresh(server_name, needed);
   }
   return NoKey(server_name, key_id, "not found");
 }
 
 absl::StatusOr<matrix::Json> Keyring::KeyDocument(const std::string& server_name,
-                                                  absl::Time minimum_valid_until) {
+                                                  absl::Time minimum_valid_until, bool may_fetch) {
   absl::Time now = clock_.Now();
   if (server_name == our_server_name_) {
     return absl::NotFoundError("our own keys are served by GET /_matrix/key/v2/server");
@@ -75,7 +77,7 @@ absl::StatusOr<matrix::Json> Keyring::KeyDocument(const std::string& server_name
   absl::StatusOr<std::optional<StoredKeyDocument>> doc = stored();
   if (!doc.ok()) return doc.status();
   bool fresh = *doc && (*doc)->valid_until >= std::max(minimum_valid_until, now);
-  if (!fresh) {
+  if (!fresh && may_fetch) {
     (void)Refresh(server_name, std::max(minimum_valid_until, now));
     doc = stored();
     if (!doc.ok()) return doc.status();
@@ -175,10 +177,25 @@ bool Keyring::NotarySigned(const std::string& notary, const matrix::Json& docume
     return false;
   }
   for (const auto& [key_id, sig] : document["signatures"][notary].items()) {
-    absl::StatusOr<std::string> key = PublicKey(notary, key_id, clock_.Now());
+    absl::StatusOr<std::string> key = NotaryKey(notary, key_id);
     if (key.ok() && matrix::VerifyJsonSignature(document, notary, key_id, *key).ok()) return true;
   }
   return false;
+}
+
+absl::StatusOr<std::string> Keyring::NotaryKey(const std::string& notary,
+                                               const std::string& key_id) {
+  absl::Time now = clock_.Now();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<std::optional<StoredServerKey>> stored = store_.Key(notary, key_id);
+    if (!stored.ok()) return stored.status();
+    if (*stored && Usable(**stored, now, Use::kRequest)) return (*stored)->public_key;
+    if (attempt == 1) break;
+    absl::StatusOr<matrix::Json> direct = fetcher_.FetchDirect(notary);
+    if (!direct.ok()) return direct.status();
+    if (absl::Status s = StoreVerified(notary, *direct); !s.ok()) return s;
+  }
+  return NoKey(notary, key_id, "the notary's own key is unknown");
 }
 
 }  // namespace periscope::federationapi

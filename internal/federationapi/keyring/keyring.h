@@ -33,19 +33,28 @@ class Keyring {
           KeyFetcher& fetcher, std::vector<std::string> notaries, const Clock& clock,
           KeyringCounters counters = {});
 
+  // What a key is wanted for: old keys (old_verify_keys) only ever sign events.
+  enum class Use { kRequest, kEvent };
+
   // The public key `server_name` signs with as `key_id`, if it was valid at `at`: now for a
   // request, an event's origin_server_ts for room versions 5+, absl::InfinitePast() for room
   // version 4 (no validity check). Errors: UNAUTHENTICATED (M_UNAUTHORIZED) when no such key
   // valid at `at` can be found; UNAVAILABLE when the store cannot be read.
   absl::StatusOr<std::string> PublicKey(const std::string& server_name, const std::string& key_id,
-                                        absl::Time at);
+                                        absl::Time at, Use use = Use::kEvent);
+
+  // A request's key: a current key (never an old one) valid now.
+  absl::StatusOr<std::string> RequestKey(const std::string& server_name,
+                                         const std::string& key_id) {
+    return PublicKey(server_name, key_id, clock_.Now(), Use::kRequest);
+  }
 
   // A key document of `server_name` valid at least until `minimum_valid_until`, for the notary
-  // endpoints: the stored one if it is, else a fresh one; if none can be fetched, the last stored
-  // one even if stale (the spec: keep serving so old events can still be checked). NOT_FOUND if
-  // there is none at all.
+  // endpoints: the stored one if it is, else (when `may_fetch`) a fresh one; if none can be
+  // fetched, the last stored one even if stale (the spec: keep serving so old events can still
+  // be checked). NOT_FOUND if there is none at all.
   absl::StatusOr<matrix::Json> KeyDocument(const std::string& server_name,
-                                           absl::Time minimum_valid_until);
+                                           absl::Time minimum_valid_until, bool may_fetch = true);
 
   static constexpr absl::Duration kRefetchAfter = absl::Minutes(1);
 
@@ -57,6 +66,10 @@ class Keyring {
   absl::Status FetchAndStore(const std::string& server_name, absl::Time minimum_valid_until);
   absl::Status StoreVerified(const std::string& server_name, const matrix::Json& document);
   bool NotarySigned(const std::string& notary, const matrix::Json& document);
+  // A notary's own key: from the store, else fetched from the notary directly. Never through
+  // other notaries and never waiting on another fetch, so that notaries vouching for each other
+  // cannot make two fetches wait on each other.
+  absl::StatusOr<std::string> NotaryKey(const std::string& notary, const std::string& key_id);
 
   const std::string our_server_name_;
   const matrix::SigningKey& our_key_;

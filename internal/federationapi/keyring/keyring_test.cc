@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "internal/federationapi/keyring/request_verifier.h"
+#include "internal/federationapi/testing/fake_key_fetcher.h"
 #include "internal/federationapi/testing/fake_server_key_store.h"
 #include "pkg/matrix/base64.h"
 #include "pkg/matrix/json_signing.h"
@@ -24,49 +25,7 @@ namespace {
 using matrix::Json;
 using matrix::SigningKey;
 
-class FakeKeyFetcher : public KeyFetcher {
- public:
-  absl::StatusOr<Json> FetchDirect(const std::string& server_name) override {
-    absl::MutexLock lock(&mu_);
-    ++direct_fetches;
-    if (block_)
-      mu_.Await(absl::Condition(
-          +[](bool* b) { return !*b; }, &block_));
-    auto it = direct.find(server_name);
-    if (it == direct.end()) return absl::UnavailableError("connection refused");
-    return it->second;
-  }
-  absl::StatusOr<std::vector<Json>> FetchFromNotary(const std::string& notary,
-                                                    const std::string& server_name,
-                                                    absl::Time) override {
-    absl::MutexLock lock(&mu_);
-    ++notary_fetches;
-    auto it = notary_answers.find({notary, server_name});
-    if (it == notary_answers.end()) return absl::UnavailableError("notary unreachable");
-    return it->second;
-  }
-  void Block() {
-    absl::MutexLock lock(&mu_);
-    block_ = true;
-  }
-  void Unblock() {
-    absl::MutexLock lock(&mu_);
-    block_ = false;
-  }
-  int fetches() {
-    absl::MutexLock lock(&mu_);
-    return direct_fetches;
-  }
-
-  std::map<std::string, Json> direct;
-  std::map<std::pair<std::string, std::string>, std::vector<Json>> notary_answers;
-  int direct_fetches = 0;
-  int notary_fetches = 0;
-
- private:
-  absl::Mutex mu_;
-  bool block_ = false;
-};
+using testing::FakeKeyFetcher;
 
 class KeyringTest : public ::testing::Test {
  protected:
@@ -78,7 +37,7 @@ class KeyringTest : public ::testing::Test {
     fetcher_.direct["notary.test"] = KeyDoc("notary.test", notary_key_, absl::Hours(24));
     keyring_ = std::make_unique<Keyring>("us.test", ours_, store_, fetcher_,
                                          std::vector<std::string>{"notary.test"}, clock_);
-    verifier_ = std::make_unique<RequestVerifier>("us.test", *keyring_, clock_);
+    verifier_ = std::make_unique<RequestVerifier>("us.test", *keyring_);
   }
 
   Json KeyDoc(const std::string& server, const SigningKey& key, absl::Duration validity,
@@ -190,8 +149,17 @@ TEST_F(KeyringTest, OldKeysVerifyOnlyEventsSentBeforeTheyExpired) {
                                              {"expired_ts", absl::ToUnixMillis(expired)}}}});
   EXPECT_TRUE(keyring_->PublicKey("remote.test", old.key_id, expired - absl::Minutes(1)).ok());
   EXPECT_FALSE(keyring_->PublicKey("remote.test", old.key_id, expired + absl::Minutes(1)).ok());
-  // Nor for requests: old keys only sign events.
+  // Nor for requests: old keys only sign events, even before they expire.
   EXPECT_EQ(verifier_->Verify(Signed("GET", "/x", {}, old)).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  SigningKey retiring = *matrix::GenerateSigningKey("r2");
+  fetcher_.direct["other.test"] =
+      KeyDoc("other.test", notary_key_, absl::Hours(24),
+             {{retiring.key_id,
+               {{"key", matrix::EncodeBase64(retiring.public_key)},
+                {"expired_ts", absl::ToUnixMillis(clock_.Now() + absl::Hours(24))}}}});
+  EXPECT_TRUE(keyring_->PublicKey("other.test", retiring.key_id, clock_.Now()).ok());
+  EXPECT_EQ(verifier_->Verify(Signed("GET", "/x", {}, retiring, "other.test")).status().code(),
             absl::StatusCode::kUnauthenticated);
   // Room version 4 events are not checked for validity.
   EXPECT_TRUE(keyring_->PublicKey("remote.test", old.key_id, absl::InfinitePast()).ok());
@@ -261,6 +229,32 @@ TEST_F(KeyringTest, ANotaryIsAskedWhenTheServerIsUnreachableAndMustSignItsAnswer
   auto stored = keyring_->KeyDocument("remote.test", clock_.Now());
   ASSERT_TRUE(stored.ok());
   EXPECT_FALSE((*stored)["signatures"].contains("notary.test"));
+}
+
+TEST_F(KeyringTest, AReadThatRacedAheadOfAnotherCallersFetchIsRetriedNotRefused) {
+  ASSERT_TRUE(keyring_->PublicKey("remote.test", remote_.key_id, clock_.Now()).ok());
+  // This caller's first read missed (another caller's fetch had not stored yet), and its own
+  // fetch is refused (one ran moments ago): it must read again rather than answer 401.
+  store_.miss_next_reads = 1;
+  EXPECT_TRUE(keyring_->PublicKey("remote.test", remote_.key_id, clock_.Now()).ok());
+  EXPECT_EQ(fetcher_.direct_fetches, 1);
+}
+
+TEST_F(KeyringTest, NotariesVouchingForEachOtherCannotDeadlockAndTheirOwnKeysAreFetchedDirectly) {
+  Keyring keyring("us.test", ours_, store_, fetcher_, {"notary.test", "notary2.test"}, clock_);
+  SigningKey notary2 = *matrix::GenerateSigningKey("n2");
+  fetcher_.direct["notary2.test"] = KeyDoc("notary2.test", notary2, absl::Hours(24));
+  Json doc = KeyDoc("remote.test", remote_, absl::Hours(24));
+  fetcher_.direct.erase("remote.test");
+  fetcher_.direct.erase(
+      "notary.test");  // notary.test's own key cannot be had: its answer is not trusted
+  fetcher_.notary_answers[{"notary.test", "remote.test"}] = {
+      *matrix::SignJson(doc, "notary.test", notary_key_)};
+  fetcher_.notary_answers[{"notary2.test", "remote.test"}] = {
+      *matrix::SignJson(doc, "notary2.test", notary2)};
+  auto key = keyring.PublicKey("remote.test", remote_.key_id, clock_.Now());
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(fetcher_.notary_fetches, 2);
 }
 
 TEST_F(KeyringTest, OurOwnKeyNeedsNoFetch) {

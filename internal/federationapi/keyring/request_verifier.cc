@@ -42,7 +42,7 @@ absl::StatusOr<AuthenticatedRequest> RequestVerifier::Verify(const InboundReques
   }
   // Every signature must verify (one bad one fails the request, as in Synapse).
   for (const matrix::XMatrixAuthorization& auth : headers) {
-    absl::StatusOr<std::string> key = keyring_.PublicKey(auth.origin, auth.key_id, clock_.Now());
+    absl::StatusOr<std::string> key = keyring_.RequestKey(auth.origin, auth.key_id);
     if (!key.ok()) {
       if (absl::IsUnauthenticated(key.status())) return key.status();
       return absl::UnavailableError(

@@ -9,7 +9,6 @@
 
 #include "absl/status/statusor.h"
 #include "internal/federationapi/keyring/keyring.h"
-#include "pkg/clock/clock.h"
 #include "pkg/matrix/canonical_json.h"
 
 namespace periscope::federationapi {
@@ -29,8 +28,8 @@ struct AuthenticatedRequest {
 
 class RequestVerifier {
  public:
-  RequestVerifier(std::string our_server_name, Keyring& keyring, const Clock& clock)
-      : our_server_name_(std::move(our_server_name)), keyring_(keyring), clock_(clock) {}
+  RequestVerifier(std::string our_server_name, Keyring& keyring)
+      : our_server_name_(std::move(our_server_name)), keyring_(keyring) {}
 
   // Errors: UNAUTHENTICATED (M_UNAUTHORIZED) for a missing, malformed or wrong signature, another
   // destination, or a key that cannot be found or has expired; INVALID_ARGUMENT (M_NOT_JSON) for
@@ -40,7 +39,6 @@ class RequestVerifier {
  private:
   std::string our_server_name_;
   Keyring& keyring_;
-  const Clock& clock_;
 };
 
 }  // namespace periscope::federationapi

@@ -16,8 +16,11 @@ namespace {
 
 namespace errcode = matrix::errcode;
 
-// Notary queries name at most this many servers (each may cost a fetch).
+// Notary queries name at most this many servers, and only the first few may cost a fetch
+// (the others are answered from what is stored): an unauthenticated request must not be able to
+// hold a thread for many slow lookups.
 constexpr size_t kMaxNotaryServers = 50;
+constexpr size_t kMaxNotaryFetches = 5;
 
 grpc::Status Reply(const absl::StatusOr<matrix::Json>& body, grpc::ServerContext* context,
                    std::string* out) {
@@ -82,7 +85,10 @@ grpc::Status FederationApiServiceImpl::QueryKeys(grpc::ServerContext* context,
     }
     absl::Time now = deps_.clock->Now();
     matrix::Json out = matrix::Json::array();
+    size_t index = 0;
     for (const auto& [server, key_criteria] : servers->items()) {
+      if (context->IsCancelled()) return absl::CancelledError("the request was cancelled");
+      const bool may_fetch = index++ < kMaxNotaryFetches;
       if (!key_criteria.is_object()) {
         return BadParam(errcode::kBadJson, "each server's criteria must be an object");
       }
@@ -98,7 +104,7 @@ grpc::Status FederationApiServiceImpl::QueryKeys(grpc::ServerContext* context,
       absl::StatusOr<matrix::Json> doc =
           server == deps_.server_name
               ? matrix::BuildServerKeys(deps_.server_name, *deps_.key, now + deps_.key_validity)
-              : deps_.keyring->KeyDocument(server, minimum);
+              : deps_.keyring->KeyDocument(server, minimum, may_fetch);
       if (absl::IsNotFound(doc.status()) || absl::IsUnavailable(doc.status())) continue;
       if (!doc.ok()) return doc.status();
       if (server == deps_.server_name) {
@@ -176,6 +182,21 @@ grpc::Status FederationApiServiceImpl::QueryProfile(grpc::ServerContext* context
     if (profile.has_avatar_url() && field != "displayname")
       out["avatar_url"] = profile.avatar_url();
     return out;
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
+}  // namespace periscope::federationapi
+
+namespace periscope::federationapi {
+
+grpc::Status FederationApiServiceImpl::SendTransaction(grpc::ServerContext* context,
+                                                       const v1::SendTransactionRequest* request,
+                                                       v1::SendTransactionResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.transactions->Process(auth->origin, request->txn_id(), auth->content);
   };
   return Reply(answer(), context, response->mutable_response_json());
 }

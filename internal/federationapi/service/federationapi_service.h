@@ -2,11 +2,12 @@
 // FederationApiService: inbound server-server requests after the gateway turned them into gRPC
 // calls. Each authenticated call first verifies its X-Matrix signature (RequestVerifier), then
 // answers from the components that own the data (roomserver, userapi) through their gRPC APIs.
-// /send and /peek answer UNIMPLEMENTED until they are built.
+// /peek answers UNIMPLEMENTED until federated peeking is built.
 
 #include <memory>
 #include <string>
 
+#include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/keyring/request_verifier.h"
 #include "periscope/federationapi/v1/federationapi_service.grpc.pb.h"
@@ -27,6 +28,7 @@ struct FederationApiDeps {
   RequestVerifier* verifier = nullptr;
   roomserver::v1::RoomserverService::StubInterface* roomserver = nullptr;
   userapi::v1::UserApiService::StubInterface* userapi = nullptr;
+  TransactionProcessor* transactions = nullptr;
   // Deadline of calls to other components.
   absl::Duration upstream_timeout = absl::Seconds(10);
 };
@@ -46,6 +48,9 @@ class FederationApiServiceImpl final : public v1::FederationApiService::Service 
                               v1::QueryDirectoryResponse* response) override;
   grpc::Status QueryProfile(grpc::ServerContext* context, const v1::QueryProfileRequest* request,
                             v1::QueryProfileResponse* response) override;
+  grpc::Status SendTransaction(grpc::ServerContext* context,
+                               const v1::SendTransactionRequest* request,
+                               v1::SendTransactionResponse* response) override;
 
  private:
   // The authenticated origin of a signed request.

@@ -69,11 +69,23 @@ std::string Unhex(absl::string_view hex) {
   return out;
 }
 
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE federationapi_transactions (
+  origin TEXT NOT NULL,
+  txn_id TEXT NOT NULL,
+  answer TEXT NOT NULL,
+  received_ts BIGINT NOT NULL,
+  PRIMARY KEY (origin, txn_id)
+);
+CREATE INDEX federationapi_transactions_received ON federationapi_transactions (received_ts);
+)sql";
+
 }  // namespace
 
 const std::vector<pg::Migration>& FederationApiMigrations() {
   static const std::vector<pg::Migration> kMigrations = {
       {1, "server signing keys", kSchemaV1},
+      {2, "answers to /send transactions", kSchemaV2},
   };
   return kMigrations;
 }

@@ -16,6 +16,10 @@ class FakeServerKeyStore final : public ServerKeyStore {
   absl::StatusOr<std::optional<StoredServerKey>> Key(const std::string& server_name,
                                                      const std::string& key_id) override {
     absl::MutexLock lock(&mu_);
+    if (miss_next_reads > 0) {  // a read that raced ahead of another caller's store
+      --miss_next_reads;
+      return std::nullopt;
+    }
     auto it = keys_.find({server_name, key_id});
     if (it == keys_.end()) return std::nullopt;
     return it->second;
@@ -43,6 +47,8 @@ class FakeServerKeyStore final : public ServerKeyStore {
   }
 
   int documents_stored = 0;
+  // The next this many Key() reads find nothing, whatever is stored.
+  int miss_next_reads = 0;
 
  private:
   absl::Mutex mu_;

@@ -19,6 +19,8 @@ class FederationApiClient {
                          Callback<federationapi_v1::QueryKeysResponse> done) = 0;
   virtual void QueryDirectory(const federationapi_v1::QueryDirectoryRequest& request,
                               Callback<federationapi_v1::QueryDirectoryResponse> done) = 0;
+  virtual void SendTransaction(const federationapi_v1::SendTransactionRequest& request,
+                               Callback<federationapi_v1::SendTransactionResponse> done) = 0;
   virtual void QueryProfile(const federationapi_v1::QueryProfileRequest& request,
                             Callback<federationapi_v1::QueryProfileResponse> done) = 0;
 };

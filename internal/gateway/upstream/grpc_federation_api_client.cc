@@ -17,6 +17,7 @@ class GrpcFederationApiClient final : public FederationApiClient {
   PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryKeys)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryDirectory)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryProfile)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, SendTransaction)
 
  private:
   std::unique_ptr<federationapi_v1::FederationApiService::Stub> stub_;

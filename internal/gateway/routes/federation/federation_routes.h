@@ -16,6 +16,9 @@ void AddKeyRoutes(Router& router, FederationApiClient& federationapi);
 // GET /_matrix/federation/v1/version; GET /query/directory, /query/profile.
 void AddFederationQueryRoutes(Router& router, FederationApiClient& federationapi);
 
+// PUT /_matrix/federation/v1/send/{txnId}
+void AddTransactionRoutes(Router& router, FederationApiClient& federationapi);
+
 // What the federationapi needs to verify a request's X-Matrix signature.
 federationapi_v1::SignedRequest SignedRequestOf(const HttpRequest& http);
 

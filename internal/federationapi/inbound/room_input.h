@@ -1,0 +1,30 @@
+#pragma once
+// What the federationapi needs of the roomserver to take events in: a room's version, and
+// InputRoomEvents. Over gRPC in the service; faked in unit tests.
+
+#include <memory>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "periscope/roomserver/v1/roomserver.pb.h"
+#include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
+#include "pkg/matrix/canonical_json.h"
+
+namespace periscope::federationapi {
+
+class RoomInput {
+ public:
+  virtual ~RoomInput() = default;
+  // The room's version, or nullopt if the room is unknown here.
+  virtual absl::StatusOr<std::optional<int>> RoomVersion(const std::string& room_id) = 0;
+  virtual absl::StatusOr<roomserver::v1::InputRoomEventsResponse> Input(
+      const roomserver::v1::InputRoomEventsRequest& request) = 0;
+  // The content of the room's current m.room.server_acl, or null if it has none.
+  virtual absl::StatusOr<matrix::Json> ServerAcl(const std::string& room_id) = 0;
+};
+
+std::unique_ptr<RoomInput> NewGrpcRoomInput(roomserver::v1::RoomserverService::StubInterface& stub,
+                                            absl::Duration timeout);
+
+}  // namespace periscope::federationapi

@@ -1,0 +1,242 @@
+#include "internal/federationapi/inbound/transaction_processor.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "internal/federationapi/inbound/pdu_checks.h"
+#include "pkg/logging/logging.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/event_crypto.h"
+#include "pkg/matrix/server_acl.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::federationapi {
+namespace {
+
+namespace errcode = matrix::errcode;
+
+absl::Status BadTransaction(absl::string_view errcode, absl::string_view why) {
+  return MatrixError(absl::StatusCode::kInvalidArgument, errcode, why);
+}
+
+matrix::Json Error(absl::string_view why) { return {{"error", std::string(why)}}; }
+
+}  // namespace
+
+TransactionProcessor::TransactionProcessor(Keyring& keyring, RoomInput& rooms,
+                                           TransactionStore& store,
+                                           federation::FederationCaller* missing_events,
+                                           const Clock& clock, TransactionCounters counters)
+    : keyring_(keyring),
+      rooms_(rooms),
+      store_(store),
+      missing_events_(missing_events),
+      clock_(clock),
+      counters_(std::move(counters)) {}
+
+std::shared_ptr<absl::Mutex> TransactionProcessor::OriginLock(const std::string& origin) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<absl::Mutex>& m = origin_locks_[origin];
+  if (!m) m = std::make_shared<absl::Mutex>();
+  return m;
+}
+
+absl::StatusOr<matrix::Json> TransactionProcessor::Process(const std::string& origin,
+                                                           const std::string& txn_id,
+                                                           const matrix::Json& body) {
+  if (!body.is_object())
+    return BadTransaction(errcode::kNotJson, "the transaction is not an object");
+  auto pdus = body.find("pdus");
+  if (pdus == body.end() || !pdus->is_array()) {
+    return BadTransaction(errcode::kBadJson, "pdus must be a list");
+  }
+  auto edus = body.find("edus");
+  if (edus != body.end() && !edus->is_array() && !edus->is_null()) {
+    return BadTransaction(errcode::kBadJson, "edus must be a list");
+  }
+  if (pdus->size() > kMaxPdus ||
+      (edus != body.end() && edus->is_array() && edus->size() > kMaxEdus)) {
+    return BadTransaction(
+        errcode::kBadJson,
+        absl::StrCat("a transaction carries at most ", kMaxPdus, " PDUs and ", kMaxEdus, " EDUs"));
+  }
+  if (txn_id.empty()) return BadTransaction(errcode::kInvalidParam, "no transaction id");
+
+  // One transaction of an origin at a time: a retry sent while the first is still being
+  // processed waits for it, and then gets its recorded answer.
+  std::shared_ptr<absl::Mutex> origin_lock = OriginLock(origin);
+  absl::MutexLock serial(origin_lock.get());
+  absl::StatusOr<std::optional<std::string>> recorded = store_.Answer(origin, txn_id);
+  if (!recorded.ok()) return recorded.status();
+  if (*recorded) {
+    matrix::Json answer = matrix::Json::parse(**recorded, nullptr, false);
+    if (answer.is_object()) return answer;
+  }
+
+  matrix::Json results = matrix::Json::object();
+  for (const matrix::Json& pdu : *pdus) {
+    absl::StatusOr<std::optional<matrix::Json>> entry = ProcessPdu(origin, pdu);
+    if (!entry.ok()) return entry.status();  // the roomserver or database is down: retry it all
+    if (!*entry) continue;
+    // ProcessPdu puts the event id in "_id" so that the entry can be keyed by it.
+    std::string id = (**entry)["_id"].get<std::string>();
+    (**entry).erase("_id");
+    results[id] = std::move(**entry);
+  }
+  // EDUs (typing, receipts, presence, device lists) are accepted and not acted on yet.
+  matrix::Json answer = {{"pdus", std::move(results)}};
+  absl::StatusOr<std::string> text = matrix::EncodeCanonicalJson(answer);
+  if (!text.ok()) return text.status();
+  absl::Time now = clock_.Now();
+  if (absl::Status s = store_.Record(origin, txn_id, *text, now); !s.ok()) return s;
+  bool forget = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (now - last_forget_ > absl::Minutes(30)) {
+      last_forget_ = now;
+      forget = true;
+    }
+  }
+  if (forget) (void)store_.Forget(now - kTransactionAnswerLifetime);
+  return answer;
+}
+
+absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
+    const std::string& origin, const matrix::Json& pdu) {
+  std::string room_id = RoomIdOfPdu(pdu);
+  if (room_id.empty()) {
+    Count("dropped");
+    return std::nullopt;
+  }
+  absl::StatusOr<std::optional<int>> version = rooms_.RoomVersion(room_id);
+  if (!version.ok()) return version.status();
+  if (!*version) {
+    // A room this server is not in (or a version it cannot handle): ignored, as Synapse does.
+    Count("ignored");
+    return std::nullopt;
+  }
+  absl::StatusOr<std::string> event_id = matrix::ComputeEventId(pdu, **version);
+  if (!event_id.ok()) {
+    Count("dropped");
+    return std::nullopt;
+  }
+  auto entry = [&](matrix::Json e) -> std::optional<matrix::Json> {
+    e["_id"] = *event_id;
+    return e;
+  };
+  absl::StatusOr<matrix::Json> acl = rooms_.ServerAcl(room_id);
+  if (!acl.ok()) return acl.status();
+  if (!matrix::ServerAllowedByAcl(*acl, origin)) {
+    Count("denied");
+    return entry(Error("the room's server ACL denies this server"));
+  }
+  absl::StatusOr<CheckedPdu> checked = CheckPdu(pdu, **version, keyring_);
+  if (!checked.ok()) {
+    if (absl::IsUnavailable(checked.status())) return checked.status();
+    Count("dropped");
+    return entry(Error(checked.status().message()));
+  }
+  bool not_processed = false;
+  absl::StatusOr<matrix::Json> result =
+      Input(origin, checked->event_id, checked->event, &not_processed);
+  if (!result.ok()) return result.status();
+  if (not_processed && missing_events_ != nullptr) {
+    if (absl::Status s = FetchMissing(origin, room_id, **version, checked->event_id); !s.ok()) {
+      logging::Info("federationapi.missing_events_failed",
+                    {{"origin", origin}, {"event_id", checked->event_id}, {"error", s.ToString()}});
+    }
+    result = Input(origin, checked->event_id, checked->event, &not_processed);
+    if (!result.ok()) return result.status();
+  }
+  if (not_processed) {
+    Count("missing_prevs");
+  } else if (result->contains("error")) {
+    Count("rejected");
+  } else if (checked->redacted) {
+    Count("redacted");
+  }
+  return entry(*std::move(result));
+}
+
+absl::StatusOr<matrix::Json> TransactionProcessor::Input(const std::string& origin,
+                                                         const std::string& event_id,
+                                                         const matrix::Json& event,
+                                                         bool* not_processed) {
+  absl::StatusOr<std::string> json = matrix::EncodeCanonicalJson(event);
+  if (!json.ok()) return Error(json.status().message());
+  roomserver::v1::InputRoomEventsRequest request;
+  roomserver::v1::InputRoomEvent* input = request.add_events();
+  input->set_kind(roomserver::v1::INPUT_KIND_NEW);
+  input->set_event_json(*json);
+  input->set_origin(origin);
+  absl::StatusOr<roomserver::v1::InputRoomEventsResponse> response = rooms_.Input(request);
+  if (!response.ok()) return response.status();
+  *not_processed = false;
+  if (auto it = response->rejected().find(event_id); it != response->rejected().end()) {
+    return Error(it->second);
+  }
+  if (!response->rejected().empty()) return Error(response->rejected().begin()->second);
+  if (auto it = response->not_processed().find(event_id); it != response->not_processed().end()) {
+    *not_processed = true;
+    return Error(it->second);
+  }
+  if (!response->not_processed().empty()) {
+    *not_processed = true;
+    return Error(response->not_processed().begin()->second);
+  }
+  bool soft_failed =
+      std::find(response->soft_failed_event_ids().begin(), response->soft_failed_event_ids().end(),
+                event_id) != response->soft_failed_event_ids().end();
+  if (soft_failed) {
+    Count("soft_failed");
+  } else {
+    Count("accepted");
+  }
+  return matrix::Json::object();
+}
+
+absl::Status TransactionProcessor::FetchMissing(const std::string& origin,
+                                                const std::string& room_id, int room_version,
+                                                const std::string& event_id) {
+  matrix::Json body = {{"earliest_events", matrix::Json::array()},
+                       {"latest_events", {event_id}},
+                       {"limit", kMissingEventsLimit},
+                       {"min_depth", 0}};
+  absl::StatusOr<federation::FederationResponse> r =
+      missing_events_->Call(origin, "POST",
+                            absl::StrCat("/_matrix/federation/v1/get_missing_events/",
+                                         federation::EncodePathArg(room_id)),
+                            body);
+  if (!r.ok()) return r.status();
+  if (!r->ok()) return federation::RemoteErrorStatus(origin, *r);
+  auto events = r->body.is_object() ? r->body.find("events") : r->body.end();
+  if (!r->body.is_object() || events == r->body.end() || !events->is_array()) {
+    return absl::UnavailableError(
+        absl::StrCat(origin, " answered get_missing_events without events"));
+  }
+  // Oldest first, so that each one's prev events are in before it.
+  std::vector<const matrix::Json*> ordered;
+  for (const matrix::Json& e : *events) {
+    if (e.is_object() && RoomIdOfPdu(e) == room_id && e.contains("depth") &&
+        e["depth"].is_number_integer()) {
+      ordered.push_back(&e);
+    }
+  }
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const matrix::Json* a, const matrix::Json* b) {
+                     return (*a)["depth"].get<int64_t>() < (*b)["depth"].get<int64_t>();
+                   });
+  for (const matrix::Json* e : ordered) {
+    absl::StatusOr<CheckedPdu> checked = CheckPdu(*e, room_version, keyring_);
+    if (!checked.ok()) {
+      if (absl::IsUnavailable(checked.status())) return checked.status();
+      continue;  // an ancestor that fails the checks is not given to the roomserver
+    }
+    bool unused = false;
+    absl::StatusOr<matrix::Json> result = Input(origin, checked->event_id, checked->event, &unused);
+    if (!result.ok()) return result.status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace periscope::federationapi

@@ -1,0 +1,81 @@
+#pragma once
+// PUT /_matrix/federation/v1/send/{txnId}: a transaction of PDUs (and EDUs) from another server.
+// The whole request fails only when the transaction itself is malformed (not an object, more
+// than 50 PDUs or 100 EDUs: 400). Each PDU is then, in order: dropped silently if it names no
+// room or a room unknown here (Synapse does the same); refused with an error in its entry if its
+// room's ACL denies the origin, or it fails the stateless checks (pdu_checks.h); else given to
+// the roomserver, which stores it as accepted, rejected (error in its entry) or soft-failed (no
+// error: soft failure is a local matter). When its prev events are unknown, up to 10 of them are
+// fetched from the origin with get_missing_events, checked the same way, and given first.
+// Answers are recorded per (origin, txnId): a transaction sent again gets the first answer and
+// stores nothing twice. One transaction per origin is processed at a time.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "internal/federationapi/inbound/room_input.h"
+#include "internal/federationapi/keyring/keyring.h"
+#include "internal/federationapi/storage/transaction_store.h"
+#include "pkg/clock/clock.h"
+#include "pkg/federation/federation_client.h"
+#include "pkg/matrix/canonical_json.h"
+
+namespace periscope::federationapi {
+
+struct TransactionCounters {
+  // Called once per PDU with its outcome: accepted, soft_failed, rejected, redacted (accepted,
+  // redacted for a content hash mismatch), dropped (malformed or unsigned), denied (ACL),
+  // ignored (unknown room), missing_prevs. May be empty.
+  std::function<void(absl::string_view outcome)> on_pdu;
+};
+
+class TransactionProcessor {
+ public:
+  static constexpr size_t kMaxPdus = 50;
+  static constexpr size_t kMaxEdus = 100;
+  static constexpr int kMissingEventsLimit = 10;
+
+  // `missing_events` asks origins for missing prev events; may be null (then none are fetched).
+  TransactionProcessor(Keyring& keyring, RoomInput& rooms, TransactionStore& store,
+                       federation::FederationCaller* missing_events, const Clock& clock,
+                       TransactionCounters counters = {});
+
+  // The answer body ({"pdus": {...}}) for `origin`'s (authenticated) transaction. Errors:
+  // INVALID_ARGUMENT (M_BAD_JSON / M_NOT_JSON) for a malformed transaction; UNAVAILABLE when the
+  // roomserver or the database cannot be reached (nothing is recorded: the sender retries).
+  absl::StatusOr<matrix::Json> Process(const std::string& origin, const std::string& txn_id,
+                                       const matrix::Json& body);
+
+ private:
+  // The outcome of one PDU: its entry in the answer ({} or {"error"}), or nullopt if it gets no
+  // entry (dropped silently).
+  absl::StatusOr<std::optional<matrix::Json>> ProcessPdu(const std::string& origin,
+                                                         const matrix::Json& pdu);
+  // Gives a checked event to the roomserver; returns its entry.
+  absl::StatusOr<matrix::Json> Input(const std::string& origin, const std::string& event_id,
+                                     const matrix::Json& event, bool* not_processed);
+  // Fetches up to kMissingEventsLimit ancestors of `event_id` from `origin` and inputs them.
+  absl::Status FetchMissing(const std::string& origin, const std::string& room_id, int room_version,
+                            const std::string& event_id);
+  std::shared_ptr<absl::Mutex> OriginLock(const std::string& origin);
+  void Count(absl::string_view outcome) {
+    if (counters_.on_pdu) counters_.on_pdu(outcome);
+  }
+
+  Keyring& keyring_;
+  RoomInput& rooms_;
+  TransactionStore& store_;
+  federation::FederationCaller* missing_events_;
+  const Clock& clock_;
+  TransactionCounters counters_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<absl::Mutex>> origin_locks_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_forget_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+}  // namespace periscope::federationapi

@@ -1,0 +1,238 @@
+// /send processing with a fake roomserver, an in-memory answer store and a faked origin: what
+// must not happen is a transaction stored twice, an event from a denied server reaching the
+// room, a malformed transaction half-processed, or a PDU with unknown prevs silently lost.
+
+#include "internal/federationapi/inbound/transaction_processor.h"
+
+#include <map>
+
+#include "gtest/gtest.h"
+#include "internal/federationapi/testing/fake_key_fetcher.h"
+#include "internal/federationapi/testing/fake_server_key_store.h"
+#include "pkg/matrix/event_crypto.h"
+#include "pkg/matrix/server_keys.h"
+#include "pkg/status/matrix_status.h"
+#include "tests/testing/fake_federation.h"
+
+namespace periscope::federationapi {
+namespace {
+
+using matrix::Json;
+
+// The roomserver as far as /send sees it: rooms with a version and an ACL; an event is accepted
+// when its prev events are known (else not processed), rejected when its type says so.
+class FakeRooms : public RoomInput {
+ public:
+  absl::StatusOr<std::optional<int>> RoomVersion(const std::string& room_id) override {
+    auto it = versions.find(room_id);
+    if (it == versions.end()) return std::nullopt;
+    return it->second;
+  }
+  absl::StatusOr<roomserver::v1::InputRoomEventsResponse> Input(
+      const roomserver::v1::InputRoomEventsRequest& request) override {
+    roomserver::v1::InputRoomEventsResponse response;
+    for (const auto& input : request.events()) {
+      Json event = Json::parse(input.event_json());
+      std::string id = *matrix::ComputeEventId(event, 10);
+      ++inputs[id];
+      bool known_prevs = true;
+      for (const auto& prev : event["prev_events"]) {
+        if (!stored.contains(prev.get<std::string>())) known_prevs = false;
+      }
+      if (!known_prevs) {
+        (*response.mutable_not_processed())[id] = "prev events unknown";
+      } else if (event["type"] == "test.rejected") {
+        stored.insert(id);
+        (*response.mutable_rejected())[id] = "not allowed";
+      } else if (event["type"] == "test.soft_failed") {
+        stored.insert(id);
+        response.add_soft_failed_event_ids(id);
+      } else {
+        stored.insert(id);
+      }
+    }
+    return response;
+  }
+  absl::StatusOr<Json> ServerAcl(const std::string& room_id) override {
+    auto it = acls.find(room_id);
+    return it == acls.end() ? Json(nullptr) : it->second;
+  }
+
+  std::map<std::string, int> versions;
+  std::map<std::string, Json> acls;
+  std::set<std::string> stored = {"$root"};
+  std::map<std::string, int> inputs;
+};
+
+class MemoryTransactions : public TransactionStore {
+ public:
+  absl::StatusOr<std::optional<std::string>> Answer(const std::string& origin,
+                                                    const std::string& txn_id) override {
+    auto it = answers.find({origin, txn_id});
+    if (it == answers.end()) return std::nullopt;
+    return it->second;
+  }
+  absl::Status Record(const std::string& origin, const std::string& txn_id,
+                      const std::string& answer, absl::Time) override {
+    answers.emplace(std::make_pair(origin, txn_id), answer);
+    return absl::OkStatus();
+  }
+  absl::Status Forget(absl::Time) override { return absl::OkStatus(); }
+  std::map<std::pair<std::string, std::string>, std::string> answers;
+};
+
+class TransactionProcessorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    remote_ = *matrix::GenerateSigningKey("r1");
+    fetcher_.direct["remote.test"] =
+        *matrix::BuildServerKeys("remote.test", remote_, clock_.Now() + absl::Hours(24));
+    keyring_ = std::make_unique<Keyring>("us.test", ours_, keys_, fetcher_,
+                                         std::vector<std::string>{}, clock_);
+    rooms_.versions["!room:us.test"] = 10;
+    processor_ = std::make_unique<TransactionProcessor>(*keyring_, rooms_, transactions_, &origin_,
+                                                        clock_, counters_);
+  }
+
+  Json Event(const std::string& type, const std::string& prev, int depth,
+             const std::string& room = "!room:us.test") {
+    Json event = {{"room_id", room},
+                  {"type", type},
+                  {"sender", "@bob:remote.test"},
+                  {"origin_server_ts", absl::ToUnixMillis(clock_.Now()) + depth},
+                  {"depth", depth},
+                  {"prev_events", {prev}},
+                  {"auth_events", Json::array()},
+                  {"content", {{"n", depth}}}};
+    return *matrix::SignEvent(event, "remote.test", remote_, 10);
+  }
+  static std::string Id(const Json& e) { return *matrix::ComputeEventId(e, 10); }
+
+  absl::StatusOr<Json> Send(const std::string& txn, Json pdus, Json extra = Json::object()) {
+    Json body = {{"origin", "remote.test"}, {"origin_server_ts", 1}, {"pdus", std::move(pdus)}};
+    body.update(extra);
+    return processor_->Process("remote.test", txn, body);
+  }
+
+  SimulatedClock clock_;
+  matrix::SigningKey ours_ = *matrix::GenerateSigningKey("us");
+  matrix::SigningKey remote_;
+  testing::FakeServerKeyStore keys_;
+  testing::FakeKeyFetcher fetcher_;
+  std::unique_ptr<Keyring> keyring_;
+  FakeRooms rooms_;
+  MemoryTransactions transactions_;
+  periscope::testing::FakeFederation origin_;
+  std::map<std::string, int> outcomes_;
+  TransactionCounters counters_{[this](absl::string_view o) { ++outcomes_[std::string(o)]; }};
+  std::unique_ptr<TransactionProcessor> processor_;
+};
+
+TEST_F(TransactionProcessorTest, EachPduGetsItsOutcome) {
+  Json ok = Event("m.room.message", "$root", 2);
+  Json rejected = Event("test.rejected", "$root", 2);
+  Json soft = Event("test.soft_failed", "$root", 2);
+  Json unsigned_pdu = Event("m.room.message", "$root", 3);
+  unsigned_pdu.erase("signatures");
+  Json elsewhere = Event("m.room.message", "$root", 2, "!unknown:us.test");
+  auto answer = Send("t1", {ok, rejected, soft, unsigned_pdu, elsewhere, "not an event"});
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  const Json& pdus = (*answer)["pdus"];
+  EXPECT_EQ(pdus[Id(ok)], Json::object());
+  EXPECT_EQ(pdus[Id(rejected)]["error"], "not allowed");
+  EXPECT_EQ(pdus[Id(soft)], Json::object());  // soft failure is our own business
+  EXPECT_TRUE(pdus[Id(unsigned_pdu)].contains("error"));
+  EXPECT_FALSE(pdus.contains(Id(elsewhere)));  // a room we are not in: ignored
+  EXPECT_EQ(pdus.size(), 4u);
+  EXPECT_EQ(rooms_.inputs.count(Id(unsigned_pdu)), 0u);
+  EXPECT_EQ(outcomes_["accepted"], 1);
+  EXPECT_EQ(outcomes_["rejected"], 1);
+  EXPECT_EQ(outcomes_["soft_failed"], 1);
+  EXPECT_EQ(outcomes_["dropped"], 2);
+  EXPECT_EQ(outcomes_["ignored"], 1);
+}
+
+TEST_F(TransactionProcessorTest, AReplayedTransactionGetsTheFirstAnswerAndStoresNothingTwice) {
+  Json event = Event("m.room.message", "$root", 2);
+  auto first = Send("t1", {event});
+  ASSERT_TRUE(first.ok());
+  for (int i = 0; i < 100; ++i) {
+    auto again = Send("t1", {event});
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, *first);
+  }
+  EXPECT_EQ(rooms_.inputs[Id(event)], 1);
+  // The same event in another transaction reaches the roomserver, which deduplicates by id.
+  ASSERT_TRUE(Send("t2", {event}).ok());
+  EXPECT_EQ(rooms_.inputs[Id(event)], 2);
+}
+
+TEST_F(TransactionProcessorTest, MalformedTransactionsAreRefusedWhole) {
+  Json many = Json::array();
+  for (int i = 0; i < 51; ++i) many.push_back(Event("m.room.message", "$root", i + 2));
+  auto too_many = Send("t1", many);
+  EXPECT_EQ(too_many.status().code(), absl::StatusCode::kInvalidArgument);
+  Json edus = Json::array();
+  for (int i = 0; i < 101; ++i)
+    edus.push_back({{"edu_type", "m.typing"}, {"content", Json::object()}});
+  EXPECT_EQ(Send("t2", Json::array(), {{"edus", edus}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(processor_->Process("remote.test", "t3", Json::array()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(processor_->Process("remote.test", "t4", {{"pdus", "x"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(rooms_.inputs.empty());
+  EXPECT_TRUE(transactions_.answers.empty());  // nothing recorded: a fixed retry is processed
+}
+
+TEST_F(TransactionProcessorTest, AServerTheRoomsAclDeniesGetsAnErrorAndNothingStored) {
+  rooms_.acls["!room:us.test"] = {{"allow", {"*"}}, {"deny", {"remote.test"}}};
+  Json event = Event("m.room.message", "$root", 2);
+  auto answer = Send("t1", {event});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_NE((*answer)["pdus"][Id(event)]["error"].get<std::string>().find("ACL"),
+            std::string::npos);
+  EXPECT_TRUE(rooms_.inputs.empty());
+}
+
+TEST_F(TransactionProcessorTest, MissingPrevEventsAreFetchedFromTheOriginOldestFirst) {
+  Json a = Event("m.room.message", "$root", 2);
+  Json b = Event("m.room.message", Id(a), 3);
+  Json c = Event("m.room.message", Id(b), 4);
+  origin_.On("remote.test", "/_matrix/federation/v1/get_missing_events/",
+             periscope::testing::FakeFederation::Answer(200, {{"events", {b, a}}}));
+  auto answer = Send("t1", {c});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ((*answer)["pdus"][Id(c)], Json::object());
+  EXPECT_TRUE(rooms_.stored.contains(Id(a)));
+  EXPECT_TRUE(rooms_.stored.contains(Id(b)));
+  ASSERT_EQ(origin_.calls().size(), 1u);
+  EXPECT_EQ(origin_.calls()[0].target,
+            "/_matrix/federation/v1/get_missing_events/%21room%3Aus.test");
+  EXPECT_EQ((*origin_.calls()[0].body)["latest_events"], Json({Id(c)}));
+}
+
+TEST_F(TransactionProcessorTest, PrevEventsThatCannotBeFetchedLeaveAnErrorNotASilentLoss) {
+  Json orphan = Event("m.room.message", "$never-seen", 2);
+  auto answer = Send("t1", {orphan});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_TRUE((*answer)["pdus"][Id(orphan)].contains("error"));
+  EXPECT_FALSE(rooms_.stored.contains(Id(orphan)));
+  EXPECT_EQ(outcomes_["missing_prevs"], 1);
+}
+
+TEST_F(TransactionProcessorTest, ForgedAncestorsFromGetMissingEventsAreNotInput) {
+  Json a = Event("m.room.message", "$root", 2);
+  Json forged_a = a;
+  forged_a["type"] = "m.room.power_levels";  // signature no longer verifies
+  Json b = Event("m.room.message", Id(a), 3);
+  origin_.On("remote.test", "/_matrix/federation/v1/get_missing_events/",
+             periscope::testing::FakeFederation::Answer(200, {{"events", {forged_a}}}));
+  auto answer = Send("t1", {b});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(rooms_.inputs.count(Id(forged_a)), 0u);
+  EXPECT_TRUE((*answer)["pdus"][Id(b)].contains("error"));
+}
+
+}  // namespace
+}  // namespace periscope::federationapi
