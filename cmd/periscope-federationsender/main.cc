@@ -17,16 +17,22 @@ int main(int argc, char** argv) {
         absl::StatusOr<std::unique_ptr<pg::Pool>> pool =
             app::OpenPool(env.config, "federationsender", env.registry);
         if (!pool.ok()) return pool.status();
+        absl::StatusOr<std::unique_ptr<stream::JetStream>> js =
+            app::ConnectNats(env.config, "periscope-federationsender", env.registry);
+        if (!js.ok()) return js.status();
         absl::StatusOr<std::unique_ptr<federationsender::FederationSenderComponent>> c =
-            federationsender::FederationSenderComponent::Create(env.config, **pool, *key,
-                                                                SystemClock::Get());
+            federationsender::FederationSenderComponent::Create(env.config, **pool, **js, *key,
+                                                                SystemClock::Get(), env.registry);
         if (!c.ok()) return c.status();
         std::shared_ptr<federationsender::FederationSenderComponent> component = *std::move(c);
         pg::Pool* raw_pool = pool->get();
+        stream::JetStream* raw_js = js->get();
+        // Released first to last: the component before the pool, the NATS connection and the key.
         app::ServedComponent served{component->services(),
                                     {federationsender::FederationSenderComponent::kServiceName},
-                                    {component, std::shared_ptr<pg::Pool>(*std::move(pool)), key}};
-        served.dependency_checks = {app::PostgresCheck(*raw_pool)};
+                                    {component, std::shared_ptr<pg::Pool>(*std::move(pool)),
+                                     std::shared_ptr<stream::JetStream>(*std::move(js)), key}};
+        served.dependency_checks = {app::PostgresCheck(*raw_pool), app::NatsCheck(*raw_js)};
         return served;
       });
 }

@@ -72,7 +72,7 @@ absl::Status Run(int argc, char** argv) {
           grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()),
           grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()), registry.get()));
   PERISCOPE_ASSIGN_OR_RETURN(auto fedsender, federationsender::FederationSenderComponent::Create(
-                                                 *config, *pool, key, clock));
+                                                 *config, *pool, *js, key, clock, registry.get()));
 
   std::vector<grpc::Service*> services;
   Append(services, *users);

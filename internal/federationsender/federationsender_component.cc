@@ -1,15 +1,28 @@
 #include "internal/federationsender/federationsender_component.h"
 
+#include "internal/federationsender/consumer/output_consumer.h"
 #include "internal/federationsender/query/remote_queries.h"
+#include "internal/federationsender/queue/queue_runner.h"
+#include "internal/federationsender/queue/transaction_sender.h"
 #include "internal/federationsender/service/federationsender_service.h"
+#include "internal/federationsender/storage/pg_queue_store.h"
 #include "pkg/federation/outbound_federation.h"
 #include "pkg/pg/migrations.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 
 namespace periscope::federationsender {
 
+// Destroyed in reverse order: the consumer (which notifies the runner) first, then the runner
+// (which uses the sender), the sender, the store, the outbound client.
 struct FederationSenderComponent::Parts {
   std::unique_ptr<federation::OutboundFederation> outbound;
   std::unique_ptr<RemoteQueries> queries;
+  std::unique_ptr<PgQueueStore> store;
+  std::unique_ptr<TransactionSender> sender;
+  std::unique_ptr<QueueRunner> runner;
+  std::unique_ptr<OutputConsumer> consumer;
   std::unique_ptr<FederationSenderServiceImpl> service;
 };
 
@@ -18,15 +31,42 @@ FederationSenderComponent::FederationSenderComponent(std::unique_ptr<Parts> part
 FederationSenderComponent::~FederationSenderComponent() = default;
 
 absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderComponent::Create(
-    const config::Config& config, pg::Pool& pool, const matrix::SigningKey& key,
-    const Clock& clock) {
-  if (absl::Status s = pg::ApplyMigrations(pool, "federationsender", {}); !s.ok()) return s;
+    const config::Config& config, pg::Pool& pool, stream::JetStream& js,
+    const matrix::SigningKey& key, const Clock& clock, prometheus::Registry* registry) {
+  if (absl::Status s = pg::ApplyMigrations(pool, "federationsender", FederationSenderMigrations());
+      !s.ok()) {
+    return s;
+  }
   auto parts = std::make_unique<Parts>();
   absl::StatusOr<std::unique_ptr<federation::OutboundFederation>> outbound =
       federation::OutboundFederation::Create(config, key, clock);
   if (!outbound.ok()) return outbound.status();
   parts->outbound = *std::move(outbound);
   parts->queries = std::make_unique<RemoteQueries>(config.server_name, parts->outbound->client());
+  parts->store = std::make_unique<PgQueueStore>(pool);
+  TransactionSenderCounters counters;
+  if (registry != nullptr) {
+    auto& family = prometheus::BuildCounter()
+                       .Name("periscope_federationsender_transactions_total")
+                       .Help(
+                           "Transactions sent to other servers, by outcome: ok (2xx), refused "
+                           "(another status) or unreachable.")
+                       .Register(*registry);
+    counters.on_transaction = [&family](absl::string_view outcome) {
+      family.Add({{"outcome", std::string(outcome)}}).Increment();
+    };
+  }
+  parts->sender = std::make_unique<TransactionSender>(*parts->store, parts->outbound->client(),
+                                                      config.server_name, clock, absl::Hours(1),
+                                                      std::move(counters));
+  parts->runner = std::make_unique<QueueRunner>(*parts->store, *parts->sender);
+  parts->runner->Start();
+  QueueRunner* runner = parts->runner.get();
+  absl::StatusOr<std::unique_ptr<OutputConsumer>> consumer = OutputConsumer::Start(
+      config, js, *parts->store,
+      [runner](const std::vector<std::string>& destinations) { runner->Notify(destinations); });
+  if (!consumer.ok()) return consumer.status();
+  parts->consumer = *std::move(consumer);
   parts->service = std::make_unique<FederationSenderServiceImpl>(*parts->queries);
   return std::unique_ptr<FederationSenderComponent>(
       new FederationSenderComponent(std::move(parts)));

@@ -1,6 +1,7 @@
 #pragma once
-// The federationsender: outbound federation (queries of other servers today; per-destination
-// queues and federated peeks as they are built).
+// The federationsender: outbound federation. It reads the roomserver output stream, keeps which
+// servers are in each room, queues our events for them in per-destination queues (PostgreSQL)
+// and sends them in transactions; it also asks other servers questions (profiles, aliases).
 
 #include <memory>
 #include <vector>
@@ -11,6 +12,11 @@
 #include "pkg/config/config.h"
 #include "pkg/matrix/signing_key.h"
 #include "pkg/pg/pg.h"
+#include "pkg/stream/jetstream.h"
+
+namespace prometheus {
+class Registry;
+}
 
 namespace periscope::federationsender {
 
@@ -18,11 +24,12 @@ class FederationSenderComponent {
  public:
   static constexpr char kServiceName[] = "periscope.federationsender.v1.FederationSenderService";
 
-  // Applies the component's migrations and wires the service. `pool`, `key` and `clock` must
-  // outlive the component.
+  // Applies the component's migrations, starts the destination queues and the output stream
+  // consumer, and wires the service. `pool`, `js`, `key` and `clock` must outlive the component;
+  // `registry` may be null.
   static absl::StatusOr<std::unique_ptr<FederationSenderComponent>> Create(
-      const config::Config& config, pg::Pool& pool, const matrix::SigningKey& key,
-      const Clock& clock);
+      const config::Config& config, pg::Pool& pool, stream::JetStream& js,
+      const matrix::SigningKey& key, const Clock& clock, prometheus::Registry* registry);
   ~FederationSenderComponent();
   std::vector<grpc::Service*> services();
 

@@ -1,0 +1,95 @@
+#include "internal/federationsender/consumer/output_consumer.h"
+
+#include <algorithm>
+
+#include "internal/roomserver/api/output_stream.h"
+#include "pkg/logging/logging.h"
+#include "pkg/matrix/canonical_json.h"
+#include "pkg/matrix/json_fields.h"
+#include "pkg/matrix/user_id.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::federationsender {
+
+absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(const config::Config& config,
+                                                                      stream::JetStream& js,
+                                                                      QueueStore& store,
+                                                                      NotifyFn notify) {
+  stream::StreamSpec spec = roomserver::OutputStreamSpec(config);
+  PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(spec));
+  stream::PullConsumerOptions options;
+  options.spec.stream = spec.name;
+  options.spec.durable = "federationsender";
+  PERISCOPE_RETURN_IF_ERROR(js.DeclareConsumer(options.spec));
+  auto consumer = std::make_unique<OutputConsumer>(config.server_name, store, std::move(notify));
+  OutputConsumer* self = consumer.get();
+  PERISCOPE_ASSIGN_OR_RETURN(
+      consumer->consumer_,
+      stream::PullConsumer::Start(js, options,
+                                  [self](const stream::Message& m) { return self->Handle(m); }));
+  return consumer;
+}
+
+OutputConsumer::~OutputConsumer() {
+  stopping_.Notify();
+  if (consumer_) consumer_->Stop();
+}
+
+absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::OutputEvent& output,
+                                                         const std::string& our_server_name) {
+  const roomserver::v1::NewRoomEvent& added = output.new_room_event();
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(added.event_json()));
+  RoomEventToQueue out;
+  out.room_id = output.room_id();
+  out.room_sequence = output.room_sequence();
+  out.event_id = added.event_id();
+  out.event_json = added.event_json();
+  absl::StatusOr<matrix::UserIdParts> sender =
+      matrix::ParseUserId(matrix::StringField(event, "sender"));
+  // Ours to send: a local user's event. An event that came over federation is its origin's.
+  out.send = !added.from_federation() && sender.ok() && sender->server_name == our_server_name;
+  const bool entered_state =
+      std::find(added.adds_state_event_ids().begin(), added.adds_state_event_ids().end(),
+                added.event_id()) != added.adds_state_event_ids().end();
+  if (entered_state && matrix::StringField(event, "type") == "m.room.member") {
+    std::string user_id = matrix::StringField(event, "state_key");
+    absl::StatusOr<matrix::UserIdParts> user = matrix::ParseUserId(user_id);
+    if (user.ok()) {
+      out.memberships.push_back(
+          {user_id, user->server_name,
+           matrix::StringField(matrix::ContentOf(event), "membership") == "join"});
+    }
+  }
+  return out;
+}
+
+stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
+  absl::StatusOr<roomserver::v1::OutputEvent> output =
+      roomserver::DecodeOutputPayload(message.data);
+  if (!output.ok()) {
+    logging::Error("federationsender.output_undecodable", {{"error", output.status()}});
+    return stream::Outcome::Term("undecodable output event");
+  }
+  if (!output->has_new_room_event()) return stream::Outcome::Ack();  // peeks: not ours yet
+  absl::StatusOr<RoomEventToQueue> queued = ToQueue(*output, our_server_name_);
+  if (!queued.ok()) {
+    logging::Error("federationsender.output_unreadable",
+                   {{"room_id", output->room_id()}, {"error", queued.status()}});
+    return stream::Outcome::Term("unreadable event");
+  }
+  while (true) {
+    absl::StatusOr<std::optional<std::vector<std::string>>> destinations =
+        store_.Apply(*queued, our_server_name_);
+    if (destinations.ok()) {
+      if (*destinations && !(*destinations)->empty() && notify_) notify_(**destinations);
+      return stream::Outcome::Ack();
+    }
+    logging::Warn("federationsender.queue_failed",
+                  {{"room_id", queued->room_id}, {"error", destinations.status()}});
+    if (stopping_.WaitForNotificationWithTimeout(retry_interval_)) {
+      return stream::Outcome::Nak(absl::Seconds(1));  // stopping: redelivered after a restart
+    }
+  }
+}
+
+}  // namespace periscope::federationsender

@@ -1,0 +1,56 @@
+#pragma once
+// The federationsender's reading of the roomserver output stream (durable consumer
+// "federationsender"): each new room event updates which servers are in the room (its membership
+// changes), and an event of ours is queued for every other server with a joined member before it
+// (events that came over federation are not sent on: their origin sends them). The queue runner
+// is then told which destinations have work.
+//
+// Order and exactly-once: one message at a time in stream order; a store failure is retried in
+// place (never nak'ed past); a message whose room_sequence the store has already applied (a
+// redelivery, even behind newer messages) changes nothing and queues nothing.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "internal/federationsender/storage/queue_store.h"
+#include "periscope/roomserver/v1/output_event.pb.h"
+#include "pkg/config/config.h"
+#include "pkg/stream/jetstream.h"
+
+namespace periscope::federationsender {
+
+class OutputConsumer {
+ public:
+  using NotifyFn = std::function<void(const std::vector<std::string>& destinations)>;
+
+  static absl::StatusOr<std::unique_ptr<OutputConsumer>> Start(const config::Config& config,
+                                                               stream::JetStream& js,
+                                                               QueueStore& store, NotifyFn notify);
+  // Not connected to a stream: Start connects one; tests call Handle directly.
+  OutputConsumer(std::string our_server_name, QueueStore& store, NotifyFn notify,
+                 absl::Duration retry_interval = absl::Seconds(1))
+      : our_server_name_(std::move(our_server_name)),
+        store_(store),
+        notify_(std::move(notify)),
+        retry_interval_(retry_interval) {}
+  ~OutputConsumer();
+
+  stream::Outcome Handle(const stream::Message& message);
+
+  // What a new room event means for the queue (exposed for tests).
+  static absl::StatusOr<RoomEventToQueue> ToQueue(const roomserver::v1::OutputEvent& output,
+                                                  const std::string& our_server_name);
+
+ private:
+  const std::string our_server_name_;
+  QueueStore& store_;
+  NotifyFn notify_;
+  const absl::Duration retry_interval_;
+  absl::Notification stopping_;
+  std::unique_ptr<stream::PullConsumer> consumer_;
+};
+
+}  // namespace periscope::federationsender

@@ -1,0 +1,192 @@
+// The destination queues on a real PostgreSQL, with a faked destination: the interleavings
+// end-to-end tests hit only by luck. What must not happen: an event queued twice (a redelivered
+// output message, even behind newer ones), a transaction sent under a new id after a crash
+// between sending it and recording the answer (the receiver could not deduplicate it), PDUs
+// dropped on a failure, an event sent back to the server it came from, a destination blocked
+// for good.
+
+#include <map>
+
+#include "gtest/gtest.h"
+#include "internal/federationsender/consumer/output_consumer.h"
+#include "internal/federationsender/queue/transaction_sender.h"
+#include "internal/federationsender/storage/pg_queue_store.h"
+#include "internal/roomserver/api/output_stream.h"
+#include "periscope/roomserver/v1/output_event.pb.h"
+#include "pkg/matrix/canonical_json.h"
+#include "tests/testing/fake_federation.h"
+#include "tests/testing/test_services.h"
+
+namespace periscope::federationsender {
+namespace {
+
+using matrix::Json;
+using periscope::testing::FakeFederation;
+
+class FederationQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = periscope::testing::TestDatabase::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    auto pool = pg::Pool::Create({.dsn = db_->dsn()});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    ASSERT_TRUE(pg::ApplyMigrations(*pool_, "federationsender", FederationSenderMigrations()).ok());
+    store_ = std::make_unique<PgQueueStore>(*pool_);
+    sender_ = std::make_unique<TransactionSender>(*store_, remote_, "a.test", clock_);
+    consumer_ = std::make_unique<OutputConsumer>("a.test", *store_,
+                                                 [this](const std::vector<std::string>& d) {
+                                                   for (const auto& x : d) ++notified_[x];
+                                                 });
+  }
+
+  // The output message of `room`'s event number `seq`.
+  stream::Outcome Deliver(int64_t seq, const std::string& sender, const std::string& type,
+                          std::optional<std::string> state_key = std::nullopt,
+                          Json content = Json::object(), bool from_federation = false) {
+    Json event = {{"room_id", "!r:a.test"}, {"type", type}, {"sender", sender},
+                  {"content", content},     {"depth", seq}, {"origin_server_ts", seq}};
+    if (state_key) event["state_key"] = *state_key;
+    roomserver::v1::OutputEvent output;
+    output.set_room_id("!r:a.test");
+    output.set_room_sequence(seq);
+    auto* added = output.mutable_new_room_event();
+    added->set_event_id(absl::StrCat("$e", seq));
+    added->set_event_json(event.dump());
+    added->set_from_federation(from_federation);
+    if (state_key) added->add_adds_state_event_ids(absl::StrCat("$e", seq));
+    std::string payload = roomserver::EncodeOutputPayload(output);
+    stream::Message message;
+    message.data = payload;
+    return consumer_->Handle(message);
+  }
+  stream::Outcome Join(int64_t seq, const std::string& user, bool from_federation) {
+    return Deliver(seq, user, "m.room.member", user, {{"membership", "join"}}, from_federation);
+  }
+
+  // Events the destination received, in order, per /send call.
+  std::vector<std::string> SentTo(const std::string& destination) {
+    std::vector<std::string> out;
+    for (const auto& call : remote_.calls()) {
+      if (call.destination != destination) continue;
+      for (const auto& pdu : (*call.body)["pdus"]) out.push_back(pdu["depth"].dump());
+    }
+    return out;
+  }
+
+  std::unique_ptr<periscope::testing::TestDatabase> db_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<PgQueueStore> store_;
+  SimulatedClock clock_;
+  FakeFederation remote_;
+  std::unique_ptr<TransactionSender> sender_;
+  std::unique_ptr<OutputConsumer> consumer_;
+  std::map<std::string, int> notified_;
+};
+
+TEST_F(FederationQueueTest, OurEventsGoToEveryOtherJoinedServerOnceAndInOrder) {
+  remote_.On("b.test", "/_matrix/federation/v1/send/",
+             FakeFederation::Answer(200, {{"pdus", Json::object()}}));
+  remote_.On("c.test", "/_matrix/federation/v1/send/",
+             FakeFederation::Answer(200, {{"pdus", Json::object()}}));
+  ASSERT_EQ(Join(1, "@alice:a.test", false).kind, stream::Outcome::Kind::kAck);
+  Join(2, "@bob:b.test", true);  // came from b.test: not sent (b.test sends it)
+  Join(3, "@carol:c.test", true);
+  Deliver(4, "@alice:a.test", "m.room.message");
+  Deliver(5, "@bob:b.test", "m.room.message", std::nullopt, Json::object(), true);
+  Deliver(6, "@alice:a.test", "m.room.message");
+  EXPECT_EQ(notified_["b.test"], 2);
+  EXPECT_EQ(notified_["c.test"], 2);
+  EXPECT_EQ(*sender_->SendOnce("b.test"), TransactionSender::Result::kSent);
+  EXPECT_EQ(*sender_->SendOnce("b.test"), TransactionSender::Result::kIdle);
+  EXPECT_EQ(*sender_->SendOnce("c.test"), TransactionSender::Result::kSent);
+  EXPECT_EQ(SentTo("b.test"), (std::vector<std::string>{"4", "6"}));
+  EXPECT_EQ(SentTo("c.test"), (std::vector<std::string>{"4", "6"}));
+  EXPECT_EQ(*store_->QueuedPdus(), 0);
+}
+
+TEST_F(FederationQueueTest, ARedeliveredMessageQueuesNothingEvenBehindNewerOnes) {
+  Join(1, "@alice:a.test", false);
+  Join(2, "@bob:b.test", true);
+  Deliver(3, "@alice:a.test", "m.room.message");
+  Deliver(4, "@alice:a.test", "m.room.message");
+  EXPECT_EQ(*store_->QueuedPdus(), 2);
+  Deliver(3, "@alice:a.test", "m.room.message");  // a redelivery after a lost ack
+  Deliver(2, "@bob:b.test", "m.room.member", "@bob:b.test", {{"membership", "leave"}}, true);
+  EXPECT_EQ(*store_->QueuedPdus(), 2);
+  EXPECT_EQ(*store_->JoinedServers("!r:a.test"), (std::vector<std::string>{"a.test", "b.test"}));
+}
+
+TEST_F(FederationQueueTest, AServerStillGetsTheEventThatRemovesItsLastMember) {
+  Join(1, "@alice:a.test", false);
+  Join(2, "@bob:b.test", true);
+  Deliver(3, "@alice:a.test", "m.room.member", "@bob:b.test", {{"membership", "ban"}});
+  Deliver(4, "@alice:a.test", "m.room.message");
+  EXPECT_EQ(notified_["b.test"], 1);  // the ban, not the message after it
+  EXPECT_EQ(*store_->QueuedPdus(), 1);
+}
+
+TEST_F(FederationQueueTest, AfterACrashBetweenSendingAndRecordingTheSameTransactionIsSentAgain) {
+  Join(1, "@alice:a.test", false);
+  Join(2, "@bob:b.test", true);
+  Deliver(3, "@alice:a.test", "m.room.message");
+  // The first attempt reaches b.test, but its answer is lost (the connection breaks).
+  remote_.On("b.test", "/_matrix/federation/v1/send/",
+             [](const FakeFederation::Request&) -> absl::StatusOr<federation::FederationResponse> {
+               return absl::UnavailableError("connection reset");
+             });
+  EXPECT_EQ(*sender_->SendOnce("b.test"), TransactionSender::Result::kFailed);
+  Deliver(4, "@alice:a.test", "m.room.message");  // queued meanwhile
+  // The process restarts: a new sender (a new txn id counter), the same store.
+  FakeFederation up;
+  up.On("b.test", "/_matrix/federation/v1/send/",
+        FakeFederation::Answer(200, {{"pdus", Json::object()}}));
+  SimulatedClock later(clock_.Now() + absl::Hours(2));
+  TransactionSender restarted(*store_, up, "a.test", later);
+  EXPECT_EQ(*restarted.SendOnce("b.test"), TransactionSender::Result::kSent);
+  ASSERT_EQ(up.calls().size(), 1u);
+  EXPECT_EQ(up.calls()[0].target, remote_.calls()[0].target);                  // the same txn id
+  EXPECT_EQ((*up.calls()[0].body)["pdus"].size(), 1u);                         // and the same PDUs
+  EXPECT_EQ(*restarted.SendOnce("b.test"), TransactionSender::Result::kSent);  // then event 4
+  EXPECT_NE(up.calls()[1].target, up.calls()[0].target);
+  EXPECT_EQ(*restarted.SendOnce("b.test"), TransactionSender::Result::kIdle);
+}
+
+TEST_F(FederationQueueTest, AFailingDestinationBacksOffExponentiallyCappedAndAWakeEndsIt) {
+  Join(1, "@alice:a.test", false);
+  Join(2, "@bob:b.test", true);
+  Deliver(3, "@alice:a.test", "m.room.message");
+  remote_.On("b.test", "/", FakeFederation::Answer(500, {{"errcode", "M_UNKNOWN"}}));
+  EXPECT_EQ(*sender_->SendOnce("b.test"), TransactionSender::Result::kFailed);
+  EXPECT_EQ(*sender_->SendOnce("b.test"), TransactionSender::Result::kBackingOff);
+  EXPECT_EQ(*sender_->RetryAt("b.test"), clock_.Now() + TransactionSender::kFirstBackoff);
+  for (int i = 0; i < 20; ++i) {
+    clock_.Advance(absl::Hours(2));
+    EXPECT_EQ(*sender_->SendOnce("b.test"), TransactionSender::Result::kFailed);
+  }
+  // Never more than the cap, never a permanent block.
+  EXPECT_EQ(*sender_->RetryAt("b.test"), clock_.Now() + absl::Hours(1));
+  EXPECT_EQ(*store_->QueuedPdus(), 1);  // nothing was dropped
+  EXPECT_EQ(sender_->BackoffAfter(1), absl::Seconds(2));
+  EXPECT_EQ(sender_->BackoffAfter(3), absl::Seconds(8));
+  ASSERT_TRUE(sender_->Wake("b.test").ok());
+  EXPECT_EQ(*sender_->RetryAt("b.test"), absl::InfinitePast());
+}
+
+TEST_F(FederationQueueTest, TransactionsCarryAtMostFiftyPdus) {
+  remote_.On("b.test", "/", FakeFederation::Answer(200, {{"pdus", Json::object()}}));
+  Join(1, "@alice:a.test", false);
+  Join(2, "@bob:b.test", true);
+  for (int i = 3; i < 3 + 120; ++i) Deliver(i, "@alice:a.test", "m.room.message");
+  int calls = 0;
+  while (*sender_->SendOnce("b.test") == TransactionSender::Result::kSent) ++calls;
+  EXPECT_EQ(calls, 3);
+  for (const auto& call : remote_.calls()) EXPECT_LE((*call.body)["pdus"].size(), 50u);
+  std::vector<std::string> sent = SentTo("b.test");
+  ASSERT_EQ(sent.size(), 120u);
+  for (size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(sent[i], std::to_string(i + 3));
+}
+
+}  // namespace
+}  // namespace periscope::federationsender

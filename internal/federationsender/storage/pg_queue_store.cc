@@ -1,0 +1,244 @@
+#include "internal/federationsender/storage/pg_queue_store.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace periscope::federationsender {
+namespace {
+
+constexpr char kSchemaV1[] = R"sql(
+-- The last output-stream message applied per room (a redelivery at or below it changes nothing).
+CREATE TABLE federationsender_room_sequences (
+  room_id TEXT PRIMARY KEY,
+  room_sequence BIGINT NOT NULL
+);
+-- Joined members per room and their servers: the destinations of the room's events.
+CREATE TABLE federationsender_joined_members (
+  room_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  server_name TEXT NOT NULL,
+  PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX federationsender_joined_members_server
+  ON federationsender_joined_members (room_id, server_name);
+-- PDUs waiting for each destination, in queue order; txn_id is set once the PDU is part of the
+-- destination's transaction in flight.
+CREATE TABLE federationsender_queue (
+  position BIGSERIAL PRIMARY KEY,
+  destination TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  event_json TEXT NOT NULL,
+  txn_id TEXT,
+  UNIQUE (destination, event_id)
+);
+CREATE INDEX federationsender_queue_destination ON federationsender_queue (destination, position);
+-- Each destination's transaction in flight and its backoff.
+CREATE TABLE federationsender_destinations (
+  destination TEXT PRIMARY KEY,
+  txn_id TEXT,
+  failures INT NOT NULL DEFAULT 0,
+  retry_at_ts BIGINT NOT NULL DEFAULT 0
+);
+)sql";
+
+constexpr pg::Statement kLockRoomSequence{
+    "federationsender_lock_room_sequence",
+    "SELECT room_sequence FROM federationsender_room_sequences WHERE room_id = $1 FOR UPDATE"};
+constexpr pg::Statement kUpsertRoomSequence{
+    "federationsender_upsert_room_sequence",
+    "INSERT INTO federationsender_room_sequences (room_id, room_sequence) VALUES ($1, $2) "
+    "ON CONFLICT (room_id) DO UPDATE SET room_sequence = EXCLUDED.room_sequence"};
+constexpr pg::Statement kJoinedServers{
+    "federationsender_joined_servers",
+    "SELECT DISTINCT server_name FROM federationsender_joined_members WHERE room_id = $1 "
+    "ORDER BY server_name"};
+constexpr pg::Statement kJoin{
+    "federationsender_join",
+    "INSERT INTO federationsender_joined_members (room_id, user_id, server_name) "
+    "VALUES ($1, $2, $3) ON CONFLICT (room_id, user_id) DO NOTHING"};
+constexpr pg::Statement kUnjoin{
+    "federationsender_unjoin",
+    "DELETE FROM federationsender_joined_members WHERE room_id = $1 AND user_id = $2"};
+constexpr pg::Statement kEnqueue{
+    "federationsender_enqueue",
+    "INSERT INTO federationsender_queue (destination, event_id, event_json) VALUES ($1, $2, $3) "
+    "ON CONFLICT (destination, event_id) DO NOTHING"};
+constexpr pg::Statement kLockDestination{
+    "federationsender_lock_destination",
+    "INSERT INTO federationsender_destinations (destination) VALUES ($1) "
+    "ON CONFLICT (destination) DO UPDATE SET destination = EXCLUDED.destination "
+    "RETURNING txn_id"};
+constexpr pg::Statement kTransactionPdus{
+    "federationsender_transaction_pdus",
+    "SELECT event_id, event_json FROM federationsender_queue WHERE destination = $1 AND "
+    "txn_id = $2 ORDER BY position"};
+constexpr pg::Statement kClaimPdus{
+    "federationsender_claim_pdus",
+    "UPDATE federationsender_queue SET txn_id = $2 WHERE position IN (SELECT position FROM "
+    "federationsender_queue WHERE destination = $1 AND txn_id IS NULL ORDER BY position LIMIT $3) "
+    "RETURNING position, event_id, event_json"};
+constexpr pg::Statement kSetTransaction{
+    "federationsender_set_transaction",
+    "UPDATE federationsender_destinations SET txn_id = $2 WHERE destination = $1"};
+constexpr pg::Statement kDeleteTransactionPdus{
+    "federationsender_delete_transaction_pdus",
+    "DELETE FROM federationsender_queue WHERE destination = $1 AND txn_id = $2"};
+constexpr pg::Statement kClearTransaction{
+    "federationsender_clear_transaction",
+    "UPDATE federationsender_destinations SET txn_id = NULL, failures = 0, retry_at_ts = 0 "
+    "WHERE destination = $1 AND txn_id = $2"};
+constexpr pg::Statement kSelectBackoff{
+    "federationsender_select_backoff",
+    "SELECT failures, retry_at_ts FROM federationsender_destinations WHERE destination = $1"};
+constexpr pg::Statement kUpsertBackoff{
+    "federationsender_upsert_backoff",
+    "INSERT INTO federationsender_destinations (destination, failures, retry_at_ts) "
+    "VALUES ($1, $2, $3) ON CONFLICT (destination) DO UPDATE SET failures = EXCLUDED.failures, "
+    "retry_at_ts = EXCLUDED.retry_at_ts"};
+constexpr pg::Statement kDestinationsWithWork{
+    "federationsender_destinations_with_work",
+    "SELECT DISTINCT destination FROM federationsender_queue ORDER BY destination"};
+constexpr pg::Statement kQueuedPdus{"federationsender_queued_pdus",
+                                    "SELECT count(*) FROM federationsender_queue"};
+
+}  // namespace
+
+const std::vector<pg::Migration>& FederationSenderMigrations() {
+  static const std::vector<pg::Migration> kMigrations = {
+      {1, "joined servers, room sequences and destination queues", kSchemaV1},
+  };
+  return kMigrations;
+}
+
+absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
+    const RoomEventToQueue& event, const std::string& our_server) {
+  std::optional<std::vector<std::string>> out;
+  absl::Status s = pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    out.reset();
+    absl::StatusOr<pg::Result> seq = c.Query(kLockRoomSequence, {event.room_id});
+    if (!seq.ok()) return seq.status();
+    if (seq->rows() > 0 && seq->Int(0, 0) >= event.room_sequence) return absl::OkStatus();
+    absl::StatusOr<pg::Result> servers = c.Query(kJoinedServers, {event.room_id});
+    if (!servers.ok()) return servers.status();
+    std::vector<std::string> destinations;
+    for (int i = 0; i < servers->rows(); ++i) {
+      std::string server(servers->Text(i, 0));
+      if (server != our_server) destinations.push_back(std::move(server));
+    }
+    if (event.send) {
+      for (const std::string& d : destinations) {
+        if (auto r = c.Query(kEnqueue, {d, event.event_id, event.event_json}); !r.ok()) {
+          return r.status();
+        }
+      }
+    } else {
+      destinations.clear();
+    }
+    for (const MembershipChange& m : event.memberships) {
+      absl::StatusOr<pg::Result> r = m.joined
+                                         ? c.Query(kJoin, {event.room_id, m.user_id, m.server_name})
+                                         : c.Query(kUnjoin, {event.room_id, m.user_id});
+      if (!r.ok()) return r.status();
+    }
+    if (auto r = c.Query(kUpsertRoomSequence, {event.room_id, event.room_sequence}); !r.ok()) {
+      return r.status();
+    }
+    out = std::move(destinations);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> PgQueueStore::JoinedServers(const std::string& room_id) {
+  absl::StatusOr<pg::Result> r = pool_.Query(kJoinedServers, {room_id});
+  if (!r.ok()) return r.status();
+  std::vector<std::string> out;
+  for (int i = 0; i < r->rows(); ++i) out.emplace_back(r->Text(i, 0));
+  return out;
+}
+
+absl::StatusOr<std::optional<PendingTransaction>> PgQueueStore::NextTransaction(
+    const std::string& destination, const std::string& new_txn_id, int max_pdus) {
+  std::optional<PendingTransaction> out;
+  absl::Status s = pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    out.reset();
+    // Locks the destination's row: one chooser of its transaction at a time.
+    absl::StatusOr<pg::Result> dest = c.Query(kLockDestination, {destination});
+    if (!dest.ok()) return dest.status();
+    if (!dest->IsNull(0, 0)) {
+      PendingTransaction txn{std::string(dest->Text(0, 0)), {}};
+      absl::StatusOr<pg::Result> pdus = c.Query(kTransactionPdus, {destination, txn.txn_id});
+      if (!pdus.ok()) return pdus.status();
+      for (int i = 0; i < pdus->rows(); ++i) {
+        txn.pdus.push_back({std::string(pdus->Text(i, 0)), std::string(pdus->Text(i, 1))});
+      }
+      if (!txn.pdus.empty()) {
+        out = std::move(txn);
+        return absl::OkStatus();
+      }
+      // A recorded transaction whose PDUs are gone: start afresh.
+    }
+    absl::StatusOr<pg::Result> claimed = c.Query(kClaimPdus, {destination, new_txn_id, max_pdus});
+    if (!claimed.ok()) return claimed.status();
+    if (claimed->rows() == 0) {
+      return c.Query(kSetTransaction, {destination, nullptr}).status();
+    }
+    std::vector<std::pair<int64_t, QueuedPdu>> rows;
+    for (int i = 0; i < claimed->rows(); ++i) {
+      rows.push_back({claimed->Int(i, 0),
+                      {std::string(claimed->Text(i, 1)), std::string(claimed->Text(i, 2))}});
+    }
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    PendingTransaction txn{new_txn_id, {}};
+    for (auto& [position, pdu] : rows) txn.pdus.push_back(std::move(pdu));
+    if (auto r = c.Query(kSetTransaction, {destination, new_txn_id}); !r.ok()) return r.status();
+    out = std::move(txn);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status PgQueueStore::CompleteTransaction(const std::string& destination,
+                                               const std::string& txn_id) {
+  return pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    if (auto r = c.Query(kDeleteTransactionPdus, {destination, txn_id}); !r.ok()) {
+      return r.status();
+    }
+    return c.Query(kClearTransaction, {destination, txn_id}).status();
+  });
+}
+
+absl::StatusOr<DestinationBackoff> PgQueueStore::Backoff(const std::string& destination) {
+  absl::StatusOr<pg::Result> r = pool_.Query(kSelectBackoff, {destination});
+  if (!r.ok()) return r.status();
+  DestinationBackoff out;
+  if (r->rows() > 0) {
+    out.failures = static_cast<int>(r->Int(0, 0));
+    out.retry_at = r->Int(0, 1) == 0 ? absl::InfinitePast() : absl::FromUnixMillis(r->Int(0, 1));
+  }
+  return out;
+}
+
+absl::Status PgQueueStore::SetBackoff(const std::string& destination, DestinationBackoff backoff) {
+  int64_t retry_ms =
+      backoff.retry_at == absl::InfinitePast() ? 0 : absl::ToUnixMillis(backoff.retry_at);
+  return pool_.Query(kUpsertBackoff, {destination, backoff.failures, retry_ms}).status();
+}
+
+absl::StatusOr<std::vector<std::string>> PgQueueStore::DestinationsWithWork() {
+  absl::StatusOr<pg::Result> r = pool_.Query(kDestinationsWithWork);
+  if (!r.ok()) return r.status();
+  std::vector<std::string> out;
+  for (int i = 0; i < r->rows(); ++i) out.emplace_back(r->Text(i, 0));
+  return out;
+}
+
+absl::StatusOr<int64_t> PgQueueStore::QueuedPdus() {
+  absl::StatusOr<pg::Result> r = pool_.Query(kQueuedPdus);
+  if (!r.ok()) return r.status();
+  return r->Int(0, 0);
+}
+
+}  // namespace periscope::federationsender

@@ -1,0 +1,36 @@
+#pragma once
+// QueueStore in PostgreSQL (federationsender_* tables).
+
+#include <vector>
+
+#include "internal/federationsender/storage/queue_store.h"
+#include "pkg/pg/migrations.h"
+#include "pkg/pg/pg.h"
+
+namespace periscope::federationsender {
+
+// The federationsender's schema migrations (component "federationsender").
+const std::vector<pg::Migration>& FederationSenderMigrations();
+
+class PgQueueStore final : public QueueStore {
+ public:
+  explicit PgQueueStore(pg::Pool& pool) : pool_(pool) {}
+
+  absl::StatusOr<std::optional<std::vector<std::string>>> Apply(
+      const RoomEventToQueue& event, const std::string& our_server) override;
+  absl::StatusOr<std::vector<std::string>> JoinedServers(const std::string& room_id) override;
+  absl::StatusOr<std::optional<PendingTransaction>> NextTransaction(const std::string& destination,
+                                                                    const std::string& new_txn_id,
+                                                                    int max_pdus) override;
+  absl::Status CompleteTransaction(const std::string& destination,
+                                   const std::string& txn_id) override;
+  absl::StatusOr<DestinationBackoff> Backoff(const std::string& destination) override;
+  absl::Status SetBackoff(const std::string& destination, DestinationBackoff backoff) override;
+  absl::StatusOr<std::vector<std::string>> DestinationsWithWork() override;
+  absl::StatusOr<int64_t> QueuedPdus() override;
+
+ private:
+  pg::Pool& pool_;
+};
+
+}  // namespace periscope::federationsender
