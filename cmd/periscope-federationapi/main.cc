@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
             federationapi::FederationApiComponent::Create(
                 env.config, **pool, *key, SystemClock::Get(),
                 grpcutil::Dial(env.config.roomserver.address, env.registry),
-                grpcutil::Dial(env.config.userapi.address, env.registry), env.registry);
+                grpcutil::Dial(env.config.userapi.address, env.registry),
+                grpcutil::Dial(env.config.federationsender.address, env.registry), env.registry);
         if (!c.ok()) return c.status();
         std::shared_ptr<federationapi::FederationApiComponent> component = *std::move(c);
         pg::Pool* raw_pool = pool->get();

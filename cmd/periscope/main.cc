@@ -68,7 +68,8 @@ absl::Status Run(int argc, char** argv) {
       auto fedapi,
       federationapi::FederationApiComponent::Create(
           *config, *pool, key, clock,
-          // The roomserver and userapi are in this process, served on grpc_listen.
+          // The roomserver, userapi and federationsender are in this process, on grpc_listen.
+          grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()),
           grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()),
           grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()), registry.get()));
   PERISCOPE_ASSIGN_OR_RETURN(auto fedsender, federationsender::FederationSenderComponent::Create(

@@ -1,5 +1,6 @@
 #include "internal/federationapi/federationapi_component.h"
 
+#include "internal/federationapi/inbound/destination_waker.h"
 #include "internal/federationapi/inbound/room_input.h"
 #include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/federation_key_fetcher.h"
@@ -25,6 +26,7 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<RoomInput> room_input;
   std::unique_ptr<PgTransactionStore> transaction_store;
   std::unique_ptr<TransactionProcessor> transactions;
+  std::unique_ptr<DestinationWaker> waker;
   std::unique_ptr<userapi::v1::UserApiService::Stub> userapi;
   std::unique_ptr<FederationApiServiceImpl> service;
 };
@@ -36,7 +38,7 @@ FederationApiComponent::~FederationApiComponent() = default;
 absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::Create(
     const config::Config& config, pg::Pool& pool, const matrix::SigningKey& key, const Clock& clock,
     std::shared_ptr<grpc::Channel> roomserver, std::shared_ptr<grpc::Channel> userapi,
-    prometheus::Registry* registry) {
+    std::shared_ptr<grpc::Channel> federationsender, prometheus::Registry* registry) {
   if (absl::Status s = pg::ApplyMigrations(pool, "federationapi", FederationApiMigrations());
       !s.ok()) {
     return s;
@@ -56,6 +58,12 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
                            "Fetches of other servers' signing keys, by source (direct, notary) "
                            "and outcome (ok, failed).")
                        .Register(*registry);
+    // Every series exists from the start (at 0), so dashboards and alerts see them before the
+    // first fetch.
+    for (const char* source : {"direct", "notary"}) {
+      for (const char* outcome : {"ok", "failed"})
+        family.Add({{"source", source}, {"outcome", outcome}});
+    }
     counters.on_fetch = [&family](const std::string& source, bool ok) {
       family.Add({{"source", source}, {"outcome", ok ? "ok" : "failed"}}).Increment();
     };
@@ -79,6 +87,10 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
                            "(malformed or badly signed), denied (server ACL), ignored (unknown "
                            "room), missing_prevs.")
                        .Register(*registry);
+    for (const char* outcome : {"accepted", "soft_failed", "rejected", "redacted", "dropped",
+                                "denied", "ignored", "missing_prevs"}) {
+      family.Add({{"outcome", outcome}});
+    }
     pdu_counters.on_pdu = [&family](absl::string_view outcome) {
       family.Add({{"outcome", std::string(outcome)}}).Increment();
     };
@@ -96,6 +108,8 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   deps.roomserver = parts->roomserver.get();
   deps.userapi = parts->userapi.get();
   deps.transactions = parts->transactions.get();
+  parts->waker = NewGrpcDestinationWaker(std::move(federationsender), clock);
+  deps.waker = parts->waker.get();
   parts->service = std::make_unique<FederationApiServiceImpl>(std::move(deps));
   return std::unique_ptr<FederationApiComponent>(new FederationApiComponent(std::move(parts)));
 }

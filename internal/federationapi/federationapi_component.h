@@ -24,13 +24,14 @@ class FederationApiComponent {
  public:
   static constexpr char kServiceName[] = "periscope.federationapi.v1.FederationApiService";
 
-  // Applies the component's migrations and wires the service. `roomserver` and `userapi` are
-  // channels to those components (in-process in the monolith). `key`, `pool` and `clock` must
+  // Applies the component's migrations and wires the service. `roomserver`, `userapi` and
+  // `federationsender` are channels to those components (in-process in the monolith). `key`, `pool` and `clock` must
   // outlive the component; `registry` may be null.
   static absl::StatusOr<std::unique_ptr<FederationApiComponent>> Create(
       const config::Config& config, pg::Pool& pool, const matrix::SigningKey& key,
       const Clock& clock, std::shared_ptr<grpc::Channel> roomserver,
-      std::shared_ptr<grpc::Channel> userapi, prometheus::Registry* registry);
+      std::shared_ptr<grpc::Channel> userapi, std::shared_ptr<grpc::Channel> federationsender,
+      prometheus::Registry* registry);
   ~FederationApiComponent();
   std::vector<grpc::Service*> services();
 

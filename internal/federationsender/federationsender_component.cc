@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderCompo
                            "Transactions sent to other servers, by outcome: ok (2xx), refused "
                            "(another status) or unreachable.")
                        .Register(*registry);
+    for (const char* outcome : {"ok", "refused", "unreachable"}) family.Add({{"outcome", outcome}});
     counters.on_transaction = [&family](absl::string_view outcome) {
       family.Add({{"outcome", std::string(outcome)}}).Increment();
     };
@@ -59,7 +60,26 @@ absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderCompo
   parts->sender = std::make_unique<TransactionSender>(*parts->store, parts->outbound->client(),
                                                       config.server_name, clock, absl::Hours(1),
                                                       std::move(counters));
-  parts->runner = std::make_unique<QueueRunner>(*parts->store, *parts->sender);
+  QueueRunner::SweepGauges gauges;
+  if (registry != nullptr) {
+    prometheus::Gauge& queued = prometheus::BuildGauge()
+                                    .Name("periscope_federationsender_queued_pdus")
+                                    .Help("PDUs waiting in the destination queues, all together.")
+                                    .Register(*registry)
+                                    .Add({});
+    prometheus::Gauge& backoff =
+        prometheus::BuildGauge()
+            .Name("periscope_federationsender_destinations_in_backoff")
+            .Help("Destinations not tried again before a later time after failures.")
+            .Register(*registry)
+            .Add({});
+    gauges = [&queued, &backoff](int64_t q, int64_t b) {
+      queued.Set(static_cast<double>(q));
+      backoff.Set(static_cast<double>(b));
+    };
+  }
+  parts->runner =
+      std::make_unique<QueueRunner>(*parts->store, *parts->sender, clock, std::move(gauges));
   parts->runner->Start();
   QueueRunner* runner = parts->runner.get();
   absl::StatusOr<std::unique_ptr<OutputConsumer>> consumer = OutputConsumer::Start(
@@ -67,7 +87,8 @@ absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderCompo
       [runner](const std::vector<std::string>& destinations) { runner->Notify(destinations); });
   if (!consumer.ok()) return consumer.status();
   parts->consumer = *std::move(consumer);
-  parts->service = std::make_unique<FederationSenderServiceImpl>(*parts->queries);
+  parts->service = std::make_unique<FederationSenderServiceImpl>(
+      *parts->queries, [runner](const std::string& server) { runner->Wake(server); });
   return std::unique_ptr<FederationSenderComponent>(
       new FederationSenderComponent(std::move(parts)));
 }

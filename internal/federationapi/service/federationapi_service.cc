@@ -39,10 +39,12 @@ absl::Status BadParam(absl::string_view errcode, absl::string_view why) {
 
 absl::StatusOr<AuthenticatedRequest> FederationApiServiceImpl::Authenticate(
     const v1::SignedRequest& request) {
-  return deps_.verifier->Verify(InboundRequest{
+  absl::StatusOr<AuthenticatedRequest> auth = deps_.verifier->Verify(InboundRequest{
       request.method(), request.uri(),
       std::vector<std::string>(request.authorization().begin(), request.authorization().end()),
       request.content()});
+  if (auth.ok() && deps_.waker != nullptr) deps_.waker->Contacted(auth->origin);
+  return auth;
 }
 
 std::unique_ptr<grpc::ClientContext> FederationApiServiceImpl::UpstreamContext() const {

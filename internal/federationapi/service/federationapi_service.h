@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "internal/federationapi/inbound/destination_waker.h"
 #include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/keyring/request_verifier.h"
@@ -29,6 +30,8 @@ struct FederationApiDeps {
   roomserver::v1::RoomserverService::StubInterface* roomserver = nullptr;
   userapi::v1::UserApiService::StubInterface* userapi = nullptr;
   TransactionProcessor* transactions = nullptr;
+  // Told of every authenticated request's origin; may be null.
+  DestinationWaker* waker = nullptr;
   // Deadline of calls to other components.
   absl::Duration upstream_timeout = absl::Seconds(10);
 };

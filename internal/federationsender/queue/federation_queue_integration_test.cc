@@ -161,6 +161,7 @@ TEST_F(FederationQueueTest, AFailingDestinationBacksOffExponentiallyCappedAndAWa
   EXPECT_EQ(*sender_->SendOnce("b.test"), TransactionSender::Result::kFailed);
   EXPECT_EQ(*sender_->SendOnce("b.test"), TransactionSender::Result::kBackingOff);
   EXPECT_EQ(*sender_->RetryAt("b.test"), clock_.Now() + TransactionSender::kFirstBackoff);
+  EXPECT_EQ(*store_->DestinationsInBackoff(clock_.Now()), 1);
   for (int i = 0; i < 20; ++i) {
     clock_.Advance(absl::Hours(2));
     EXPECT_EQ(*sender_->SendOnce("b.test"), TransactionSender::Result::kFailed);
@@ -172,6 +173,7 @@ TEST_F(FederationQueueTest, AFailingDestinationBacksOffExponentiallyCappedAndAWa
   EXPECT_EQ(sender_->BackoffAfter(3), absl::Seconds(8));
   ASSERT_TRUE(sender_->Wake("b.test").ok());
   EXPECT_EQ(*sender_->RetryAt("b.test"), absl::InfinitePast());
+  EXPECT_EQ(*store_->DestinationsInBackoff(clock_.Now()), 0);
 }
 
 TEST_F(FederationQueueTest, TransactionsCarryAtMostFiftyPdus) {

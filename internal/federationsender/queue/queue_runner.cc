@@ -5,9 +5,14 @@
 
 namespace periscope::federationsender {
 
-QueueRunner::QueueRunner(QueueStore& store, TransactionSender& sender, int workers,
-                         absl::Duration poll)
-    : store_(store), sender_(sender), workers_(std::max(1, workers)), poll_(poll) {}
+QueueRunner::QueueRunner(QueueStore& store, TransactionSender& sender, const Clock& clock,
+                         SweepGauges gauges, int workers, absl::Duration poll)
+    : store_(store),
+      sender_(sender),
+      clock_(clock),
+      gauges_(std::move(gauges)),
+      workers_(std::max(1, workers)),
+      poll_(poll) {}
 
 QueueRunner::~QueueRunner() {
   {
@@ -48,6 +53,11 @@ void QueueRunner::Sweep() {
   if (!with_work.ok()) {
     logging::Warn("federationsender.sweep_failed", {{"error", with_work.status()}});
     return;
+  }
+  if (gauges_) {
+    absl::StatusOr<int64_t> queued = store_.QueuedPdus();
+    absl::StatusOr<int64_t> in_backoff = store_.DestinationsInBackoff(clock_.Now());
+    if (queued.ok() && in_backoff.ok()) gauges_(*queued, *in_backoff);
   }
   absl::MutexLock lock(&mu_);
   // SendOnce checks the backoff itself; a destination still backing off is simply let go again.

@@ -5,6 +5,7 @@
 // destinations whose backoff has ended (and any work queued before a restart).
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,12 +14,17 @@
 #include "absl/synchronization/mutex.h"
 #include "internal/federationsender/queue/transaction_sender.h"
 #include "internal/federationsender/storage/queue_store.h"
+#include "pkg/clock/clock.h"
 
 namespace periscope::federationsender {
 
 class QueueRunner {
  public:
-  QueueRunner(QueueStore& store, TransactionSender& sender, int workers = 4,
+  // After each sweep: PDUs queued and destinations backing off (for gauges).
+  using SweepGauges = std::function<void(int64_t queued_pdus, int64_t in_backoff)>;
+
+  QueueRunner(QueueStore& store, TransactionSender& sender, const Clock& clock,
+              SweepGauges gauges = nullptr, int workers = 4,
               absl::Duration poll = absl::Seconds(1));
   ~QueueRunner();  // stops and joins
 
@@ -36,6 +42,8 @@ class QueueRunner {
 
   QueueStore& store_;
   TransactionSender& sender_;
+  const Clock& clock_;
+  SweepGauges gauges_;
   const int workers_;
   const absl::Duration poll_;
 

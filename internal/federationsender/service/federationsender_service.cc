@@ -23,4 +23,14 @@ grpc::Status FederationSenderServiceImpl::QueryRemoteAlias(
   return grpc::Status::OK;
 }
 
+grpc::Status FederationSenderServiceImpl::PerformWakeDestination(
+    grpc::ServerContext* context, const v1::PerformWakeDestinationRequest* request,
+    v1::PerformWakeDestinationResponse*) {
+  if (request->server_name().empty()) {
+    return grpcutil::ToGrpcStatus(absl::InvalidArgumentError("server_name is required"), context);
+  }
+  wake_(request->server_name());
+  return grpc::Status::OK;
+}
+
 }  // namespace periscope::federationsender

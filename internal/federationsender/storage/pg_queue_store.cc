@@ -99,6 +99,9 @@ constexpr pg::Statement kDestinationsWithWork{
     "SELECT DISTINCT destination FROM federationsender_queue ORDER BY destination"};
 constexpr pg::Statement kQueuedPdus{"federationsender_queued_pdus",
                                     "SELECT count(*) FROM federationsender_queue"};
+constexpr pg::Statement kInBackoff{
+    "federationsender_in_backoff",
+    "SELECT count(*) FROM federationsender_destinations WHERE retry_at_ts > $1"};
 
 }  // namespace
 
@@ -237,6 +240,12 @@ absl::StatusOr<std::vector<std::string>> PgQueueStore::DestinationsWithWork() {
 
 absl::StatusOr<int64_t> PgQueueStore::QueuedPdus() {
   absl::StatusOr<pg::Result> r = pool_.Query(kQueuedPdus);
+  if (!r.ok()) return r.status();
+  return r->Int(0, 0);
+}
+
+absl::StatusOr<int64_t> PgQueueStore::DestinationsInBackoff(absl::Time now) {
+  absl::StatusOr<pg::Result> r = pool_.Query(kInBackoff, {absl::ToUnixMillis(now)});
   if (!r.ok()) return r.status();
   return r->Int(0, 0);
 }

@@ -28,6 +28,7 @@ class PgQueueStore final : public QueueStore {
   absl::Status SetBackoff(const std::string& destination, DestinationBackoff backoff) override;
   absl::StatusOr<std::vector<std::string>> DestinationsWithWork() override;
   absl::StatusOr<int64_t> QueuedPdus() override;
+  absl::StatusOr<int64_t> DestinationsInBackoff(absl::Time now) override;
 
  private:
   pg::Pool& pool_;

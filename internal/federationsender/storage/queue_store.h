@@ -82,6 +82,8 @@ class QueueStore {
   virtual absl::StatusOr<std::vector<std::string>> DestinationsWithWork() = 0;
   // PDUs queued in all (the queue depth).
   virtual absl::StatusOr<int64_t> QueuedPdus() = 0;
+  // Destinations that may not be tried before a time after `now`.
+  virtual absl::StatusOr<int64_t> DestinationsInBackoff(absl::Time now) = 0;
 };
 
 }  // namespace periscope::federationsender
