@@ -4,6 +4,8 @@
 #include "internal/federationapi/inbound/room_input.h"
 #include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/federation_key_fetcher.h"
+#include "internal/federationapi/reads/federation_reads.h"
+#include "internal/federationapi/reads/room_reads.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/keyring/request_verifier.h"
 #include "internal/federationapi/service/federationapi_service.h"
@@ -27,6 +29,8 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<PgTransactionStore> transaction_store;
   std::unique_ptr<TransactionProcessor> transactions;
   std::unique_ptr<DestinationWaker> waker;
+  std::unique_ptr<RoomReads> room_reads;
+  std::unique_ptr<FederationReads> reads;
   std::unique_ptr<userapi::v1::UserApiService::Stub> userapi;
   std::unique_ptr<FederationApiServiceImpl> service;
 };
@@ -108,6 +112,10 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   deps.roomserver = parts->roomserver.get();
   deps.userapi = parts->userapi.get();
   deps.transactions = parts->transactions.get();
+  parts->room_reads = NewGrpcRoomReads(*parts->roomserver, absl::Seconds(30));
+  parts->reads = std::make_unique<FederationReads>(config.server_name, *parts->room_reads,
+                                                   *parts->room_input, clock);
+  deps.reads = parts->reads.get();
   parts->waker = NewGrpcDestinationWaker(std::move(federationsender), clock);
   deps.waker = parts->waker.get();
   parts->service = std::make_unique<FederationApiServiceImpl>(std::move(deps));

@@ -102,6 +102,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
     AddKeyRoutes(impl->federation, *upstreams.federationapi);
     AddFederationQueryRoutes(impl->federation, *upstreams.federationapi);
     AddTransactionRoutes(impl->federation, *upstreams.federationapi);
+    AddEventReadRoutes(impl->federation, *upstreams.federationapi);
   }
 
   const auto& g = config.gateway;

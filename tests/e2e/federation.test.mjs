@@ -164,4 +164,28 @@ test("federation: transport, keys and request authentication", async (t) => {
       assert.deepEqual(again.json, first.json);
     }
   });
+
+  await t.test("a server never in a room reads nothing of it: /event, /state, /state_ids, /event_auth", async () => {
+    const created = await call(a, "POST", `${v3}/createRoom`, { token: alice.access_token, body: { preset: "private_chat", name: "secret" } });
+    assert.equal(created.status, 200, created.text);
+    const room = created.json.room_id;
+    const sent = await call(a, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/t1`, { token: alice.access_token, body: { msgtype: "m.text", body: "for members only" } });
+    assert.equal(sent.status, 200, sent.text);
+    const ev = sent.json.event_id;
+    const get = (uri) => federationCall(a, "GET", uri, { headers: { authorization: fed.fake.authorization("GET", uri, "a.periscope.test") } });
+    for (const uri of [
+      `/_matrix/federation/v1/event/${enc(ev)}`,
+      `/_matrix/federation/v1/state/${enc(room)}?event_id=${enc(ev)}`,
+      `/_matrix/federation/v1/state_ids/${enc(room)}?event_id=${enc(ev)}`,
+      `/_matrix/federation/v1/event_auth/${enc(room)}/${enc(ev)}`,
+    ]) {
+      const r = await get(uri);
+      assertError(r, 403, "M_FORBIDDEN");
+      assert.doesNotMatch(r.text, /for members only/);
+    }
+    assertError(await get(`/_matrix/federation/v1/event/${enc("$unknown")}`), 404, "M_NOT_FOUND");
+    assertError(await get(`/_matrix/federation/v1/state_ids/${enc(room)}`), 400, "M_MISSING_PARAM");
+    // Unsigned, the same reads are 401 before anything else.
+    assertError(await federationCall(a, "GET", `/_matrix/federation/v1/event/${enc(ev)}`), 401, "M_UNAUTHORIZED");
+  });
 });

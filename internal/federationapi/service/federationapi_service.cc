@@ -203,4 +203,48 @@ grpc::Status FederationApiServiceImpl::SendTransaction(grpc::ServerContext* cont
   return Reply(answer(), context, response->mutable_response_json());
 }
 
+grpc::Status FederationApiServiceImpl::GetEvent(grpc::ServerContext* context,
+                                                const v1::GetEventRequest* request,
+                                                v1::GetEventResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.reads->Event(auth->origin, request->event_id());
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
+grpc::Status FederationApiServiceImpl::GetState(grpc::ServerContext* context,
+                                                const v1::GetStateRequest* request,
+                                                v1::GetStateResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.reads->State(auth->origin, request->room_id(), request->event_id());
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
+grpc::Status FederationApiServiceImpl::GetStateIds(grpc::ServerContext* context,
+                                                   const v1::GetStateIdsRequest* request,
+                                                   v1::GetStateIdsResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.reads->StateIds(auth->origin, request->room_id(), request->event_id());
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
+grpc::Status FederationApiServiceImpl::GetEventAuth(grpc::ServerContext* context,
+                                                    const v1::GetEventAuthRequest* request,
+                                                    v1::GetEventAuthResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.reads->EventAuth(auth->origin, request->room_id(), request->event_id());
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
 }  // namespace periscope::federationapi

@@ -11,6 +11,7 @@
 #include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/keyring/request_verifier.h"
+#include "internal/federationapi/reads/federation_reads.h"
 #include "periscope/federationapi/v1/federationapi_service.grpc.pb.h"
 #include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
 #include "periscope/userapi/v1/userapi_service.grpc.pb.h"
@@ -30,6 +31,7 @@ struct FederationApiDeps {
   roomserver::v1::RoomserverService::StubInterface* roomserver = nullptr;
   userapi::v1::UserApiService::StubInterface* userapi = nullptr;
   TransactionProcessor* transactions = nullptr;
+  FederationReads* reads = nullptr;
   // Told of every authenticated request's origin; may be null.
   DestinationWaker* waker = nullptr;
   // Deadline of calls to other components.
@@ -51,6 +53,14 @@ class FederationApiServiceImpl final : public v1::FederationApiService::Service 
                               v1::QueryDirectoryResponse* response) override;
   grpc::Status QueryProfile(grpc::ServerContext* context, const v1::QueryProfileRequest* request,
                             v1::QueryProfileResponse* response) override;
+  grpc::Status GetEvent(grpc::ServerContext* context, const v1::GetEventRequest* request,
+                        v1::GetEventResponse* response) override;
+  grpc::Status GetState(grpc::ServerContext* context, const v1::GetStateRequest* request,
+                        v1::GetStateResponse* response) override;
+  grpc::Status GetStateIds(grpc::ServerContext* context, const v1::GetStateIdsRequest* request,
+                           v1::GetStateIdsResponse* response) override;
+  grpc::Status GetEventAuth(grpc::ServerContext* context, const v1::GetEventAuthRequest* request,
+                            v1::GetEventAuthResponse* response) override;
   grpc::Status SendTransaction(grpc::ServerContext* context,
                                const v1::SendTransactionRequest* request,
                                v1::SendTransactionResponse* response) override;

@@ -21,6 +21,14 @@ class FederationApiClient {
                               Callback<federationapi_v1::QueryDirectoryResponse> done) = 0;
   virtual void SendTransaction(const federationapi_v1::SendTransactionRequest& request,
                                Callback<federationapi_v1::SendTransactionResponse> done) = 0;
+  virtual void GetEvent(const federationapi_v1::GetEventRequest& request,
+                        Callback<federationapi_v1::GetEventResponse> done) = 0;
+  virtual void GetState(const federationapi_v1::GetStateRequest& request,
+                        Callback<federationapi_v1::GetStateResponse> done) = 0;
+  virtual void GetStateIds(const federationapi_v1::GetStateIdsRequest& request,
+                           Callback<federationapi_v1::GetStateIdsResponse> done) = 0;
+  virtual void GetEventAuth(const federationapi_v1::GetEventAuthRequest& request,
+                            Callback<federationapi_v1::GetEventAuthResponse> done) = 0;
   virtual void QueryProfile(const federationapi_v1::QueryProfileRequest& request,
                             Callback<federationapi_v1::QueryProfileResponse> done) = 0;
 };

@@ -18,6 +18,10 @@ class GrpcFederationApiClient final : public FederationApiClient {
   PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryDirectory)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryProfile)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, SendTransaction)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, GetEvent)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, GetState)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, GetStateIds)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, GetEventAuth)
 
  private:
   std::unique_ptr<federationapi_v1::FederationApiService::Stub> stub_;

@@ -19,6 +19,9 @@ void AddFederationQueryRoutes(Router& router, FederationApiClient& federationapi
 // PUT /_matrix/federation/v1/send/{txnId}
 void AddTransactionRoutes(Router& router, FederationApiClient& federationapi);
 
+// GET /event/{eventId}, /state/{roomId}, /state_ids/{roomId}, /event_auth/{roomId}/{eventId}
+void AddEventReadRoutes(Router& router, FederationApiClient& federationapi);
+
 // What the federationapi needs to verify a request's X-Matrix signature.
 federationapi_v1::SignedRequest SignedRequestOf(const HttpRequest& http);
 

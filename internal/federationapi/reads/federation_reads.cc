@@ -1,0 +1,167 @@
+#include "internal/federationapi/reads/federation_reads.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "internal/federationapi/reads/server_visibility.h"
+#include "pkg/matrix/auth_events.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/json_fields.h"
+#include "pkg/matrix/server_acl.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::federationapi {
+namespace {
+
+namespace errcode = matrix::errcode;
+
+absl::Status NotFound(absl::string_view what) {
+  return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound, what);
+}
+absl::Status Forbidden(absl::string_view why) {
+  return MatrixError(absl::StatusCode::kPermissionDenied, errcode::kForbidden, why);
+}
+
+}  // namespace
+
+matrix::Json PduForFederation(const StoredPdu& pdu) {
+  matrix::Json event = matrix::Json::parse(pdu.json, nullptr, false);
+  if (event.is_object()) event.erase("unsigned");
+  return event;
+}
+
+absl::StatusOr<FederationReads::Readable> FederationReads::ReadableEvent(
+    const std::string& origin, const std::string& expected_room_id, const std::string& event_id) {
+  absl::StatusOr<std::vector<StoredPdu>> found = reads_.EventsById({event_id});
+  if (!found.ok()) return found.status();
+  if (found->empty()) return NotFound("Unknown event");
+  StoredPdu event = std::move(found->front());
+  if (!expected_room_id.empty() && event.room_id != expected_room_id) {
+    return NotFound("The event is not in this room");
+  }
+  absl::StatusOr<std::optional<int>> version = rooms_.RoomVersion(event.room_id);
+  if (!version.ok()) return version.status();
+  if (!*version) return NotFound("Unknown room");
+  absl::StatusOr<std::vector<StoredPdu>> current = reads_.CurrentState(event.room_id);
+  if (!current.ok()) return current.status();
+  for (const StoredPdu& pdu : *current) {
+    matrix::Json e = matrix::Json::parse(pdu.json, nullptr, false);
+    if (e.is_object() && matrix::StringField(e, "type") == "m.room.server_acl" &&
+        matrix::StringField(e, "state_key").empty() &&
+        !matrix::ServerAllowedByAcl(matrix::ContentOf(e), origin)) {
+      return Forbidden("The room's server ACL denies this server");
+    }
+  }
+  if (!ServerHasJoinedMember(*current, origin)) {
+    return Forbidden("The requesting server has no member in the room");
+  }
+  absl::StatusOr<std::vector<StoredPdu>> before =
+      reads_.StateAtEvent(event.room_id, event_id, false);
+  if (absl::IsNotFound(before.status())) {
+    // An outlier has no state: it is readable as an auth event is (Synapse treats it as shared).
+    before = std::vector<StoredPdu>{};
+  }
+  if (!before.ok()) return before.status();
+  if (!ServerMaySeeEvent(*before, origin)) {
+    return Forbidden("The requesting server may not see this event");
+  }
+  return Readable{std::move(event), **version};
+}
+
+absl::StatusOr<std::vector<StoredPdu>> FederationReads::AuthChain(
+    const std::vector<StoredPdu>& events, int room_version) {
+  std::set<std::string> seen;
+  for (const StoredPdu& e : events) seen.insert(e.event_id);
+  std::vector<StoredPdu> chain;
+  std::set<std::string> in_chain;
+  std::vector<const StoredPdu*> frontier;
+  for (const StoredPdu& e : events) frontier.push_back(&e);
+  while (!frontier.empty() && chain.size() < kMaxAuthChain) {
+    std::vector<std::string> wanted;
+    for (const StoredPdu* e : frontier) {
+      matrix::Json event = matrix::Json::parse(e->json, nullptr, false);
+      if (!event.is_object()) continue;
+      for (const std::string& id : matrix::AuthEventIdsOf(event, room_version)) {
+        if (in_chain.insert(id).second) wanted.push_back(id);
+      }
+    }
+    if (wanted.empty()) break;
+    absl::StatusOr<std::vector<StoredPdu>> found = reads_.EventsById(wanted);
+    if (!found.ok()) return found.status();
+    size_t start = chain.size();
+    for (StoredPdu& pdu : *found) chain.push_back(std::move(pdu));
+    frontier.clear();
+    for (size_t i = start; i < chain.size(); ++i) frontier.push_back(&chain[i]);
+  }
+  // The events asked about are not part of their own chain.
+  chain.erase(std::remove_if(chain.begin(), chain.end(),
+                             [&](const StoredPdu& p) { return seen.contains(p.event_id); }),
+              chain.end());
+  return chain;
+}
+
+absl::StatusOr<matrix::Json> FederationReads::Event(const std::string& origin,
+                                                    const std::string& event_id) {
+  absl::StatusOr<Readable> readable = ReadableEvent(origin, "", event_id);
+  if (!readable.ok()) return readable.status();
+  return matrix::Json{{"origin", our_server_name_},
+                      {"origin_server_ts", absl::ToUnixMillis(clock_.Now())},
+                      {"pdus", {PduForFederation(readable->event)}}};
+}
+
+absl::StatusOr<std::pair<std::vector<StoredPdu>, std::vector<StoredPdu>>>
+FederationReads::StateAndChain(const std::string& origin, const std::string& room_id,
+                               const std::string& event_id) {
+  if (event_id.empty()) {
+    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kMissingParam,
+                       "event_id is required");
+  }
+  absl::StatusOr<Readable> readable = ReadableEvent(origin, room_id, event_id);
+  if (!readable.ok()) return readable.status();
+  absl::StatusOr<std::vector<StoredPdu>> state = reads_.StateAtEvent(room_id, event_id, false);
+  if (absl::IsNotFound(state.status())) return NotFound("No state is known at this event");
+  if (!state.ok()) return state.status();
+  absl::StatusOr<std::vector<StoredPdu>> chain = AuthChain(*state, readable->room_version);
+  if (!chain.ok()) return chain.status();
+  return std::make_pair(*std::move(state), *std::move(chain));
+}
+
+absl::StatusOr<matrix::Json> FederationReads::StateIds(const std::string& origin,
+                                                       const std::string& room_id,
+                                                       const std::string& event_id) {
+  auto both = StateAndChain(origin, room_id, event_id);
+  if (!both.ok()) return both.status();
+  matrix::Json pdu_ids = matrix::Json::array();
+  matrix::Json chain_ids = matrix::Json::array();
+  for (const StoredPdu& p : both->first) pdu_ids.push_back(p.event_id);
+  for (const StoredPdu& p : both->second) chain_ids.push_back(p.event_id);
+  return matrix::Json{{"pdu_ids", std::move(pdu_ids)}, {"auth_chain_ids", std::move(chain_ids)}};
+}
+
+absl::StatusOr<matrix::Json> FederationReads::State(const std::string& origin,
+                                                    const std::string& room_id,
+                                                    const std::string& event_id) {
+  auto both = StateAndChain(origin, room_id, event_id);
+  if (!both.ok()) return both.status();
+  matrix::Json pdus = matrix::Json::array();
+  matrix::Json chain = matrix::Json::array();
+  for (const StoredPdu& p : both->first) pdus.push_back(PduForFederation(p));
+  for (const StoredPdu& p : both->second) chain.push_back(PduForFederation(p));
+  return matrix::Json{{"pdus", std::move(pdus)}, {"auth_chain", std::move(chain)}};
+}
+
+absl::StatusOr<matrix::Json> FederationReads::EventAuth(const std::string& origin,
+                                                        const std::string& room_id,
+                                                        const std::string& event_id) {
+  absl::StatusOr<Readable> readable = ReadableEvent(origin, room_id, event_id);
+  if (!readable.ok()) return readable.status();
+  absl::StatusOr<std::vector<StoredPdu>> chain =
+      AuthChain({readable->event}, readable->room_version);
+  if (!chain.ok()) return chain.status();
+  matrix::Json out = matrix::Json::array();
+  for (const StoredPdu& p : *chain) out.push_back(PduForFederation(p));
+  return matrix::Json{{"auth_chain", std::move(out)}};
+}
+
+}  // namespace periscope::federationapi
