@@ -7,6 +7,7 @@
 #include "internal/federationapi/reads/server_visibility.h"
 #include "pkg/matrix/auth_events.h"
 #include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/event_crypto.h"
 #include "pkg/matrix/json_fields.h"
 #include "pkg/matrix/server_acl.h"
 #include "pkg/status/matrix_status.h"
@@ -40,10 +41,27 @@ absl::StatusOr<FederationReads::Readable> FederationReads::ReadableEvent(
   if (!expected_room_id.empty() && event.room_id != expected_room_id) {
     return NotFound("The event is not in this room");
   }
-  absl::StatusOr<std::optional<int>> version = rooms_.RoomVersion(event.room_id);
+  absl::StatusOr<int> version = RoomAccess(origin, event.room_id);
+  if (!version.ok()) return version.status();
+  absl::StatusOr<std::vector<StoredPdu>> before =
+      reads_.StateAtEvent(event.room_id, event_id, false);
+  if (absl::IsNotFound(before.status())) {
+    // An outlier has no state: it is readable as an auth event is (Synapse treats it as shared).
+    before = std::vector<StoredPdu>{};
+  }
+  if (!before.ok()) return before.status();
+  if (!ServerMaySeeEvent(*before, origin)) {
+    return Forbidden("The requesting server may not see this event");
+  }
+  return Readable{std::move(event), *version};
+}
+
+absl::StatusOr<int> FederationReads::RoomAccess(const std::string& origin,
+                                                const std::string& room_id) {
+  absl::StatusOr<std::optional<int>> version = rooms_.RoomVersion(room_id);
   if (!version.ok()) return version.status();
   if (!*version) return NotFound("Unknown room");
-  absl::StatusOr<std::vector<StoredPdu>> current = reads_.CurrentState(event.room_id);
+  absl::StatusOr<std::vector<StoredPdu>> current = reads_.CurrentState(room_id);
   if (!current.ok()) return current.status();
   for (const StoredPdu& pdu : *current) {
     matrix::Json e = matrix::Json::parse(pdu.json, nullptr, false);
@@ -56,17 +74,119 @@ absl::StatusOr<FederationReads::Readable> FederationReads::ReadableEvent(
   if (!ServerHasJoinedMember(*current, origin)) {
     return Forbidden("The requesting server has no member in the room");
   }
-  absl::StatusOr<std::vector<StoredPdu>> before =
-      reads_.StateAtEvent(event.room_id, event_id, false);
-  if (absl::IsNotFound(before.status())) {
-    // An outlier has no state: it is readable as an auth event is (Synapse treats it as shared).
-    before = std::vector<StoredPdu>{};
+  return **version;
+}
+
+absl::StatusOr<std::vector<matrix::Json>> FederationReads::WalkBack(
+    const std::string& origin, const std::string& room_id, int room_version,
+    const std::vector<std::string>& start, const std::set<std::string>& stop, bool include_start,
+    size_t limit) {
+  std::vector<matrix::Json> out;
+  std::set<std::string> queued(stop.begin(), stop.end());
+  std::vector<std::string> frontier;
+  auto enqueue_prevs = [&](const matrix::Json& event) {
+    const matrix::Json& prevs = matrix::JsonField(event, "prev_events");
+    if (!prevs.is_array()) return;
+    for (const auto& p : prevs) {
+      if (p.is_string() && queued.insert(p.get<std::string>()).second) {
+        frontier.push_back(p.get<std::string>());
+      }
+    }
+  };
+  if (include_start) {
+    for (const std::string& id : start) {
+      if (queued.insert(id).second) frontier.push_back(id);
+    }
+  } else {
+    absl::StatusOr<std::vector<StoredPdu>> first = reads_.EventsById(start);
+    if (!first.ok()) return first.status();
+    for (const StoredPdu& pdu : *first) {
+      if (pdu.room_id != room_id) continue;
+      queued.insert(pdu.event_id);
+      enqueue_prevs(matrix::Json::parse(pdu.json, nullptr, false));
+    }
   }
-  if (!before.ok()) return before.status();
-  if (!ServerMaySeeEvent(*before, origin)) {
-    return Forbidden("The requesting server may not see this event");
+  while (!frontier.empty() && out.size() < limit) {
+    size_t take = std::min(frontier.size(), limit - out.size());
+    std::vector<std::string> wanted(frontier.begin(), frontier.begin() + static_cast<long>(take));
+    frontier.erase(frontier.begin(), frontier.begin() + static_cast<long>(take));
+    absl::StatusOr<std::vector<StoredPdu>> found = reads_.EventsById(wanted);
+    if (!found.ok()) return found.status();
+    for (const StoredPdu& pdu : *found) {
+      if (pdu.room_id != room_id) continue;  // never another room's event
+      matrix::Json event = PduForFederation(pdu);
+      if (!event.is_object()) continue;
+      enqueue_prevs(event);
+      absl::StatusOr<std::vector<StoredPdu>> before =
+          reads_.StateAtEvent(room_id, pdu.event_id, false);
+      if (!before.ok() && !absl::IsNotFound(before.status())) return before.status();
+      // An outlier has no state: served as shared (Synapse does the same).
+      bool visible = !before.ok() || ServerMaySeeEvent(*before, origin);
+      if (!visible) {
+        absl::StatusOr<matrix::Json> redacted = matrix::RedactEvent(event, room_version);
+        if (!redacted.ok()) continue;
+        event = *std::move(redacted);
+      }
+      out.push_back(std::move(event));
+    }
   }
-  return Readable{std::move(event), **version};
+  return out;
+}
+
+absl::StatusOr<matrix::Json> FederationReads::MissingEvents(const std::string& origin,
+                                                            const std::string& room_id,
+                                                            const matrix::Json& body) {
+  auto ids = [&](const char* key) -> absl::StatusOr<std::vector<std::string>> {
+    auto bad = [key] {
+      return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kBadJson,
+                         absl::StrCat(key, " must be a list of at most 100 event ids"));
+    };
+    const matrix::Json& list = matrix::JsonField(body, key);
+    if (!list.is_array() || list.size() > 100) return bad();
+    std::vector<std::string> out;
+    for (const auto& id : list) {
+      if (!id.is_string()) return bad();
+      out.push_back(id.get<std::string>());
+    }
+    return out;
+  };
+  absl::StatusOr<std::vector<std::string>> earliest = ids("earliest_events");
+  if (!earliest.ok()) return earliest.status();
+  absl::StatusOr<std::vector<std::string>> latest = ids("latest_events");
+  if (!latest.ok()) return latest.status();
+  int64_t limit = 10;
+  const matrix::Json& given = matrix::JsonField(body, "limit");
+  if (given.is_number_integer()) limit = std::clamp<int64_t>(given.get<int64_t>(), 0, 20);
+  absl::StatusOr<int> version = RoomAccess(origin, room_id);
+  if (!version.ok()) return version.status();
+  absl::StatusOr<std::vector<matrix::Json>> events = WalkBack(
+      origin, room_id, *version, *latest, std::set<std::string>(earliest->begin(), earliest->end()),
+      false, static_cast<size_t>(limit));
+  if (!events.ok()) return events.status();
+  return matrix::Json{{"events", *std::move(events)}};
+}
+
+absl::StatusOr<matrix::Json> FederationReads::Backfill(const std::string& origin,
+                                                       const std::string& room_id,
+                                                       const std::vector<std::string>& from,
+                                                       int limit) {
+  if (from.empty()) {
+    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kMissingParam, "v is required");
+  }
+  if (limit <= 0) {
+    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kMissingParam,
+                       "limit is required");
+  }
+  absl::StatusOr<int> version = RoomAccess(origin, room_id);
+  if (!version.ok()) return version.status();
+  std::vector<std::string> start(
+      from.begin(), from.begin() + static_cast<long>(std::min<size_t>(from.size(), 100)));
+  absl::StatusOr<std::vector<matrix::Json>> events = WalkBack(
+      origin, room_id, *version, start, {}, true, static_cast<size_t>(std::min(limit, 100)));
+  if (!events.ok()) return events.status();
+  return matrix::Json{{"origin", our_server_name_},
+                      {"origin_server_ts", absl::ToUnixMillis(clock_.Now())},
+                      {"pdus", *std::move(events)}};
 }
 
 absl::StatusOr<std::vector<StoredPdu>> FederationReads::AuthChain(

@@ -6,7 +6,9 @@
 // server ACL (403); and the event must be visible to it under the history visibility at the
 // event (403 otherwise, as Dendrite answers: never the event). Unknown events: 404 M_NOT_FOUND.
 
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "internal/federationapi/inbound/room_input.h"
@@ -34,6 +36,18 @@ class FederationReads {
   absl::StatusOr<matrix::Json> EventAuth(const std::string& origin, const std::string& room_id,
                                          const std::string& event_id);
 
+  // POST /get_missing_events/{roomId}: up to `limit` (at most 20) ancestors of latest_events,
+  // breadth first over prev_events, stopping at earliest_events: {"events": [...]}. Events the
+  // server may not see are served redacted (a hole would break its DAG), as Synapse and Dendrite
+  // do. The body is {"earliest_events", "latest_events", "limit", "min_depth"}.
+  absl::StatusOr<matrix::Json> MissingEvents(const std::string& origin, const std::string& room_id,
+                                             const matrix::Json& body);
+  // GET /backfill/{roomId}?v=&limit=: the `v` events and their ancestors, breadth first, up to
+  // `limit` (at most 100) in all, redacted where the server may not see them:
+  // {"origin", "origin_server_ts", "pdus"}.
+  absl::StatusOr<matrix::Json> Backfill(const std::string& origin, const std::string& room_id,
+                                        const std::vector<std::string>& from, int limit);
+
   // Auth chains are walked to at most this many events.
   static constexpr size_t kMaxAuthChain = 10000;
 
@@ -49,6 +63,16 @@ class FederationReads {
   // The auth chain of `events` (not including them), in no particular order.
   absl::StatusOr<std::vector<StoredPdu>> AuthChain(const std::vector<StoredPdu>& events,
                                                    int room_version);
+  // Checks that `origin` may read `room_id` at all (the room exists, the ACL allows it, it has a
+  // joined member now); returns the room version.
+  absl::StatusOr<int> RoomAccess(const std::string& origin, const std::string& room_id);
+  // Breadth first over prev_events from `start` (included when `include_start`), skipping
+  // `stop`, up to `limit` events of `room_id`; each redacted unless `origin` may see it.
+  absl::StatusOr<std::vector<matrix::Json>> WalkBack(const std::string& origin,
+                                                     const std::string& room_id, int room_version,
+                                                     const std::vector<std::string>& start,
+                                                     const std::set<std::string>& stop,
+                                                     bool include_start, size_t limit);
   absl::StatusOr<std::pair<std::vector<StoredPdu>, std::vector<StoredPdu>>> StateAndChain(
       const std::string& origin, const std::string& room_id, const std::string& event_id);
 

@@ -81,9 +81,13 @@ class FederationReadsTest : public ::testing::Test {
   void Add(const std::string& id, Json event, std::vector<std::string> auth) {
     event["room_id"] = "!r:a.test";
     event["auth_events"] = auth;
+    // A line: each event follows the one added before it.
+    event["prev_events"] = last_.empty() ? Json::array() : Json({last_});
+    last_ = id;
     reads_.events[id] = {id, "!r:a.test", event.dump()};
   }
 
+  std::string last_;
   SimulatedClock clock_;
   FakeReads reads_;
   OneRoom rooms_;
@@ -146,6 +150,47 @@ TEST_F(FederationReadsTest, UnknownEventsWrongRoomsAndMissingParametersAreClearE
             absl::StatusCode::kNotFound);
   EXPECT_EQ(fed_.StateIds("b.test", "!r:a.test", "").status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FederationReadsTest, BackfillWalksBackAndRedactsWhatTheServerMayNotSee) {
+  reads_.state_before["$bob"] = {"$create", "$alice", "$vis"};
+  reads_.state_before["$vis"] = {"$create", "$alice"};
+  auto r = fed_.Backfill("b.test", "!r:a.test", {"$later"}, 3);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const Json& pdus = (*r)["pdus"];
+  ASSERT_EQ(pdus.size(), 3u);
+  EXPECT_EQ(pdus[0]["content"]["body"], "after");     // $later
+  EXPECT_EQ(pdus[1]["type"], "m.room.member");        // $bob
+  EXPECT_EQ(pdus[2]["type"], "m.room.message");       // $secret, before b.test's member joined:
+  EXPECT_FALSE(pdus[2]["content"].contains("body"));  // redacted, not left out
+  EXPECT_EQ(fed_.Backfill("c.test", "!r:a.test", {"$later"}, 3).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(fed_.Backfill("b.test", "!r:a.test", {}, 3).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fed_.Backfill("b.test", "!r:a.test", {"$later"}, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FederationReadsTest, MissingEventsStopAtWhatTheServerHasAndAtTheLimit) {
+  auto r = fed_.MissingEvents(
+      "b.test", "!r:a.test",
+      {{"earliest_events", {"$vis"}}, {"latest_events", {"$later"}}, {"limit", 10}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  // $later's ancestors down to (not including) $vis; $later itself is not missing.
+  ASSERT_EQ((*r)["events"].size(), 2u);
+  auto limited = fed_.MissingEvents(
+      "b.test", "!r:a.test",
+      {{"earliest_events", Json::array()}, {"latest_events", {"$later"}}, {"limit", 500}});
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ((*limited)["events"].size(), 5u);  // every ancestor; the cap (20) is not reached
+  EXPECT_EQ(
+      fed_.MissingEvents("b.test", "!r:a.test", {{"latest_events", "$later"}}).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fed_.MissingEvents("c.test", "!r:a.test",
+                               {{"earliest_events", Json::array()}, {"latest_events", {"$later"}}})
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 }  // namespace

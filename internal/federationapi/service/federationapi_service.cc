@@ -247,4 +247,29 @@ grpc::Status FederationApiServiceImpl::GetEventAuth(grpc::ServerContext* context
   return Reply(answer(), context, response->mutable_response_json());
 }
 
+grpc::Status FederationApiServiceImpl::GetMissingEvents(grpc::ServerContext* context,
+                                                        const v1::GetMissingEventsRequest* request,
+                                                        v1::GetMissingEventsResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.reads->MissingEvents(auth->origin, request->room_id(), auth->content);
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
+grpc::Status FederationApiServiceImpl::Backfill(grpc::ServerContext* context,
+                                                const v1::BackfillRequest* request,
+                                                v1::BackfillResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.reads->Backfill(auth->origin, request->room_id(),
+                                 std::vector<std::string>(request->from_event_ids().begin(),
+                                                          request->from_event_ids().end()),
+                                 request->limit());
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
 }  // namespace periscope::federationapi

@@ -61,6 +61,11 @@ class FederationApiServiceImpl final : public v1::FederationApiService::Service 
                            v1::GetStateIdsResponse* response) override;
   grpc::Status GetEventAuth(grpc::ServerContext* context, const v1::GetEventAuthRequest* request,
                             v1::GetEventAuthResponse* response) override;
+  grpc::Status GetMissingEvents(grpc::ServerContext* context,
+                                const v1::GetMissingEventsRequest* request,
+                                v1::GetMissingEventsResponse* response) override;
+  grpc::Status Backfill(grpc::ServerContext* context, const v1::BackfillRequest* request,
+                        v1::BackfillResponse* response) override;
   grpc::Status SendTransaction(grpc::ServerContext* context,
                                const v1::SendTransactionRequest* request,
                                v1::SendTransactionResponse* response) override;

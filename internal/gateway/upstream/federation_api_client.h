@@ -29,6 +29,10 @@ class FederationApiClient {
                            Callback<federationapi_v1::GetStateIdsResponse> done) = 0;
   virtual void GetEventAuth(const federationapi_v1::GetEventAuthRequest& request,
                             Callback<federationapi_v1::GetEventAuthResponse> done) = 0;
+  virtual void GetMissingEvents(const federationapi_v1::GetMissingEventsRequest& request,
+                                Callback<federationapi_v1::GetMissingEventsResponse> done) = 0;
+  virtual void Backfill(const federationapi_v1::BackfillRequest& request,
+                        Callback<federationapi_v1::BackfillResponse> done) = 0;
   virtual void QueryProfile(const federationapi_v1::QueryProfileRequest& request,
                             Callback<federationapi_v1::QueryProfileResponse> done) = 0;
 };

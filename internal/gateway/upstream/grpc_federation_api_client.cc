@@ -22,6 +22,8 @@ class GrpcFederationApiClient final : public FederationApiClient {
   PERISCOPE_GRPC_FORWARD(federationapi_v1, GetState)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, GetStateIds)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, GetEventAuth)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, GetMissingEvents)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, Backfill)
 
  private:
   std::unique_ptr<federationapi_v1::FederationApiService::Stub> stub_;
