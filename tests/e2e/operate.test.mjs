@@ -154,6 +154,7 @@ test("the Helm chart", async (t) => {
       [["--set", "components.syncapi.replicas=-1"], /components\.syncapi\.replicas: Must be greater than or equal to 0/],
       [["--set", "components.syncapi.replicas=2"], /components\.syncapi\.replicas: Must be less than or equal to 1/],
       [["--set", "components.roomserver.replicas=3"], /components\.roomserver\.replicas: Must be less than or equal to 1/],
+      [["--set", "components.federationsender.replicas=2"], /components\.federationsender\.replicas: Must be less than or equal to 1/],
       [["--set", "mode=sideways"], /mode: mode must be one of the following: "mesh", "monolith"/],
       [["--set", "nats.url=http://nats:4222"], /nats\.url: Does not match pattern/],
       [["--set", "mode=monolith", "--set", "autoscaling.gateway.enabled=true"], /enabled: enabled does not match: false|Must validate "then"/],

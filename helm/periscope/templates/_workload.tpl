@@ -50,6 +50,12 @@ spec:
   {{- if not (and (eq .component "gateway") $root.Values.autoscaling.gateway.enabled) }}
   replicas: {{ $values.replicas }}
   {{- end }}
+  {{- if eq .component "federationsender" }}
+  # Never two at once, not even during a rollout: one consumer applies each room's output
+  # messages in order (a second would split them and skip some) and owns the queues.
+  strategy:
+    type: Recreate
+  {{- end }}
   selector:
     matchLabels:
       {{- include "periscope.selectorLabels" . | nindent 6 }}

@@ -16,6 +16,7 @@ namespace periscope::federationapi {
 namespace {
 
 constexpr int64_t kMaxSafeInteger = (int64_t{1} << 53) - 1;
+constexpr int kMaxKeyIdsPerSigner = 4;
 
 absl::Status Malformed(absl::string_view why) {
   return MatrixError(absl::StatusCode::kInvalidArgument, matrix::errcode::kBadJson,
@@ -154,8 +155,11 @@ absl::StatusOr<CheckedPdu> CheckPdu(const matrix::Json& pdu, int room_version, K
     }
     bool verified = false;
     absl::Status last = Unsigned(absl::StrCat("no signature of ", server, " verifies"));
+    // A few key ids at most: each unknown one may cost a key lookup, and a server signs with one.
+    int tried = 0;
     for (const auto& [key_id, sig] : by_server->items()) {
       if (!absl::StartsWith(key_id, "ed25519:")) continue;
+      if (++tried > kMaxKeyIdsPerSigner) break;
       absl::StatusOr<std::string> key = keyring.PublicKey(server, key_id, at);
       if (!key.ok()) {
         if (!absl::IsUnauthenticated(key.status())) return key.status();

@@ -62,10 +62,27 @@ absl::StatusOr<matrix::Json> TransactionProcessor::Process(const std::string& or
   }
   if (txn_id.empty()) return BadTransaction(errcode::kInvalidParam, "no transaction id");
 
-  // One transaction of an origin at a time: a retry sent while the first is still being
-  // processed waits for it, and then gets its recorded answer.
+  // One transaction of an origin at a time; another (or a retry of this one) sent meanwhile is
+  // told to come back, and finds the recorded answer then.
   std::shared_ptr<absl::Mutex> origin_lock = OriginLock(origin);
-  absl::MutexLock serial(origin_lock.get());
+  if (!origin_lock->TryLock()) {
+    return MatrixError(absl::StatusCode::kResourceExhausted, errcode::kLimitExceeded,
+                       "A transaction from this server is already being processed");
+  }
+  struct Unlock {
+    TransactionProcessor* self;
+    const std::string& origin;
+    std::shared_ptr<absl::Mutex> lock;
+    ~Unlock() {
+      lock->Unlock();
+      absl::MutexLock guard(&self->mu_);
+      // Forgotten when idle, so the map holds only origins with a transaction in progress.
+      auto it = self->origin_locks_.find(origin);
+      if (it != self->origin_locks_.end() && it->second.use_count() <= 2) {
+        self->origin_locks_.erase(it);
+      }
+    }
+  } unlock{this, origin, std::move(origin_lock)};  // the map's reference and this one
   absl::StatusOr<std::optional<std::string>> recorded = store_.Answer(origin, txn_id);
   if (!recorded.ok()) return recorded.status();
   if (*recorded) {
@@ -74,8 +91,22 @@ absl::StatusOr<matrix::Json> TransactionProcessor::Process(const std::string& or
   }
 
   matrix::Json results = matrix::Json::object();
+  std::set<std::string> rooms_fetched;
+  const absl::Time deadline = clock_.Now() + kProcessingBudget;
   for (const matrix::Json& pdu : *pdus) {
-    absl::StatusOr<std::optional<matrix::Json>> entry = ProcessPdu(origin, pdu);
+    if (clock_.Now() > deadline) {
+      std::string room_id = RoomIdOfPdu(pdu);
+      absl::StatusOr<std::optional<int>> version =
+          room_id.empty() ? absl::StatusOr<std::optional<int>>(std::nullopt)
+                          : rooms_.RoomVersion(room_id);
+      if (version.ok() && *version) {
+        if (absl::StatusOr<std::string> id = matrix::ComputeEventId(pdu, **version); id.ok()) {
+          results[*id] = Error("not processed: the transaction took too long");
+        }
+      }
+      continue;
+    }
+    absl::StatusOr<std::optional<matrix::Json>> entry = ProcessPdu(origin, pdu, &rooms_fetched);
     if (!entry.ok()) return entry.status();  // the roomserver or database is down: retry it all
     if (!*entry) continue;
     // ProcessPdu puts the event id in "_id" so that the entry can be keyed by it.
@@ -102,7 +133,7 @@ absl::StatusOr<matrix::Json> TransactionProcessor::Process(const std::string& or
 }
 
 absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
-    const std::string& origin, const matrix::Json& pdu) {
+    const std::string& origin, const matrix::Json& pdu, std::set<std::string>* rooms_fetched) {
   std::string room_id = RoomIdOfPdu(pdu);
   if (room_id.empty()) {
     Count("dropped");
@@ -137,23 +168,30 @@ absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
     return entry(Error(checked.status().message()));
   }
   bool not_processed = false;
+  bool soft_failed = false;
   absl::StatusOr<matrix::Json> result =
-      Input(origin, checked->event_id, checked->event, &not_processed);
+      Input(origin, checked->event_id, checked->event, &not_processed, &soft_failed);
   if (!result.ok()) return result.status();
-  if (not_processed && missing_events_ != nullptr) {
+  // Missing events are asked for once per room and transaction: a transaction of 50 orphans
+  // costs one fetch, not 50.
+  if (not_processed && missing_events_ != nullptr && rooms_fetched->insert(room_id).second) {
     if (absl::Status s = FetchMissing(origin, room_id, **version, checked->event_id); !s.ok()) {
       logging::Info("federationapi.missing_events_failed",
                     {{"origin", origin}, {"event_id", checked->event_id}, {"error", s.ToString()}});
     }
-    result = Input(origin, checked->event_id, checked->event, &not_processed);
+    result = Input(origin, checked->event_id, checked->event, &not_processed, &soft_failed);
     if (!result.ok()) return result.status();
   }
   if (not_processed) {
     Count("missing_prevs");
   } else if (result->contains("error")) {
     Count("rejected");
+  } else if (soft_failed) {
+    Count("soft_failed");
   } else if (checked->redacted) {
     Count("redacted");
+  } else {
+    Count("accepted");
   }
   return entry(*std::move(result));
 }
@@ -161,7 +199,7 @@ absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
 absl::StatusOr<matrix::Json> TransactionProcessor::Input(const std::string& origin,
                                                          const std::string& event_id,
                                                          const matrix::Json& event,
-                                                         bool* not_processed) {
+                                                         bool* not_processed, bool* soft_failed) {
   absl::StatusOr<std::string> json = matrix::EncodeCanonicalJson(event);
   if (!json.ok()) return Error(json.status().message());
   roomserver::v1::InputRoomEventsRequest request;
@@ -184,14 +222,9 @@ absl::StatusOr<matrix::Json> TransactionProcessor::Input(const std::string& orig
     *not_processed = true;
     return Error(response->not_processed().begin()->second);
   }
-  bool soft_failed =
+  *soft_failed =
       std::find(response->soft_failed_event_ids().begin(), response->soft_failed_event_ids().end(),
                 event_id) != response->soft_failed_event_ids().end();
-  if (soft_failed) {
-    Count("soft_failed");
-  } else {
-    Count("accepted");
-  }
   return matrix::Json::object();
 }
 
@@ -214,9 +247,11 @@ absl::Status TransactionProcessor::FetchMissing(const std::string& origin,
     return absl::UnavailableError(
         absl::StrCat(origin, " answered get_missing_events without events"));
   }
-  // Oldest first, so that each one's prev events are in before it.
+  // Oldest first, so that each one's prev events are in before it; no more than asked for,
+  // whatever the origin sent.
   std::vector<const matrix::Json*> ordered;
   for (const matrix::Json& e : *events) {
+    if (ordered.size() >= static_cast<size_t>(kMissingEventsLimit)) break;
     if (e.is_object() && RoomIdOfPdu(e) == room_id && e.contains("depth") &&
         e["depth"].is_number_integer()) {
       ordered.push_back(&e);
@@ -233,7 +268,9 @@ absl::Status TransactionProcessor::FetchMissing(const std::string& origin,
       continue;  // an ancestor that fails the checks is not given to the roomserver
     }
     bool unused = false;
-    absl::StatusOr<matrix::Json> result = Input(origin, checked->event_id, checked->event, &unused);
+    bool unused_soft = false;
+    absl::StatusOr<matrix::Json> result =
+        Input(origin, checked->event_id, checked->event, &unused, &unused_soft);
     if (!result.ok()) return result.status();
   }
   return absl::OkStatus();

@@ -8,10 +8,15 @@
 // error: soft failure is a local matter). When its prev events are unknown, up to 10 of them are
 // fetched from the origin with get_missing_events, checked the same way, and given first.
 // Answers are recorded per (origin, txnId): a transaction sent again gets the first answer and
-// stores nothing twice. One transaction per origin is processed at a time.
+// stores nothing twice. One transaction per origin is processed at a time: another arriving
+// meanwhile is answered 429 M_LIMIT_EXCEEDED at once (as Synapse does), never left waiting on a
+// thread. A transaction's work is bounded: missing events are fetched at most once per room, at
+// most kMissingEventsLimit of them, and PDUs left when kProcessingBudget has passed get an error
+// entry (the sender's later events fetch them back as missing).
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -38,6 +43,7 @@ class TransactionProcessor {
   static constexpr size_t kMaxPdus = 50;
   static constexpr size_t kMaxEdus = 100;
   static constexpr int kMissingEventsLimit = 10;
+  static constexpr absl::Duration kProcessingBudget = absl::Seconds(60);
 
   // `missing_events` asks origins for missing prev events; may be null (then none are fetched).
   TransactionProcessor(Keyring& keyring, RoomInput& rooms, TransactionStore& store,
@@ -54,10 +60,14 @@ class TransactionProcessor {
   // The outcome of one PDU: its entry in the answer ({} or {"error"}), or nullopt if it gets no
   // entry (dropped silently).
   absl::StatusOr<std::optional<matrix::Json>> ProcessPdu(const std::string& origin,
-                                                         const matrix::Json& pdu);
-  // Gives a checked event to the roomserver; returns its entry.
+                                                         const matrix::Json& pdu,
+                                                         std::set<std::string>* rooms_fetched);
+  // Gives a checked event to the roomserver; returns its entry, and says whether the event could
+  // not be processed yet (unknown prevs) or was soft-failed. Counts nothing: the caller counts
+  // the PDUs it was sent (not ancestors it fetched).
   absl::StatusOr<matrix::Json> Input(const std::string& origin, const std::string& event_id,
-                                     const matrix::Json& event, bool* not_processed);
+                                     const matrix::Json& event, bool* not_processed,
+                                     bool* soft_failed);
   // Fetches up to kMissingEventsLimit ancestors of `event_id` from `origin` and inputs them.
   absl::Status FetchMissing(const std::string& origin, const std::string& room_id, int room_version,
                             const std::string& event_id);

@@ -5,7 +5,9 @@
 #include "internal/federationapi/inbound/transaction_processor.h"
 
 #include <map>
+#include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "internal/federationapi/testing/fake_key_fetcher.h"
 #include "internal/federationapi/testing/fake_server_key_store.h"
@@ -30,6 +32,10 @@ class FakeRooms : public RoomInput {
   }
   absl::StatusOr<roomserver::v1::InputRoomEventsResponse> Input(
       const roomserver::v1::InputRoomEventsRequest& request) override {
+    if (hold != nullptr) {
+      entered.Notify();
+      hold->WaitForNotification();
+    }
     roomserver::v1::InputRoomEventsResponse response;
     for (const auto& input : request.events()) {
       Json event = Json::parse(input.event_json());
@@ -62,6 +68,9 @@ class FakeRooms : public RoomInput {
   std::map<std::string, Json> acls;
   std::set<std::string> stored = {"$root"};
   std::map<std::string, int> inputs;
+  // When set, Input waits for it (after notifying `entered`).
+  absl::Notification* hold = nullptr;
+  absl::Notification entered;
 };
 
 class MemoryTransactions : public TransactionStore {
@@ -224,14 +233,65 @@ TEST_F(TransactionProcessorTest, PrevEventsThatCannotBeFetchedLeaveAnErrorNotASi
 TEST_F(TransactionProcessorTest, ForgedAncestorsFromGetMissingEventsAreNotInput) {
   Json a = Event("m.room.message", "$root", 2);
   Json forged_a = a;
-  forged_a["type"] = "m.room.power_levels";  // signature no longer verifies
+  // The same event id, but a signature that does not verify (another key's, same length).
+  matrix::SigningKey other = *matrix::GenerateSigningKey("r1");
+  Json resigned = a;
+  resigned.erase("signatures");
+  forged_a["signatures"] = (*matrix::SignEvent(resigned, "remote.test", other, 10))["signatures"];
+  ASSERT_EQ(Id(forged_a), Id(a));
   Json b = Event("m.room.message", Id(a), 3);
   origin_.On("remote.test", "/_matrix/federation/v1/get_missing_events/",
              periscope::testing::FakeFederation::Answer(200, {{"events", {forged_a}}}));
   auto answer = Send("t1", {b});
   ASSERT_TRUE(answer.ok());
-  EXPECT_EQ(rooms_.inputs.count(Id(forged_a)), 0u);
+  EXPECT_EQ(rooms_.inputs.count(Id(a)), 0u);
+  EXPECT_FALSE(rooms_.stored.contains(Id(a)));
   EXPECT_TRUE((*answer)["pdus"][Id(b)].contains("error"));
+}
+
+TEST_F(TransactionProcessorTest, AnotherTransactionFromTheSameOriginMeanwhileIsToldToComeBack) {
+  absl::Notification release;
+  rooms_.hold = &release;
+  Json event = Event("m.room.message", "$root", 2);
+  absl::StatusOr<Json> first;
+  std::thread sender([&] { first = Send("t1", {event}); });
+  rooms_.entered.WaitForNotification();
+  auto meanwhile = Send("t2", {Event("m.room.message", "$root", 3)});
+  EXPECT_EQ(meanwhile.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(MatrixErrcode(meanwhile.status()), "M_LIMIT_EXCEEDED");
+  auto retry = Send("t1", {event});  // the same one again: also told to come back, not blocked
+  EXPECT_EQ(retry.status().code(), absl::StatusCode::kResourceExhausted);
+  release.Notify();
+  sender.join();
+  ASSERT_TRUE(first.ok());
+  rooms_.hold = nullptr;
+  auto later = Send("t1", {event});  // afterwards the recorded answer
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(*later, *first);
+  EXPECT_EQ(rooms_.inputs[Id(event)], 1);
+}
+
+TEST_F(TransactionProcessorTest, MissingEventsAreFetchedOncePerRoomAndNoMoreThanTheLimit) {
+  std::vector<Json> chain;
+  std::string prev = "$root";
+  for (int i = 0; i < 30; ++i) {
+    chain.push_back(Event("m.room.message", prev, i + 2));
+    prev = Id(chain.back());
+  }
+  Json orphan1 = Event("m.room.message", prev, 40);
+  Json orphan2 = Event("m.room.message", Id(chain[5]), 41);
+  Json all = Json::array();
+  for (const Json& e : chain) all.push_back(e);
+  origin_.On("remote.test", "/_matrix/federation/v1/get_missing_events/",
+             periscope::testing::FakeFederation::Answer(200, {{"events", all}}));
+  auto answer = Send("t1", {orphan1, orphan2});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(origin_.calls().size(), 1u);  // one fetch for the room, not one per PDU
+  int input = 0;
+  for (const Json& e : chain) input += rooms_.inputs.count(Id(e));
+  EXPECT_EQ(input, TransactionProcessor::kMissingEventsLimit);  // 30 sent, 10 taken
+  EXPECT_EQ(outcomes_["accepted"], 1);                          // orphan2 (its prev is in now)
+  EXPECT_EQ(outcomes_["missing_prevs"], 1);                     // orphan1 (20 more were needed)
 }
 
 }  // namespace

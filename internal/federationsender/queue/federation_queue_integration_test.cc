@@ -171,7 +171,8 @@ TEST_F(FederationQueueTest, AFailingDestinationBacksOffExponentiallyCappedAndAWa
   EXPECT_EQ(*store_->QueuedPdus(), 1);  // nothing was dropped
   EXPECT_EQ(sender_->BackoffAfter(1), absl::Seconds(2));
   EXPECT_EQ(sender_->BackoffAfter(3), absl::Seconds(8));
-  ASSERT_TRUE(sender_->Wake("b.test").ok());
+  EXPECT_TRUE(*sender_->Wake("b.test"));
+  EXPECT_FALSE(*sender_->Wake("c.test"));  // never failed: nothing to wake, nothing written
   EXPECT_EQ(*sender_->RetryAt("b.test"), absl::InfinitePast());
   EXPECT_EQ(*store_->DestinationsInBackoff(clock_.Now()), 0);
 }
@@ -188,6 +189,25 @@ TEST_F(FederationQueueTest, TransactionsCarryAtMostFiftyPdus) {
   std::vector<std::string> sent = SentTo("b.test");
   ASSERT_EQ(sent.size(), 120u);
   for (size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(sent[i], std::to_string(i + 3));
+}
+
+TEST_F(FederationQueueTest, TransactionsStayUnderTheBodyLimitReceiversApply) {
+  remote_.On("b.test", "/", FakeFederation::Answer(200, {{"pdus", Json::object()}}));
+  Join(1, "@alice:a.test", false);
+  Join(2, "@bob:b.test", true);
+  const std::string big(60 * 1024, 'x');
+  for (int i = 3; i < 3 + 40; ++i) {
+    Deliver(i, "@alice:a.test", "m.room.message", std::nullopt, {{"body", big}});
+  }
+  while (*sender_->SendOnce("b.test") == TransactionSender::Result::kSent) {
+  }
+  size_t total = 0;
+  for (const auto& call : remote_.calls()) {
+    EXPECT_LE(call.body->dump().size(), static_cast<size_t>(kMaxTransactionBytes) + 4096);
+    total += (*call.body)["pdus"].size();
+  }
+  EXPECT_EQ(total, 40u);
+  EXPECT_GE(remote_.calls().size(), 4u);
 }
 
 }  // namespace

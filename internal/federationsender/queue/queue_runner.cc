@@ -41,9 +41,15 @@ void QueueRunner::Notify(const std::vector<std::string>& destinations) {
 }
 
 void QueueRunner::Wake(const std::string& destination) {
-  if (absl::Status s = sender_.Wake(destination); !s.ok()) {
-    logging::Warn("federationsender.wake_failed", {{"destination", destination}, {"error", s}});
+  absl::StatusOr<bool> was_backing_off = sender_.Wake(destination);
+  if (!was_backing_off.ok()) {
+    logging::Warn("federationsender.wake_failed",
+                  {{"destination", destination}, {"error", was_backing_off.status()}});
+    return;
   }
+  // Only a destination we were holding back has anything to resume (any server that contacts
+  // us wakes us; most have nothing queued).
+  if (!*was_backing_off) return;
   absl::MutexLock lock(&mu_);
   Enqueue(destination);
 }

@@ -34,11 +34,12 @@ absl::StatusOr<absl::Time> TransactionSender::RetryAt(const std::string& destina
   return backoff->retry_at;
 }
 
-absl::Status TransactionSender::Wake(const std::string& destination) {
+absl::StatusOr<bool> TransactionSender::Wake(const std::string& destination) {
   absl::StatusOr<DestinationBackoff> backoff = store_.Backoff(destination);
   if (!backoff.ok()) return backoff.status();
-  if (backoff->failures == 0 && backoff->retry_at == absl::InfinitePast()) return absl::OkStatus();
-  return store_.SetBackoff(destination, DestinationBackoff{});
+  if (backoff->failures == 0 && backoff->retry_at == absl::InfinitePast()) return false;
+  if (absl::Status s = store_.SetBackoff(destination, DestinationBackoff{}); !s.ok()) return s;
+  return true;
 }
 
 absl::StatusOr<TransactionSender::Result> TransactionSender::SendOnce(

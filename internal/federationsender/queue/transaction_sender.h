@@ -44,8 +44,8 @@ class TransactionSender {
 
   // Sends the destination's next transaction if its backoff allows. Errors only for the store.
   absl::StatusOr<Result> SendOnce(const std::string& destination);
-  // The destination contacted us: it is up, so its backoff ends now.
-  absl::Status Wake(const std::string& destination);
+  // The destination contacted us: it is up, so its backoff ends now. True if it was backing off.
+  absl::StatusOr<bool> Wake(const std::string& destination);
   // When the destination may be tried again (InfinitePast: now).
   absl::StatusOr<absl::Time> RetryAt(const std::string& destination);
 

@@ -71,10 +71,18 @@ constexpr pg::Statement kTransactionPdus{
     "federationsender_transaction_pdus",
     "SELECT event_id, event_json FROM federationsender_queue WHERE destination = $1 AND "
     "txn_id = $2 ORDER BY position"};
+// The oldest PDUs not yet in a transaction, up to $3 of them and $4 bytes in all (the first one
+// whatever its size): a receiver refuses bodies past its limit (1 MiB by default here), and a
+// transaction it refused would otherwise be sent again, unchanged, forever.
 constexpr pg::Statement kClaimPdus{
     "federationsender_claim_pdus",
-    "UPDATE federationsender_queue SET txn_id = $2 WHERE position IN (SELECT position FROM "
-    "federationsender_queue WHERE destination = $1 AND txn_id IS NULL ORDER BY position LIMIT $3) "
+    "UPDATE federationsender_queue SET txn_id = $2 WHERE position IN ("
+    "  SELECT position FROM ("
+    "    SELECT position, sum(octet_length(event_json)) OVER (ORDER BY position) AS running "
+    "    FROM federationsender_queue WHERE destination = $1 AND txn_id IS NULL "
+    "    ORDER BY position LIMIT $3) head "
+    "  WHERE running <= $4 OR position = (SELECT min(position) FROM federationsender_queue "
+    "    WHERE destination = $1 AND txn_id IS NULL)) "
     "RETURNING position, event_id, event_json"};
 constexpr pg::Statement kSetTransaction{
     "federationsender_set_transaction",
@@ -181,7 +189,8 @@ absl::StatusOr<std::optional<PendingTransaction>> PgQueueStore::NextTransaction(
       }
       // A recorded transaction whose PDUs are gone: start afresh.
     }
-    absl::StatusOr<pg::Result> claimed = c.Query(kClaimPdus, {destination, new_txn_id, max_pdus});
+    absl::StatusOr<pg::Result> claimed =
+        c.Query(kClaimPdus, {destination, new_txn_id, max_pdus, kMaxTransactionBytes});
     if (!claimed.ok()) return claimed.status();
     if (claimed->rows() == 0) {
       return c.Query(kSetTransaction, {destination, nullptr}).status();

@@ -52,6 +52,10 @@ struct DestinationBackoff {
   absl::Time retry_at = absl::InfinitePast();
 };
 
+// The events of one transaction stay under this, well below the 1 MiB body limit receivers such
+// as Periscope's gateway apply by default.
+inline constexpr int64_t kMaxTransactionBytes = 768 * 1024;
+
 class QueueStore {
  public:
   virtual ~QueueStore() = default;
@@ -67,8 +71,8 @@ class QueueStore {
   virtual absl::StatusOr<std::vector<std::string>> JoinedServers(const std::string& room_id) = 0;
 
   // The destination's transaction: the one already chosen (same txn id, same PDUs, in queue
-  // order), or else up to `max_pdus` of its oldest queued PDUs under `new_txn_id`. nullopt if
-  // nothing is queued.
+  // order), or else up to `max_pdus` of its oldest queued PDUs, kMaxTransactionBytes of events in
+  // all (at least one), under `new_txn_id`. nullopt if nothing is queued.
   virtual absl::StatusOr<std::optional<PendingTransaction>> NextTransaction(
       const std::string& destination, const std::string& new_txn_id, int max_pdus) = 0;
   // The transaction was answered 2xx: its PDUs leave the queue, and the backoff is cleared.

@@ -17,7 +17,18 @@ class GrpcFederationApiClient final : public FederationApiClient {
   PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryKeys)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryDirectory)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, QueryProfile)
-  PERISCOPE_GRPC_FORWARD(federationapi_v1, SendTransaction)
+  // A transaction may take the federationapi its whole processing budget (60 s: up to 50 PDUs,
+  // missing events fetched from the origin); cut short, the sender would count a failure and
+  // back off although the work was done.
+  void SendTransaction(const federationapi_v1::SendTransactionRequest& request,
+                       Callback<federationapi_v1::SendTransactionResponse> done) override {
+    grpcutil::CallUnary<federationapi_v1::SendTransactionRequest,
+                        federationapi_v1::SendTransactionResponse>(
+        [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {
+          stub->async()->SendTransaction(ctx, req, resp, std::move(cb));
+        },
+        request, std::max(timeout_, absl::Seconds(90)), std::move(done));
+  }
   PERISCOPE_GRPC_FORWARD(federationapi_v1, GetEvent)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, GetState)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, GetStateIds)
