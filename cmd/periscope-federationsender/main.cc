@@ -4,6 +4,7 @@
 #include "internal/app/process.h"
 #include "internal/federationsender/federationsender_component.h"
 #include "pkg/clock/clock.h"
+#include "pkg/grpc/channel.h"
 
 int main(int argc, char** argv) {
   using namespace periscope;
@@ -21,8 +22,9 @@ int main(int argc, char** argv) {
             app::ConnectNats(env.config, "periscope-federationsender", env.registry);
         if (!js.ok()) return js.status();
         absl::StatusOr<std::unique_ptr<federationsender::FederationSenderComponent>> c =
-            federationsender::FederationSenderComponent::Create(env.config, **pool, **js, *key,
-                                                                SystemClock::Get(), env.registry);
+            federationsender::FederationSenderComponent::Create(
+                env.config, **pool, **js, *key, SystemClock::Get(), env.registry,
+                grpcutil::Dial(env.config.roomserver.address, env.registry));
         if (!c.ok()) return c.status();
         std::shared_ptr<federationsender::FederationSenderComponent> component = *std::move(c);
         pg::Pool* raw_pool = pool->get();

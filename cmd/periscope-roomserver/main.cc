@@ -3,6 +3,8 @@
 #include "internal/app/dependency_health.h"
 #include "internal/app/process.h"
 #include "internal/roomserver/roomserver_component.h"
+#include "pkg/clock/clock.h"
+#include "pkg/grpc/channel.h"
 
 int main(int argc, char** argv) {
   using namespace periscope;
@@ -19,7 +21,10 @@ int main(int argc, char** argv) {
             app::ConnectNats(env.config, "periscope-roomserver", env.registry);
         if (!js.ok()) return js.status();
         absl::StatusOr<std::unique_ptr<roomserver::RoomserverComponent>> c =
-            roomserver::RoomserverComponent::Create(env.config, **pool, **js, *key);
+            roomserver::RoomserverComponent::Create(
+                env.config, **pool, **js, *key, SystemClock::Get(),
+                // Joins of rooms on other servers go through the federationapi.
+                grpcutil::Dial(env.config.federationapi.address, env.registry));
         if (!c.ok()) return c.status();
         std::shared_ptr<roomserver::RoomserverComponent> component = *std::move(c);
         pg::Pool* raw_pool = pool->get();

@@ -56,8 +56,11 @@ absl::Status Run(int argc, char** argv) {
                              app::ConnectNats(*config, "periscope", registry.get()));
 
   PERISCOPE_ASSIGN_OR_RETURN(auto users, userapi::UserApiComponent::Create(*config, *pool, clock));
-  PERISCOPE_ASSIGN_OR_RETURN(auto rooms,
-                             roomserver::RoomserverComponent::Create(*config, *pool, *js, key));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      auto rooms, roomserver::RoomserverComponent::Create(
+                      *config, *pool, *js, key, clock,
+                      // Joins of remote rooms go through the federationapi, here.
+                      grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get())));
   PERISCOPE_ASSIGN_OR_RETURN(
       auto sync, syncapi::SyncApiComponent::Create(
                      *config, *pool, *js, clock,
@@ -72,8 +75,10 @@ absl::Status Run(int argc, char** argv) {
           grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()),
           grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()),
           grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()), registry.get()));
-  PERISCOPE_ASSIGN_OR_RETURN(auto fedsender, federationsender::FederationSenderComponent::Create(
-                                                 *config, *pool, *js, key, clock, registry.get()));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      auto fedsender, federationsender::FederationSenderComponent::Create(
+                          *config, *pool, *js, key, clock, registry.get(),
+                          grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get())));
 
   std::vector<grpc::Service*> services;
   Append(services, *users);

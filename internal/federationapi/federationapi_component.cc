@@ -1,13 +1,15 @@
 #include "internal/federationapi/federationapi_component.h"
 
 #include "internal/federationapi/inbound/destination_waker.h"
+#include "internal/federationapi/inbound/joins.h"
 #include "internal/federationapi/inbound/room_input.h"
 #include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/federation_key_fetcher.h"
-#include "internal/federationapi/reads/federation_reads.h"
-#include "internal/federationapi/reads/room_reads.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/keyring/request_verifier.h"
+#include "internal/federationapi/outbound/room_joiner.h"
+#include "internal/federationapi/reads/federation_reads.h"
+#include "internal/federationapi/reads/room_reads.h"
 #include "internal/federationapi/service/federationapi_service.h"
 #include "internal/federationapi/storage/pg_server_key_store.h"
 #include "internal/federationapi/storage/pg_transaction_store.h"
@@ -31,6 +33,8 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<DestinationWaker> waker;
   std::unique_ptr<RoomReads> room_reads;
   std::unique_ptr<FederationReads> reads;
+  std::unique_ptr<JoinHandler> joins;
+  std::unique_ptr<RoomJoiner> joiner;
   std::unique_ptr<userapi::v1::UserApiService::Stub> userapi;
   std::unique_ptr<FederationApiServiceImpl> service;
 };
@@ -116,6 +120,13 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   parts->reads = std::make_unique<FederationReads>(config.server_name, *parts->room_reads,
                                                    *parts->room_input, clock);
   deps.reads = parts->reads.get();
+  parts->joins = std::make_unique<JoinHandler>(config.server_name, *parts->room_input,
+                                               *parts->keyring, *parts->reads);
+  deps.joins = parts->joins.get();
+  parts->joiner =
+      std::make_unique<RoomJoiner>(config.server_name, key, clock, parts->outbound->client(),
+                                   *parts->keyring, *parts->room_input);
+  deps.joiner = parts->joiner.get();
   parts->waker = NewGrpcDestinationWaker(std::move(federationsender), clock);
   deps.waker = parts->waker.get();
   parts->service = std::make_unique<FederationApiServiceImpl>(std::move(deps));

@@ -21,6 +21,7 @@ struct FederationSenderComponent::Parts {
   std::unique_ptr<RemoteQueries> queries;
   std::unique_ptr<PgQueueStore> store;
   std::unique_ptr<TransactionSender> sender;
+  std::unique_ptr<roomserver::EventLookup> lookup;
   std::unique_ptr<QueueRunner> runner;
   std::unique_ptr<OutputConsumer> consumer;
   std::unique_ptr<FederationSenderServiceImpl> service;
@@ -32,7 +33,8 @@ FederationSenderComponent::~FederationSenderComponent() = default;
 
 absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderComponent::Create(
     const config::Config& config, pg::Pool& pool, stream::JetStream& js,
-    const matrix::SigningKey& key, const Clock& clock, prometheus::Registry* registry) {
+    const matrix::SigningKey& key, const Clock& clock, prometheus::Registry* registry,
+    std::shared_ptr<grpc::Channel> roomserver) {
   if (absl::Status s = pg::ApplyMigrations(pool, "federationsender", FederationSenderMigrations());
       !s.ok()) {
     return s;
@@ -82,9 +84,13 @@ absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderCompo
       std::make_unique<QueueRunner>(*parts->store, *parts->sender, clock, std::move(gauges));
   parts->runner->Start();
   QueueRunner* runner = parts->runner.get();
+  if (roomserver != nullptr) {
+    parts->lookup = roomserver::NewGrpcEventLookup(std::move(roomserver), absl::Seconds(30));
+  }
   absl::StatusOr<std::unique_ptr<OutputConsumer>> consumer = OutputConsumer::Start(
       config, js, *parts->store,
-      [runner](const std::vector<std::string>& destinations) { runner->Notify(destinations); });
+      [runner](const std::vector<std::string>& destinations) { runner->Notify(destinations); },
+      parts->lookup.get());
   if (!consumer.ok()) return consumer.status();
   parts->consumer = *std::move(consumer);
   parts->service = std::make_unique<FederationSenderServiceImpl>(

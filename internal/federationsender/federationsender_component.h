@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "pkg/clock/clock.h"
 #include "pkg/config/config.h"
@@ -26,10 +27,12 @@ class FederationSenderComponent {
 
   // Applies the component's migrations, starts the destination queues and the output stream
   // consumer, and wires the service. `pool`, `js`, `key` and `clock` must outlive the component;
-  // `registry` may be null.
+  // `registry` may be null. `roomserver` (may be null) finds the member events a federated join
+  // brought in, which say which servers are in the room.
   static absl::StatusOr<std::unique_ptr<FederationSenderComponent>> Create(
       const config::Config& config, pg::Pool& pool, stream::JetStream& js,
-      const matrix::SigningKey& key, const Clock& clock, prometheus::Registry* registry);
+      const matrix::SigningKey& key, const Clock& clock, prometheus::Registry* registry,
+      std::shared_ptr<grpc::Channel> roomserver = nullptr);
   ~FederationSenderComponent();
   std::vector<grpc::Service*> services();
 

@@ -103,6 +103,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
     AddFederationQueryRoutes(impl->federation, *upstreams.federationapi);
     AddTransactionRoutes(impl->federation, *upstreams.federationapi);
     AddEventReadRoutes(impl->federation, *upstreams.federationapi);
+    AddJoinRoutes(impl->federation, *upstreams.federationapi);
   }
 
   const auto& g = config.gateway;

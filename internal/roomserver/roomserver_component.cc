@@ -8,6 +8,8 @@
 #include "internal/roomserver/perform/event_writer.h"
 #include "internal/roomserver/perform/local_peeks.h"
 #include "internal/roomserver/perform/membership_changer.h"
+#include "internal/roomserver/perform/membership_template.h"
+#include "internal/roomserver/perform/remote_joiner.h"
 #include "internal/roomserver/perform/room_creator.h"
 #include "internal/roomserver/perform/room_directory.h"
 #include "internal/roomserver/service/roomserver_service.h"
@@ -21,18 +23,24 @@ namespace periscope::roomserver {
 
 struct RoomserverComponent::Parts {
   Parts(const config::Config& config, pg::Pool& pool, stream::JetStream& js,
-        matrix::SigningKey signing_key, const Clock& clock)
+        matrix::SigningKey signing_key, const Clock& clock,
+        std::shared_ptr<grpc::Channel> federationapi)
       : key(std::move(signing_key)),
+        // A join waits for make_join and send_join on another server, then the room's state.
+        remote_joiner(federationapi
+                          ? NewGrpcRemoteJoiner(std::move(federationapi), absl::Seconds(120))
+                          : nullptr),
         store(pool),
         relay(store, js, OutputSubjectPrefix(config)),
         writer(config.server_name, key, clock),
         creator(store, writer),
         sender(store, writer),
-        memberships(store, writer),
+        memberships(store, writer, remote_joiner.get()),
         directory(store, config.server_name),
         peeks(store, clock, config.server_name, config.peeking.local_peek_lifetime),
-        input(store),
-        service(store, creator, sender, memberships, directory, peeks, input) {
+        input(store, clock),
+        templates(store, writer),
+        service(store, creator, sender, memberships, directory, peeks, input, templates) {
     // Every commit that queued output is published at once, before the request is answered (so
     // syncapi usually has it by the time the client reads); the 1 s retry covers failures.
     store.SetOutputListener([this] {
@@ -43,6 +51,7 @@ struct RoomserverComponent::Parts {
   }
 
   matrix::SigningKey key;
+  std::unique_ptr<RemoteJoiner> remote_joiner;
   PgRoomStore store;
   OutboxRelay relay;
   EventWriter writer;
@@ -52,6 +61,7 @@ struct RoomserverComponent::Parts {
   RoomDirectory directory;
   LocalPeeks peeks;
   EventInput input;
+  MembershipTemplate templates;
   RoomserverServiceImpl service;
 };
 
@@ -60,10 +70,11 @@ RoomserverComponent::~RoomserverComponent() = default;
 
 absl::StatusOr<std::unique_ptr<RoomserverComponent>> RoomserverComponent::Create(
     const config::Config& config, pg::Pool& pool, stream::JetStream& js,
-    const matrix::SigningKey& key, const Clock& clock) {
+    const matrix::SigningKey& key, const Clock& clock,
+    std::shared_ptr<grpc::Channel> federationapi) {
   PERISCOPE_RETURN_IF_ERROR(pg::ApplyMigrations(pool, "roomserver", RoomserverMigrations()));
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(OutputStreamSpec(config)));
-  auto parts = std::make_unique<Parts>(config, pool, js, key, clock);
+  auto parts = std::make_unique<Parts>(config, pool, js, key, clock, std::move(federationapi));
   // Whatever a crash left in the outbox goes out before anything new.
   if (absl::Status s = parts->relay.PublishPending(); !s.ok()) {
     logging::Warn("roomserver.outbox_replay_deferred", {{"error", s}});

@@ -2,13 +2,14 @@
 // The roomserver: the single writer of rooms' events. It creates rooms and accepts local events
 // (storage/, perform/), publishes every accepted event to the output stream through the outbox
 // (output/), keeps local peeks (perform/local_peeks.h) and answers queries (service/).
-// Federated peeks and federation input still answer UNIMPLEMENTED.
+// Federated peeks still answer UNIMPLEMENTED.
 
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "pkg/clock/clock.h"
 #include "pkg/config/config.h"
@@ -23,10 +24,12 @@ class RoomserverComponent {
   static constexpr char kServiceName[] = "periscope.roomserver.v1.RoomserverService";
 
   // Applies migrations, declares the output stream, and wires the service. `clock` stamps
-  // events and peek expiries.
+  // events and peek expiries. `federationapi` (may be null: joins of rooms on other servers are
+  // then refused) joins local users to rooms this server is not in.
   static absl::StatusOr<std::unique_ptr<RoomserverComponent>> Create(
       const config::Config& config, pg::Pool& pool, stream::JetStream& js,
-      const matrix::SigningKey& key, const Clock& clock = SystemClock::Get());
+      const matrix::SigningKey& key, const Clock& clock = SystemClock::Get(),
+      std::shared_ptr<grpc::Channel> federationapi = nullptr);
   ~RoomserverComponent();
   std::vector<grpc::Service*> services();
 

@@ -63,6 +63,7 @@ struct SyncApiComponent::Parts {
   SyncApiServiceImpl service;
   std::unique_ptr<PeekRetirer> retirer;
   std::unique_ptr<PeekExpirer> expirer;
+  std::unique_ptr<roomserver::EventLookup> state_events;
   // Last: stops first, before what it feeds.
   std::unique_ptr<OutputConsumer> consumer;
 };
@@ -92,13 +93,15 @@ absl::StatusOr<std::unique_ptr<SyncApiComponent>> SyncApiComponent::Create(
   auto parts = std::make_unique<Parts>(config, std::move(pg_store), std::move(cached_store), clock,
                                        std::move(sequence_source), registry);
   if (roomserver != nullptr) {
+    parts->state_events = roomserver::NewGrpcEventLookup(roomserver, absl::Seconds(30));
     parts->retirer = NewGrpcPeekRetirer(std::move(roomserver), config.gateway.upstream_timeout);
     parts->expirer = std::make_unique<PeekExpirer>(parts->store, *parts->retirer,
                                                    parts->peek_metrics, clock, peek_check_every);
   }
-  PERISCOPE_ASSIGN_OR_RETURN(parts->consumer,
-                             OutputConsumer::Start(config, js, parts->store, parts->notifier,
-                                                   parts->peek_metrics, parts->applied));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      parts->consumer,
+      OutputConsumer::Start(config, js, parts->store, parts->notifier, parts->peek_metrics,
+                            parts->applied, parts->state_events.get()));
   return std::unique_ptr<SyncApiComponent>(new SyncApiComponent(std::move(parts)));
 }
 

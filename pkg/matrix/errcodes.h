@@ -22,5 +22,7 @@ inline constexpr absl::string_view kTooLarge = "M_TOO_LARGE";
 inline constexpr absl::string_view kGuestAccessForbidden = "M_GUEST_ACCESS_FORBIDDEN";
 inline constexpr absl::string_view kBadState = "M_BAD_STATE";
 inline constexpr absl::string_view kWeakPassword = "M_WEAK_PASSWORD";
+inline constexpr absl::string_view kUnsupportedRoomVersion = "M_UNSUPPORTED_ROOM_VERSION";
+inline constexpr absl::string_view kIncompatibleRoomVersion = "M_INCOMPATIBLE_ROOM_VERSION";
 
 }  // namespace periscope::matrix::errcode

@@ -189,3 +189,123 @@ test("federation: transport, keys and request authentication", async (t) => {
     assertError(await federationCall(a, "GET", `/_matrix/federation/v1/event/${enc(ev)}`), 401, "M_UNAUTHORIZED");
   });
 });
+
+// Polls B's /sync for `user` until `found(sync)` returns something (or 30 s pass).
+async function syncUntil(server, user, found, what) {
+  let since;
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    const q = since ? `?timeout=2000&since=${enc(since)}` : "?timeout=0";
+    const r = await call(server, "GET", `${v3}/sync${q}`, { token: user.access_token });
+    assert.equal(r.status, 200, r.text);
+    const hit = found(r.json);
+    if (hit) return hit;
+    since = r.json.next_batch;
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+// The timeline event of `room` in a sync answer whose content body is `body`.
+const timelineBody = (room, body) => (sync) =>
+  sync.rooms?.join?.[room]?.timeline?.events?.find((e) => e.content?.body === body);
+
+test("federation: users of two servers join one room and talk", async (t) => {
+  const fed = await startFederation([
+    { name: "a.periscope.test", mode: "monolith" },
+    { name: "b.periscope.test", mode: "mesh" },
+  ]);
+  t.after(() => fed.destroy());
+  const a = fed.servers["a.periscope.test"];
+  const b = fed.servers["b.periscope.test"];
+  t.afterEach((ctx) => { if (ctx.failed) console.log(a.logs(), b.logs()); });
+
+  const alice = await register(a, "alice");
+  const bob = await register(b, "bob");
+  const dave = await register(b, "dave");
+  const created = await call(a, "POST", `${v3}/createRoom`, {
+    token: alice.access_token,
+    body: { preset: "public_chat", name: "Lobby", room_alias_name: "lobby" },
+  });
+  assert.equal(created.status, 200, created.text);
+  const room = created.json.room_id;
+
+  await t.test("bob on B joins A's room through A (make_join, send_join) and both talk", async () => {
+    const joined = await call(b, "POST", `${v3}/join/${enc(room)}?server_name=a.periscope.test`, { token: bob.access_token, body: {} });
+    assert.equal(joined.status, 200, joined.text);
+    assert.equal(joined.json.room_id, room);
+    // A counts bob as a member.
+    const members = await call(a, "GET", `${v3}/rooms/${enc(room)}/joined_members`, { token: alice.access_token });
+    assert.equal(members.status, 200, members.text);
+    assert.deepEqual(Object.keys(members.json.joined).sort(), [alice.user_id, bob.user_id].sort());
+    // B knows the room's state from the join: its name, and alice in it.
+    const name = await call(b, "GET", `${v3}/rooms/${enc(room)}/state/m.room.name`, { token: bob.access_token });
+    assert.equal(name.status, 200, name.text);
+    assert.equal(name.json.name, "Lobby");
+
+    const fromB = await call(b, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/b1`, { token: bob.access_token, body: { msgtype: "m.text", body: "hello from B" } });
+    assert.equal(fromB.status, 200, fromB.text);
+    const seenOnA = await syncUntil(a, alice, timelineBody(room, "hello from B"), "B's message on A");
+    assert.equal(seenOnA.sender, bob.user_id);
+    assert.equal(seenOnA.event_id, fromB.json.event_id);
+
+    const fromA = await call(a, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/a1`, { token: alice.access_token, body: { msgtype: "m.text", body: "hello from A" } });
+    assert.equal(fromA.status, 200, fromA.text);
+    const seenOnB = await syncUntil(b, bob, timelineBody(room, "hello from A"), "A's message on B");
+    assert.equal(seenOnB.sender, alice.user_id);
+    // B's sync shows the room's state from the join: alice's membership and the name.
+    const initial = await call(b, "GET", `${v3}/sync`, { token: bob.access_token });
+    const joinedRoom = initial.json.rooms.join[room];
+    const state = [...joinedRoom.state.events, ...joinedRoom.timeline.events];
+    assert.ok(state.some((e) => e.type === "m.room.member" && e.state_key === alice.user_id && e.content.membership === "join"), JSON.stringify(joinedRoom));
+    assert.ok(state.some((e) => e.type === "m.room.name" && e.content.name === "Lobby"), JSON.stringify(joinedRoom));
+    // What the join brought in is state, never timeline: B's timeline starts at bob's join.
+    const timelineIds = joinedRoom.timeline.events.map((e) => e.type);
+    assert.ok(!timelineIds.includes("m.room.create"), JSON.stringify(joinedRoom.timeline));
+    const history = await call(b, "GET", `${v3}/rooms/${enc(room)}/messages?dir=b&limit=50`, { token: bob.access_token });
+    assert.equal(history.status, 200, history.text);
+    assert.ok(!history.json.chunk.some((e) => e.type === "m.room.create" || e.type === "m.room.name"), history.text);
+  });
+
+  await t.test("dave on B joins by A's alias (the alias's server says the room and servers)", async () => {
+    const joined = await call(b, "POST", `${v3}/join/${enc("#lobby:a.periscope.test")}`, { token: dave.access_token, body: {} });
+    assert.equal(joined.status, 200, joined.text);
+    assert.equal(joined.json.room_id, room);
+    const fromDave = await call(b, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/d1`, { token: dave.access_token, body: { msgtype: "m.text", body: "dave here" } });
+    assert.equal(fromDave.status, 200, fromDave.text);
+    await syncUntil(a, alice, timelineBody(room, "dave here"), "dave's message on A");
+  });
+
+  await t.test("a private room refuses a remote join: 403, and B keeps nothing of it", async () => {
+    const carol = await register(b, "carol");
+    const secret = await call(a, "POST", `${v3}/createRoom`, { token: alice.access_token, body: { preset: "private_chat", name: "Secret" } });
+    assert.equal(secret.status, 200, secret.text);
+    const refused = await call(b, "POST", `${v3}/join/${enc(secret.json.room_id)}?server_name=a.periscope.test`, { token: carol.access_token, body: {} });
+    assertError(refused, 403, "M_FORBIDDEN");
+    const sync = await call(b, "GET", `${v3}/sync`, { token: carol.access_token });
+    assert.equal(sync.json.rooms?.join?.[secret.json.room_id], undefined);
+    const name = await call(b, "GET", `${v3}/rooms/${enc(secret.json.room_id)}/state/m.room.name`, { token: carol.access_token });
+    assert.notEqual(name.status, 200, name.text);
+    // A room no server knows: 404.
+    assertError(await call(b, "POST", `${v3}/join/${enc("!nowhere:a.periscope.test")}`, { token: carol.access_token, body: {} }), 404, "M_NOT_FOUND");
+  });
+
+  await t.test("make_join and send_join refuse what a server may not ask", async () => {
+    const get = (uri) => federationCall(a, "GET", uri, { headers: { authorization: fed.fake.authorization("GET", uri, "a.periscope.test") } });
+    const makeJoin = (user, vers = "ver=10&ver=11&ver=12") => `/_matrix/federation/v1/make_join/${enc(room)}/${enc(user)}?${vers}`;
+    // A join for another server's user.
+    assertError(await get(makeJoin("@mallory:b.periscope.test")), 403, "M_FORBIDDEN");
+    // A room version the server does not speak (no ?ver= at all means version 1 only).
+    assertError(await get(makeJoin("@mallory:evil.periscope.test", "")), 400, "M_INCOMPATIBLE_ROOM_VERSION");
+    assertError(await get(`/_matrix/federation/v1/make_join/${enc("!nowhere:a.periscope.test")}/${enc("@m:evil.periscope.test")}?ver=10`), 404, "M_NOT_FOUND");
+    // A genuine template, then a join sent back unsigned: refused, and nobody joined.
+    const made = await get(makeJoin("@mallory:evil.periscope.test"));
+    assert.equal(made.status, 200, made.text);
+    assert.equal(made.json.event.state_key, "@mallory:evil.periscope.test");
+    const event = { ...made.json.event, origin_server_ts: Date.now(), hashes: { sha256: "x" }, signatures: {} };
+    const uri = `/_matrix/federation/v2/send_join/${enc(room)}/${enc("$whatever")}`;
+    const sent = await federationCall(a, "PUT", uri, { body: event, headers: { authorization: fed.fake.authorization("PUT", uri, "a.periscope.test", event), "content-type": "application/json" } });
+    assert.ok(sent.status === 403 || sent.status === 400, sent.text);
+    const members = await call(a, "GET", `${v3}/rooms/${enc(room)}/joined_members`, { token: alice.access_token });
+    assert.equal(members.json.joined["@mallory:evil.periscope.test"], undefined);
+  });
+});

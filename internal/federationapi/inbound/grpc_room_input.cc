@@ -54,6 +54,21 @@ class GrpcRoomInput final : public RoomInput {
     return (*event)["content"];
   }
 
+  absl::StatusOr<roomserver::v1::QueryMembershipTemplateResponse> MembershipTemplate(
+      const std::string& room_id, const std::string& user_id,
+      const std::string& membership) override {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    roomserver::v1::QueryMembershipTemplateRequest request;
+    request.set_room_id(room_id);
+    request.set_user_id(user_id);
+    request.set_membership(membership);
+    roomserver::v1::QueryMembershipTemplateResponse response;
+    grpc::Status s = stub_.QueryMembershipTemplate(&context, request, &response);
+    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
+    return response;
+  }
+
  private:
   roomserver::v1::RoomserverService::StubInterface& stub_;
   absl::Duration timeout_;

@@ -1,6 +1,7 @@
 #pragma once
-// What the federationapi needs of the roomserver to take events in: a room's version, and
-// InputRoomEvents. Over gRPC in the service; faked in unit tests.
+// What the federationapi needs of the roomserver to take events in: a room's version,
+// InputRoomEvents, the server ACL, and make_join's template. Over gRPC in the service; faked in
+// unit tests.
 
 #include <memory>
 #include <optional>
@@ -22,6 +23,12 @@ class RoomInput {
       const roomserver::v1::InputRoomEventsRequest& request) = 0;
   // The content of the room's current m.room.server_acl, or null if it has none.
   virtual absl::StatusOr<matrix::Json> ServerAcl(const std::string& room_id) = 0;
+  // The membership event `user_id` (of another server) would send: NOT_FOUND for an unknown
+  // room, PERMISSION_DENIED when the auth rules refuse it now.
+  virtual absl::StatusOr<roomserver::v1::QueryMembershipTemplateResponse> MembershipTemplate(
+      const std::string& room_id, const std::string& user_id, const std::string& membership) {
+    return absl::UnimplementedError("membership templates are not available");
+  }
 };
 
 std::unique_ptr<RoomInput> NewGrpcRoomInput(roomserver::v1::RoomserverService::StubInterface& stub,

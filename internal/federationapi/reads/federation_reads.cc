@@ -271,6 +271,20 @@ absl::StatusOr<matrix::Json> FederationReads::State(const std::string& origin,
   return matrix::Json{{"pdus", std::move(pdus)}, {"auth_chain", std::move(chain)}};
 }
 
+absl::StatusOr<matrix::Json> FederationReads::StateAtJoin(const std::string& room_id,
+                                                          const std::string& event_id,
+                                                          int room_version) {
+  absl::StatusOr<std::vector<StoredPdu>> state = reads_.StateAtEvent(room_id, event_id, false);
+  if (!state.ok()) return state.status();
+  absl::StatusOr<std::vector<StoredPdu>> chain = AuthChain(*state, room_version);
+  if (!chain.ok()) return chain.status();
+  matrix::Json pdus = matrix::Json::array();
+  matrix::Json auth_chain = matrix::Json::array();
+  for (const StoredPdu& p : *state) pdus.push_back(PduForFederation(p));
+  for (const StoredPdu& p : *chain) auth_chain.push_back(PduForFederation(p));
+  return matrix::Json{{"state", std::move(pdus)}, {"auth_chain", std::move(auth_chain)}};
+}
+
 absl::StatusOr<matrix::Json> FederationReads::EventAuth(const std::string& origin,
                                                         const std::string& room_id,
                                                         const std::string& event_id) {

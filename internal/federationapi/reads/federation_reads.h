@@ -48,6 +48,11 @@ class FederationReads {
   absl::StatusOr<matrix::Json> Backfill(const std::string& origin, const std::string& room_id,
                                         const std::vector<std::string>& from, int limit);
 
+  // send_join's answer: {"state": the state before the join event, "auth_chain": its auth
+  // chain}. No visibility check: the server has just joined, which entitles it to the state.
+  absl::StatusOr<matrix::Json> StateAtJoin(const std::string& room_id, const std::string& event_id,
+                                           int room_version);
+
   // Auth chains are walked to at most this many events.
   static constexpr size_t kMaxAuthChain = 10000;
 

@@ -272,4 +272,38 @@ grpc::Status FederationApiServiceImpl::Backfill(grpc::ServerContext* context,
   return Reply(answer(), context, response->mutable_response_json());
 }
 
+grpc::Status FederationApiServiceImpl::MakeJoin(grpc::ServerContext* context,
+                                                const v1::MakeJoinRequest* request,
+                                                v1::MakeJoinResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.joins->MakeJoin(
+        auth->origin, request->room_id(), request->user_id(),
+        {request->supported_room_versions().begin(), request->supported_room_versions().end()});
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
+grpc::Status FederationApiServiceImpl::SendJoin(grpc::ServerContext* context,
+                                                const v1::SendJoinRequest* request,
+                                                v1::SendJoinResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.joins->SendJoin(auth->origin, request->room_id(), request->event_id(),
+                                 request->request().content());
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
+grpc::Status FederationApiServiceImpl::PerformJoin(grpc::ServerContext* context,
+                                                   const v1::PerformJoinRequest* request,
+                                                   v1::PerformJoinResponse* response) {
+  absl::StatusOr<std::string> joined = deps_.joiner->Join(*request);
+  if (!joined.ok()) return grpcutil::ToGrpcStatus(joined.status(), context);
+  response->set_event_id(*joined);
+  return grpc::Status::OK;
+}
+
 }  // namespace periscope::federationapi

@@ -8,9 +8,11 @@
 #include <string>
 
 #include "internal/federationapi/inbound/destination_waker.h"
+#include "internal/federationapi/inbound/joins.h"
 #include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/keyring/request_verifier.h"
+#include "internal/federationapi/outbound/room_joiner.h"
 #include "internal/federationapi/reads/federation_reads.h"
 #include "periscope/federationapi/v1/federationapi_service.grpc.pb.h"
 #include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
@@ -32,6 +34,9 @@ struct FederationApiDeps {
   userapi::v1::UserApiService::StubInterface* userapi = nullptr;
   TransactionProcessor* transactions = nullptr;
   FederationReads* reads = nullptr;
+  // make_join and send_join (resident side), and joins of local users (joining side).
+  JoinHandler* joins = nullptr;
+  RoomJoiner* joiner = nullptr;
   // Told of every authenticated request's origin; may be null.
   DestinationWaker* waker = nullptr;
   // Deadline of calls to other components.
@@ -66,6 +71,12 @@ class FederationApiServiceImpl final : public v1::FederationApiService::Service 
                                 v1::GetMissingEventsResponse* response) override;
   grpc::Status Backfill(grpc::ServerContext* context, const v1::BackfillRequest* request,
                         v1::BackfillResponse* response) override;
+  grpc::Status MakeJoin(grpc::ServerContext* context, const v1::MakeJoinRequest* request,
+                        v1::MakeJoinResponse* response) override;
+  grpc::Status SendJoin(grpc::ServerContext* context, const v1::SendJoinRequest* request,
+                        v1::SendJoinResponse* response) override;
+  grpc::Status PerformJoin(grpc::ServerContext* context, const v1::PerformJoinRequest* request,
+                           v1::PerformJoinResponse* response) override;
   grpc::Status SendTransaction(grpc::ServerContext* context,
                                const v1::SendTransactionRequest* request,
                                v1::SendTransactionResponse* response) override;

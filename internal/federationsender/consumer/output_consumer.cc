@@ -11,10 +11,9 @@
 
 namespace periscope::federationsender {
 
-absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(const config::Config& config,
-                                                                      stream::JetStream& js,
-                                                                      QueueStore& store,
-                                                                      NotifyFn notify) {
+absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(
+    const config::Config& config, stream::JetStream& js, QueueStore& store, NotifyFn notify,
+    roomserver::EventLookup* lookup) {
   stream::StreamSpec spec = roomserver::OutputStreamSpec(config);
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(spec));
   stream::PullConsumerOptions options;
@@ -22,6 +21,7 @@ absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(const conf
   options.spec.durable = "federationsender";
   PERISCOPE_RETURN_IF_ERROR(js.DeclareConsumer(options.spec));
   auto consumer = std::make_unique<OutputConsumer>(config.server_name, store, std::move(notify));
+  consumer->set_lookup(lookup);
   OutputConsumer* self = consumer.get();
   PERISCOPE_ASSIGN_OR_RETURN(
       consumer->consumer_,
@@ -46,8 +46,14 @@ absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::O
   out.event_json = added.event_json();
   absl::StatusOr<matrix::UserIdParts> sender =
       matrix::ParseUserId(matrix::StringField(event, "sender"));
-  // Ours to send: a local user's event. An event that came over federation is its origin's.
+  // Ours to send: a local user's event. An event that came over federation is its origin's,
+  // unless its origin sent it to the room through us (send_join): then it goes to the room's
+  // other servers.
   out.send = !added.from_federation() && sender.ok() && sender->server_name == our_server_name;
+  if (!added.send_on_behalf_of().empty()) {
+    out.send = true;
+    out.not_to = added.send_on_behalf_of();
+  }
   const bool entered_state =
       std::find(added.adds_state_event_ids().begin(), added.adds_state_event_ids().end(),
                 added.event_id()) != added.adds_state_event_ids().end();
@@ -58,6 +64,32 @@ absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::O
       out.memberships.push_back(
           {user_id, user->server_name,
            matrix::StringField(matrix::ContentOf(event), "membership") == "join"});
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<MembershipChange>> OutputConsumer::MergedMemberships(
+    const roomserver::v1::NewRoomEvent& added) {
+  std::vector<std::string> others;
+  for (const std::string& id : added.adds_state_event_ids()) {
+    if (id != added.event_id()) others.push_back(id);
+  }
+  std::vector<MembershipChange> out;
+  if (others.empty() || lookup_ == nullptr) return out;
+  for (size_t start = 0; start < others.size(); start += kLookupBatch) {
+    std::vector<std::string> batch(others.begin() + start,
+                                   others.begin() + std::min(others.size(), start + kLookupBatch));
+    PERISCOPE_ASSIGN_OR_RETURN(std::vector<roomserver::LookedUpEvent> events,
+                               lookup_->EventsById(batch));
+    for (const roomserver::LookedUpEvent& found : events) {
+      absl::StatusOr<matrix::Json> event = matrix::ParseJson(found.event_json);
+      if (!event.ok() || matrix::StringField(*event, "type") != "m.room.member") continue;
+      std::string user_id = matrix::StringField(*event, "state_key");
+      absl::StatusOr<matrix::UserIdParts> user = matrix::ParseUserId(user_id);
+      if (!user.ok()) continue;
+      out.push_back({user_id, user->server_name,
+                     matrix::StringField(matrix::ContentOf(*event), "membership") == "join"});
     }
   }
   return out;
@@ -76,6 +108,21 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
     logging::Error("federationsender.output_unreadable",
                    {{"room_id", output->room_id()}, {"error", queued.status()}});
     return stream::Outcome::Term("unreadable event");
+  }
+  // A merge of branches, or a join over federation, brings in state the stream never carried:
+  // its member events say which servers are in the room now.
+  while (true) {
+    absl::StatusOr<std::vector<MembershipChange>> merged =
+        MergedMemberships(output->new_room_event());
+    if (merged.ok()) {
+      queued->memberships.insert(queued->memberships.begin(), merged->begin(), merged->end());
+      break;
+    }
+    logging::Warn("federationsender.state_lookup_failed",
+                  {{"room_id", queued->room_id}, {"error", merged.status()}});
+    if (stopping_.WaitForNotificationWithTimeout(retry_interval_)) {
+      return stream::Outcome::Nak(absl::Seconds(1));
+    }
   }
   while (true) {
     absl::StatusOr<std::optional<std::vector<std::string>>> destinations =

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "internal/federationsender/storage/queue_store.h"
+#include "internal/roomserver/api/event_lookup.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/config/config.h"
 #include "pkg/stream/jetstream.h"
@@ -26,9 +27,11 @@ class OutputConsumer {
  public:
   using NotifyFn = std::function<void(const std::vector<std::string>& destinations)>;
 
-  static absl::StatusOr<std::unique_ptr<OutputConsumer>> Start(const config::Config& config,
-                                                               stream::JetStream& js,
-                                                               QueueStore& store, NotifyFn notify);
+  // `lookup` (may be null) finds the member events that a merge or a federated join brought into
+  // the state without the stream carrying them.
+  static absl::StatusOr<std::unique_ptr<OutputConsumer>> Start(
+      const config::Config& config, stream::JetStream& js, QueueStore& store, NotifyFn notify,
+      roomserver::EventLookup* lookup = nullptr);
   // Not connected to a stream: Start connects one; tests call Handle directly.
   OutputConsumer(std::string our_server_name, QueueStore& store, NotifyFn notify,
                  absl::Duration retry_interval = absl::Seconds(1))
@@ -39,16 +42,24 @@ class OutputConsumer {
   ~OutputConsumer();
 
   stream::Outcome Handle(const stream::Message& message);
+  void set_lookup(roomserver::EventLookup* lookup) { lookup_ = lookup; }
+  // Events are looked up in batches of this many.
+  static constexpr size_t kLookupBatch = 500;
 
   // What a new room event means for the queue (exposed for tests).
   static absl::StatusOr<RoomEventToQueue> ToQueue(const roomserver::v1::OutputEvent& output,
                                                   const std::string& our_server_name);
 
  private:
+  // The membership changes of the state events the event brought in besides itself.
+  absl::StatusOr<std::vector<MembershipChange>> MergedMemberships(
+      const roomserver::v1::NewRoomEvent& added);
+
   const std::string our_server_name_;
   QueueStore& store_;
   NotifyFn notify_;
   const absl::Duration retry_interval_;
+  roomserver::EventLookup* lookup_ = nullptr;
   absl::Notification stopping_;
   std::unique_ptr<stream::PullConsumer> consumer_;
 };

@@ -106,6 +106,103 @@ TEST_F(FederationQueueTest, OurEventsGoToEveryOtherJoinedServerOnceAndInOrder) {
   EXPECT_EQ(*store_->QueuedPdus(), 0);
 }
 
+// The roomserver's events, as a federated join's state brings them in.
+class FakeLookup : public roomserver::EventLookup {
+ public:
+  absl::StatusOr<std::vector<roomserver::LookedUpEvent>> EventsById(
+      const std::vector<std::string>& ids) override {
+    if (failures > 0) {
+      --failures;
+      return absl::UnavailableError("roomserver down");
+    }
+    std::vector<roomserver::LookedUpEvent> out;
+    for (const std::string& id : ids) {
+      if (auto it = events.find(id); it != events.end())
+        out.push_back({id, "!r:a.test", it->second});
+    }
+    return out;
+  }
+  std::map<std::string, std::string> events;
+  int failures = 0;
+};
+
+// Joining a room over federation brings in its members as state the stream never carried: the
+// servers of the joined ones are then destinations, the others not.
+TEST_F(FederationQueueTest, AFederatedJoinsStateSaysWhichServersAreInTheRoom) {
+  FakeLookup lookup;
+  lookup.events["$bob"] = Json{{"type", "m.room.member"},
+                               {"state_key", "@bob:b.test"},
+                               {"sender", "@bob:b.test"},
+                               {"content", {{"membership", "join"}}}}
+                              .dump();
+  lookup.events["$carol"] = Json{{"type", "m.room.member"},
+                                 {"state_key", "@carol:c.test"},
+                                 {"sender", "@carol:c.test"},
+                                 {"content", {{"membership", "leave"}}}}
+                                .dump();
+  lookup.events["$name"] = Json{
+      {"type", "m.room.name"},
+      {"state_key", ""},
+      {"sender", "@bob:b.test"},
+      {"content",
+       {{"name", "x"}}}}.dump();
+  lookup.failures = 1;  // retried in place
+  consumer_ = std::make_unique<OutputConsumer>("a.test", *store_, nullptr, absl::Milliseconds(1));
+  consumer_->set_lookup(&lookup);
+  // Our join came back from the roomserver as a federated event naming the state it brought.
+  Json join = {{"room_id", "!r:a.test"},
+               {"type", "m.room.member"},
+               {"sender", "@alice:a.test"},
+               {"state_key", "@alice:a.test"},
+               {"content", {{"membership", "join"}}}};
+  roomserver::v1::OutputEvent output;
+  output.set_room_id("!r:a.test");
+  output.set_room_sequence(1);
+  auto* added = output.mutable_new_room_event();
+  added->set_event_id("$e1");
+  added->set_event_json(join.dump());
+  added->set_from_federation(true);
+  for (const char* id : {"$bob", "$carol", "$name", "$e1"}) added->add_adds_state_event_ids(id);
+  std::string payload = roomserver::EncodeOutputPayload(output);  // data is a view of it
+  stream::Message message;
+  message.data = payload;
+  ASSERT_EQ(consumer_->Handle(message).kind, stream::Outcome::Kind::kAck);
+  EXPECT_EQ(*store_->JoinedServers("!r:a.test"), (std::vector<std::string>{"a.test", "b.test"}));
+}
+
+// A join another server sent through us (send_join) goes to the room's other servers, never back.
+TEST_F(FederationQueueTest, AJoinSentThroughUsIsRelayedButNotToItsOrigin) {
+  Join(1, "@alice:a.test", false);
+  Join(2, "@carol:c.test", true);
+  Join(3, "@bob:b.test", true);  // b.test is in the room already
+  Json join = {{"room_id", "!r:a.test"},
+               {"type", "m.room.member"},
+               {"sender", "@dave:b.test"},
+               {"state_key", "@dave:b.test"},
+               {"content", {{"membership", "join"}}},
+               {"depth", 4}};
+  roomserver::v1::OutputEvent output;
+  output.set_room_id("!r:a.test");
+  output.set_room_sequence(4);
+  auto* added = output.mutable_new_room_event();
+  added->set_event_id("$e4");
+  added->set_event_json(join.dump());
+  added->set_from_federation(true);
+  added->set_send_on_behalf_of("b.test");
+  added->add_adds_state_event_ids("$e4");
+  std::string payload = roomserver::EncodeOutputPayload(output);  // data is a view of it
+  stream::Message message;
+  message.data = payload;
+  ASSERT_EQ(consumer_->Handle(message).kind, stream::Outcome::Kind::kAck);
+  EXPECT_EQ(notified_["c.test"], 1);
+  EXPECT_EQ(notified_.count("b.test"), 0u);
+  remote_.On("c.test", "/_matrix/federation/v1/send/",
+             FakeFederation::Answer(200, {{"pdus", Json::object()}}));
+  EXPECT_EQ(*sender_->SendOnce("c.test"), TransactionSender::Result::kSent);
+  EXPECT_EQ(SentTo("c.test"), (std::vector<std::string>{"4"}));
+  EXPECT_EQ(*sender_->SendOnce("b.test"), TransactionSender::Result::kIdle);
+}
+
 TEST_F(FederationQueueTest, ARedeliveredMessageQueuesNothingEvenBehindNewerOnes) {
   Join(1, "@alice:a.test", false);
   Join(2, "@bob:b.test", true);

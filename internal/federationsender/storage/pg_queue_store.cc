@@ -133,7 +133,7 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
     std::vector<std::string> destinations;
     for (int i = 0; i < servers->rows(); ++i) {
       std::string server(servers->Text(i, 0));
-      if (server != our_server) destinations.push_back(std::move(server));
+      if (server != our_server && server != event.not_to) destinations.push_back(std::move(server));
     }
     if (event.send) {
       for (const std::string& d : destinations) {

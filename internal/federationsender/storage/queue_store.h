@@ -33,6 +33,8 @@ struct RoomEventToQueue {
   // Queue it for the room's other servers (false for events that came over federation: their
   // origin sends them).
   bool send = false;
+  // A server it is not sent to: the one that sent it to the room through us (send_join).
+  std::string not_to;
   // Membership changes the event makes to the current state.
   std::vector<MembershipChange> memberships;
 };

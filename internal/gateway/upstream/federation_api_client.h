@@ -35,6 +35,10 @@ class FederationApiClient {
                         Callback<federationapi_v1::BackfillResponse> done) = 0;
   virtual void QueryProfile(const federationapi_v1::QueryProfileRequest& request,
                             Callback<federationapi_v1::QueryProfileResponse> done) = 0;
+  virtual void MakeJoin(const federationapi_v1::MakeJoinRequest& request,
+                        Callback<federationapi_v1::MakeJoinResponse> done) = 0;
+  virtual void SendJoin(const federationapi_v1::SendJoinRequest& request,
+                        Callback<federationapi_v1::SendJoinResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

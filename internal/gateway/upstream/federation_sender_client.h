@@ -15,6 +15,8 @@ class FederationSenderClient {
   virtual void QueryRemoteProfile(
       const federationsender_v1::QueryRemoteProfileRequest& request,
       Callback<federationsender_v1::QueryRemoteProfileResponse> done) = 0;
+  virtual void QueryRemoteAlias(const federationsender_v1::QueryRemoteAliasRequest& request,
+                                Callback<federationsender_v1::QueryRemoteAliasResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

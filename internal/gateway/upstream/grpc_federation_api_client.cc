@@ -35,6 +35,16 @@ class GrpcFederationApiClient final : public FederationApiClient {
   PERISCOPE_GRPC_FORWARD(federationapi_v1, GetEventAuth)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, GetMissingEvents)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, Backfill)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, MakeJoin)
+  // A join waits for the roomserver to place it and for the room's state and auth chain.
+  void SendJoin(const federationapi_v1::SendJoinRequest& request,
+                Callback<federationapi_v1::SendJoinResponse> done) override {
+    grpcutil::CallUnary<federationapi_v1::SendJoinRequest, federationapi_v1::SendJoinResponse>(
+        [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {
+          stub->async()->SendJoin(ctx, req, resp, std::move(cb));
+        },
+        request, std::max(timeout_, absl::Seconds(60)), std::move(done));
+  }
 
  private:
   std::unique_ptr<federationapi_v1::FederationApiService::Stub> stub_;

@@ -13,6 +13,7 @@ class GrpcFederationSenderClient final : public FederationSenderClient {
         timeout_(timeout) {}
 
   PERISCOPE_GRPC_FORWARD(federationsender_v1, QueryRemoteProfile)
+  PERISCOPE_GRPC_FORWARD(federationsender_v1, QueryRemoteAlias)
 
  private:
   std::unique_ptr<federationsender_v1::FederationSenderService::Stub> stub_;

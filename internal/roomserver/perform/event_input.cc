@@ -9,8 +9,10 @@
 #include "internal/roomserver/state/room_dag.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/matrix/auth_rules.h"
+#include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/event_builder.h"
 #include "pkg/matrix/event_crypto.h"
+#include "pkg/matrix/identifiers.h"
 #include "pkg/matrix/json_fields.h"
 #include "pkg/status/matrix_status.h"
 
@@ -46,6 +48,45 @@ absl::StatusOr<matrix::AuthEvents> AuthStateAt(RoomWriteTxn& txn, RoomDag& dag, 
                                                const std::vector<matrix::StateKey>& keys) {
   if (group == current) return txn.State(keys);
   return dag.StateEvents(group, keys);
+}
+
+// The output-stream message of an accepted event.
+absl::Status QueueNewEvent(RoomWriteTxn& txn, const std::string& room_id,
+                           const v1::InputRoomEvent& input, const AcceptedEvent& accepted,
+                           const CurrentStateChange& change, const std::string& redacted_id) {
+  v1::OutputEvent output;
+  output.set_room_id(room_id);
+  v1::NewRoomEvent* event = output.mutable_new_room_event();
+  event->set_event_json(accepted.event_json);
+  event->set_event_id(accepted.event_id);
+  event->set_room_version(absl::StrCat(txn.room_version()));
+  event->set_from_federation(true);
+  for (const std::string& extremity : change.extremities) event->add_latest_event_ids(extremity);
+  for (const auto& [key, id] : change.delta) {
+    if (id) event->add_adds_state_event_ids(*id);
+  }
+  for (const std::string& id : change.removed_event_ids) event->add_removes_state_event_ids(id);
+  if (!redacted_id.empty()) event->set_redacted_event_id(redacted_id);
+  event->set_send_on_behalf_of(input.send_on_behalf_of());
+  return QueueOutput(txn, output);
+}
+
+// The state an input gives (has_state), as a map; nullopt if one of its events is not stored.
+// Events of other rooms, rejected ones and non-state events are left out: they cannot be state.
+absl::StatusOr<std::optional<matrix::StateMap>> GivenState(RoomWriteTxn& txn,
+                                                           const std::string& room_id,
+                                                           const v1::InputRoomEvent& input) {
+  matrix::StateMap state;
+  for (const std::string& id : input.state_event_ids()) {
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> record, txn.Event(id));
+    if (!record) return std::nullopt;
+    if (record->room_id != room_id || record->rejected) continue;
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(record->event_json));
+    const matrix::Json& key = matrix::JsonField(event, "state_key");
+    if (!key.is_string()) continue;
+    state.emplace(matrix::StateKey(matrix::StringField(event, "type"), key.get<std::string>()), id);
+  }
+  return state;
 }
 
 // One event, inside its room's write transaction. `pdu` is the parsed event, `event_id` its id.
@@ -143,6 +184,33 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
     return outcome;
   }
 
+  PERISCOPE_ASSIGN_OR_RETURN(int64_t current, dag.CurrentStateGroup());
+  if (input.has_state()) {
+    // A join over federation: the resident server told us the state before it, and its prev
+    // events are the resident's, which we do not have. The state's events were input first.
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<matrix::StateMap> given,
+                               GivenState(txn, room_id, input));
+    if (!given) return NotProcessed("an event of its given state is unknown");
+    PERISCOPE_ASSIGN_OR_RETURN(accepted.place.state_before, dag.StoreState(*given));
+    const std::vector<matrix::StateKey> keys = matrix::AuthStateKeysFor(pdu, version);
+    if (outcome.kind == Outcome::kAccepted) {
+      PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents before,
+                                 dag.StateEvents(accepted.place.state_before, keys));
+      if (absl::Status s = matrix::CheckAuthRules(pdu, before, version); !s.ok()) {
+        outcome = Rejected(absl::StrCat("against its given state: ", s.message()));
+      }
+    }
+    // No soft-fail check: the given state is newer than whatever this server last knew of the
+    // room (nothing, or the state when it left), so it is the state to check against.
+    accepted.place.rejected = outcome.kind == Outcome::kRejected;
+    PERISCOPE_ASSIGN_OR_RETURN(CurrentStateChange change, dag.Append(accepted));
+    if (outcome.kind != Outcome::kAccepted) return outcome;
+    PERISCOPE_RETURN_IF_ERROR(QueueNewEvent(txn, room_id, input, accepted, change, ""));
+    PERISCOPE_RETURN_IF_ERROR(
+        RetirePeeksAfterEvent(txn, room_id, accepted, matrix::ContentOf(pdu)));
+    return outcome;
+  }
+
   // Check 5: the state before the event. Its prev events must be placed already.
   for (const std::string& prev : accepted.prev_event_ids) {
     PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventPlace> place, txn.Place(prev));
@@ -157,7 +225,6 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
     PERISCOPE_RETURN_IF_ERROR(dag.Append(accepted).status());
     return Rejected("only m.room.create has no prev_events");
   }
-  PERISCOPE_ASSIGN_OR_RETURN(int64_t current, dag.CurrentStateGroup());
   PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> extremities, txn.ForwardExtremities());
   if (NamesExactly(accepted.prev_event_ids, extremities)) {
     // Its prev events are the room's extremities: the state before it is the current state, which
@@ -209,20 +276,7 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
     }
   }
 
-  v1::OutputEvent output;
-  output.set_room_id(room_id);
-  v1::NewRoomEvent* event = output.mutable_new_room_event();
-  event->set_event_json(accepted.event_json);
-  event->set_event_id(event_id);
-  event->set_room_version(absl::StrCat(version));
-  event->set_from_federation(true);
-  for (const std::string& extremity : change.extremities) event->add_latest_event_ids(extremity);
-  for (const auto& [key, id] : change.delta) {
-    if (id) event->add_adds_state_event_ids(*id);
-  }
-  for (const std::string& id : change.removed_event_ids) event->add_removes_state_event_ids(id);
-  if (!redacted_id.empty()) event->set_redacted_event_id(redacted_id);
-  PERISCOPE_RETURN_IF_ERROR(QueueOutput(txn, output));
+  PERISCOPE_RETURN_IF_ERROR(QueueNewEvent(txn, room_id, input, accepted, change, redacted_id));
   PERISCOPE_RETURN_IF_ERROR(RetirePeeksAfterEvent(txn, room_id, accepted, matrix::ContentOf(pdu)));
   return outcome;
 }
@@ -236,6 +290,46 @@ bool HasNul(const matrix::Json& pdu) {
 
 }  // namespace
 
+absl::StatusOr<std::pair<std::string, std::optional<int>>> EventInput::RoomOf(
+    const matrix::Json& pdu, const v1::InputRoomEventsRequest& request) {
+  std::optional<int> create_version;
+  if (!request.create_room_version().empty()) {
+    absl::StatusOr<int> parsed = matrix::ParseRoomVersion(request.create_room_version());
+    if (!parsed.ok()) {
+      return MatrixError(
+          absl::StatusCode::kInvalidArgument, matrix::errcode::kUnsupportedRoomVersion,
+          absl::StrCat("room version ", request.create_room_version(), " is not supported"));
+    }
+    create_version = *parsed;
+  }
+  std::string room_id = matrix::StringField(pdu, "room_id");
+  if (room_id.empty() && matrix::StringField(pdu, "type") == "m.room.create") {
+    // Room version 12: the create event names no room; its id is the room's. Its version comes
+    // from the stored room, or from the join that creates it.
+    std::optional<int> version = create_version;
+    if (!version) {
+      version =
+          matrix::ParseRoomVersion(matrix::StringField(matrix::ContentOf(pdu), "room_version"))
+              .value_or(0);
+    }
+    if (*version >= 12) {
+      absl::StatusOr<std::string> id = matrix::ComputeEventId(pdu, *version);
+      if (id.ok()) room_id = matrix::RoomIdOfCreateEvent(*id);
+    }
+  }
+  if (room_id.empty()) return std::make_pair(room_id, std::optional<int>());
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
+  if (!version && create_version && matrix::ValidateRoomId(room_id).ok()) {
+    absl::Status created =
+        store_.CreateRoom(room_id, *create_version, absl::ToUnixMillis(clock_.Now()),
+                          [](RoomWriteTxn&) { return absl::OkStatus(); });
+    // Two joins of the same new room race to create it; either one's room will do.
+    if (!created.ok() && !absl::IsAlreadyExists(created)) return created;
+    PERISCOPE_ASSIGN_OR_RETURN(version, store_.RoomVersion(room_id));
+  }
+  return std::make_pair(room_id, version);
+}
+
 absl::StatusOr<v1::InputRoomEventsResponse> EventInput::Input(
     const v1::InputRoomEventsRequest& request) {
   v1::InputRoomEventsResponse response;
@@ -248,8 +342,9 @@ absl::StatusOr<v1::InputRoomEventsResponse> EventInput::Input(
       (*response.mutable_rejected())[index_key] = "the event is not a JSON object";
       continue;
     }
-    std::string room_id = matrix::StringField(*pdu, "room_id");
-    PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
+    PERISCOPE_ASSIGN_OR_RETURN(auto room, RoomOf(*pdu, request));
+    const std::string& room_id = room.first;
+    const std::optional<int>& version = room.second;
     if (!version) {
       (*response.mutable_not_processed())[index_key] =
           absl::StrCat("the room \"", room_id, "\" is unknown to this server");

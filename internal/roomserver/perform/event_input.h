@@ -11,24 +11,38 @@
 // An event whose prev or auth events are unknown is not processed at all: the caller fetches
 // them (oldest first) and inputs it again. Outliers are checked against their auth events only
 // and get no state.
+//
+// Joining a room over federation (federationapi PerformJoin) inputs the resident server's answer:
+// with create_room_version set, an unknown room is created; the auth chain and the state come
+// as outliers, then the join event with has_state (the state before it given, its prev events
+// unknown here), checked against that state and placed as the room's forward extremity.
 
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "internal/roomserver/storage/room_store.h"
 #include "periscope/roomserver/v1/roomserver.pb.h"
+#include "pkg/clock/clock.h"
+#include "pkg/matrix/canonical_json.h"
 
 namespace periscope::roomserver {
 
 class EventInput {
  public:
-  explicit EventInput(RoomStore& store) : store_(store) {}
+  EventInput(RoomStore& store, const Clock& clock) : store_(store), clock_(clock) {}
 
   // Per-event outcomes are in the response; an error status only for a storage failure.
   absl::StatusOr<v1::InputRoomEventsResponse> Input(const v1::InputRoomEventsRequest& request);
 
  private:
+  // The room an input event belongs to: its room_id, or for a room version 12 create event
+  // (which has none) the id its hash gives; created first when the request asks for it. Empty
+  // and nullopt version when the room is unknown.
+  absl::StatusOr<std::pair<std::string, std::optional<int>>> RoomOf(
+      const matrix::Json& pdu, const v1::InputRoomEventsRequest& request);
+
   RoomStore& store_;
+  const Clock& clock_;
 };
 
 }  // namespace periscope::roomserver

@@ -34,11 +34,10 @@ absl::StatusOr<bool> RedactTarget(RoomWriteTxn& txn, const std::string& room_id,
 
 }  // namespace
 
-absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix::ProtoEvent proto,
-                                                       const SendOrigin& origin) {
+absl::StatusOr<DraftEvent> EventWriter::Draft(RoomWriteTxn& txn, RoomDag& dag,
+                                              matrix::ProtoEvent proto) const {
   const int version = txn.room_version();
   if (proto.origin_server_ts == 0) proto.origin_server_ts = absl::ToUnixMillis(clock_.Now());
-  const std::string room_id = txn.room_id();
 
   // The new event follows the room's forward extremities (the 20 deepest if there are more), and
   // is authorised against the state before it: the resolution of the states after them.
@@ -47,24 +46,31 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   const std::vector<matrix::StateKey> auth_keys = matrix::AuthStateKeysFor(draft, version);
   PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> extremities, txn.ForwardExtremities());
   std::vector<matrix::PrevEvent> prevs = matrix::ChoosePrevEvents(extremities);
-  RoomDag dag(txn, room_id);
-  int64_t before = kEmptyStateGroup;
-  matrix::AuthEvents state;
+  DraftEvent out;
   if (prevs.size() == extremities.size()) {
     // All of them: the state before is the current state, which the room keeps as rows.
-    PERISCOPE_ASSIGN_OR_RETURN(before, dag.CurrentStateGroup());
-    PERISCOPE_ASSIGN_OR_RETURN(state, txn.State(auth_keys));
+    PERISCOPE_ASSIGN_OR_RETURN(out.state_before, dag.CurrentStateGroup());
+    PERISCOPE_ASSIGN_OR_RETURN(out.auth_state, txn.State(auth_keys));
   } else {
     std::vector<std::string> prev_ids;
     for (const matrix::PrevEvent& prev : prevs) prev_ids.push_back(prev.event_id);
-    PERISCOPE_ASSIGN_OR_RETURN(before, dag.StateBefore(prev_ids));
-    PERISCOPE_ASSIGN_OR_RETURN(state, dag.StateEvents(before, auth_keys));
+    PERISCOPE_ASSIGN_OR_RETURN(out.state_before, dag.StateBefore(prev_ids));
+    PERISCOPE_ASSIGN_OR_RETURN(out.auth_state, dag.StateEvents(out.state_before, auth_keys));
   }
+  PERISCOPE_ASSIGN_OR_RETURN(out.built, matrix::BuildEvent(proto, out.auth_state, std::move(prevs),
+                                                           version, server_name_, key_));
+  return out;
+}
 
-  PERISCOPE_ASSIGN_OR_RETURN(
-      matrix::BuiltEvent built,
-      matrix::BuildEvent(proto, state, std::move(prevs), version, server_name_, key_));
-  PERISCOPE_RETURN_IF_ERROR(matrix::CheckAuthRules(built.event, state, version));
+absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix::ProtoEvent proto,
+                                                       const SendOrigin& origin) {
+  const int version = txn.room_version();
+  const std::string room_id = txn.room_id();
+  RoomDag dag(txn, room_id);
+  PERISCOPE_ASSIGN_OR_RETURN(DraftEvent draft, Draft(txn, dag, proto));
+  const matrix::BuiltEvent& built = draft.built;
+  const int64_t before = draft.state_before;
+  PERISCOPE_RETURN_IF_ERROR(matrix::CheckAuthRules(built.event, draft.auth_state, version));
 
   AcceptedEvent accepted;
   accepted.event_id = built.event_id;

@@ -20,6 +20,16 @@ struct SendOrigin {
   std::string txn_id;
 };
 
+class RoomDag;
+
+// A new event built on the room's forward extremities, not yet checked or stored.
+struct DraftEvent {
+  matrix::BuiltEvent built;
+  // The state group before it, and its auth events' part of that state.
+  int64_t state_before = 0;
+  matrix::AuthEvents auth_state;
+};
+
 class EventWriter {
  public:
   EventWriter(std::string server_name, const matrix::SigningKey& key, const Clock& clock)
@@ -30,6 +40,10 @@ class EventWriter {
   // is PERMISSION_DENIED / M_FORBIDDEN naming the rule.
   absl::StatusOr<matrix::BuiltEvent> Append(RoomWriteTxn& txn, matrix::ProtoEvent proto,
                                             const SendOrigin& origin = {});
+  // Builds `proto` (signed as this server) on the room's forward extremities, with its auth
+  // events from the state before it. Nothing is checked or stored: make_join's template is this
+  // without the hashes and signature.
+  absl::StatusOr<DraftEvent> Draft(RoomWriteTxn& txn, RoomDag& dag, matrix::ProtoEvent proto) const;
   // Room version 12: the room id that the create event `create` (no room_id, origin_server_ts
   // set) will have once appended: "!" and its reference hash. Appending the same proto gives the
   // same event, since building and signing are deterministic.

@@ -73,6 +73,22 @@ absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
 
   PERISCOPE_ASSIGN_OR_RETURN(std::string room_id,
                              ResolveRoomIdOrAlias(store_, request.room_id_or_alias()));
+  if (action == v1::MEMBERSHIP_ACTION_JOIN && remote_ != nullptr) {
+    // A room this server is not in: joined through a server that is. Outside any room lock, since
+    // the federationapi writes the room's state back through InputRoomEvents.
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
+    if (!version) {
+      std::vector<std::string> servers(request.server_names().begin(),
+                                       request.server_names().end());
+      PERISCOPE_ASSIGN_OR_RETURN(std::string content_json, matrix::EncodeCanonicalJson(content));
+      PERISCOPE_ASSIGN_OR_RETURN(std::string event_id,
+                                 remote_->Join(room_id, request.sender(), servers, content_json));
+      v1::PerformMembershipResponse response;
+      response.set_room_id(room_id);
+      response.set_event_id(event_id);
+      return response;
+    }
+  }
   matrix::ProtoEvent proto;
   proto.room_id = room_id;
   proto.sender = request.sender();

@@ -194,6 +194,13 @@ grpc::Status RoomserverServiceImpl::InputRoomEvents(grpc::ServerContext* ctx,
   return grpcutil::ReplyWith(input_.Input(*request), response, ctx, kComponent, "InputRoomEvents");
 }
 
+grpc::Status RoomserverServiceImpl::QueryMembershipTemplate(
+    grpc::ServerContext* ctx, const v1::QueryMembershipTemplateRequest* request,
+    v1::QueryMembershipTemplateResponse* response) {
+  return grpcutil::ReplyWith(templates_.Build(*request), response, ctx, kComponent,
+                             "QueryMembershipTemplate");
+}
+
 grpc::Status RoomserverServiceImpl::QueryStateAtEvent(grpc::ServerContext* ctx,
                                                       const v1::QueryStateAtEventRequest* request,
                                                       v1::QueryStateAtEventResponse* response) {

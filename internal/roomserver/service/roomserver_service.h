@@ -6,6 +6,7 @@
 #include "internal/roomserver/perform/event_sender.h"
 #include "internal/roomserver/perform/local_peeks.h"
 #include "internal/roomserver/perform/membership_changer.h"
+#include "internal/roomserver/perform/membership_template.h"
 #include "internal/roomserver/perform/room_creator.h"
 #include "internal/roomserver/perform/room_directory.h"
 #include "internal/roomserver/storage/room_store.h"
@@ -17,14 +18,15 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
  public:
   RoomserverServiceImpl(RoomStore& store, RoomCreator& creator, EventSender& sender,
                         MembershipChanger& memberships, RoomDirectory& directory, LocalPeeks& peeks,
-                        EventInput& input)
+                        EventInput& input, MembershipTemplate& templates)
       : store_(store),
         creator_(creator),
         sender_(sender),
         memberships_(memberships),
         directory_(directory),
         peeks_(peeks),
-        input_(input) {}
+        input_(input),
+        templates_(templates) {}
 
   grpc::Status PerformCreateRoom(grpc::ServerContext* ctx,
                                  const v1::PerformCreateRoomRequest* request,
@@ -60,6 +62,9 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   grpc::Status QueryRoomVersion(grpc::ServerContext* ctx,
                                 const v1::QueryRoomVersionRequest* request,
                                 v1::QueryRoomVersionResponse* response) override;
+  grpc::Status QueryMembershipTemplate(grpc::ServerContext* ctx,
+                                       const v1::QueryMembershipTemplateRequest* request,
+                                       v1::QueryMembershipTemplateResponse* response) override;
   grpc::Status QueryRoomSequence(grpc::ServerContext* ctx,
                                  const v1::QueryRoomSequenceRequest* request,
                                  v1::QueryRoomSequenceResponse* response) override;
@@ -87,6 +92,7 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   RoomDirectory& directory_;
   LocalPeeks& peeks_;
   EventInput& input_;
+  MembershipTemplate& templates_;
 };
 
 }  // namespace periscope::roomserver

@@ -38,6 +38,13 @@ absl::StatusOr<int64_t> RoomDag::StateBefore(const std::vector<std::string>& pre
   return group;
 }
 
+absl::StatusOr<int64_t> RoomDag::StoreState(const matrix::StateMap& state) {
+  if (state.empty()) return kEmptyStateGroup;
+  StateDelta whole;
+  for (const auto& [key, id] : state) whole.emplace(key, id);
+  return txn_.StateGroups().StoreGroup(kEmptyStateGroup, whole);
+}
+
 absl::StatusOr<matrix::AuthEvents> RoomDag::StateEvents(int64_t group,
                                                         const std::vector<matrix::StateKey>& keys) {
   PERISCOPE_ASSIGN_OR_RETURN(const matrix::StateMap* state, calculator_.State(group));

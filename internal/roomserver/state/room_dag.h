@@ -43,6 +43,9 @@ class RoomDag {
                                                  const std::vector<matrix::StateKey>& keys);
   // The group's whole state map.
   absl::StatusOr<const matrix::StateMap*> State(int64_t group) { return calculator_.State(group); }
+  // Stores `state` whole as a new group (a state another server gave, e.g. at a join). Its events
+  // must be stored.
+  absl::StatusOr<int64_t> StoreState(const matrix::StateMap& state);
   // Read once per RoomDag (Append keeps it current), since a send needs it twice.
   absl::StatusOr<int64_t> CurrentStateGroup();
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "internal/roomserver/api/output_stream.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
@@ -16,7 +17,7 @@ namespace periscope::syncapi {
 
 absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(
     const config::Config& config, stream::JetStream& js, SyncStore& store, Notifier& notifier,
-    PeekMetrics& metrics, AppliedSequences& applied) {
+    PeekMetrics& metrics, AppliedSequences& applied, roomserver::EventLookup* state_events) {
   // Declaring the stream here too lets syncapi start before the roomserver.
   stream::StreamSpec spec = roomserver::OutputStreamSpec(config);
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(spec));
@@ -25,6 +26,7 @@ absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(
   options.spec.durable = "syncapi";
   PERISCOPE_RETURN_IF_ERROR(js.DeclareConsumer(options.spec));
   auto consumer = std::make_unique<OutputConsumer>(store, notifier, metrics, applied);
+  consumer->set_state_events(state_events);
   OutputConsumer* self = consumer.get();
   PERISCOPE_ASSIGN_OR_RETURN(
       consumer->consumer_,
@@ -182,17 +184,29 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
         StateUpdate{removed->type, *removed->state_key, std::nullopt, ""};
   }
   bool unknown_add = false;
+  std::vector<std::string> never_sent;
   for (const std::string& id : added.adds_state_event_ids()) {
     PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> entering, key_of(id));
     if (!entering || !entering->state_key) {
-      // An event the roomserver never sent on the stream (an outlier that a join's state
-      // brought in). Fetching it is federation's part; until then it is left out, and logged.
-      logging::Warn("syncapi.state_event_unknown", {{"room_id", event.room_id}, {"event_id", id}});
-      unknown_add = true;
+      never_sent.push_back(id);
       continue;
     }
     updates[{entering->type, *entering->state_key}] =
         StateUpdate{entering->type, *entering->state_key, id, entering->membership};
+  }
+  // Events the roomserver never sent on the stream (the outliers of a federated join's state,
+  // soft-failed events merged back): asked of the roomserver, and kept as state-only events.
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<StateUpdate> fetched,
+                             StateOnlyUpdates(event.room_id, never_sent));
+  std::set<std::string> found;
+  for (StateUpdate& update : fetched) {
+    found.insert(*update.event_id);
+    updates[{update.type, update.state_key}] = std::move(update);
+  }
+  for (const std::string& id : never_sent) {
+    if (found.contains(id)) continue;
+    logging::Warn("syncapi.state_event_unknown", {{"room_id", event.room_id}, {"event_id", id}});
+    unknown_add = true;
   }
   std::vector<StateUpdate> out;
   for (auto& [key, update] : updates) {
@@ -201,6 +215,37 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
     // entry is stale; deleting it could take a joined member out of the room.
     if (unknown_add && !update.event_id) continue;
     out.push_back(std::move(update));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateOnlyUpdates(
+    const std::string& room_id, const std::vector<std::string>& event_ids) {
+  std::vector<StateUpdate> out;
+  if (state_events_ == nullptr || event_ids.empty()) return out;
+  for (size_t start = 0; start < event_ids.size(); start += kStateFetchBatch) {
+    std::vector<std::string> batch(
+        event_ids.begin() + start,
+        event_ids.begin() + std::min(event_ids.size(), start + kStateFetchBatch));
+    PERISCOPE_ASSIGN_OR_RETURN(std::vector<roomserver::LookedUpEvent> events,
+                               state_events_->EventsById(batch));
+    for (roomserver::LookedUpEvent& found : events) {
+      if (found.room_id != room_id) continue;
+      absl::StatusOr<matrix::Json> pdu = matrix::ParseJson(found.event_json);
+      if (!pdu.ok() || !pdu->is_object()) continue;
+      const matrix::Json& key = matrix::JsonField(*pdu, "state_key");
+      if (!key.is_string()) continue;
+      StateUpdate update;
+      update.type = matrix::StringField(*pdu, "type");
+      update.state_key = key.get<std::string>();
+      update.event_id = found.event_id;
+      if (update.type == "m.room.member") {
+        update.membership = matrix::StringField(matrix::ContentOf(*pdu), "membership");
+      }
+      update.state_only_sender = matrix::StringField(*pdu, "sender");
+      update.state_only_json = std::move(found.event_json);
+      out.push_back(std::move(update));
+    }
   }
   return out;
 }

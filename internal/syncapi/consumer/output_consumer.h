@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "internal/roomserver/api/event_lookup.h"
 #include "internal/syncapi/consumer/applied_sequences.h"
 #include "internal/syncapi/notifier/notifier.h"
 #include "internal/syncapi/peeks/peek_metrics.h"
@@ -29,11 +30,12 @@ namespace periscope::syncapi {
 
 class OutputConsumer {
  public:
-  static absl::StatusOr<std::unique_ptr<OutputConsumer>> Start(const config::Config& config,
-                                                               stream::JetStream& js,
-                                                               SyncStore& store, Notifier& notifier,
-                                                               PeekMetrics& metrics,
-                                                               AppliedSequences& applied);
+  // `state_events` (may be null: events the stream never carried are then left out of the
+  // state, and logged) finds the state events of rooms joined over federation.
+  static absl::StatusOr<std::unique_ptr<OutputConsumer>> Start(
+      const config::Config& config, stream::JetStream& js, SyncStore& store, Notifier& notifier,
+      PeekMetrics& metrics, AppliedSequences& applied,
+      roomserver::EventLookup* state_events = nullptr);
   ~OutputConsumer();
 
   // Not connected to a stream: Start connects one; tests call Handle directly.
@@ -44,6 +46,11 @@ class OutputConsumer {
         metrics_(metrics),
         applied_(applied),
         retry_interval_(retry_interval) {}
+
+  // Where state events the stream never carried are found (null: nowhere).
+  void set_state_events(roomserver::EventLookup* source) { state_events_ = source; }
+  // State events are asked for in batches of this many.
+  static constexpr size_t kStateFetchBatch = 500;
 
   // Handles one message.
   stream::Outcome Handle(const stream::Message& message);
@@ -60,6 +67,10 @@ class OutputConsumer {
   // than `event` when the roomserver merged branches), keyed by the events syncapi stored.
   absl::StatusOr<std::vector<StateUpdate>> StateUpdatesOf(const roomserver::v1::NewRoomEvent& added,
                                                           const SyncEvent& event);
+  // The updates of state events the stream never carried, found by `state_events_` and kept as
+  // state-only events (ids it does not know are left out).
+  absl::StatusOr<std::vector<StateUpdate>> StateOnlyUpdates(
+      const std::string& room_id, const std::vector<std::string>& event_ids);
   // new_peek / retire_peek: records the device's peek change at a new position and wakes it.
   stream::Outcome HandlePeek(const roomserver::v1::OutputEvent& output);
   // Runs `apply` until it works, retrying here (every retry_interval_): a nak would let later
@@ -80,6 +91,7 @@ class OutputConsumer {
   PeekMetrics& metrics_;
   AppliedSequences& applied_;
   const absl::Duration retry_interval_;
+  roomserver::EventLookup* state_events_ = nullptr;
   absl::Notification stopping_;
   std::unique_ptr<stream::PullConsumer> consumer_;
 };

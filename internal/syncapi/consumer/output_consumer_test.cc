@@ -4,7 +4,10 @@
 
 #include "internal/syncapi/consumer/output_consumer.h"
 
+#include <algorithm>
 #include <atomic>
+#include <map>
+#include <set>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -162,6 +165,63 @@ TEST_F(OutputConsumerTest, AnUnknownEnteringEventNeverCostsAMemberTheirJoin) {
   EXPECT_EQ(Deliver(merge).kind, stream::Outcome::Kind::kAck);
   EXPECT_EQ(cache_->MembershipIn(kRoom, kBob)->membership, "join");
   EXPECT_EQ(*cache_->JoinedUsers(kRoom), std::vector<std::string>{kBob});
+}
+
+// A lookup of the roomserver's events that counts its calls and can fail for a while.
+class FakeLookup : public roomserver::EventLookup {
+ public:
+  absl::StatusOr<std::vector<roomserver::LookedUpEvent>> EventsById(
+      const std::vector<std::string>& ids) override {
+    ++calls;
+    if (failures > 0) {
+      --failures;
+      return absl::UnavailableError("roomserver down");
+    }
+    std::vector<roomserver::LookedUpEvent> out;
+    for (const std::string& id : ids) {
+      if (auto it = events.find(id); it != events.end()) out.push_back({id, kRoom, it->second});
+    }
+    return out;
+  }
+  std::map<std::string, std::string> events;
+  int calls = 0;
+  int failures = 0;
+};
+
+// A join over federation names the room's state, which the stream never carried: syncapi fetches
+// it from the roomserver and keeps it as state, but none of it may appear in a timeline.
+TEST_F(OutputConsumerTest, AFederatedJoinsStateIsFetchedAndKeptOutOfTimelines) {
+  FakeLookup lookup;
+  lookup.events["$create"] =
+      R"({"type":"m.room.create","state_key":"","sender":"@carol:remote","content":{"room_version":"10"}})";
+  lookup.events["$carol"] =
+      R"({"type":"m.room.member","state_key":"@carol:remote","sender":"@carol:remote","content":{"membership":"join"}})";
+  lookup.events["$name"] =
+      R"({"type":"m.room.name","state_key":"","sender":"@carol:remote","content":{"name":"Hall"}})";
+  lookup.failures = 2;  // retried in place, not dropped
+  consumer_->set_state_events(&lookup);
+  rs::OutputEvent join = Event(1, "$join", "m.room.member", kBob, R"({"membership":"join"})", kBob);
+  for (const char* id : {"$create", "$carol", "$name", "$gone"}) {
+    join.mutable_new_room_event()->add_adds_state_event_ids(id);
+  }
+  EXPECT_EQ(Deliver(join).kind, stream::Outcome::Kind::kAck);
+  EXPECT_EQ(lookup.calls, 3);
+  std::set<std::string> state;
+  absl::StatusOr<std::vector<SyncEvent>> current = cache_->CurrentState(kRoom);
+  ASSERT_TRUE(current.ok());
+  for (const SyncEvent& e : *current) state.insert(e.event_id);
+  EXPECT_EQ(state, (std::set<std::string>{"$create", "$carol", "$name", "$join"}));
+  std::vector<std::string> joined = *cache_->JoinedUsers(kRoom);
+  std::sort(joined.begin(), joined.end());
+  EXPECT_EQ(joined, (std::vector<std::string>{kBob, "@carol:remote"}));
+  bool limited = false;
+  std::vector<SyncEvent> timeline =
+      *cache_->RecentEvents(kRoom, 0, *cache_->MaxPosition(), 10, &limited);
+  ASSERT_EQ(timeline.size(), 1u);
+  EXPECT_EQ(timeline[0].event_id, "$join");
+  std::vector<SyncEvent> page = *cache_->EventsPage(kRoom, *cache_->MaxPosition(), 0, true, 10);
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].event_id, "$join");
 }
 
 TEST_F(OutputConsumerTest, ARedeliveredEventBehindNewerOnesChangesNothing) {

@@ -120,6 +120,18 @@ DROP INDEX syncapi_events_state_history;
 ALTER TABLE syncapi_events ADD COLUMN merges_state BOOLEAN NOT NULL DEFAULT FALSE;
 )sql";
 
+constexpr absl::string_view kSchemaV7 = R"sql(
+-- Events that entered a room's state without ever being on the output stream (the state of a
+-- room joined over federation): kept for state reads, left out of every timeline.
+ALTER TABLE syncapi_events ADD COLUMN state_only BOOLEAN NOT NULL DEFAULT FALSE;
+)sql";
+
+constexpr pg::Statement kInsertStateOnlyEvent{
+    "syncapi_insert_state_only_event",
+    "INSERT INTO syncapi_events (event_id, room_id, event_type, state_key, sender, event_json, "
+    "membership, state_only) VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE) ON CONFLICT (event_id) DO "
+    "NOTHING"};
+
 constexpr pg::Statement kStateHistory{
     "syncapi_state_history",
     "SELECT c.pos, COALESCE(e.event_id, ''), c.room_id, c.event_type, c.state_key, "
@@ -265,19 +277,19 @@ constexpr pg::Statement kRecentEvents{
     "syncapi_recent_events",
     "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
     "e.device_id, e.txn_id, e.membership, e.merges_state FROM syncapi_events e WHERE e.room_id = "
-    "$1 AND "
+    "$1 AND NOT e.state_only AND "
     "e.pos > $2 AND e.pos <= $3 ORDER BY e.pos DESC LIMIT $4"};
 constexpr pg::Statement kPageBackwards{
     "syncapi_page_backwards",
     "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
     "e.device_id, e.txn_id, e.membership, e.merges_state FROM syncapi_events e WHERE e.room_id = "
-    "$1 AND "
+    "$1 AND NOT e.state_only AND "
     "e.pos <= $2 AND e.pos > $3 ORDER BY e.pos DESC LIMIT $4"};
 constexpr pg::Statement kPageForwards{
     "syncapi_page_forwards",
     "SELECT e.pos, e.event_id, e.room_id, e.event_type, e.state_key, e.sender, e.event_json, "
     "e.device_id, e.txn_id, e.membership, e.merges_state FROM syncapi_events e WHERE e.room_id = "
-    "$1 AND "
+    "$1 AND NOT e.state_only AND "
     "e.pos > $2 AND e.pos <= $3 ORDER BY e.pos ASC LIMIT $4"};
 constexpr pg::Statement kMembershipIn{
     "syncapi_membership_in",
@@ -287,7 +299,7 @@ constexpr pg::Statement kActiveRooms{
     "syncapi_active_rooms",
     "SELECT DISTINCT e.room_id FROM syncapi_events e JOIN syncapi_current_state m ON "
     "m.room_id = e.room_id AND m.event_type = 'm.room.member' AND m.state_key = $1 "
-    "WHERE e.pos > $2 AND e.pos <= $3"};
+    "WHERE e.pos > $2 AND e.pos <= $3 AND NOT e.state_only"};
 
 SyncEvent EventFromRow(const pg::Result& r, int row) {
   SyncEvent e;
@@ -315,6 +327,7 @@ const std::vector<pg::Migration>& SyncApiMigrations() {
       {4, "per-room stream sequence", kSchemaV4},
       {5, "state history index", kSchemaV5},
       {6, "state change log (merged branches change several keys)", kSchemaV6},
+      {7, "state-only events (a federated join's state)", kSchemaV7},
   };
   return kMigrations;
 }
@@ -326,6 +339,14 @@ absl::StatusOr<std::optional<int64_t>> PgSyncStore::ApplyEvent(
     PERISCOPE_RETURN_IF_ERROR(c.Query(kLockPositions).status());
     PERISCOPE_ASSIGN_OR_RETURN(bool fresh, ClaimRoomSequence(c, e.room_id, room_seq));
     if (!fresh) return absl::OkStatus();
+    for (const StateUpdate& update : state) {
+      if (update.state_only_json.empty() || !update.event_id) continue;
+      PERISCOPE_RETURN_IF_ERROR(
+          c.Query(kInsertStateOnlyEvent,
+                  {*update.event_id, e.room_id, update.type, update.state_key,
+                   update.state_only_sender, update.state_only_json, update.membership})
+              .status());
+    }
     PERISCOPE_ASSIGN_OR_RETURN(
         pg::Result r,
         c.Query(kInsertEvent, {e.event_id, e.room_id, e.type, e.state_key, e.sender, e.event_json,

@@ -81,6 +81,10 @@ struct StateUpdate {
   std::optional<std::string> event_id;
   // For m.room.member entries that enter the state: the membership.
   std::string membership;
+  // Set when the entering event was never on the output stream (the state of a room joined over
+  // federation): its JSON and sender. The store keeps it as a state-only event, in no timeline.
+  std::string state_only_json;
+  std::string state_only_sender;
 };
 
 // The update of a state event that enters the state itself (the usual case); none for others.

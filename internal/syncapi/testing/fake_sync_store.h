@@ -45,6 +45,21 @@ class FakeSyncStore final : public SyncStore {
       for (const SyncEvent& e : events_) {
         if (e.event_id == event.event_id) return std::nullopt;
       }
+      for (const StateUpdate& update : state) {
+        // As PgSyncStore: kept for state reads, in no timeline.
+        if (update.state_only_json.empty() || !update.event_id) continue;
+        if (!state_only_ids_.insert(*update.event_id).second) continue;
+        SyncEvent only;
+        only.pos = ++pos_;
+        only.event_id = *update.event_id;
+        only.room_id = event.room_id;
+        only.type = update.type;
+        only.state_key = update.state_key;
+        only.sender = update.state_only_sender;
+        only.event_json = update.state_only_json;
+        only.membership = update.membership;
+        events_.push_back(only);
+      }
       SyncEvent stored = event;
       stored.pos = ++pos_;
       events_.push_back(stored);
@@ -184,7 +199,10 @@ class FakeSyncStore final : public SyncStore {
     absl::MutexLock lock(&mu_);
     std::vector<SyncEvent> out;
     for (const SyncEvent& e : events_) {
-      if (e.room_id == room_id && e.pos > from && e.pos <= to) out.push_back(e);
+      if (e.room_id == room_id && e.pos > from && e.pos <= to &&
+          !state_only_ids_.contains(e.event_id)) {
+        out.push_back(e);
+      }
     }
     if (limited != nullptr) *limited = static_cast<int>(out.size()) > limit;
     if (static_cast<int>(out.size()) > limit) out.erase(out.begin(), out.end() - limit);
@@ -196,7 +214,7 @@ class FakeSyncStore final : public SyncStore {
     absl::MutexLock lock(&mu_);
     std::vector<SyncEvent> out;
     for (const SyncEvent& e : events_) {
-      if (e.room_id != room_id) continue;
+      if (e.room_id != room_id || state_only_ids_.contains(e.event_id)) continue;
       bool in =
           backwards ? (e.pos <= from && e.pos > to) : (e.pos > from && (to == 0 || e.pos <= to));
       if (in) out.push_back(e);
@@ -217,7 +235,7 @@ class FakeSyncStore final : public SyncStore {
     absl::MutexLock lock(&mu_);
     std::set<std::string> rooms;
     for (const SyncEvent& e : events_) {
-      if (e.pos > from && e.pos <= to &&
+      if (e.pos > from && e.pos <= to && !state_only_ids_.contains(e.event_id) &&
           state_.count({e.room_id, "m.room.member", std::string(user_id)}) > 0) {
         rooms.insert(e.room_id);
       }
@@ -382,6 +400,7 @@ class FakeSyncStore final : public SyncStore {
   int writes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t pos_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<SyncEvent> events_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> state_only_ids_ ABSL_GUARDED_BY(mu_);
   // The current state; each entry's pos is that of the message that set it, as in PostgreSQL.
   std::map<std::tuple<std::string, std::string, std::string>, SyncEvent> state_
       ABSL_GUARDED_BY(mu_);

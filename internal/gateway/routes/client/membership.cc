@@ -39,6 +39,10 @@ absl::StatusOr<roomserver_v1::PerformMembershipRequest> ParseMembership(
   out.set_sender(device.user_id());
   out.set_room_id_or_alias(request.params.at("room"));
   out.set_action(route.action);
+  // Servers to join a remote room through: ?server_name= (and its newer name, ?via=).
+  for (const char* param : {"server_name", "via"}) {
+    for (const std::string& server : request.http.QueryParams(param)) out.add_server_names(server);
+  }
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> reason, OptionalString(body, "reason"));
   out.set_reason(reason.value_or(""));
   if (route.needs_target) {
@@ -50,6 +54,14 @@ absl::StatusOr<roomserver_v1::PerformMembershipRequest> ParseMembership(
     out.set_target_user_id(*user);
   }
   return out;
+}
+
+// The alias, if `room` is an alias of another server and remote aliases can be resolved.
+std::optional<std::string> RemoteAlias(const std::string& room, const ClientRouteDeps& deps) {
+  if (room.empty() || room[0] != '#' || deps.federationsender == nullptr) return std::nullopt;
+  size_t colon = room.find(':');
+  if (colon == std::string::npos || room.substr(colon + 1) == deps.server_name) return std::nullopt;
+  return room;
 }
 
 }  // namespace
@@ -74,13 +86,29 @@ void AddMembershipRoutes(Router& router, ClientRouteDeps& deps) {
           };
           if (route.action != roomserver_v1::MEMBERSHIP_ACTION_JOIN) return perform(*change);
           // A join carries the joiner's display name and avatar, as clients expect.
-          userapi::v1::QueryProfileRequest profile;
-          profile.set_user_id(device.user_id());
-          deps.userapi.QueryProfile(
-              profile, [perform, change = *change](
-                           absl::StatusOr<userapi::v1::QueryProfileResponse> p) mutable {
-                if (p.ok()) change.set_content_json(ProfileMemberContent(*p));
-                perform(std::move(change));
+          auto with_profile = [&deps, perform, user_id = device.user_id()](
+                                  roomserver_v1::PerformMembershipRequest change) {
+            userapi::v1::QueryProfileRequest profile;
+            profile.set_user_id(user_id);
+            deps.userapi.QueryProfile(
+                profile, [perform, change = std::move(change)](
+                             absl::StatusOr<userapi::v1::QueryProfileResponse> p) mutable {
+                  if (p.ok()) change.set_content_json(ProfileMemberContent(*p));
+                  perform(std::move(change));
+                });
+          };
+          std::optional<std::string> remote_alias = RemoteAlias(change->room_id_or_alias(), deps);
+          if (!remote_alias) return with_profile(*change);
+          // An alias of another server: its server says which room, and who can be asked.
+          federationsender_v1::QueryRemoteAliasRequest query;
+          query.set_alias(*remote_alias);
+          deps.federationsender->QueryRemoteAlias(
+              query, [respond, with_profile, change = *change](
+                         absl::StatusOr<federationsender_v1::QueryRemoteAliasResponse> r) mutable {
+                if (!r.ok()) return respond(StatusResponse(r.status()));
+                change.set_room_id_or_alias(r->room_id());
+                for (const std::string& server : r->servers()) change.add_server_names(server);
+                with_profile(std::move(change));
               });
         }));
   }

@@ -1,0 +1,119 @@
+#include "internal/federationapi/inbound/joins.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "internal/federationapi/inbound/pdu_checks.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/event_builder.h"
+#include "pkg/matrix/identifiers.h"
+#include "pkg/matrix/json_fields.h"
+#include "pkg/matrix/server_acl.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::federationapi {
+namespace {
+
+namespace errcode = matrix::errcode;
+
+absl::Status Forbidden(absl::string_view why) {
+  return MatrixError(absl::StatusCode::kPermissionDenied, errcode::kForbidden, why);
+}
+absl::Status BadJson(absl::string_view why) {
+  return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kBadJson, why);
+}
+
+}  // namespace
+
+absl::StatusOr<int> JoinHandler::RoomFor(const std::string& origin, const std::string& room_id) {
+  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(room_id));
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, rooms_.RoomVersion(room_id));
+  if (!version) {
+    return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
+                       absl::StrCat("Room ", room_id, " is not known here"));
+  }
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json acl, rooms_.ServerAcl(room_id));
+  if (acl.is_object() && !matrix::ServerAllowedByAcl(acl, origin)) {
+    return Forbidden("The room's server ACL denies this server");
+  }
+  return *version;
+}
+
+absl::StatusOr<matrix::Json> JoinHandler::MakeJoin(
+    const std::string& origin, const std::string& room_id, const std::string& user_id,
+    const std::vector<std::string>& supported_versions) {
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::SigilId user, matrix::ParseSigilId(user_id, '@'));
+  if (user.server_name != origin) {
+    return Forbidden("A server can only make joins for its own users");
+  }
+  PERISCOPE_ASSIGN_OR_RETURN(int version, RoomFor(origin, room_id));
+  const std::string version_name = absl::StrCat(version);
+  // No ?ver= at all means the requester speaks room version 1 only (the spec's default).
+  if (std::find(supported_versions.begin(), supported_versions.end(), version_name) ==
+      supported_versions.end()) {
+    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kIncompatibleRoomVersion,
+                       absl::StrCat("The room's version is ", version_name,
+                                    ", which the joining server does not support"));
+  }
+  PERISCOPE_ASSIGN_OR_RETURN(roomserver::v1::QueryMembershipTemplateResponse made,
+                             rooms_.MembershipTemplate(room_id, user_id, "join"));
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(made.event_json()));
+  return matrix::Json{{"event", std::move(event)}, {"room_version", made.room_version()}};
+}
+
+absl::StatusOr<matrix::Json> JoinHandler::SendJoin(const std::string& origin,
+                                                   const std::string& room_id,
+                                                   const std::string& event_id,
+                                                   const std::string& body) {
+  PERISCOPE_ASSIGN_OR_RETURN(int version, RoomFor(origin, room_id));
+  absl::StatusOr<matrix::Json> pdu = matrix::ParseJson(body, {.max_bytes = matrix::kMaxEventBytes});
+  if (!pdu.ok() || !pdu->is_object()) return BadJson("The body is not a JSON object");
+  // What it must be, before any key is fetched for it: the sender's own join, from its server.
+  const std::string sender = matrix::StringField(*pdu, "sender");
+  absl::StatusOr<matrix::SigilId> user = matrix::ParseSigilId(sender, '@');
+  if (!user.ok() || user->server_name != origin) {
+    return Forbidden("A server can only send joins of its own users");
+  }
+  if (matrix::StringField(*pdu, "type") != "m.room.member" ||
+      matrix::StringField(*pdu, "state_key") != sender ||
+      matrix::StringField(matrix::ContentOf(*pdu), "membership") != "join") {
+    return BadJson("The event is not the sender's own join");
+  }
+  absl::StatusOr<CheckedPdu> checked = CheckPdu(*pdu, version, keyring_);
+  if (!checked.ok()) {
+    if (absl::IsUnavailable(checked.status())) return checked.status();
+    if (absl::IsUnauthenticated(checked.status())) return Forbidden(checked.status().message());
+    return BadJson(checked.status().message());
+  }
+  if (checked->redacted) return BadJson("The join event's content hash does not match");
+  if (checked->event_id != event_id) {
+    return BadJson(absl::StrCat("The event's id is ", checked->event_id, ", not ", event_id));
+  }
+  if (checked->room_id != room_id) return BadJson("The event belongs to another room");
+  const matrix::Json& event = checked->event;
+
+  roomserver::v1::InputRoomEventsRequest input;
+  roomserver::v1::InputRoomEvent* in = input.add_events();
+  in->set_kind(roomserver::v1::INPUT_KIND_NEW);
+  PERISCOPE_ASSIGN_OR_RETURN(std::string canonical, matrix::EncodeCanonicalJson(event));
+  in->set_event_json(canonical);
+  in->set_origin(origin);
+  in->set_send_on_behalf_of(origin);
+  PERISCOPE_ASSIGN_OR_RETURN(roomserver::v1::InputRoomEventsResponse result, rooms_.Input(input));
+  for (const auto& [id, why] : result.rejected()) {
+    return Forbidden(absl::StrCat("The join is not allowed: ", why));
+  }
+  for (const auto& [id, why] : result.not_processed()) {
+    return BadJson(absl::StrCat("The join cannot be placed (build it from make_join): ", why));
+  }
+  if (result.soft_failed_event_ids_size() > 0) {
+    return Forbidden("The join is not allowed by the room's current state");
+  }
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json answer, reads_.StateAtJoin(room_id, event_id, version));
+  answer["origin"] = our_server_name_;
+  answer["event"] = event;
+  answer["members_omitted"] = false;
+  return answer;
+}
+
+}  // namespace periscope::federationapi

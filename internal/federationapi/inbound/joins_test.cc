@@ -1,0 +1,190 @@
+// make_join and send_join with a faked roomserver: what must not happen is a server joining
+// someone else's user, a join in a room version the joiner cannot read, a forged or misaddressed
+// join reaching the roomserver, or a join the roomserver refused being answered with the state.
+
+#include "internal/federationapi/inbound/joins.h"
+
+#include <map>
+
+#include "gtest/gtest.h"
+#include "internal/federationapi/testing/fake_key_fetcher.h"
+#include "internal/federationapi/testing/fake_server_key_store.h"
+#include "pkg/matrix/event_builder.h"
+#include "pkg/matrix/event_crypto.h"
+#include "pkg/matrix/server_keys.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::federationapi {
+namespace {
+
+using matrix::Json;
+
+constexpr char kRoom[] = "!r:us.test";
+
+// The roomserver: one room (v10) whose state is $create; templates on request; input recorded.
+class FakeRoomserver : public RoomInput, public RoomReads {
+ public:
+  absl::StatusOr<std::optional<int>> RoomVersion(const std::string& room) override {
+    if (room == kRoom) return 10;
+    return std::nullopt;
+  }
+  absl::StatusOr<roomserver::v1::InputRoomEventsResponse> Input(
+      const roomserver::v1::InputRoomEventsRequest& request) override {
+    inputs.push_back(request);
+    roomserver::v1::InputRoomEventsResponse response;
+    if (refuse) {
+      Json e = Json::parse(request.events(0).event_json());
+      (*response.mutable_rejected())[*matrix::ComputeEventId(e, 10)] = "banned";
+    }
+    return response;
+  }
+  absl::StatusOr<Json> ServerAcl(const std::string&) override { return acl; }
+  absl::StatusOr<roomserver::v1::QueryMembershipTemplateResponse> MembershipTemplate(
+      const std::string& room, const std::string& user, const std::string& membership) override {
+    ++templates;
+    roomserver::v1::QueryMembershipTemplateResponse response;
+    response.set_room_version("10");
+    response.set_event_json(Json{
+        {"room_id", room},
+        {"type", "m.room.member"},
+        {"sender", user},
+        {"state_key", user},
+        {"content", {{"membership", membership}}},
+        {"prev_events", {"$create"}},
+        {"auth_events", {"$create"}},
+        {"depth", 2},
+        {"origin_server_ts", 1}}.dump());
+    return response;
+  }
+  absl::StatusOr<std::vector<StoredPdu>> EventsById(const std::vector<std::string>& ids) override {
+    std::vector<StoredPdu> out;
+    for (const auto& id : ids) {
+      if (id == "$create")
+        out.push_back(
+            {"$create", kRoom, R"({"type":"m.room.create","state_key":"","auth_events":[]})"});
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<StoredPdu>> StateAtEvent(const std::string&, const std::string&,
+                                                      bool) override {
+    return EventsById({"$create"});
+  }
+  absl::StatusOr<std::vector<StoredPdu>> CurrentState(const std::string&) override {
+    return EventsById({"$create"});
+  }
+
+  Json acl = nullptr;
+  bool refuse = false;
+  int templates = 0;
+  std::vector<roomserver::v1::InputRoomEventsRequest> inputs;
+};
+
+class JoinHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fetcher_.direct["them.test"] =
+        *matrix::BuildServerKeys("them.test", theirs_, clock_.Now() + absl::Hours(24));
+    keyring_ = std::make_unique<Keyring>("us.test", ours_, keys_, fetcher_,
+                                         std::vector<std::string>{}, clock_);
+    reads_ = std::make_unique<FederationReads>("us.test", rooms_, rooms_, clock_);
+    joins_ = std::make_unique<JoinHandler>("us.test", rooms_, *keyring_, *reads_);
+  }
+
+  // A join of `user` signed by them.test (as its server fills in make_join's template).
+  Json SignedJoin(const std::string& user = "@dan:them.test",
+                  const std::string& type = "m.room.member",
+                  const std::string& membership = "join") {
+    Json event = {{"room_id", kRoom},
+                  {"type", type},
+                  {"sender", user},
+                  {"state_key", user},
+                  {"origin", "them.test"},
+                  {"content", {{"membership", membership}}},
+                  {"prev_events", {"$create"}},
+                  {"auth_events", {"$create"}},
+                  {"depth", 2},
+                  {"origin_server_ts", 1}};
+    return *matrix::SignEvent(event, "them.test", theirs_, 10);
+  }
+  absl::StatusOr<Json> SendJoin(const Json& event, std::string id = "") {
+    if (id.empty()) id = *matrix::ComputeEventId(event, 10);
+    return joins_->SendJoin("them.test", kRoom, id, event.dump());
+  }
+
+  SimulatedClock clock_;
+  matrix::SigningKey ours_ = *matrix::GenerateSigningKey("us");
+  matrix::SigningKey theirs_ = *matrix::GenerateSigningKey("them");
+  testing::FakeServerKeyStore keys_;
+  testing::FakeKeyFetcher fetcher_;
+  std::unique_ptr<Keyring> keyring_;
+  FakeRoomserver rooms_;
+  std::unique_ptr<FederationReads> reads_;
+  std::unique_ptr<JoinHandler> joins_;
+};
+
+TEST_F(JoinHandlerTest, MakeJoinGivesTheRoomserversTemplateToTheUsersOwnServer) {
+  absl::StatusOr<Json> made = joins_->MakeJoin("them.test", kRoom, "@dan:them.test", {"9", "10"});
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ((*made)["room_version"], "10");
+  EXPECT_EQ((*made)["event"]["state_key"], "@dan:them.test");
+}
+
+TEST_F(JoinHandlerTest, MakeJoinRefusesWhatTheServerMayNotAsk) {
+  auto make = [&](const std::string& origin, const std::string& room, const std::string& user,
+                  std::vector<std::string> versions) {
+    return joins_->MakeJoin(origin, room, user, versions).status();
+  };
+  EXPECT_EQ(MatrixErrcode(make("them.test", kRoom, "@dan:other.test", {"10"})), "M_FORBIDDEN");
+  EXPECT_EQ(MatrixErrcode(make("them.test", kRoom, "@dan:them.test", {})),
+            "M_INCOMPATIBLE_ROOM_VERSION");
+  EXPECT_EQ(MatrixErrcode(make("them.test", kRoom, "@dan:them.test", {"11", "12"})),
+            "M_INCOMPATIBLE_ROOM_VERSION");
+  EXPECT_EQ(MatrixErrcode(make("them.test", "!nowhere:us.test", "@dan:them.test", {"10"})),
+            "M_NOT_FOUND");
+  rooms_.acl = {{"allow", {"*"}}, {"deny", {"them.test"}}};
+  EXPECT_EQ(MatrixErrcode(make("them.test", kRoom, "@dan:them.test", {"10"})), "M_FORBIDDEN");
+  EXPECT_EQ(rooms_.templates, 0);
+}
+
+TEST_F(JoinHandlerTest, SendJoinInputsTheJoinOnBehalfOfItsServerAndAnswersTheState) {
+  Json join = SignedJoin();
+  absl::StatusOr<Json> answer = SendJoin(join);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  ASSERT_EQ(rooms_.inputs.size(), 1u);
+  const auto& input = rooms_.inputs[0].events(0);
+  EXPECT_EQ(input.kind(), roomserver::v1::INPUT_KIND_NEW);
+  EXPECT_EQ(input.send_on_behalf_of(), "them.test");
+  EXPECT_EQ((*answer)["origin"], "us.test");
+  EXPECT_EQ((*answer)["state"].size(), 1u);
+  EXPECT_EQ((*answer)["state"][0]["type"], "m.room.create");
+  EXPECT_TRUE((*answer)["auth_chain"].is_array());
+  EXPECT_EQ((*answer)["event"]["sender"], "@dan:them.test");
+}
+
+TEST_F(JoinHandlerTest, SendJoinRefusesForgeriesBeforeTheRoomserverSeesThem) {
+  Json unsigned_join = SignedJoin();
+  unsigned_join["signatures"] = Json::object();
+  EXPECT_EQ(MatrixErrcode(SendJoin(unsigned_join).status()), "M_FORBIDDEN");
+  Json tampered = SignedJoin();
+  tampered["content"]["displayname"] = "changed after signing";
+  EXPECT_FALSE(SendJoin(tampered).ok());
+  EXPECT_EQ(MatrixErrcode(SendJoin(SignedJoin(), "$another").status()), "M_BAD_JSON");
+  EXPECT_EQ(MatrixErrcode(SendJoin(SignedJoin("@dan:other.test")).status()), "M_FORBIDDEN");
+  EXPECT_EQ(
+      MatrixErrcode(SendJoin(SignedJoin("@dan:them.test", "m.room.member", "leave")).status()),
+      "M_BAD_JSON");
+  EXPECT_EQ(MatrixErrcode(SendJoin(SignedJoin("@dan:them.test", "m.room.message")).status()),
+            "M_BAD_JSON");
+  EXPECT_EQ(MatrixErrcode(joins_->SendJoin("them.test", kRoom, "$x", "{nope").status()),
+            "M_BAD_JSON");
+  EXPECT_TRUE(rooms_.inputs.empty());
+}
+
+TEST_F(JoinHandlerTest, AJoinTheRoomserverRefusesIsForbiddenAndGetsNoState) {
+  rooms_.refuse = true;
+  absl::StatusOr<Json> answer = SendJoin(SignedJoin());
+  EXPECT_EQ(MatrixErrcode(answer.status()), "M_FORBIDDEN");
+}
+
+}  // namespace
+}  // namespace periscope::federationapi

@@ -1,0 +1,78 @@
+#pragma once
+// The joining side of joining a room over federation (server-server spec "Joining Rooms"), for a
+// local user's /join of a room this server is not in:
+//  1. make_join on each candidate server in turn (the given servers, then the room id's own)
+//     until one gives a template; a 403 or 400 answer is final, an unreachable or unknowing
+//     server is skipped;
+//  2. the template, checked to be the user's join into that room, gets our origin, a timestamp
+//     and the user's content, is hashed and signed;
+//  3. send_join (v2) to the same server; its answer (the state before the join and the auth
+//     chain) goes through the same checks as any received PDU (format, signatures, content
+//     hash), and events of other rooms or failing them are dropped;
+//  4. the roomserver takes it in: the room is created with its version, the auth chain and state
+//     as outliers (auth events first), then the join with that state.
+// The join event reaches the room's other servers through the resident's relay.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "internal/federationapi/inbound/room_input.h"
+#include "internal/federationapi/keyring/keyring.h"
+#include "periscope/federationapi/v1/federationapi.pb.h"
+#include "pkg/clock/clock.h"
+#include "pkg/federation/federation_client.h"
+#include "pkg/matrix/canonical_json.h"
+#include "pkg/matrix/signing_key.h"
+
+namespace periscope::federationapi {
+
+class RoomJoiner {
+ public:
+  RoomJoiner(std::string our_server_name, const matrix::SigningKey& key, const Clock& clock,
+             federation::FederationCaller& federation, Keyring& keyring, RoomInput& rooms)
+      : our_server_name_(std::move(our_server_name)),
+        key_(key),
+        clock_(clock),
+        federation_(federation),
+        keyring_(keyring),
+        rooms_(rooms) {}
+
+  // The join event's id. NOT_FOUND (M_NOT_FOUND) when no server could be asked or none knows
+  // the room; the remote refusal (403, 400) as it came; UNAVAILABLE when no server answered.
+  absl::StatusOr<std::string> Join(const v1::PerformJoinRequest& request);
+
+  // Events go to the roomserver in batches of this many (a gRPC message stays small).
+  static constexpr size_t kInputBatch = 100;
+
+ private:
+  struct Template {
+    std::string server;
+    int room_version = 0;
+    matrix::Json event;
+  };
+  // make_join on the candidates in turn.
+  absl::StatusOr<Template> MakeJoin(const std::string& room_id, const std::string& user_id,
+                                    const std::vector<std::string>& servers);
+  // The signed join event built from the template.
+  absl::StatusOr<matrix::Json> BuildJoin(const Template& made, const std::string& room_id,
+                                         const std::string& user_id,
+                                         const std::string& content_json);
+  // Checks the send_join answer's events and inputs them, then the join.
+  absl::StatusOr<std::string> TakeIn(const Template& made, const std::string& room_id,
+                                     const matrix::Json& join, const std::string& join_id,
+                                     const matrix::Json& answer);
+
+  const std::string our_server_name_;
+  const matrix::SigningKey& key_;
+  const Clock& clock_;
+  federation::FederationCaller& federation_;
+  Keyring& keyring_;
+  RoomInput& rooms_;
+};
+
+// `events` ordered so that each comes after those of its auth events that are among them (ties,
+// and cycles, by depth then id): the order in which the roomserver can check them.
+std::vector<matrix::Json> AuthOrder(std::vector<matrix::Json> events, int room_version);
+
+}  // namespace periscope::federationapi

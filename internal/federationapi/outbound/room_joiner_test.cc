@@ -1,0 +1,249 @@
+// Joining a room over federation, with a faked resident server and a fake roomserver: what must
+// not happen is a join through a server that refused it, a state event with a bad signature
+// reaching the roomserver, events input before their auth events, or a template for someone
+// else signed as our user's join.
+
+#include "internal/federationapi/outbound/room_joiner.h"
+
+#include <algorithm>
+#include <random>
+
+#include "gtest/gtest.h"
+#include "internal/federationapi/testing/fake_key_fetcher.h"
+#include "internal/federationapi/testing/fake_server_key_store.h"
+#include "pkg/matrix/auth_events.h"
+#include "pkg/matrix/event_builder.h"
+#include "pkg/matrix/event_crypto.h"
+#include "pkg/matrix/json_fields.h"
+#include "pkg/matrix/server_keys.h"
+#include "pkg/status/matrix_status.h"
+#include "tests/testing/fake_federation.h"
+
+namespace periscope::federationapi {
+namespace {
+
+using matrix::Json;
+using periscope::testing::FakeFederation;
+
+constexpr char kRoom[] = "!lobby:res.test";
+
+// The roomserver as a join sees it: it records every input request.
+class RecordingRooms : public RoomInput {
+ public:
+  absl::StatusOr<std::optional<int>> RoomVersion(const std::string&) override {
+    return std::nullopt;
+  }
+  absl::StatusOr<roomserver::v1::InputRoomEventsResponse> Input(
+      const roomserver::v1::InputRoomEventsRequest& request) override {
+    requests.push_back(request);
+    roomserver::v1::InputRoomEventsResponse response;
+    for (const auto& input : request.events()) {
+      Json event = Json::parse(input.event_json());
+      if (input.has_state() && reject_join) {
+        (*response.mutable_rejected())[*matrix::ComputeEventId(event, 10)] = "banned";
+      }
+    }
+    return response;
+  }
+  absl::StatusOr<Json> ServerAcl(const std::string&) override { return Json(nullptr); }
+
+  std::vector<roomserver::v1::InputRoomEventsRequest> requests;
+  bool reject_join = false;
+};
+
+// A room of res.test: create, alice's join, power levels, public join rules.
+class RoomJoinerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fetcher_.direct["res.test"] =
+        *matrix::BuildServerKeys("res.test", resident_, clock_.Now() + absl::Hours(24));
+    keyring_ = std::make_unique<Keyring>("us.test", ours_, keys_, fetcher_,
+                                         std::vector<std::string>{}, clock_);
+    joiner_ =
+        std::make_unique<RoomJoiner>("us.test", ours_, clock_, federation_, *keyring_, rooms_);
+    Add("m.room.create", "", {{"creator", "@alice:res.test"}, {"room_version", "10"}});
+    Add("m.room.member", "@alice:res.test", {{"membership", "join"}});
+    Add("m.room.power_levels", "", {{"users", {{"@alice:res.test", 100}}}});
+    Add("m.room.join_rules", "", {{"join_rule", "public"}});
+  }
+
+  // Appends a state event of alice's to the room.
+  void Add(const std::string& type, const std::string& key, Json content) {
+    matrix::ProtoEvent proto{kRoom, "@alice:res.test", type, key, std::move(content)};
+    proto.origin_server_ts = 1000 + static_cast<int64_t>(events_.size());
+    std::vector<matrix::PrevEvent> prevs;
+    if (!events_.empty()) prevs.push_back({last_id_, static_cast<int64_t>(events_.size())});
+    matrix::BuiltEvent built = *matrix::BuildEvent(proto, state_, prevs, 10, "res.test", resident_);
+    ASSERT_TRUE(state_.Add(built.event_id, built.event).ok());
+    last_id_ = built.event_id;
+    events_.push_back(built.event);
+  }
+
+  // The template res.test would make for `user`.
+  Json Template(const std::string& user) {
+    matrix::ProtoEvent proto{kRoom, user, "m.room.member", user, {{"membership", "join"}}};
+    proto.origin_server_ts = 5000;
+    Json event =
+        matrix::BuildEvent(proto, state_, {{last_id_, 4}}, 10, "res.test", resident_)->event;
+    event.erase("hashes");
+    event.erase("signatures");
+    return event;
+  }
+
+  // res.test answers make_join with `made` and send_join with the room's state.
+  void ResidentAnswers(Json made) {
+    federation_.On("res.test", "/_matrix/federation/v1/make_join/",
+                   FakeFederation::Answer(200, {{"event", made}, {"room_version", "10"}}));
+    federation_.On(
+        "res.test", "/_matrix/federation/v2/send_join/",
+        [this](const FakeFederation::Request& r) -> absl::StatusOr<federation::FederationResponse> {
+          Json body = {{"origin", "res.test"},
+                       {"state", events_},
+                       {"auth_chain", Json::array()},
+                       {"event", *r.body}};
+          return federation::FederationResponse{200, body, body.dump()};
+        });
+  }
+
+  v1::PerformJoinRequest Request(std::vector<std::string> servers) {
+    v1::PerformJoinRequest request;
+    request.set_room_id(kRoom);
+    request.set_user_id("@bob:us.test");
+    for (const std::string& s : servers) request.add_server_names(s);
+    request.set_content_json(R"({"displayname":"Bob"})");
+    return request;
+  }
+
+  SimulatedClock clock_;
+  matrix::SigningKey ours_ = *matrix::GenerateSigningKey("us");
+  matrix::SigningKey resident_ = *matrix::GenerateSigningKey("res");
+  testing::FakeServerKeyStore keys_;
+  testing::FakeKeyFetcher fetcher_;
+  std::unique_ptr<Keyring> keyring_;
+  FakeFederation federation_;
+  RecordingRooms rooms_;
+  std::unique_ptr<RoomJoiner> joiner_;
+  matrix::AuthEvents state_;
+  std::vector<Json> events_;
+  std::string last_id_;
+};
+
+TEST_F(RoomJoinerTest, JoinsThroughTheFirstServerThatKnowsTheRoom) {
+  federation_.On("other.test", "/_matrix/federation/v1/make_join/",
+                 FakeFederation::Answer(404, {{"errcode", "M_NOT_FOUND"}, {"error", "no room"}}));
+  ResidentAnswers(Template("@bob:us.test"));
+  absl::StatusOr<std::string> joined = joiner_->Join(Request({"other.test"}));
+  ASSERT_TRUE(joined.ok()) << joined.status();
+
+  // other.test first, then the room id's own server; send_join to the one that made the join.
+  std::vector<FakeFederation::Request> calls = federation_.calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].destination, "other.test");
+  EXPECT_EQ(calls[1].destination, "res.test");
+  EXPECT_NE(calls[1].target.find("ver=10"), std::string::npos);
+  EXPECT_EQ(calls[2].method, "PUT");
+  EXPECT_EQ(calls[2].target, "/_matrix/federation/v2/send_join/%21lobby%3Ares.test/" +
+                                 federation::EncodePathArg(*joined));
+  // The join we sent is ours: signed by us, our user's content, its id the one returned.
+  const Json& sent = *calls[2].body;
+  EXPECT_EQ(*matrix::ComputeEventId(sent, 10), *joined);
+  EXPECT_EQ(sent["origin"], "us.test");
+  EXPECT_EQ(sent["content"]["displayname"], "Bob");
+  EXPECT_EQ(sent["content"]["membership"], "join");
+  EXPECT_TRUE(sent["signatures"].contains("us.test"));
+  EXPECT_TRUE(
+      matrix::VerifyEventSignature(sent, "us.test", ours_.key_id, ours_.public_key, 10).ok());
+
+  // The roomserver got the state as outliers, create first and auth events before what they
+  // authorise, then the join with that state; every request may create the room.
+  ASSERT_GE(rooms_.requests.size(), 2u);
+  std::vector<std::string> order;
+  for (size_t i = 0; i + 1 < rooms_.requests.size(); ++i) {
+    for (const auto& input : rooms_.requests[i].events()) {
+      EXPECT_EQ(input.kind(), roomserver::v1::INPUT_KIND_OUTLIER);
+      order.push_back(matrix::StringField(Json::parse(input.event_json()), "type"));
+    }
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"m.room.create", "m.room.member",
+                                             "m.room.power_levels", "m.room.join_rules"}));
+  const auto& last = rooms_.requests.back();
+  EXPECT_EQ(last.create_room_version(), "10");
+  ASSERT_EQ(last.events_size(), 1);
+  EXPECT_EQ(last.events(0).kind(), roomserver::v1::INPUT_KIND_NEW);
+  EXPECT_TRUE(last.events(0).has_state());
+  EXPECT_EQ(last.events(0).state_event_ids_size(), 4);
+}
+
+TEST_F(RoomJoinerTest, ARefusalIsFinal) {
+  federation_.On(
+      "res.test", "/_matrix/federation/v1/make_join/",
+      FakeFederation::Answer(403, {{"errcode", "M_FORBIDDEN"}, {"error", "invite only"}}));
+  ResidentAnswers(Template("@bob:us.test"));  // (the earlier route wins: make_join is refused)
+  absl::StatusOr<std::string> joined = joiner_->Join(Request({"res.test", "other.test"}));
+  EXPECT_TRUE(absl::IsPermissionDenied(joined.status())) << joined.status();
+  EXPECT_EQ(MatrixErrcode(joined.status()), "M_FORBIDDEN");
+  // Nobody else was asked, nothing was sent, nothing reached the roomserver.
+  EXPECT_EQ(federation_.calls().size(), 1u);
+  EXPECT_TRUE(rooms_.requests.empty());
+}
+
+TEST_F(RoomJoinerTest, ABadlySignedStateEventNeverReachesTheRoomserver) {
+  Add("m.room.name", "", {{"name", "Lobby"}});
+  events_.back()["content"]["name"] = "Forged";  // its hash and signature no longer match...
+  events_.back()["hashes"]["sha256"] =
+      *matrix::ContentHash(events_.back());  // ...nor the signature
+  ResidentAnswers(Template("@bob:us.test"));
+  ASSERT_TRUE(joiner_->Join(Request({})).ok());
+  for (const auto& request : rooms_.requests) {
+    for (const auto& input : request.events()) {
+      EXPECT_EQ(input.event_json().find("Forged"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(rooms_.requests.back().events(0).state_event_ids_size(), 4);
+}
+
+TEST_F(RoomJoinerTest, ATemplateForSomeoneElseIsNotSigned) {
+  ResidentAnswers(Template("@mallory:us.test"));
+  absl::StatusOr<std::string> joined = joiner_->Join(Request({}));
+  EXPECT_FALSE(joined.ok());
+  for (const auto& call : federation_.calls()) EXPECT_EQ(call.method, "GET");  // no send_join
+  EXPECT_TRUE(rooms_.requests.empty());
+}
+
+TEST_F(RoomJoinerTest, AJoinTheRoomserverRefusesIsForbidden) {
+  ResidentAnswers(Template("@bob:us.test"));
+  rooms_.reject_join = true;
+  absl::StatusOr<std::string> joined = joiner_->Join(Request({}));
+  EXPECT_TRUE(absl::IsPermissionDenied(joined.status())) << joined.status();
+}
+
+TEST_F(RoomJoinerTest, NoServerToAskIsNotFound) {
+  v1::PerformJoinRequest request = Request({"us.test"});  // ourselves: never asked
+  request.set_room_id("!mine:us.test");
+  absl::StatusOr<std::string> joined = joiner_->Join(request);
+  EXPECT_TRUE(absl::IsNotFound(joined.status())) << joined.status();
+  EXPECT_TRUE(federation_.calls().empty());
+  // A remote user cannot be joined through us.
+  request.set_user_id("@eve:res.test");
+  EXPECT_TRUE(absl::IsInvalidArgument(joiner_->Join(request).status()));
+}
+
+TEST_F(RoomJoinerTest, AuthOrderPutsAuthEventsFirstWhateverTheInputOrder) {
+  std::vector<Json> shuffled = events_;
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20; ++round) {
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    std::vector<Json> ordered = AuthOrder(shuffled, 10);
+    ASSERT_EQ(ordered.size(), events_.size());
+    std::set<std::string> seen;
+    for (const Json& e : ordered) {
+      for (const std::string& auth : matrix::AuthEventIdsOf(e, 10)) {
+        EXPECT_TRUE(seen.contains(auth)) << "an auth event came after " << e.dump();
+      }
+      seen.insert(*matrix::ComputeEventId(e, 10));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace periscope::federationapi

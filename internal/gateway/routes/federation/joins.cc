@@ -1,0 +1,34 @@
+// Server-server API joins: GET /_matrix/federation/v1/make_join/{roomId}/{userId}?ver= and
+// PUT /_matrix/federation/v2/send_join/{roomId}/{eventId}, handed to the federationapi to
+// authenticate and answer. (v1 send_join, whose answer is wrapped in [200, {...}], is not
+// served: every homeserver since 2021 tries v2 first.)
+
+#include "internal/gateway/routes/federation/federation_routes.h"
+
+namespace periscope::gateway {
+
+void AddJoinRoutes(Router& router, FederationApiClient& federationapi) {
+  router.Add("GET", "/_matrix/federation/v1/make_join/{roomId}/{userId}",
+             [&federationapi](RouteRequest r, Responder respond) {
+               federationapi_v1::MakeJoinRequest q;
+               *q.mutable_request() = SignedRequestOf(r.http);
+               q.set_room_id(r.params.at("roomId"));
+               q.set_user_id(r.params.at("userId"));
+               for (const std::string& v : r.http.QueryParams("ver")) {
+                 q.add_supported_room_versions(v);
+               }
+               federationapi.MakeJoin(q,
+                                      JsonBodyReply<federationapi_v1::MakeJoinResponse>(respond));
+             });
+  router.Add("PUT", "/_matrix/federation/v2/send_join/{roomId}/{eventId}",
+             [&federationapi](RouteRequest r, Responder respond) {
+               federationapi_v1::SendJoinRequest q;
+               *q.mutable_request() = SignedRequestOf(r.http);
+               q.set_room_id(r.params.at("roomId"));
+               q.set_event_id(r.params.at("eventId"));
+               federationapi.SendJoin(q,
+                                      JsonBodyReply<federationapi_v1::SendJoinResponse>(respond));
+             });
+}
+
+}  // namespace periscope::gateway

@@ -1,0 +1,34 @@
+#pragma once
+// Where the output stream's consumers find events it never carried: the state of a room joined
+// over federation enters the roomserver as outliers, and the join's NewRoomEvent names them only
+// by id (adds_state_event_ids). The roomserver's QueryEventsById over gRPC; faked in unit tests.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+
+namespace periscope::roomserver {
+
+struct LookedUpEvent {
+  std::string event_id;
+  std::string room_id;
+  // The event's JSON (federation format).
+  std::string event_json;
+};
+
+class EventLookup {
+ public:
+  virtual ~EventLookup() = default;
+  // The events found (unknown ids left out). An error only when the source could not be asked.
+  virtual absl::StatusOr<std::vector<LookedUpEvent>> EventsById(
+      const std::vector<std::string>& event_ids) = 0;
+};
+
+std::unique_ptr<EventLookup> NewGrpcEventLookup(std::shared_ptr<grpc::Channel> roomserver,
+                                                absl::Duration timeout);
+
+}  // namespace periscope::roomserver

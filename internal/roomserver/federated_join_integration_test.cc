@@ -1,0 +1,202 @@
+// A room joined over federation, on a real roomserver (gRPC, PostgreSQL, nats-server): the
+// resident's answer (auth chain and state as outliers, then our join with that state) creates the
+// room here, makes its current state, and lets a local user send in it. What must not happen: a
+// room created by input that did not ask for it, a join the given state refuses taking effect,
+// an outlier placed without its auth events, or a make_join template for a refused user.
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "internal/roomserver/testing/roomserver_fixture.h"
+#include "pkg/matrix/event_builder.h"
+#include "pkg/matrix/event_crypto.h"
+#include "pkg/matrix/json_fields.h"
+
+namespace periscope::roomserver {
+namespace {
+
+using matrix::Json;
+using testing::kAlice;
+
+constexpr char kRoom[] = "!hall:remote.test";
+constexpr char kBob[] = "@bob:remote.test";
+
+class FederatedJoinTest : public testing::RoomserverTest {
+ protected:
+  // The room as remote.test built it: bob's create, join, power levels, `join_rule`, a name.
+  void BuildRemoteRoom(const std::string& join_rule) {
+    Add(kBob, "m.room.create", "", {{"creator", kBob}, {"room_version", "10"}}, remote_);
+    Add(kBob, "m.room.member", kBob, {{"membership", "join"}}, remote_);
+    Add(kBob, "m.room.power_levels", "", {{"users", {{kBob, 100}}}}, remote_);
+    Add(kBob, "m.room.join_rules", "", {{"join_rule", join_rule}}, remote_);
+    Add(kBob, "m.room.name", "", {{"name", "Hall"}}, remote_);
+  }
+
+  // A state event following the last one, authorised by the state so far.
+  matrix::BuiltEvent Build(const std::string& sender, const std::string& type,
+                           const std::string& key, Json content, const matrix::SigningKey& signer,
+                           const std::string& origin) {
+    matrix::ProtoEvent proto{kRoom, sender, type, key, std::move(content)};
+    proto.origin_server_ts = 1000 + static_cast<int64_t>(events_.size());
+    std::vector<matrix::PrevEvent> prevs;
+    if (!events_.empty()) prevs.push_back({ids_.back(), static_cast<int64_t>(events_.size())});
+    return *matrix::BuildEvent(proto, state_, prevs, 10, origin, signer);
+  }
+  void Add(const std::string& sender, const std::string& type, const std::string& key, Json content,
+           const matrix::SigningKey& signer) {
+    matrix::BuiltEvent built = Build(sender, type, key, std::move(content), signer, "remote.test");
+    ASSERT_TRUE(state_.Add(built.event_id, built.event).ok());
+    ids_.push_back(built.event_id);
+    events_.push_back(built.event);
+  }
+
+  v1::InputRoomEventsResponse Input(const std::vector<Json>& events, v1::InputKind kind,
+                                    bool create, const std::vector<std::string>& state = {}) {
+    v1::InputRoomEventsRequest request;
+    if (create) request.set_create_room_version("10");
+    for (const Json& e : events) {
+      v1::InputRoomEvent* in = request.add_events();
+      in->set_kind(kind);
+      in->set_event_json(*matrix::EncodeCanonicalJson(e));
+      in->set_origin("remote.test");
+      if (!state.empty()) {
+        in->set_has_state(true);
+        for (const std::string& id : state) in->add_state_event_ids(id);
+      }
+    }
+    grpc::ClientContext ctx;
+    v1::InputRoomEventsResponse response;
+    grpc::Status status = stub_->InputRoomEvents(&ctx, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  bool RoomKnown() {
+    v1::QueryRoomVersionRequest request;
+    request.set_room_id(kRoom);
+    grpc::ClientContext ctx;
+    v1::QueryRoomVersionResponse response;
+    return stub_->QueryRoomVersion(&ctx, request, &response).ok();
+  }
+
+  matrix::SigningKey remote_ = *matrix::GenerateSigningKey("r1");
+  matrix::AuthEvents state_;
+  std::vector<std::string> ids_;
+  std::vector<Json> events_;
+};
+
+TEST_F(FederatedJoinTest, TheResidentsAnswerMakesTheRoomAndALocalUserTalksInIt) {
+  BuildRemoteRoom("public");
+  matrix::BuiltEvent join =
+      Build(kAlice, "m.room.member", kAlice, {{"membership", "join"}}, key_, "rs.test");
+
+  // Without create_room_version the room stays unknown, and nothing is kept.
+  v1::InputRoomEventsResponse refused = Input(events_, v1::INPUT_KIND_OUTLIER, false);
+  EXPECT_EQ(refused.not_processed_size(), 5);
+  EXPECT_FALSE(RoomKnown());
+
+  v1::InputRoomEventsResponse outliers = Input(events_, v1::INPUT_KIND_OUTLIER, true);
+  EXPECT_TRUE(outliers.rejected().empty() && outliers.not_processed().empty());
+  // Outliers are no state: the room exists but has no current state yet.
+  EXPECT_TRUE(RoomKnown());
+  EXPECT_TRUE(State(kRoom).empty());
+
+  v1::InputRoomEventsResponse joined = Input({join.event}, v1::INPUT_KIND_NEW, true, ids_);
+  EXPECT_TRUE(joined.rejected().empty() && joined.not_processed().empty() &&
+              joined.soft_failed_event_ids().empty())
+      << joined.DebugString();
+  std::set<std::string> types;
+  for (const Json& e : State(kRoom)) {
+    types.insert(matrix::StringField(e, "type") + "/" + matrix::StringField(e, "state_key"));
+  }
+  EXPECT_EQ(types,
+            (std::set<std::string>{"m.room.create/", "m.room.member/" + std::string(kBob),
+                                   "m.room.member/" + std::string(kAlice), "m.room.power_levels/",
+                                   "m.room.join_rules/", "m.room.name/"}));
+
+  // The join's output message names the whole state it brought in, which consumers fetch.
+  std::vector<v1::OutputEvent> output = ReadOutputUntil([&](const auto& got) {
+    for (const auto& o : got) {
+      if (o.new_room_event().event_id() == join.event_id) return true;
+    }
+    return false;
+  });
+  const v1::NewRoomEvent* join_output = nullptr;
+  for (const auto& o : output) {
+    if (o.new_room_event().event_id() == join.event_id) join_output = &o.new_room_event();
+  }
+  ASSERT_NE(join_output, nullptr);
+  EXPECT_EQ(join_output->adds_state_event_ids_size(), 6);
+  EXPECT_TRUE(join_output->from_federation());
+  EXPECT_EQ(output.size(), 1u);  // outliers are not on the stream
+
+  // Alice sends in the room: her event follows her join.
+  absl::StatusOr<std::string> sent =
+      Send(kRoom, kAlice, "m.room.message", R"({"body":"hi"})", "t1");
+  ASSERT_TRUE(sent.ok()) << sent.status();
+}
+
+TEST_F(FederatedJoinTest, AJoinItsGivenStateRefusesTakesNoEffect) {
+  BuildRemoteRoom("invite");
+  matrix::BuiltEvent join =
+      Build(kAlice, "m.room.member", kAlice, {{"membership", "join"}}, key_, "rs.test");
+  Input(events_, v1::INPUT_KIND_OUTLIER, true);
+  v1::InputRoomEventsResponse joined = Input({join.event}, v1::INPUT_KIND_NEW, true, ids_);
+  EXPECT_EQ(joined.rejected_size(), 1) << joined.DebugString();
+  EXPECT_TRUE(State(kRoom).empty());
+  EXPECT_FALSE(Send(kRoom, kAlice, "m.room.message", R"({"body":"hi"})", "t1").ok());
+}
+
+TEST_F(FederatedJoinTest, AnOutlierWithoutItsAuthEventsIsNotPlaced) {
+  BuildRemoteRoom("public");
+  // The create event is left out: everything else names it.
+  std::vector<Json> rest(events_.begin() + 1, events_.end());
+  v1::InputRoomEventsResponse response = Input(rest, v1::INPUT_KIND_OUTLIER, true);
+  EXPECT_EQ(response.not_processed_size(), 4) << response.DebugString();
+  // And a join whose given state names events never input is not placed either.
+  matrix::BuiltEvent join =
+      Build(kAlice, "m.room.member", kAlice, {{"membership", "join"}}, key_, "rs.test");
+  EXPECT_EQ(Input({join.event}, v1::INPUT_KIND_NEW, true, ids_).not_processed_size(), 1);
+  EXPECT_TRUE(State(kRoom).empty());
+}
+
+TEST_F(FederatedJoinTest, MakeJoinTemplatesFollowTheRoomAndRefuseWhomTheRulesRefuse) {
+  absl::StatusOr<v1::PerformCreateRoomResponse> open = [&] {
+    v1::PerformCreateRoomRequest request;
+    request.set_preset(v1::ROOM_PRESET_PUBLIC_CHAT);
+    return CreateRoom(request);
+  }();
+  ASSERT_TRUE(open.ok()) << open.status();
+  auto make = [&](const std::string& room, const std::string& user) {
+    v1::QueryMembershipTemplateRequest request;
+    request.set_room_id(room);
+    request.set_user_id(user);
+    request.set_membership("join");
+    grpc::ClientContext ctx;
+    v1::QueryMembershipTemplateResponse response;
+    grpc::Status status = stub_->QueryMembershipTemplate(&ctx, request, &response);
+    return std::make_pair(status, response);
+  };
+  auto [ok, made] = make(open->room_id(), "@dan:remote.test");
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(made.room_version(), "12");  // the configured default
+  Json event = *matrix::ParseJson(made.event_json());
+  EXPECT_EQ(event["state_key"], "@dan:remote.test");
+  EXPECT_EQ(event["content"]["membership"], "join");
+  EXPECT_FALSE(event.contains("signatures"));
+  EXPECT_FALSE(event.contains("hashes"));
+  EXPECT_EQ(event["prev_events"].size(), 1u);
+  EXPECT_FALSE(event["auth_events"].empty());
+
+  absl::StatusOr<v1::PerformCreateRoomResponse> closed = CreateRoom(v1::PerformCreateRoomRequest());
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(make(closed->room_id(), "@dan:remote.test").first.error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(make("!nowhere:rs.test", "@dan:remote.test").first.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace periscope::roomserver

@@ -1,0 +1,56 @@
+#include "internal/roomserver/perform/membership_template.h"
+
+#include "absl/strings/str_cat.h"
+#include "internal/roomserver/state/room_dag.h"
+#include "pkg/matrix/auth_rules.h"
+#include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/identifiers.h"
+#include "pkg/status/matrix_status.h"
+
+namespace periscope::roomserver {
+
+absl::StatusOr<v1::QueryMembershipTemplateResponse> MembershipTemplate::Build(
+    const v1::QueryMembershipTemplateRequest& request) {
+  if (request.membership() != "join" && request.membership() != "leave") {
+    return MatrixError(absl::StatusCode::kInvalidArgument, matrix::errcode::kInvalidParam,
+                       "only join and leave templates are made");
+  }
+  PERISCOPE_RETURN_IF_ERROR(matrix::ParseSigilId(request.user_id(), '@').status());
+  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(request.room_id()));
+  matrix::ProtoEvent proto;
+  proto.room_id = request.room_id();
+  proto.sender = request.user_id();
+  proto.type = "m.room.member";
+  proto.state_key = request.user_id();
+  proto.content = {{"membership", request.membership()}};
+
+  v1::QueryMembershipTemplateResponse response;
+  // Only reads: the write lock gives a consistent view of extremities and state, and the empty
+  // transaction commits nothing.
+  absl::Status read = store_.Write(request.room_id(), [&](RoomWriteTxn& txn) -> absl::Status {
+    RoomDag dag(txn, request.room_id());
+    PERISCOPE_ASSIGN_OR_RETURN(DraftEvent draft, writer_.Draft(txn, dag, proto));
+    if (absl::Status allowed =
+            matrix::CheckAuthRules(draft.built.event, draft.auth_state, txn.room_version());
+        !allowed.ok()) {
+      return MatrixError(
+          absl::StatusCode::kPermissionDenied, matrix::errcode::kForbidden,
+          absl::StrCat("You are not invited to this room or it refuses you: ", allowed.message()));
+    }
+    matrix::Json event = std::move(draft.built.event);
+    event.erase("hashes");
+    event.erase("signatures");
+    PERISCOPE_ASSIGN_OR_RETURN(std::string json, matrix::EncodeCanonicalJson(event));
+    response.set_event_json(std::move(json));
+    response.set_room_version(absl::StrCat(txn.room_version()));
+    return absl::OkStatus();
+  });
+  if (absl::IsNotFound(read)) {
+    return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound,
+                       absl::StrCat("Room ", request.room_id(), " is not known here"));
+  }
+  PERISCOPE_RETURN_IF_ERROR(read);
+  return response;
+}
+
+}  // namespace periscope::roomserver
