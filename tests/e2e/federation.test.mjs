@@ -4,57 +4,13 @@
 // sends what a misbehaving peer would: unsigned, forged, misaddressed requests and expired keys.
 
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import test from "node:test";
-import { freePort, makeCertificate, startPeriscope } from "./harness.mjs";
+import { startFederation, syncUntil } from "./federation_harness.mjs";
 import { assertError, call, federationCall, register } from "./http.mjs";
-import { newSigningKey, startFakeServer } from "./fake_server.mjs";
+import { newSigningKey } from "./fake_server.mjs";
 
 const v3 = "/_matrix/client/v3";
 const enc = encodeURIComponent;
-
-// Starts Periscope servers named `names` (modes[i] each) and a fake server, all trusting each
-// other; returns {servers: {name: server}, fake, destroy}.
-async function startFederation(specs) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "periscope-federation-"));
-  const fakeNames = ["evil.periscope.test", "stale.periscope.test"];
-  const all = [...specs.map((s) => s.name), ...fakeNames];
-  const ports = {};
-  const certs = {};
-  for (const name of all) {
-    ports[name] = await freePort();
-    certs[name] = makeCertificate(dir, name, name);
-  }
-  const bundle = path.join(dir, "trusted.pem");
-  fs.writeFileSync(bundle, all.map((n) => fs.readFileSync(certs[n].cert, "utf8")).join(""));
-  const federationServers = Object.fromEntries(all.map((n) => [n, `127.0.0.1:${ports[n]}`]));
-  const fakes = {};
-  for (const name of fakeNames) fakes[name] = await startFakeServer({ name, port: ports[name], tls: certs[name] });
-  const fake = fakes["evil.periscope.test"];
-  const servers = {};
-  try {
-    await Promise.all(specs.map(async ({ name, mode, env }) => {
-      servers[name] = await startPeriscope({
-        mode, env, serverName: name, federationServers, tlsVerify: bundle,
-        ports: { federation: ports[name] }, tls: certs[name],
-      });
-    }));
-  } catch (e) {
-    await Promise.all(Object.values(servers).map((s) => s.destroy()));
-    await Promise.all(Object.values(fakes).map((f) => f.close()));
-    throw e;
-  }
-  return {
-    servers, fake, fakes,
-    destroy: async () => {
-      await Promise.all(Object.values(servers).map((s) => s.destroy()));
-      await Promise.all(Object.values(fakes).map((f) => f.close()));
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 test("federation: transport, keys and request authentication", async (t) => {
   const fed = await startFederation([
@@ -189,21 +145,6 @@ test("federation: transport, keys and request authentication", async (t) => {
     assertError(await federationCall(a, "GET", `/_matrix/federation/v1/event/${enc(ev)}`), 401, "M_UNAUTHORIZED");
   });
 });
-
-// Polls B's /sync for `user` until `found(sync)` returns something (or 30 s pass).
-async function syncUntil(server, user, found, what) {
-  let since;
-  const deadline = Date.now() + 30000;
-  while (Date.now() < deadline) {
-    const q = since ? `?timeout=2000&since=${enc(since)}` : "?timeout=0";
-    const r = await call(server, "GET", `${v3}/sync${q}`, { token: user.access_token });
-    assert.equal(r.status, 200, r.text);
-    const hit = found(r.json);
-    if (hit) return hit;
-    since = r.json.next_batch;
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 // The timeline event of `room` in a sync answer whose content body is `body`.
 const timelineBody = (room, body) => (sync) =>
