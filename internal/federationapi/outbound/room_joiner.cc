@@ -112,7 +112,13 @@ absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeJoin(const std::string& roo
     std::string version_name = matrix::StringField(body, "room_version");
     absl::StatusOr<int> version =
         matrix::ParseRoomVersion(version_name.empty() ? "1" : version_name);
-    if (!version.ok()) return version.status();
+    if (!version.ok()) {
+      // Not one we offered (4-12): this server cannot be joined through; another may.
+      last = MatrixError(absl::StatusCode::kInvalidArgument, errcode::kIncompatibleRoomVersion,
+                         absl::StrCat(server, " answered make_join for room version \"",
+                                      version_name, "\", which this server does not support"));
+      continue;
+    }
     if (!event.is_object() || matrix::StringField(event, "type") != "m.room.member" ||
         matrix::StringField(event, "sender") != user_id ||
         matrix::StringField(event, "state_key") != user_id ||
@@ -182,6 +188,15 @@ absl::StatusOr<std::string> RoomJoiner::TakeIn(const Template& made, const std::
     for (const matrix::Json& pdu : *list) {
       absl::StatusOr<CheckedPdu> ok = CheckPdu(pdu, made.room_version, keyring_);
       if (!ok.ok() || ok->room_id != room_id) {
+        // Room-level state (an ACL, the power levels, the join rules, history visibility...)
+        // that cannot be verified, now or at all, would leave a wrong state: the join stops with
+        // nothing input. A member event that cannot be (a long-gone server's) is left out.
+        if (matrix::StringField(pdu, "state_key").empty() && list == &state) {
+          return MatrixError(absl::StatusCode::kUnavailable, errcode::kUnknown,
+                             absl::StrCat("The room's ", matrix::StringField(pdu, "type"), " from ",
+                                          made.server, " cannot be verified: ",
+                                          ok.ok() ? "another room" : ok.status().message()));
+        }
         logging::Warn("federationapi.join_event_dropped",
                       {{"room_id", room_id},
                        {"server", made.server},
@@ -251,7 +266,7 @@ absl::StatusOr<std::string> RoomJoiner::Join(const v1::PerformJoinRequest& reque
   // The given servers in order, then the room id's server (room versions before 12 name one).
   std::vector<std::string> servers;
   auto add = [&](const std::string& server) {
-    if (server.empty() || server == our_server_name_) return;
+    if (server.empty() || server == our_server_name_ || servers.size() >= kMaxCandidates) return;
     if (std::find(servers.begin(), servers.end(), server) == servers.end()) {
       servers.push_back(server);
     }
@@ -276,8 +291,13 @@ absl::StatusOr<std::string> RoomJoiner::Join(const v1::PerformJoinRequest& reque
   const matrix::Json& returned = matrix::JsonField(answer.body, "event");
   if (returned.is_object() &&
       matrix::ComputeEventId(returned, made.room_version).value_or("") == join_id) {
-    join = returned;
+    // Only the resident's own signature is taken from its copy: the rest (content the id does not
+    // cover, unsigned, other signatures) stays as we built it.
+    const matrix::Json& theirs =
+        matrix::JsonField(matrix::JsonField(returned, "signatures"), made.server.c_str());
+    if (theirs.is_object()) join["signatures"][made.server] = theirs;
   }
+
   return TakeIn(made, room_id, join, join_id, answer.body);
 }
 

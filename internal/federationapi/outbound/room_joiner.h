@@ -42,6 +42,8 @@ class RoomJoiner {
   // the room; the remote refusal (403, 400) as it came; UNAVAILABLE when no server answered.
   absl::StatusOr<std::string> Join(const v1::PerformJoinRequest& request);
 
+  // At most this many servers are asked (each make_join may wait 30 s).
+  static constexpr size_t kMaxCandidates = 5;
   // Events go to the roomserver in batches of this many (a gRPC message stays small).
   static constexpr size_t kInputBatch = 100;
 

@@ -54,7 +54,9 @@ absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::O
     out.send = true;
     out.not_to = added.send_on_behalf_of();
   }
+  // A state given whole (state_reset) includes the event itself.
   const bool entered_state =
+      added.state_reset() ||
       std::find(added.adds_state_event_ids().begin(), added.adds_state_event_ids().end(),
                 added.event_id()) != added.adds_state_event_ids().end();
   if (entered_state && matrix::StringField(event, "type") == "m.room.member") {
@@ -70,16 +72,31 @@ absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::O
 }
 
 absl::StatusOr<std::vector<MembershipChange>> OutputConsumer::MergedMemberships(
-    const roomserver::v1::NewRoomEvent& added) {
+    const std::string& room_id, const roomserver::v1::NewRoomEvent& added) {
+  std::vector<MembershipChange> out;
+  if (lookup_ == nullptr) return out;
+  std::vector<std::string> adds(added.adds_state_event_ids().begin(),
+                                added.adds_state_event_ids().end());
+  if (added.state_reset()) {
+    // The whole state after the event: its member events say who is in the room.
+    absl::StatusOr<std::vector<std::string>> after = lookup_->StateAfter(room_id, added.event_id());
+    if (after.ok()) {
+      adds = *std::move(after);
+    } else if (!roomserver::LookupMayRecover(after.status())) {
+      logging::Warn("federationsender.state_reset_unreadable",
+                    {{"room_id", room_id}, {"error", after.status()}});
+    } else {
+      return after.status();  // retried in place
+    }
+  }
   std::vector<std::string> others;
-  for (const std::string& id : added.adds_state_event_ids()) {
+  for (const std::string& id : adds) {
     if (id != added.event_id()) others.push_back(id);
   }
-  std::vector<MembershipChange> out;
-  if (others.empty() || lookup_ == nullptr) return out;
-  for (size_t start = 0; start < others.size(); start += kLookupBatch) {
-    std::vector<std::string> batch(others.begin() + start,
-                                   others.begin() + std::min(others.size(), start + kLookupBatch));
+  for (size_t start = 0; start < others.size(); start += roomserver::kLookupBatch) {
+    std::vector<std::string> batch(
+        others.begin() + start,
+        others.begin() + std::min(others.size(), start + roomserver::kLookupBatch));
     PERISCOPE_ASSIGN_OR_RETURN(std::vector<roomserver::LookedUpEvent> events,
                                lookup_->EventsById(batch));
     for (const roomserver::LookedUpEvent& found : events) {
@@ -113,7 +130,7 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
   // its member events say which servers are in the room now.
   while (true) {
     absl::StatusOr<std::vector<MembershipChange>> merged =
-        MergedMemberships(output->new_room_event());
+        MergedMemberships(output->room_id(), output->new_room_event());
     if (merged.ok()) {
       queued->memberships.insert(queued->memberships.begin(), merged->begin(), merged->end());
       break;

@@ -43,8 +43,6 @@ class OutputConsumer {
 
   stream::Outcome Handle(const stream::Message& message);
   void set_lookup(roomserver::EventLookup* lookup) { lookup_ = lookup; }
-  // Events are looked up in batches of this many.
-  static constexpr size_t kLookupBatch = 500;
 
   // What a new room event means for the queue (exposed for tests).
   static absl::StatusOr<RoomEventToQueue> ToQueue(const roomserver::v1::OutputEvent& output,
@@ -53,7 +51,7 @@ class OutputConsumer {
  private:
   // The membership changes of the state events the event brought in besides itself.
   absl::StatusOr<std::vector<MembershipChange>> MergedMemberships(
-      const roomserver::v1::NewRoomEvent& added);
+      const std::string& room_id, const roomserver::v1::NewRoomEvent& added);
 
   const std::string our_server_name_;
   QueueStore& store_;

@@ -122,7 +122,12 @@ class FakeLookup : public roomserver::EventLookup {
     }
     return out;
   }
+  absl::StatusOr<std::vector<std::string>> StateAfter(const std::string&,
+                                                      const std::string&) override {
+    return state_after;
+  }
   std::map<std::string, std::string> events;
+  std::vector<std::string> state_after;
   int failures = 0;
 };
 
@@ -162,7 +167,9 @@ TEST_F(FederationQueueTest, AFederatedJoinsStateSaysWhichServersAreInTheRoom) {
   added->set_event_id("$e1");
   added->set_event_json(join.dump());
   added->set_from_federation(true);
-  for (const char* id : {"$bob", "$carol", "$name", "$e1"}) added->add_adds_state_event_ids(id);
+  // A whole state (state_reset): the consumer reads it from the roomserver.
+  added->set_state_reset(true);
+  lookup.state_after = {"$bob", "$carol", "$name", "$e1"};
   std::string payload = roomserver::EncodeOutputPayload(output);  // data is a view of it
   stream::Message message;
   message.data = payload;

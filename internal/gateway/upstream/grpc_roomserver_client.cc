@@ -15,7 +15,18 @@ class GrpcRoomserverClient final : public RoomserverClient {
 
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformCreateRoom)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformSendEvent)
-  PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformMembership)
+  // A join of a room on other servers waits for make_join, send_join and the room's state (the
+  // roomserver gives the federationapi 120 s): cut short, the client would retry a join that is
+  // still going on.
+  void PerformMembership(const roomserver_v1::PerformMembershipRequest& request,
+                         Callback<roomserver_v1::PerformMembershipResponse> done) override {
+    grpcutil::CallUnary<roomserver_v1::PerformMembershipRequest,
+                        roomserver_v1::PerformMembershipResponse>(
+        [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {
+          stub->async()->PerformMembership(ctx, req, resp, std::move(cb));
+        },
+        request, std::max(timeout_, absl::Seconds(130)), std::move(done));
+  }
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformPeek)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformUnpeek)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryMembership)

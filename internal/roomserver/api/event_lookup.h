@@ -26,7 +26,22 @@ class EventLookup {
   // The events found (unknown ids left out). An error only when the source could not be asked.
   virtual absl::StatusOr<std::vector<LookedUpEvent>> EventsById(
       const std::vector<std::string>& event_ids) = 0;
+  // The ids of the room's state after `event_id` (for a NewRoomEvent with state_reset).
+  virtual absl::StatusOr<std::vector<std::string>> StateAfter(const std::string& room_id,
+                                                              const std::string& event_id) = 0;
 };
+
+// Whether a failed lookup may work when retried (the roomserver unreachable, busy, timed out),
+// as opposed to an answer that will not change (unknown event, bad request).
+inline bool LookupMayRecover(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsResourceExhausted(status) || absl::IsAborted(status) || absl::IsInternal(status) ||
+         absl::IsUnknown(status) || absl::IsCancelled(status);
+}
+
+// Events are asked for in batches of this many: 50 events of at most 64 KiB stay far below the
+// 16 MiB gRPC message limit, whatever the events.
+inline constexpr size_t kLookupBatch = 50;
 
 std::unique_ptr<EventLookup> NewGrpcEventLookup(std::shared_ptr<grpc::Channel> roomserver,
                                                 absl::Duration timeout);

@@ -28,6 +28,21 @@ class GrpcEventLookup final : public EventLookup {
     return out;
   }
 
+  absl::StatusOr<std::vector<std::string>> StateAfter(const std::string& room_id,
+                                                      const std::string& event_id) override {
+    v1::QueryStateAtEventRequest request;
+    request.set_room_id(room_id);
+    request.set_event_id(event_id);
+    request.set_after(true);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    v1::QueryStateAtEventResponse response;
+    grpc::Status status = stub_->QueryStateAtEvent(&ctx, request, &response);
+    if (!status.ok()) return grpcutil::FromGrpcStatus(status, ctx);
+    return std::vector<std::string>(response.state_event_ids().begin(),
+                                    response.state_event_ids().end());
+  }
+
  private:
   std::unique_ptr<v1::RoomserverService::Stub> stub_;
   absl::Duration timeout_;

@@ -2,10 +2,22 @@
 
 #include "absl/strings/str_cat.h"
 #include "internal/roomserver/api/output_stream.h"
+#include "internal/roomserver/state/room_dag.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::roomserver {
+
+void SetStateChange(v1::NewRoomEvent& event, const CurrentStateChange& change, bool reset) {
+  if (reset || change.delta.size() + change.removed_event_ids.size() > kMaxListedStateChanges) {
+    event.set_state_reset(true);
+    return;
+  }
+  for (const auto& [key, id] : change.delta) {
+    if (id) event.add_adds_state_event_ids(*id);
+  }
+  for (const std::string& id : change.removed_event_ids) event.add_removes_state_event_ids(id);
+}
 
 absl::Status QueueOutput(RoomWriteTxn& txn, v1::OutputEvent& output) {
   PERISCOPE_ASSIGN_OR_RETURN(int64_t sequence, txn.NextOutputSequence());

@@ -62,10 +62,7 @@ absl::Status QueueNewEvent(RoomWriteTxn& txn, const std::string& room_id,
   event->set_room_version(absl::StrCat(txn.room_version()));
   event->set_from_federation(true);
   for (const std::string& extremity : change.extremities) event->add_latest_event_ids(extremity);
-  for (const auto& [key, id] : change.delta) {
-    if (id) event->add_adds_state_event_ids(*id);
-  }
-  for (const std::string& id : change.removed_event_ids) event->add_removes_state_event_ids(id);
+  SetStateChange(*event, change, input.has_state());
   if (!redacted_id.empty()) event->set_redacted_event_id(redacted_id);
   event->set_send_on_behalf_of(input.send_on_behalf_of());
   return QueueOutput(txn, output);

@@ -99,10 +99,7 @@ absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix
   event->set_event_id(built.event_id);
   event->set_room_version(absl::StrCat(version));
   for (const std::string& extremity : change.extremities) event->add_latest_event_ids(extremity);
-  for (const auto& [key, id] : change.delta) {
-    if (id) event->add_adds_state_event_ids(*id);
-  }
-  for (const std::string& id : change.removed_event_ids) event->add_removes_state_event_ids(id);
+  SetStateChange(*event, change, false);
   if (redacted) event->set_redacted_event_id(*proto.redacts);
   event->set_transaction_id(origin.txn_id);
   event->set_device_id(origin.device_id);

@@ -42,6 +42,21 @@ bool ActsOnSelf(v1::MembershipAction action) {
 
 }  // namespace
 
+absl::StatusOr<bool> MembershipChanger::NeedsRemoteJoin(
+    const std::string& room_id, const v1::PerformMembershipRequest& request) {
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
+  if (!version) return true;
+  PERISCOPE_ASSIGN_OR_RETURN(bool in_room,
+                             store_.HasJoinedMemberOf(room_id, writer_.server_name()));
+  if (in_room) return false;
+  // None of our users is in the room: what this server knows of it may be stale (everyone left)
+  // or never complete (a join that failed half way), so the join goes through a server that is
+  // in it, if there is one to ask.
+  if (request.server_names_size() > 0) return true;
+  size_t colon = room_id.find(':');
+  return colon != std::string::npos && room_id.substr(colon + 1) != writer_.server_name();
+}
+
 absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
     const v1::PerformMembershipRequest& request) {
   const v1::MembershipAction action = request.action();
@@ -76,8 +91,8 @@ absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
   if (action == v1::MEMBERSHIP_ACTION_JOIN && remote_ != nullptr) {
     // A room this server is not in: joined through a server that is. Outside any room lock, since
     // the federationapi writes the room's state back through InputRoomEvents.
-    PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
-    if (!version) {
+    PERISCOPE_ASSIGN_OR_RETURN(bool remote, NeedsRemoteJoin(room_id, request));
+    if (remote) {
       std::vector<std::string> servers(request.server_names().begin(),
                                        request.server_names().end());
       PERISCOPE_ASSIGN_OR_RETURN(std::string content_json, matrix::EncodeCanonicalJson(content));

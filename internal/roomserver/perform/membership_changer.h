@@ -21,6 +21,11 @@ class MembershipChanger {
   absl::StatusOr<v1::PerformMembershipResponse> Change(const v1::PerformMembershipRequest& request);
 
  private:
+  // Whether a join of `room_id` must go through another server: the room is unknown here, or
+  // none of our users is in it and another server can be asked.
+  absl::StatusOr<bool> NeedsRemoteJoin(const std::string& room_id,
+                                       const v1::PerformMembershipRequest& request);
+
   RoomStore& store_;
   EventWriter& writer_;
   RemoteJoiner* remote_;

@@ -316,6 +316,11 @@ constexpr pg::Statement kJoinedRooms{
     "roomserver_joined_rooms",
     "SELECT room_id FROM roomserver_current_state WHERE event_type = 'm.room.member' AND "
     "state_key = $1 AND membership = 'join' ORDER BY room_id"};
+// A user id ends in ":" and its server's name.
+constexpr pg::Statement kHasJoinedMemberOf{
+    "roomserver_has_joined_member_of",
+    "SELECT 1 FROM roomserver_current_state WHERE room_id = $1 AND event_type = 'm.room.member' "
+    "AND membership = 'join' AND right(state_key, length($2) + 1) = ':' || $2 LIMIT 1"};
 constexpr pg::Statement kAlias{"roomserver_alias",
                                "SELECT room_id, creator FROM roomserver_aliases WHERE alias = $1"};
 constexpr pg::Statement kRemoveAlias{"roomserver_remove_alias",
@@ -661,6 +666,12 @@ absl::StatusOr<std::vector<std::string>> PgRoomStore::JoinedRooms(absl::string_v
   std::vector<std::string> out;
   for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
   return out;
+}
+
+absl::StatusOr<bool> PgRoomStore::HasJoinedMemberOf(absl::string_view room_id,
+                                                    absl::string_view server_name) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kHasJoinedMemberOf, {room_id, server_name}));
+  return r.rows() > 0;
 }
 
 absl::StatusOr<std::optional<std::string>> PgRoomStore::ResolveAlias(absl::string_view alias) {

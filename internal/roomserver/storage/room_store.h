@@ -178,6 +178,9 @@ class RoomStore : public OutboxStore {
       const std::vector<std::string>& event_ids) = 0;
   virtual absl::StatusOr<MembershipRecord> Membership(absl::string_view room_id,
                                                       absl::string_view user_id) = 0;
+  // Whether a user of `server_name` is joined to the room now (false for an unknown room).
+  virtual absl::StatusOr<bool> HasJoinedMemberOf(absl::string_view room_id,
+                                                 absl::string_view server_name) = 0;
   // Rooms where the user's current membership is "join", sorted.
   virtual absl::StatusOr<std::vector<std::string>> JoinedRooms(absl::string_view user_id) = 0;
   // The room an alias names; nullopt if none.

@@ -177,7 +177,32 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
     if (event_id == event.event_id) return std::optional<SyncEvent>(event);
     return store_.EventInRoom(event.room_id, event_id);
   };
-  for (const std::string& id : added.removes_state_event_ids()) {
+  std::vector<std::string> adds(added.adds_state_event_ids().begin(),
+                                added.adds_state_event_ids().end());
+  std::vector<std::string> removes(added.removes_state_event_ids().begin(),
+                                   added.removes_state_event_ids().end());
+  if (added.state_reset()) {
+    // Until the roomserver says more, the event's own entry (a reset always includes it).
+    if (event.state_key) adds = {event.event_id};
+    // The whole state after the event, from the roomserver; every key syncapi has that is not in
+    // it leaves the state (below).
+    if (state_events_ == nullptr) {
+      logging::Warn("syncapi.state_reset_unreadable", {{"room_id", event.room_id}});
+    } else {
+      absl::StatusOr<std::vector<std::string>> after =
+          state_events_->StateAfter(event.room_id, event.event_id);
+      if (after.ok()) {
+        adds = *std::move(after);
+      } else if (!roomserver::LookupMayRecover(after.status())) {
+        // Retrying cannot help: the message is applied with what it carries.
+        logging::Warn("syncapi.state_reset_unreadable",
+                      {{"room_id", event.room_id}, {"error", after.status()}});
+      } else {
+        return after.status();  // retried in place
+      }
+    }
+  }
+  for (const std::string& id : removes) {
     PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> removed, key_of(id));
     if (!removed || !removed->state_key) continue;  // never seen here: nothing to take out
     updates[{removed->type, *removed->state_key}] =
@@ -185,7 +210,7 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
   }
   bool unknown_add = false;
   std::vector<std::string> never_sent;
-  for (const std::string& id : added.adds_state_event_ids()) {
+  for (const std::string& id : adds) {
     PERISCOPE_ASSIGN_OR_RETURN(std::optional<SyncEvent> entering, key_of(id));
     if (!entering || !entering->state_key) {
       never_sent.push_back(id);
@@ -208,6 +233,13 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
     logging::Warn("syncapi.state_event_unknown", {{"room_id", event.room_id}, {"event_id", id}});
     unknown_add = true;
   }
+  if (added.state_reset() && state_events_ != nullptr && !unknown_add) {
+    PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> current, store_.CurrentState(event.room_id));
+    for (const SyncEvent& e : current) {
+      if (!e.state_key || updates.contains({e.type, *e.state_key})) continue;
+      updates[{e.type, *e.state_key}] = StateUpdate{e.type, *e.state_key, std::nullopt, ""};
+    }
+  }
   std::vector<StateUpdate> out;
   for (auto& [key, update] : updates) {
     // An unknown entering event's key is unknown too: it may be the key of a removal (a
@@ -223,10 +255,10 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateOnlyUpdates(
     const std::string& room_id, const std::vector<std::string>& event_ids) {
   std::vector<StateUpdate> out;
   if (state_events_ == nullptr || event_ids.empty()) return out;
-  for (size_t start = 0; start < event_ids.size(); start += kStateFetchBatch) {
+  for (size_t start = 0; start < event_ids.size(); start += roomserver::kLookupBatch) {
     std::vector<std::string> batch(
         event_ids.begin() + start,
-        event_ids.begin() + std::min(event_ids.size(), start + kStateFetchBatch));
+        event_ids.begin() + std::min(event_ids.size(), start + roomserver::kLookupBatch));
     PERISCOPE_ASSIGN_OR_RETURN(std::vector<roomserver::LookedUpEvent> events,
                                state_events_->EventsById(batch));
     for (roomserver::LookedUpEvent& found : events) {

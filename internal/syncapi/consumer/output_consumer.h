@@ -49,8 +49,6 @@ class OutputConsumer {
 
   // Where state events the stream never carried are found (null: nowhere).
   void set_state_events(roomserver::EventLookup* source) { state_events_ = source; }
-  // State events are asked for in batches of this many.
-  static constexpr size_t kStateFetchBatch = 500;
 
   // Handles one message.
   stream::Outcome Handle(const stream::Message& message);

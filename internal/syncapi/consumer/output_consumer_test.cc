@@ -183,7 +183,12 @@ class FakeLookup : public roomserver::EventLookup {
     }
     return out;
   }
+  absl::StatusOr<std::vector<std::string>> StateAfter(const std::string&,
+                                                      const std::string&) override {
+    return state_after;
+  }
   std::map<std::string, std::string> events;
+  std::vector<std::string> state_after;
   int calls = 0;
   int failures = 0;
 };
@@ -222,6 +227,24 @@ TEST_F(OutputConsumerTest, AFederatedJoinsStateIsFetchedAndKeptOutOfTimelines) {
   std::vector<SyncEvent> page = *cache_->EventsPage(kRoom, *cache_->MaxPosition(), 0, true, 10);
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].event_id, "$join");
+}
+
+// A state given wholesale (state_reset) is read from the roomserver: what is in it enters, and a
+// key syncapi had that is not in it leaves.
+TEST_F(OutputConsumerTest, AStateResetTakesTheRoomserversStateAfterTheEvent) {
+  FakeLookup lookup;
+  consumer_->set_state_events(&lookup);
+  Deliver(Event(1, "$old", "m.room.member", kAlice, R"({"membership":"join"})", kAlice));
+  lookup.events["$carol"] =
+      R"({"type":"m.room.member","state_key":"@carol:remote","sender":"@carol:remote","content":{"membership":"join"}})";
+  lookup.state_after = {"$carol", "$join"};
+  rs::OutputEvent join = Event(2, "$join", "m.room.member", kBob, R"({"membership":"join"})", kBob);
+  join.mutable_new_room_event()->clear_adds_state_event_ids();
+  join.mutable_new_room_event()->set_state_reset(true);
+  EXPECT_EQ(Deliver(join).kind, stream::Outcome::Kind::kAck);
+  std::vector<std::string> joined = *cache_->JoinedUsers(kRoom);
+  std::sort(joined.begin(), joined.end());
+  EXPECT_EQ(joined, (std::vector<std::string>{kBob, "@carol:remote"}));  // alice's key left
 }
 
 TEST_F(OutputConsumerTest, ARedeliveredEventBehindNewerOnesChangesNothing) {

@@ -1,0 +1,92 @@
+// Federation delivery, two monoliths on loopback (A and B, TLS, federation.servers): bob on B
+// joins alice's room on A and holds a waiting /sync; alice sends BENCH_MESSAGES messages at
+// BENCH_RATE msg/s. For each, the time from the start of alice's PUT on A to bob's /sync answer
+// on B carrying it: A's send, A's federationsender (queue, transaction, HTTPS), B's /send (X-Matrix
+// and PDU signature checks, the roomserver's input), B's syncapi, the wake-up. Then a burst of
+// BENCH_BURST messages sent back to back on A: PDUs per second until B's /sync has them all
+// (B's inbound /send throughput, in transactions of up to 50 PDUs, each signature verified).
+//
+// Run with bench/run-http federation_latency.
+
+import { startFederation } from "../tests/e2e/federation_harness.mjs";
+import { nowMs, registerUser, summary } from "./lib/bench_server.mjs";
+import { call } from "../tests/e2e/http.mjs";
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
+const RATE = Number(process.env.BENCH_RATE ?? 10);
+const BURST = Number(process.env.BENCH_BURST ?? 1000);
+const v3 = "/_matrix/client/v3";
+const quiet = { PERISCOPE_LOGGING__LEVEL: "warn", PERISCOPE_GATEWAY__MAX_CONNECTIONS_PER_ADDRESS: "0" };
+
+const fed = await startFederation([
+  { name: "a.periscope.test", mode: "monolith", env: quiet },
+  { name: "b.periscope.test", mode: "monolith", env: quiet },
+]);
+try {
+  const a = fed.servers["a.periscope.test"];
+  const b = fed.servers["b.periscope.test"];
+  const alice = await registerUser(a, "alice");
+  const bob = await registerUser(b, "bob");
+  const room = (await call(a, "POST", `${v3}/createRoom`, { token: alice.access_token, body: { preset: "public_chat" } })).json.room_id;
+  const enc = encodeURIComponent(room);
+  const joined = await call(b, "POST", `${v3}/join/${enc}?server_name=a.periscope.test`, { token: bob.access_token, body: {} });
+  if (joined.status !== 200) throw new Error(`join: ${joined.text}`);
+
+  const seen = new Map();  // body -> time bob's /sync carried it
+  let done = false;
+  let since = (await call(b, "GET", `${v3}/sync?timeout=0`, { token: bob.access_token })).json.next_batch;
+  const loop = (async () => {
+    while (!done) {
+      const r = await call(b, "GET", `${v3}/sync?timeout=30000&since=${encodeURIComponent(since)}`, { token: bob.access_token });
+      const at = nowMs();
+      if (r.status !== 200) throw new Error(`sync: ${r.text}`);
+      since = r.json.next_batch;
+      for (const e of r.json.rooms?.join?.[room]?.timeline?.events ?? []) {
+        if (e.type === "m.room.message" && !seen.has(e.content.body)) seen.set(e.content.body, at);
+      }
+    }
+  })();
+  const send = (body) => call(a, "PUT", `${v3}/rooms/${enc}/send/m.room.message/${body}`, {
+    token: alice.access_token, body: { msgtype: "m.text", body },
+  });
+  // Warm-up: keys fetched, connections open.
+  await send("warmup");
+  while (!seen.has("warmup")) await new Promise((r) => setTimeout(r, 20));
+
+  const sentAt = new Map();
+  const begin = nowMs();
+  for (let i = 0; i < MESSAGES; i++) {
+    const wait = begin + (i * 1000) / RATE - nowMs();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    sentAt.set(`m${i}`, nowMs());
+    const r = await send(`m${i}`);
+    if (r.status !== 200) throw new Error(`send: ${r.text}`);
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const latencies = [];
+  let missed = 0;
+  for (const [body, at] of sentAt) {
+    if (seen.has(body)) latencies.push(seen.get(body) - at); else missed++;
+  }
+  console.log(`send on A -> waiting /sync on B: ${MESSAGES} messages at ${RATE}/s: ${summary(latencies)}; missed ${missed}`);
+
+  const burstStart = nowMs();
+  for (let i = 0; i < BURST; i++) {
+    const r = await send(`b${i}`);
+    if (r.status !== 200) throw new Error(`send: ${r.text}`);
+  }
+  const sentBy = nowMs();
+  const deadline = nowMs() + 120000;
+  while (nowMs() < deadline && ![...Array(BURST).keys()].every((i) => seen.has(`b${i}`))) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const arrived = [...Array(BURST).keys()].filter((i) => seen.has(`b${i}`)).length;
+  const last = Math.max(...[...Array(BURST).keys()].map((i) => seen.get(`b${i}`) ?? 0));
+  console.log(`burst of ${BURST} sent on A in ${((sentBy - burstStart) / 1000).toFixed(2)} s (${(BURST / ((sentBy - burstStart) / 1000)).toFixed(0)} msg/s); ` +
+    `${arrived} in B's /sync after ${((last - burstStart) / 1000).toFixed(2)} s: ${(arrived / ((last - burstStart) / 1000)).toFixed(0)} PDUs/s end to end`);
+  done = true;
+  await call(a, "PUT", `${v3}/rooms/${enc}/send/m.room.message/release`, { token: alice.access_token, body: { msgtype: "m.text", body: "release" } });
+  await Promise.race([loop, new Promise((r) => setTimeout(r, 5000))]);
+} finally {
+  await fed.destroy();
+}
