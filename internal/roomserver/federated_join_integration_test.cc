@@ -199,6 +199,10 @@ TEST_F(FederatedJoinTest, MakeJoinTemplatesFollowTheRoomAndRefuseWhomTheRulesRef
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(make("!nowhere:rs.test", "@dan:remote.test").first.error_code(),
             grpc::StatusCode::NOT_FOUND);
+  // Once none of our users is in the room, what we know of it may be stale: no template.
+  ASSERT_TRUE(Member(kAlice, open->room_id(), v1::MEMBERSHIP_ACTION_LEAVE).ok());
+  EXPECT_EQ(make(open->room_id(), "@dan:remote.test").first.error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

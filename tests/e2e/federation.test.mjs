@@ -238,6 +238,9 @@ test("federation: users of two servers join one room and talk", async (t) => {
     // A room version the server does not speak (no ?ver= at all means version 1 only).
     assertError(await get(makeJoin("@mallory:evil.periscope.test", "")), 400, "M_INCOMPATIBLE_ROOM_VERSION");
     assertError(await get(`/_matrix/federation/v1/make_join/${enc("!nowhere:a.periscope.test")}/${enc("@m:evil.periscope.test")}?ver=10`), 404, "M_NOT_FOUND");
+    // make_leave: only for the server's own users, and only for someone in the room.
+    assertError(await get(`/_matrix/federation/v1/make_leave/${enc(room)}/${enc("@bob:b.periscope.test")}`), 403, "M_FORBIDDEN");
+    assertError(await get(`/_matrix/federation/v1/make_leave/${enc(room)}/${enc("@mallory:evil.periscope.test")}`), 403, "M_FORBIDDEN");
     // A genuine template, then a join sent back unsigned: refused, and nobody joined.
     const made = await get(makeJoin("@mallory:evil.periscope.test"));
     assert.equal(made.status, 200, made.text);

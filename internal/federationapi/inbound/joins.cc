@@ -42,21 +42,37 @@ absl::StatusOr<int> JoinHandler::RoomFor(const std::string& origin, const std::s
 absl::StatusOr<matrix::Json> JoinHandler::MakeJoin(
     const std::string& origin, const std::string& room_id, const std::string& user_id,
     const std::vector<std::string>& supported_versions) {
+  return Make(origin, room_id, user_id, "join", &supported_versions);
+}
+
+absl::StatusOr<matrix::Json> JoinHandler::MakeLeave(const std::string& origin,
+                                                    const std::string& room_id,
+                                                    const std::string& user_id) {
+  return Make(origin, room_id, user_id, "leave", nullptr);
+}
+
+absl::StatusOr<matrix::Json> JoinHandler::Make(const std::string& origin,
+                                               const std::string& room_id,
+                                               const std::string& user_id,
+                                               const std::string& membership,
+                                               const std::vector<std::string>* supported_versions) {
   PERISCOPE_ASSIGN_OR_RETURN(matrix::SigilId user, matrix::ParseSigilId(user_id, '@'));
   if (user.server_name != origin) {
-    return Forbidden("A server can only make joins for its own users");
+    return Forbidden(absl::StrCat("A server can only make ", membership, "s for its own users"));
   }
   PERISCOPE_ASSIGN_OR_RETURN(int version, RoomFor(origin, room_id));
   const std::string version_name = absl::StrCat(version);
-  // No ?ver= at all means the requester speaks room version 1 only (the spec's default).
-  if (std::find(supported_versions.begin(), supported_versions.end(), version_name) ==
-      supported_versions.end()) {
+  // No ?ver= at all means the requester speaks room version 1 only (the spec's default). A leave
+  // needs no negotiation: the leaving server was in the room.
+  if (supported_versions != nullptr &&
+      std::find(supported_versions->begin(), supported_versions->end(), version_name) ==
+          supported_versions->end()) {
     return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kIncompatibleRoomVersion,
                        absl::StrCat("The room's version is ", version_name,
                                     ", which the joining server does not support"));
   }
   PERISCOPE_ASSIGN_OR_RETURN(roomserver::v1::QueryMembershipTemplateResponse made,
-                             rooms_.MembershipTemplate(room_id, user_id, "join"));
+                             rooms_.MembershipTemplate(room_id, user_id, membership));
   PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(made.event_json()));
   return matrix::Json{{"event", std::move(event)}, {"room_version", made.room_version()}};
 }
@@ -65,6 +81,20 @@ absl::StatusOr<matrix::Json> JoinHandler::SendJoin(const std::string& origin,
                                                    const std::string& room_id,
                                                    const std::string& event_id,
                                                    const std::string& body) {
+  return Send(origin, room_id, event_id, body, "join");
+}
+
+absl::StatusOr<matrix::Json> JoinHandler::SendLeave(const std::string& origin,
+                                                    const std::string& room_id,
+                                                    const std::string& event_id,
+                                                    const std::string& body) {
+  return Send(origin, room_id, event_id, body, "leave");
+}
+
+absl::StatusOr<matrix::Json> JoinHandler::Send(const std::string& origin,
+                                               const std::string& room_id,
+                                               const std::string& event_id, const std::string& body,
+                                               const std::string& membership) {
   PERISCOPE_ASSIGN_OR_RETURN(int version, RoomFor(origin, room_id));
   absl::StatusOr<matrix::Json> pdu = matrix::ParseJson(body, {.max_bytes = matrix::kMaxEventBytes});
   if (!pdu.ok() || !pdu->is_object()) return BadJson("The body is not a JSON object");
@@ -72,12 +102,12 @@ absl::StatusOr<matrix::Json> JoinHandler::SendJoin(const std::string& origin,
   const std::string sender = matrix::StringField(*pdu, "sender");
   absl::StatusOr<matrix::SigilId> user = matrix::ParseSigilId(sender, '@');
   if (!user.ok() || user->server_name != origin) {
-    return Forbidden("A server can only send joins of its own users");
+    return Forbidden(absl::StrCat("A server can only send ", membership, "s of its own users"));
   }
   if (matrix::StringField(*pdu, "type") != "m.room.member" ||
       matrix::StringField(*pdu, "state_key") != sender ||
-      matrix::StringField(matrix::ContentOf(*pdu), "membership") != "join") {
-    return BadJson("The event is not the sender's own join");
+      matrix::StringField(matrix::ContentOf(*pdu), "membership") != membership) {
+    return BadJson(absl::StrCat("The event is not the sender's own ", membership));
   }
   absl::StatusOr<CheckedPdu> checked = CheckPdu(*pdu, version, keyring_);
   if (!checked.ok()) {
@@ -85,7 +115,7 @@ absl::StatusOr<matrix::Json> JoinHandler::SendJoin(const std::string& origin,
     if (absl::IsUnauthenticated(checked.status())) return Forbidden(checked.status().message());
     return BadJson(checked.status().message());
   }
-  if (checked->redacted) return BadJson("The join event's content hash does not match");
+  if (checked->redacted) return BadJson("The event's content hash does not match");
   if (checked->event_id != event_id) {
     return BadJson(absl::StrCat("The event's id is ", checked->event_id, ", not ", event_id));
   }
@@ -101,14 +131,18 @@ absl::StatusOr<matrix::Json> JoinHandler::SendJoin(const std::string& origin,
   in->set_send_on_behalf_of(origin);
   PERISCOPE_ASSIGN_OR_RETURN(roomserver::v1::InputRoomEventsResponse result, rooms_.Input(input));
   for (const auto& [id, why] : result.rejected()) {
-    return Forbidden(absl::StrCat("The join is not allowed: ", why));
+    return Forbidden(absl::StrCat("The ", membership, " is not allowed: ", why));
   }
   for (const auto& [id, why] : result.not_processed()) {
-    return BadJson(absl::StrCat("The join cannot be placed (build it from make_join): ", why));
+    return BadJson(absl::StrCat("The ", membership, " cannot be placed (build it from make_",
+                                membership, "): ", why));
   }
   if (result.soft_failed_event_ids_size() > 0) {
-    return Forbidden("The join is not allowed by the room's current state");
+    return Forbidden(
+        absl::StrCat("The ", membership, " is not allowed by the room's current state"));
   }
+  // send_leave v2 answers an empty object.
+  if (membership != "join") return matrix::Json::object();
   PERISCOPE_ASSIGN_OR_RETURN(matrix::Json answer, reads_.StateAtJoin(room_id, event_id, version));
   answer["origin"] = our_server_name_;
   answer["event"] = event;

@@ -8,7 +8,9 @@
 //    with the id in the path; the roomserver then checks it against the room's auth rules and
 //    places it (403 if it refuses), and the answer is the state before it with its auth chain.
 //    The federationsender relays the join to the room's other servers (send_on_behalf_of).
-// Both are refused (403) to a server the room's ACL denies.
+// make_leave and send_leave (v2, answered {}) are the same for a leave (a user of the requesting
+// server leaving, or rejecting an invite, through us). All are refused (403) to a server the
+// room's ACL denies, and make_* (404) when none of our users is in the room.
 
 #include <string>
 #include <vector>
@@ -38,8 +40,22 @@ class JoinHandler {
   // {"origin", "state", "auth_chain", "event", "members_omitted": false}.
   absl::StatusOr<matrix::Json> SendJoin(const std::string& origin, const std::string& room_id,
                                         const std::string& event_id, const std::string& body);
+  // {"event": template, "room_version"} for a leave.
+  absl::StatusOr<matrix::Json> MakeLeave(const std::string& origin, const std::string& room_id,
+                                         const std::string& user_id);
+  // {}.
+  absl::StatusOr<matrix::Json> SendLeave(const std::string& origin, const std::string& room_id,
+                                         const std::string& event_id, const std::string& body);
 
  private:
+  // make_join / make_leave; `supported_versions` only for a join.
+  absl::StatusOr<matrix::Json> Make(const std::string& origin, const std::string& room_id,
+                                    const std::string& user_id, const std::string& membership,
+                                    const std::vector<std::string>* supported_versions);
+  // send_join / send_leave.
+  absl::StatusOr<matrix::Json> Send(const std::string& origin, const std::string& room_id,
+                                    const std::string& event_id, const std::string& body,
+                                    const std::string& membership);
   // The room's version, once the room is known and its ACL allows `origin`.
   absl::StatusOr<int> RoomFor(const std::string& origin, const std::string& room_id);
 

@@ -180,6 +180,30 @@ TEST_F(JoinHandlerTest, SendJoinRefusesForgeriesBeforeTheRoomserverSeesThem) {
   EXPECT_TRUE(rooms_.inputs.empty());
 }
 
+TEST_F(JoinHandlerTest, LeavesGoThroughMakeLeaveAndSendLeave) {
+  absl::StatusOr<Json> made = joins_->MakeLeave("them.test", kRoom, "@dan:them.test");
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ((*made)["event"]["content"]["membership"], "leave");
+  EXPECT_EQ(MatrixErrcode(joins_->MakeLeave("them.test", kRoom, "@dan:other.test").status()),
+            "M_FORBIDDEN");
+  Json leave = SignedJoin("@dan:them.test", "m.room.member", "leave");
+  absl::StatusOr<Json> sent =
+      joins_->SendLeave("them.test", kRoom, *matrix::ComputeEventId(leave, 10), leave.dump());
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(*sent, Json::object());
+  ASSERT_EQ(rooms_.inputs.size(), 1u);
+  EXPECT_EQ(rooms_.inputs[0].events(0).send_on_behalf_of(), "them.test");
+  // A join is not a leave, nor the other way round.
+  Json join = SignedJoin();
+  EXPECT_EQ(
+      MatrixErrcode(
+          joins_->SendLeave("them.test", kRoom, *matrix::ComputeEventId(join, 10), join.dump())
+              .status()),
+      "M_BAD_JSON");
+  EXPECT_EQ(MatrixErrcode(SendJoin(leave).status()), "M_BAD_JSON");
+  EXPECT_EQ(rooms_.inputs.size(), 1u);
+}
+
 TEST_F(JoinHandlerTest, AJoinTheRoomserverRefusesIsForbiddenAndGetsNoState) {
   rooms_.refuse = true;
   absl::StatusOr<Json> answer = SendJoin(SignedJoin());

@@ -297,6 +297,29 @@ grpc::Status FederationApiServiceImpl::SendJoin(grpc::ServerContext* context,
   return Reply(answer(), context, response->mutable_response_json());
 }
 
+grpc::Status FederationApiServiceImpl::MakeLeave(grpc::ServerContext* context,
+                                                 const v1::MakeLeaveRequest* request,
+                                                 v1::MakeLeaveResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.joins->MakeLeave(auth->origin, request->room_id(), request->user_id());
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
+grpc::Status FederationApiServiceImpl::SendLeave(grpc::ServerContext* context,
+                                                 const v1::SendLeaveRequest* request,
+                                                 v1::SendLeaveResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.joins->SendLeave(auth->origin, request->room_id(), request->event_id(),
+                                  request->request().content());
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
 grpc::Status FederationApiServiceImpl::PerformJoin(grpc::ServerContext* context,
                                                    const v1::PerformJoinRequest* request,
                                                    v1::PerformJoinResponse* response) {

@@ -75,6 +75,10 @@ class FederationApiServiceImpl final : public v1::FederationApiService::Service 
                         v1::MakeJoinResponse* response) override;
   grpc::Status SendJoin(grpc::ServerContext* context, const v1::SendJoinRequest* request,
                         v1::SendJoinResponse* response) override;
+  grpc::Status MakeLeave(grpc::ServerContext* context, const v1::MakeLeaveRequest* request,
+                         v1::MakeLeaveResponse* response) override;
+  grpc::Status SendLeave(grpc::ServerContext* context, const v1::SendLeaveRequest* request,
+                         v1::SendLeaveResponse* response) override;
   grpc::Status PerformJoin(grpc::ServerContext* context, const v1::PerformJoinRequest* request,
                            v1::PerformJoinResponse* response) override;
   grpc::Status SendTransaction(grpc::ServerContext* context,

@@ -39,6 +39,10 @@ class FederationApiClient {
                         Callback<federationapi_v1::MakeJoinResponse> done) = 0;
   virtual void SendJoin(const federationapi_v1::SendJoinRequest& request,
                         Callback<federationapi_v1::SendJoinResponse> done) = 0;
+  virtual void MakeLeave(const federationapi_v1::MakeLeaveRequest& request,
+                         Callback<federationapi_v1::MakeLeaveResponse> done) = 0;
+  virtual void SendLeave(const federationapi_v1::SendLeaveRequest& request,
+                         Callback<federationapi_v1::SendLeaveResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

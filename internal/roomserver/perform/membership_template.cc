@@ -24,6 +24,13 @@ absl::StatusOr<v1::QueryMembershipTemplateResponse> MembershipTemplate::Build(
   proto.state_key = request.user_id();
   proto.content = {{"membership", request.membership()}};
 
+  // Only a server in the room may build on it: one whose users all left knows a stale DAG.
+  PERISCOPE_ASSIGN_OR_RETURN(bool in_room,
+                             store_.HasJoinedMemberOf(request.room_id(), writer_.server_name()));
+  if (!in_room) {
+    return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound,
+                       absl::StrCat("This server is not in room ", request.room_id()));
+  }
   v1::QueryMembershipTemplateResponse response;
   // Only reads: the write lock gives a consistent view of extremities and state, and the empty
   // transaction commits nothing.

@@ -17,9 +17,9 @@ class MembershipTemplate {
   MembershipTemplate(RoomStore& store, const EventWriter& writer)
       : store_(store), writer_(writer) {}
 
-  // NOT_FOUND (M_NOT_FOUND) for an unknown room, PERMISSION_DENIED (M_FORBIDDEN) when the auth
-  // rules refuse the event against the current state, INVALID_ARGUMENT for a bad user id or a
-  // membership other than join and leave.
+  // NOT_FOUND (M_NOT_FOUND) for an unknown room or one none of our users is in, PERMISSION_DENIED
+  // (M_FORBIDDEN) when the auth rules refuse the event against the current state, INVALID_ARGUMENT
+  // for a bad user id or a membership other than join and leave.
   absl::StatusOr<v1::QueryMembershipTemplateResponse> Build(
       const v1::QueryMembershipTemplateRequest& request);
 

@@ -22,7 +22,8 @@ void AddTransactionRoutes(Router& router, FederationApiClient& federationapi);
 // GET /event/{eventId}, /state/{roomId}, /state_ids/{roomId}, /event_auth/{roomId}/{eventId}
 void AddEventReadRoutes(Router& router, FederationApiClient& federationapi);
 
-// GET /make_join/{roomId}/{userId}?ver=, PUT /v2/send_join/{roomId}/{eventId}
+// GET /make_join/{roomId}/{userId}?ver=, PUT /v2/send_join/{roomId}/{eventId},
+// GET /make_leave/{roomId}/{userId}, PUT /v2/send_leave/{roomId}/{eventId}
 void AddJoinRoutes(Router& router, FederationApiClient& federationapi);
 
 // What the federationapi needs to verify a request's X-Matrix signature.
