@@ -1,12 +1,14 @@
 #include "internal/federationapi/federationapi_component.h"
 
 #include "internal/federationapi/inbound/destination_waker.h"
+#include "internal/federationapi/inbound/invites.h"
 #include "internal/federationapi/inbound/joins.h"
 #include "internal/federationapi/inbound/room_input.h"
 #include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/federation_key_fetcher.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/keyring/request_verifier.h"
+#include "internal/federationapi/outbound/room_inviter.h"
 #include "internal/federationapi/outbound/room_joiner.h"
 #include "internal/federationapi/reads/federation_reads.h"
 #include "internal/federationapi/reads/room_reads.h"
@@ -35,6 +37,8 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<FederationReads> reads;
   std::unique_ptr<JoinHandler> joins;
   std::unique_ptr<RoomJoiner> joiner;
+  std::unique_ptr<InviteHandler> invites;
+  std::unique_ptr<RoomInviter> inviter;
   std::unique_ptr<userapi::v1::UserApiService::Stub> userapi;
   std::unique_ptr<FederationApiServiceImpl> service;
 };
@@ -127,6 +131,12 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
       std::make_unique<RoomJoiner>(config.server_name, key, clock, parts->outbound->client(),
                                    *parts->keyring, *parts->room_input);
   deps.joiner = parts->joiner.get();
+  parts->invites =
+      std::make_unique<InviteHandler>(config.server_name, key, *parts->room_input, *parts->keyring);
+  deps.invites = parts->invites.get();
+  parts->inviter = std::make_unique<RoomInviter>(config.server_name, parts->outbound->client(),
+                                                 *parts->keyring, *parts->room_input);
+  deps.inviter = parts->inviter.get();
   parts->waker = NewGrpcDestinationWaker(std::move(federationsender), clock);
   deps.waker = parts->waker.get();
   parts->service = std::make_unique<FederationApiServiceImpl>(std::move(deps));

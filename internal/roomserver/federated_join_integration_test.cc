@@ -52,6 +52,7 @@ class FederatedJoinTest : public testing::RoomserverTest {
     events_.push_back(built.event);
   }
 
+  // A join (with `state`) is ours: RoomJoiner inputs it with our server as its origin.
   v1::InputRoomEventsResponse Input(const std::vector<Json>& events, v1::InputKind kind,
                                     bool create, const std::vector<std::string>& state = {}) {
     v1::InputRoomEventsRequest request;
@@ -60,7 +61,7 @@ class FederatedJoinTest : public testing::RoomserverTest {
       v1::InputRoomEvent* in = request.add_events();
       in->set_kind(kind);
       in->set_event_json(*matrix::EncodeCanonicalJson(e));
-      in->set_origin("remote.test");
+      in->set_origin(state.empty() ? "remote.test" : testing::kServer);
       if (!state.empty()) {
         in->set_has_state(true);
         for (const std::string& id : state) in->add_state_event_ids(id);
@@ -132,6 +133,22 @@ TEST_F(FederatedJoinTest, TheResidentsAnswerMakesTheRoomAndALocalUserTalksInIt) 
   // fit in one message); consumers read it from the roomserver.
   EXPECT_TRUE(join_output->state_reset());
   EXPECT_EQ(join_output->adds_state_event_ids_size(), 0);
+  // It names the room's current state after it, which the roomserver serves by that name; a group
+  // of another room is not served.
+  ASSERT_NE(join_output->current_state_group(), 0);
+  {
+    v1::QueryStateAtEventRequest request;
+    request.set_room_id(kRoom);
+    request.set_state_group(join_output->current_state_group());
+    grpc::ClientContext ctx;
+    v1::QueryStateAtEventResponse response;
+    ASSERT_TRUE(stub_->QueryStateAtEvent(&ctx, request, &response).ok());
+    EXPECT_EQ(response.state_event_ids_size(), 6);
+    request.set_room_id("!other:rs.test");
+    grpc::ClientContext other_ctx;
+    EXPECT_EQ(stub_->QueryStateAtEvent(&other_ctx, request, &response).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
   EXPECT_TRUE(join_output->from_federation());
   EXPECT_EQ(output.size(), 1u);  // outliers are not on the stream
 
@@ -203,6 +220,101 @@ TEST_F(FederatedJoinTest, MakeJoinTemplatesFollowTheRoomAndRefuseWhomTheRulesRef
   ASSERT_TRUE(Member(kAlice, open->room_id(), v1::MEMBERSHIP_ACTION_LEAVE).ok());
   EXPECT_EQ(make(open->room_id(), "@dan:remote.test").first.error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace periscope::roomserver
+
+namespace periscope::roomserver {
+namespace {
+
+// Invites from another server into a room we are not in (InputOutOfBandMembership): kept as an
+// outlier, told to syncapi once with the stripped state, never in the room's state here; refused
+// for someone else's user, and, once we are in the room, when the room's auth rules refuse it.
+class OutOfBandMembershipTest : public FederatedJoinTest {
+ protected:
+  grpc::Status Record(const Json& event, const std::vector<Json>& stripped = {}) {
+    v1::InputOutOfBandMembershipRequest request;
+    request.set_event_json(*matrix::EncodeCanonicalJson(event));
+    request.set_room_version("10");
+    for (const Json& s : stripped) request.add_invite_room_state_json(s.dump());
+    grpc::ClientContext ctx;
+    v1::InputOutOfBandMembershipResponse response;
+    return stub_->InputOutOfBandMembership(&ctx, request, &response);
+  }
+};
+
+TEST_F(OutOfBandMembershipTest, AnInviteIntoAnUnknownRoomIsToldToSyncapiOnceAndChangesNoState) {
+  BuildRemoteRoom("invite");
+  matrix::BuiltEvent invite =
+      Build(kBob, "m.room.member", kAlice, {{"membership", "invite"}}, remote_, "remote.test");
+  const Json name = {{"type", "m.room.name"},
+                     {"state_key", ""},
+                     {"sender", kBob},
+                     {"content", {{"name", "Hall"}}}};
+  grpc::Status first = Record(invite.event, {name, Json("not an event")});
+  ASSERT_TRUE(first.ok()) << first.error_message();
+  ASSERT_TRUE(Record(invite.event, {name}).ok());  // again: idempotent
+  EXPECT_TRUE(RoomKnown());
+  EXPECT_TRUE(State(kRoom).empty());
+
+  std::vector<v1::OutputEvent> output = ReadOutput(1);
+  ASSERT_EQ(output.size(), 1u);
+  const v1::NewRoomEvent& told = output[0].new_room_event();
+  EXPECT_EQ(told.event_id(), invite.event_id);
+  EXPECT_TRUE(told.from_federation());  // relayed by no one
+  ASSERT_EQ(told.adds_state_event_ids_size(), 1);
+  EXPECT_EQ(told.adds_state_event_ids(0), invite.event_id);
+  Json sent = *matrix::ParseJson(told.event_json());
+  ASSERT_EQ(sent["unsigned"]["invite_room_state"].size(), 1u);  // the malformed entry dropped
+  EXPECT_EQ(sent["unsigned"]["invite_room_state"][0]["content"]["name"], "Hall");
+
+  // The rejection's leave is recorded the same way, after it.
+  matrix::BuiltEvent leave =
+      Build(kAlice, "m.room.member", kAlice, {{"membership", "leave"}}, key_, "rs.test");
+  ASSERT_TRUE(Record(leave.event).ok());
+  output = ReadOutput(2);
+  ASSERT_EQ(output.size(), 2u);
+  EXPECT_EQ(output[1].new_room_event().event_id(), leave.event_id);
+  EXPECT_GT(output[1].room_sequence(), output[0].room_sequence());
+}
+
+TEST_F(OutOfBandMembershipTest, OnlyInvitesAndLeavesOfOurUsersAreRecorded) {
+  BuildRemoteRoom("invite");
+  matrix::BuiltEvent theirs = Build(kBob, "m.room.member", "@carol:remote.test",
+                                    {{"membership", "invite"}}, remote_, "remote.test");
+  EXPECT_EQ(Record(theirs.event).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  matrix::BuiltEvent join =
+      Build(kAlice, "m.room.member", kAlice, {{"membership", "join"}}, key_, "rs.test");
+  EXPECT_EQ(Record(join.event).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  matrix::BuiltEvent message =
+      Build(kBob, "m.room.message", "", {{"body", "hi"}}, remote_, "remote.test");
+  Json not_member = message.event;
+  not_member.erase("state_key");
+  EXPECT_EQ(Record(not_member).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(RoomKnown());
+}
+
+TEST_F(OutOfBandMembershipTest, InARoomWeAreInTheRoomsRulesDecideAndNothingIsStored) {
+  BuildRemoteRoom("public");
+  matrix::BuiltEvent join =
+      Build(kAlice, "m.room.member", kAlice, {{"membership", "join"}}, key_, "rs.test");
+  Input(events_, v1::INPUT_KIND_OUTLIER, true);
+  ASSERT_TRUE(Input({join.event}, v1::INPUT_KIND_NEW, true, ids_).rejected().empty());
+  ASSERT_TRUE(state_.Add(join.event_id, join.event).ok());
+  // Alice is joined: an invite of her is refused by the auth rules, and never stored.
+  matrix::BuiltEvent invite =
+      Build(kBob, "m.room.member", kAlice, {{"membership", "invite"}}, remote_, "remote.test");
+  EXPECT_EQ(Record(invite.event).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // One the rules allow is accepted, and left to arrive through the room.
+  matrix::BuiltEvent other = Build(kBob, "m.room.member", "@carol:rs.test",
+                                   {{"membership", "invite"}}, remote_, "remote.test");
+  ASSERT_TRUE(Record(other.event).ok());
+  std::vector<v1::OutputEvent> output = ReadOutput(1);
+  for (const auto& o : output) {
+    EXPECT_NE(o.new_room_event().event_id(), invite.event_id);
+    EXPECT_NE(o.new_room_event().event_id(), other.event_id);
+  }
 }
 
 }  // namespace

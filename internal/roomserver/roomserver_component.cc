@@ -9,7 +9,8 @@
 #include "internal/roomserver/perform/local_peeks.h"
 #include "internal/roomserver/perform/membership_changer.h"
 #include "internal/roomserver/perform/membership_template.h"
-#include "internal/roomserver/perform/remote_joiner.h"
+#include "internal/roomserver/perform/out_of_band_membership.h"
+#include "internal/roomserver/perform/remote_membership.h"
 #include "internal/roomserver/perform/room_creator.h"
 #include "internal/roomserver/perform/room_directory.h"
 #include "internal/roomserver/service/roomserver_service.h"
@@ -27,20 +28,22 @@ struct RoomserverComponent::Parts {
         std::shared_ptr<grpc::Channel> federationapi)
       : key(std::move(signing_key)),
         // A join waits for make_join and send_join on another server, then the room's state.
-        remote_joiner(federationapi
-                          ? NewGrpcRemoteJoiner(std::move(federationapi), absl::Seconds(120))
+        remote_membership(
+            federationapi ? NewGrpcRemoteMembership(std::move(federationapi), absl::Seconds(120))
                           : nullptr),
         store(pool),
         relay(store, js, OutputSubjectPrefix(config)),
         writer(config.server_name, key, clock),
         creator(store, writer),
         sender(store, writer),
-        memberships(store, writer, remote_joiner.get()),
+        memberships(store, writer, remote_membership.get()),
         directory(store, config.server_name),
         peeks(store, clock, config.server_name, config.peeking.local_peek_lifetime),
-        input(store, clock),
+        input(store, clock, config.server_name),
         templates(store, writer),
-        service(store, creator, sender, memberships, directory, peeks, input, templates) {
+        out_of_band(config.server_name, store, clock),
+        service(store, creator, sender, memberships, directory, peeks, input, templates,
+                out_of_band) {
     // Every commit that queued output is published at once, before the request is answered (so
     // syncapi usually has it by the time the client reads); the 1 s retry covers failures.
     store.SetOutputListener([this] {
@@ -51,7 +54,7 @@ struct RoomserverComponent::Parts {
   }
 
   matrix::SigningKey key;
-  std::unique_ptr<RemoteJoiner> remote_joiner;
+  std::unique_ptr<RemoteMembership> remote_membership;
   PgRoomStore store;
   OutboxRelay relay;
   EventWriter writer;
@@ -62,6 +65,7 @@ struct RoomserverComponent::Parts {
   LocalPeeks peeks;
   EventInput input;
   MembershipTemplate templates;
+  OutOfBandMembership out_of_band;
   RoomserverServiceImpl service;
 };
 

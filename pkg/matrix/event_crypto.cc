@@ -129,6 +129,11 @@ absl::StatusOr<Json> SignEvent(Json event, absl::string_view server_name, const 
                                int room_version) {
   PERISCOPE_ASSIGN_OR_RETURN(std::string hash, ContentHash(event));
   event["hashes"] = Json{{"sha256", hash}};
+  return AddEventSignature(std::move(event), server_name, key, room_version);
+}
+
+absl::StatusOr<Json> AddEventSignature(Json event, absl::string_view server_name,
+                                       const SigningKey& key, int room_version) {
   PERISCOPE_ASSIGN_OR_RETURN(Json redacted, RedactEvent(event, room_version));
   PERISCOPE_ASSIGN_OR_RETURN(std::string signature, JsonSignature(redacted, key));
   Json& signatures = event["signatures"];

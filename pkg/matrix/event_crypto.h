@@ -34,6 +34,10 @@ absl::StatusOr<std::string> ComputeEventId(const Json& event, int room_version);
 // with the signature added (the content is not redacted).
 absl::StatusOr<Json> SignEvent(Json event, absl::string_view server_name, const SigningKey& key,
                                int room_version);
+// Adds `server_name`'s signature to an event as it is (hashes untouched): a second server signing
+// another's event (the invitee's server an invite), which must keep its id.
+absl::StatusOr<Json> AddEventSignature(Json event, absl::string_view server_name,
+                                       const SigningKey& key, int room_version);
 
 // Verifies `server_name`'s signature (key `key_id`) over the redacted event.
 absl::Status VerifyEventSignature(const Json& event, absl::string_view server_name,

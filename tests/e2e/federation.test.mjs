@@ -252,4 +252,36 @@ test("federation: users of two servers join one room and talk", async (t) => {
     const members = await call(a, "GET", `${v3}/rooms/${enc(room)}/joined_members`, { token: alice.access_token });
     assert.equal(members.json.joined["@mallory:evil.periscope.test"], undefined);
   });
+
+  await t.test("/v2/invite refuses what a server may not ask, and nobody is invited", async () => {
+    const evilRoom = "!plot:evil.periscope.test";
+    const invite = (sender, target, extra = {}) => ({
+      room_id: evilRoom, type: "m.room.member", sender, state_key: target, origin: "evil.periscope.test",
+      content: { membership: "invite" }, prev_events: ["$p"], auth_events: ["$c"], depth: 3,
+      origin_server_ts: Date.now(), hashes: { sha256: "x" }, signatures: {}, ...extra,
+    });
+    const put = (body, eventId = "$e") => {
+      const uri = `/_matrix/federation/v2/invite/${enc(evilRoom)}/${enc(eventId)}`;
+      return federationCall(b, "PUT", uri, {
+        body,
+        headers: { authorization: fed.fake.authorization("PUT", uri, "b.periscope.test", body), "content-type": "application/json" },
+      });
+    };
+    const v10 = (event) => ({ room_version: "10", event, invite_room_state: [] });
+    // A user of another server than B, or an invite in another server's name.
+    assertError(await put(v10(invite("@m:evil.periscope.test", alice.user_id))), 403, "M_FORBIDDEN");
+    assertError(await put(v10(invite("@alice:a.periscope.test", bob.user_id))), 403, "M_FORBIDDEN");
+    // A room version B does not support; not an invite; no event at all.
+    assertError(await put({ room_version: "1", event: invite("@m:evil.periscope.test", bob.user_id) }), 400, "M_INCOMPATIBLE_ROOM_VERSION");
+    assertError(await put(v10(invite("@m:evil.periscope.test", bob.user_id, { content: { membership: "join" } }))), 400, "M_BAD_JSON");
+    assertError(await put({ room_version: "10" }), 400, "M_BAD_JSON");
+    assertError(await put({ room_version: "10", event: invite("@m:evil.periscope.test", bob.user_id), invite_room_state: "x" }), 400, "M_BAD_JSON");
+    // Unsigned by its server: refused.
+    const unsigned = await put(v10(invite("@m:evil.periscope.test", bob.user_id)));
+    assert.ok(unsigned.status === 403 || unsigned.status === 400, unsigned.text);
+    // Bob was invited to nothing.
+    const synced = await call(b, "GET", `${v3}/sync?timeout=0`, { token: bob.access_token });
+    assert.equal(synced.status, 200, synced.text);
+    assert.equal(synced.json.rooms?.invite?.[evilRoom], undefined);
+  });
 });

@@ -1,7 +1,7 @@
 // Federation end to end with stock matrix-js-sdk clients in their own sync loops, on three
 // servers on loopback (A and C monoliths, B the mesh): a room on A joined from B by alias and from
-// C by id through B (B answers C's make_join and relays C's join to A), everybody talks, a user
-// leaves and rejoins, and B is stopped mid-conversation and restarted: A's queue drains into B,
+// C by id through B (B answers C's make_join and relays C's join to A), everybody talks; a private
+// room's invites across servers, one accepted and one rejected; a user leaves and rejoins, and B is stopped mid-conversation and restarted: A's queue drains into B,
 // nothing lost, nothing doubled; and B's federationsender is killed (SIGKILL) in the middle of a
 // burst: restarted, it resends what it had not recorded as delivered, and no one sees a message
 // twice.
@@ -30,6 +30,14 @@ function waitForTimeline(client, roomId, match, what, timeoutMs = 45000) {
     };
     client.on(sdk.RoomEvent.Timeline, seen);
   });
+}
+// Resolves once `check()` holds (polled), or rejects after the timeout.
+async function waitFor(check, what, timeoutMs = 45000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 const message = (body) => (e) => e.getType() === "m.room.message" && e.getContent().body === body;
 const membership = (user, value) => (e) =>
@@ -98,6 +106,41 @@ test("federation: three servers chat through matrix-js-sdk clients", async (t) =
       assert.equal(room.name, "Three");
       assert.equal(room.getJoinedMemberCount(), 3, client.getUserId());
     }
+  });
+
+  await t.test("invites across servers: B's user accepts and talks, C's user rejects", async () => {
+    const { room_id: secret } = await alice.createRoom({ preset: "private_chat", name: "Secret" });
+    // Until invited, B cannot join the private room (A refuses make_join).
+    await assert.rejects(bob.joinRoom(secret, { viaServers: ["a.periscope.test"] }), (e) => e.errcode === "M_FORBIDDEN");
+    // Resolves once `client` holds `roomId` with its own membership `value`.
+    const untilMembership = (client, roomId, value) => waitFor(
+      () => client.getRoom(roomId)?.getMyMembership() === value, `${client.getUserId()} ${value} in ${roomId}`);
+
+    // A asks B to sign the invite (PUT /v2/invite); B's /sync shows it with A's stripped state.
+    await alice.invite(secret, bobAccount.user_id);
+    await untilMembership(bob, secret, "invite");
+    assert.equal(bob.getRoom(secret).name, "Secret");
+    const aliceSeesBob = waitForTimeline(alice, secret, membership(bobAccount.user_id, "join"), "bob's join");
+    await bob.joinRoom(secret);  // no via: through the inviter's server (a v12 room id names none)
+    await aliceSeesBob;
+    await untilMembership(bob, secret, "join");
+    const bobHears = waitForTimeline(bob, secret, message("just us"), `"just us"`);
+    await alice.sendTextMessage(secret, "just us");
+    await bobHears;
+    const aliceHears = waitForTimeline(alice, secret, message("indeed"), `"indeed"`);
+    await bob.sendTextMessage(secret, "indeed");
+    await aliceHears;
+
+    // C's user rejects: the leave goes through A (make_leave, send_leave); A sees it, C forgets it.
+    const aliceSeesReject = waitForTimeline(alice, secret, membership(carolAccount.user_id, "leave"), "carol's rejection");
+    await alice.invite(secret, carolAccount.user_id);
+    await untilMembership(carol, secret, "invite");
+    await carol.leave(secret);
+    await aliceSeesReject;
+    await untilMembership(carol, secret, "leave");
+    // And C has nothing of the room's messages.
+    const r = await call(c, "GET", `${v3}/rooms/${enc(secret)}/messages?dir=b&limit=100`, { token: carolAccount.access_token });
+    assert.ok(r.status === 403 || !r.json.chunk.some((e) => e.type === "m.room.message"), r.text);
   });
 
   await t.test("bob leaves and rejoins; the room goes on", async () => {

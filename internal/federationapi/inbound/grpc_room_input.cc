@@ -69,6 +69,16 @@ class GrpcRoomInput final : public RoomInput {
     return response;
   }
 
+  absl::Status OutOfBandMembership(
+      const roomserver::v1::InputOutOfBandMembershipRequest& request) override {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    roomserver::v1::InputOutOfBandMembershipResponse response;
+    grpc::Status s = stub_.InputOutOfBandMembership(&context, request, &response);
+    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
+    return absl::OkStatus();
+  }
+
  private:
   roomserver::v1::RoomserverService::StubInterface& stub_;
   absl::Duration timeout_;

@@ -97,7 +97,11 @@ absl::StatusOr<matrix::Json> JoinHandler::Send(const std::string& origin,
                                                const std::string& membership) {
   PERISCOPE_ASSIGN_OR_RETURN(int version, RoomFor(origin, room_id));
   absl::StatusOr<matrix::Json> pdu = matrix::ParseJson(body, {.max_bytes = matrix::kMaxEventBytes});
-  if (!pdu.ok() || !pdu->is_object()) return BadJson("The body is not a JSON object");
+  if (!pdu.ok()) {
+    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kNotJson,
+                       "The body is not JSON");
+  }
+  if (!pdu->is_object()) return BadJson("The body is not a JSON object");
   // What it must be, before any key is fetched for it: the sender's own join, from its server.
   const std::string sender = matrix::StringField(*pdu, "sender");
   absl::StatusOr<matrix::SigilId> user = matrix::ParseSigilId(sender, '@');
@@ -109,18 +113,12 @@ absl::StatusOr<matrix::Json> JoinHandler::Send(const std::string& origin,
       matrix::StringField(matrix::ContentOf(*pdu), "membership") != membership) {
     return BadJson(absl::StrCat("The event is not the sender's own ", membership));
   }
-  absl::StatusOr<CheckedPdu> checked = CheckPdu(*pdu, version, keyring_);
-  if (!checked.ok()) {
-    if (absl::IsUnavailable(checked.status())) return checked.status();
-    if (absl::IsUnauthenticated(checked.status())) return Forbidden(checked.status().message());
-    return BadJson(checked.status().message());
+  PERISCOPE_ASSIGN_OR_RETURN(CheckedPdu checked, CheckRequestPdu(*pdu, version, keyring_));
+  if (checked.event_id != event_id) {
+    return BadJson(absl::StrCat("The event's id is ", checked.event_id, ", not ", event_id));
   }
-  if (checked->redacted) return BadJson("The event's content hash does not match");
-  if (checked->event_id != event_id) {
-    return BadJson(absl::StrCat("The event's id is ", checked->event_id, ", not ", event_id));
-  }
-  if (checked->room_id != room_id) return BadJson("The event belongs to another room");
-  const matrix::Json& event = checked->event;
+  if (checked.room_id != room_id) return BadJson("The event belongs to another room");
+  const matrix::Json& event = checked.event;
 
   roomserver::v1::InputRoomEventsRequest input;
   roomserver::v1::InputRoomEvent* in = input.add_events();

@@ -176,6 +176,8 @@ TEST_F(JoinHandlerTest, SendJoinRefusesForgeriesBeforeTheRoomserverSeesThem) {
   EXPECT_EQ(MatrixErrcode(SendJoin(SignedJoin("@dan:them.test", "m.room.message")).status()),
             "M_BAD_JSON");
   EXPECT_EQ(MatrixErrcode(joins_->SendJoin("them.test", kRoom, "$x", "{nope").status()),
+            "M_NOT_JSON");
+  EXPECT_EQ(MatrixErrcode(joins_->SendJoin("them.test", kRoom, "$x", "[1]").status()),
             "M_BAD_JSON");
   EXPECT_TRUE(rooms_.inputs.empty());
 }

@@ -121,6 +121,38 @@ std::string RoomIdOfPdu(const matrix::Json& pdu) {
   return "";
 }
 
+absl::Status VerifyServerSignature(const matrix::Json& event, const std::string& server,
+                                   int room_version, Keyring& keyring) {
+  // Keys must have been valid when the event was sent (room versions 5+).
+  const matrix::Json& ts = matrix::JsonField(event, "origin_server_ts");
+  absl::Time at = room_version >= 5 && ts.is_number_integer()
+                      ? absl::FromUnixMillis(ts.get<int64_t>())
+                      : absl::InfinitePast();
+  const matrix::Json& signatures = matrix::JsonField(event, "signatures");
+  auto by_server = signatures.is_object() ? signatures.find(server) : signatures.end();
+  if (!signatures.is_object() || by_server == signatures.end() || !by_server->is_object() ||
+      by_server->empty()) {
+    return Unsigned(absl::StrCat("the event is not signed by ", server));
+  }
+  absl::Status last = Unsigned(absl::StrCat("no signature of ", server, " verifies"));
+  // A few key ids at most: each unknown one may cost a key lookup, and a server signs with one.
+  int tried = 0;
+  for (const auto& [key_id, sig] : by_server->items()) {
+    if (!absl::StartsWith(key_id, "ed25519:")) continue;
+    if (++tried > kMaxKeyIdsPerSigner) break;
+    absl::StatusOr<std::string> key = keyring.PublicKey(server, key_id, at);
+    if (!key.ok()) {
+      if (!absl::IsUnauthenticated(key.status())) return key.status();
+      last = Unsigned(key.status().message());
+      continue;
+    }
+    absl::Status s = matrix::VerifyEventSignature(event, server, key_id, *key, room_version);
+    if (s.ok()) return absl::OkStatus();
+    last = Unsigned(absl::StrCat(server, "'s signature ", key_id, ": ", s.message()));
+  }
+  return last;
+}
+
 absl::StatusOr<CheckedPdu> CheckPdu(const matrix::Json& pdu, int room_version, Keyring& keyring) {
   if (absl::Status s = CheckFormat(pdu, room_version); !s.ok()) return s;
   if (absl::Status s = matrix::CheckEventSize(pdu); !s.ok()) return Malformed(s.message());
@@ -143,39 +175,8 @@ absl::StatusOr<CheckedPdu> CheckPdu(const matrix::Json& pdu, int room_version, K
   out.event_id = *std::move(event_id);
   out.room_id = RoomIdOfPdu(out.event);
 
-  // Keys must have been valid when the event was sent (room versions 5+).
-  absl::Time at = room_version >= 5
-                      ? absl::FromUnixMillis(out.event["origin_server_ts"].get<int64_t>())
-                      : absl::InfinitePast();
-  const matrix::Json& signatures = out.event["signatures"];
   for (const std::string& server : RequiredSigners(out.event, room_version)) {
-    auto by_server = signatures.find(server);
-    if (by_server == signatures.end() || !by_server->is_object() || by_server->empty()) {
-      return Unsigned(absl::StrCat("the event is not signed by ", server));
-    }
-    bool verified = false;
-    absl::Status last = Unsigned(absl::StrCat("no signature of ", server, " verifies"));
-    // A few key ids at most: each unknown one may cost a key lookup, and a server signs with one.
-    int tried = 0;
-    for (const auto& [key_id, sig] : by_server->items()) {
-      if (!absl::StartsWith(key_id, "ed25519:")) continue;
-      if (++tried > kMaxKeyIdsPerSigner) break;
-      absl::StatusOr<std::string> key = keyring.PublicKey(server, key_id, at);
-      if (!key.ok()) {
-        if (!absl::IsUnauthenticated(key.status())) return key.status();
-        last = Unsigned(key.status().message());
-        continue;
-      }
-      if (absl::Status s =
-              matrix::VerifyEventSignature(out.event, server, key_id, *key, room_version);
-          s.ok()) {
-        verified = true;
-        break;
-      } else {
-        last = Unsigned(absl::StrCat(server, "'s signature ", key_id, ": ", s.message()));
-      }
-    }
-    if (!verified) return last;
+    PERISCOPE_RETURN_IF_ERROR(VerifyServerSignature(out.event, server, room_version, keyring));
   }
 
   absl::StatusOr<std::string> hash = matrix::ContentHash(out.event);
@@ -186,6 +187,25 @@ absl::StatusOr<CheckedPdu> CheckPdu(const matrix::Json& pdu, int room_version, K
     out.redacted = true;
   }
   return out;
+}
+
+absl::StatusOr<CheckedPdu> CheckRequestPdu(const matrix::Json& pdu, int room_version,
+                                           Keyring& keyring) {
+  absl::StatusOr<CheckedPdu> checked = CheckPdu(pdu, room_version, keyring);
+  if (!checked.ok()) {
+    if (absl::IsUnavailable(checked.status())) return checked.status();
+    if (absl::IsUnauthenticated(checked.status())) {
+      return MatrixError(absl::StatusCode::kPermissionDenied, matrix::errcode::kForbidden,
+                         checked.status().message());
+    }
+    return MatrixError(absl::StatusCode::kInvalidArgument, matrix::errcode::kBadJson,
+                       checked.status().message());
+  }
+  if (checked->redacted) {
+    return MatrixError(absl::StatusCode::kInvalidArgument, matrix::errcode::kBadJson,
+                       "The event's content hash does not match");
+  }
+  return checked;
 }
 
 }  // namespace periscope::federationapi

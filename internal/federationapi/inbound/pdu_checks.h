@@ -32,4 +32,16 @@ std::string RoomIdOfPdu(const matrix::Json& pdu);
 // a missing or bad signature (both mean "dropped"); UNAVAILABLE when keys could not be read.
 absl::StatusOr<CheckedPdu> CheckPdu(const matrix::Json& pdu, int room_version, Keyring& keyring);
 
+// CheckPdu for an event a server sent as the body of its request (send_join, send_leave, invite),
+// with the errors its answer gives: UNAUTHENTICATED as 403 M_FORBIDDEN, malformed as 400
+// M_BAD_JSON, a key that cannot be fetched now as UNAVAILABLE; an event whose content hash does not
+// match is refused (M_BAD_JSON) rather than taken redacted.
+absl::StatusOr<CheckedPdu> CheckRequestPdu(const matrix::Json& pdu, int room_version,
+                                           Keyring& keyring);
+
+// Whether `server` signed `event` (a well-formed PDU) with a key valid when it was sent.
+// UNAUTHENTICATED (M_FORBIDDEN) when it did not; a key that cannot be fetched now is UNAVAILABLE.
+absl::Status VerifyServerSignature(const matrix::Json& event, const std::string& server,
+                                   int room_version, Keyring& keyring);
+
 }  // namespace periscope::federationapi

@@ -1,7 +1,7 @@
 #pragma once
 // What the federationapi needs of the roomserver to take events in: a room's version,
-// InputRoomEvents, the server ACL, and make_join's template. Over gRPC in the service; faked in
-// unit tests.
+// InputRoomEvents, the server ACL, make_join's template and out-of-band memberships (invites). Over
+// gRPC in the service; faked in unit tests.
 
 #include <memory>
 #include <optional>
@@ -28,6 +28,12 @@ class RoomInput {
   virtual absl::StatusOr<roomserver::v1::QueryMembershipTemplateResponse> MembershipTemplate(
       const std::string& room_id, const std::string& user_id, const std::string& membership) {
     return absl::UnimplementedError("membership templates are not available");
+  }
+  // Records a local user's invite or leave in a room this server is not in (roomserver
+  // InputOutOfBandMembership): PERMISSION_DENIED when the room, which we are in, refuses it.
+  virtual absl::Status OutOfBandMembership(
+      const roomserver::v1::InputOutOfBandMembershipRequest& request) {
+    return absl::UnimplementedError("out-of-band memberships are not available");
   }
 };
 

@@ -4,9 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "internal/federationapi/inbound/pdu_checks.h"
+#include "internal/federationapi/inbound/state_input.h"
 #include "pkg/logging/logging.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/event_crypto.h"
+#include "pkg/matrix/json_fields.h"
 #include "pkg/matrix/server_acl.h"
 #include "pkg/status/matrix_status.h"
 
@@ -181,6 +183,18 @@ absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
     }
     result = Input(origin, checked->event_id, checked->event, &not_processed, &soft_failed);
     if (!result.ok()) return result.status();
+    if (not_processed) {
+      absl::StatusOr<matrix::Json> placed =
+          PlaceAcrossGap(origin, room_id, **version, checked->event_id, checked->event,
+                         &not_processed, &soft_failed);
+      if (placed.ok()) {
+        result = *std::move(placed);
+      } else {
+        logging::Info("federationapi.gap_state_failed", {{"origin", origin},
+                                                         {"event_id", checked->event_id},
+                                                         {"error", placed.status().ToString()}});
+      }
+    }
   }
   if (not_processed) {
     Count("missing_prevs");
@@ -199,7 +213,8 @@ absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
 absl::StatusOr<matrix::Json> TransactionProcessor::Input(const std::string& origin,
                                                          const std::string& event_id,
                                                          const matrix::Json& event,
-                                                         bool* not_processed, bool* soft_failed) {
+                                                         bool* not_processed, bool* soft_failed,
+                                                         const std::set<std::string>* state) {
   absl::StatusOr<std::string> json = matrix::EncodeCanonicalJson(event);
   if (!json.ok()) return Error(json.status().message());
   roomserver::v1::InputRoomEventsRequest request;
@@ -207,6 +222,10 @@ absl::StatusOr<matrix::Json> TransactionProcessor::Input(const std::string& orig
   input->set_kind(roomserver::v1::INPUT_KIND_NEW);
   input->set_event_json(*json);
   input->set_origin(origin);
+  if (state != nullptr) {
+    input->set_has_state(true);
+    for (const std::string& id : *state) input->add_state_event_ids(id);
+  }
   absl::StatusOr<roomserver::v1::InputRoomEventsResponse> response = rooms_.Input(request);
   if (!response.ok()) return response.status();
   *not_processed = false;
@@ -274,6 +293,24 @@ absl::Status TransactionProcessor::FetchMissing(const std::string& origin,
     if (!result.ok()) return result.status();
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<matrix::Json> TransactionProcessor::PlaceAcrossGap(
+    const std::string& origin, const std::string& room_id, int room_version,
+    const std::string& event_id, const matrix::Json& event, bool* not_processed,
+    bool* soft_failed) {
+  absl::StatusOr<federation::FederationResponse> r = missing_events_->Call(
+      origin, "GET",
+      absl::StrCat("/_matrix/federation/v1/state/", federation::EncodePathArg(room_id),
+                   "?event_id=", federation::EncodePathArg(event_id)),
+      std::nullopt, kGapStateTimeout);
+  if (!r.ok()) return r.status();
+  if (!r->ok()) return federation::RemoteErrorStatus(origin, *r);
+  PERISCOPE_ASSIGN_OR_RETURN(
+      std::set<std::string> state,
+      InputSentState(matrix::JsonField(r->body, "pdus"), matrix::JsonField(r->body, "auth_chain"),
+                     room_id, room_version, origin, /*create_room=*/false, keyring_, rooms_));
+  return Input(origin, event_id, event, not_processed, soft_failed, &state);
 }
 
 }  // namespace periscope::federationapi

@@ -6,7 +6,9 @@
 // room's ACL denies the origin, or it fails the stateless checks (pdu_checks.h); else given to
 // the roomserver, which stores it as accepted, rejected (error in its entry) or soft-failed (no
 // error: soft failure is a local matter). When its prev events are unknown, up to 10 of them are
-// fetched from the origin with get_missing_events, checked the same way, and given first.
+// fetched from the origin with get_missing_events, checked the same way, and given first; if that
+// leaves a gap, the state before the event is fetched from the origin (/state) and the event is
+// placed with it (as Synapse does with /state_ids at a gap).
 // Answers are recorded per (origin, txnId): a transaction sent again gets the first answer and
 // stores nothing twice. One transaction per origin is processed at a time: another arriving
 // meanwhile is answered 429 M_LIMIT_EXCEEDED at once (as Synapse does), never left waiting on a
@@ -44,6 +46,8 @@ class TransactionProcessor {
   static constexpr size_t kMaxEdus = 100;
   static constexpr int kMissingEventsLimit = 10;
   static constexpr absl::Duration kProcessingBudget = absl::Seconds(60);
+  // The origin's /state answer at a gap may be a big room's whole state.
+  static constexpr absl::Duration kGapStateTimeout = absl::Seconds(30);
 
   // `missing_events` asks origins for missing prev events; may be null (then none are fetched).
   TransactionProcessor(Keyring& keyring, RoomInput& rooms, TransactionStore& store,
@@ -65,12 +69,22 @@ class TransactionProcessor {
   // Gives a checked event to the roomserver; returns its entry, and says whether the event could
   // not be processed yet (unknown prevs) or was soft-failed. Counts nothing: the caller counts
   // the PDUs it was sent (not ancestors it fetched).
+  // With `state`, the event is placed with that state before it (has_state): across a gap.
   absl::StatusOr<matrix::Json> Input(const std::string& origin, const std::string& event_id,
                                      const matrix::Json& event, bool* not_processed,
-                                     bool* soft_failed);
+                                     bool* soft_failed,
+                                     const std::set<std::string>* state = nullptr);
   // Fetches up to kMissingEventsLimit ancestors of `event_id` from `origin` and inputs them.
   absl::Status FetchMissing(const std::string& origin, const std::string& room_id, int room_version,
                             const std::string& event_id);
+  // The gap get_missing_events could not fill: the state before `event_id` is asked of `origin`
+  // (GET /state?event_id=), checked and input as outliers, and the event placed with it; the
+  // roomserver then resolves it with the room's other extremities, and checks it against the
+  // current state like any new event. Its entry, as Input's.
+  absl::StatusOr<matrix::Json> PlaceAcrossGap(const std::string& origin, const std::string& room_id,
+                                              int room_version, const std::string& event_id,
+                                              const matrix::Json& event, bool* not_processed,
+                                              bool* soft_failed);
   std::shared_ptr<absl::Mutex> OriginLock(const std::string& origin);
   void Count(absl::string_view outcome) {
     if (counters_.on_pdu) counters_.on_pdu(outcome);

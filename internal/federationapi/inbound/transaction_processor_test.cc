@@ -45,6 +45,21 @@ class FakeRooms : public RoomInput {
       for (const auto& prev : event["prev_events"]) {
         if (!stored.contains(prev.get<std::string>())) known_prevs = false;
       }
+      if (input.kind() == roomserver::v1::INPUT_KIND_OUTLIER) {
+        outliers.insert(id);
+        continue;
+      }
+      if (input.has_state()) {
+        // Placed across a gap with the state given (which must have been input first).
+        for (const std::string& state_id : input.state_event_ids()) {
+          if (!outliers.contains(state_id)) {
+            (*response.mutable_not_processed())[id] = "state unknown";
+          }
+        }
+        placed_with_state[id] = {input.state_event_ids().begin(), input.state_event_ids().end()};
+        stored.insert(id);
+        continue;
+      }
       if (!known_prevs) {
         (*response.mutable_not_processed())[id] = "prev events unknown";
       } else if (event["type"] == "test.rejected") {
@@ -68,6 +83,8 @@ class FakeRooms : public RoomInput {
   std::map<std::string, Json> acls;
   std::set<std::string> stored = {"$root"};
   std::map<std::string, int> inputs;
+  std::set<std::string> outliers;
+  std::map<std::string, std::vector<std::string>> placed_with_state;
   // When set, Input waits for it (after notifying `entered`).
   absl::Notification* hold = nullptr;
   absl::Notification entered;
@@ -286,12 +303,80 @@ TEST_F(TransactionProcessorTest, MissingEventsAreFetchedOncePerRoomAndNoMoreThan
              periscope::testing::FakeFederation::Answer(200, {{"events", all}}));
   auto answer = Send("t1", {orphan1, orphan2});
   ASSERT_TRUE(answer.ok());
-  EXPECT_EQ(origin_.calls().size(), 1u);  // one fetch for the room, not one per PDU
+  // One fetch for the room, not one per PDU (and one ask for the state at the gap, which this
+  // origin does not answer).
+  ASSERT_EQ(origin_.calls().size(), 2u);
+  EXPECT_NE(origin_.calls()[1].target.find("/_matrix/federation/v1/state/"), std::string::npos);
   int input = 0;
   for (const Json& e : chain) input += rooms_.inputs.count(Id(e));
   EXPECT_EQ(input, TransactionProcessor::kMissingEventsLimit);  // 30 sent, 10 taken
   EXPECT_EQ(outcomes_["accepted"], 1);                          // orphan2 (its prev is in now)
   EXPECT_EQ(outcomes_["missing_prevs"], 1);                     // orphan1 (20 more were needed)
+}
+
+// A gap get_missing_events cannot fill: the origin's state before the event is fetched (/state),
+// checked, input as outliers, and the event placed with it. A state that does not verify, or that
+// names another room version, places nothing.
+class GapTest : public TransactionProcessorTest {
+ protected:
+  Json Create(const std::string& version = "10") {
+    Json event = {{"room_id", "!room:us.test"},
+                  {"type", "m.room.create"},
+                  {"state_key", ""},
+                  {"sender", "@bob:remote.test"},
+                  {"origin_server_ts", 1},
+                  {"depth", 1},
+                  {"prev_events", Json::array()},
+                  {"auth_events", Json::array()},
+                  {"content", {{"creator", "@bob:remote.test"}, {"room_version", version}}}};
+    return *matrix::SignEvent(event, "remote.test", remote_, 10);
+  }
+  void AnswerState(const Json& pdus) {
+    origin_.On("remote.test", "/_matrix/federation/v1/get_missing_events/",
+               periscope::testing::FakeFederation::Answer(200, {{"events", Json::array()}}));
+    origin_.On("remote.test", "/_matrix/federation/v1/state/",
+               periscope::testing::FakeFederation::Answer(
+                   200, {{"pdus", pdus}, {"auth_chain", Json::array()}}));
+  }
+};
+
+TEST_F(GapTest, AGapIsCrossedWithTheStateTheOriginGivesBeforeTheEvent) {
+  Json create = Create();
+  AnswerState(Json::array({create}));
+  Json orphan = Event("m.room.message", "$never-seen", 9);
+  auto answer = Send("t1", {orphan});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ((*answer)["pdus"][Id(orphan)], Json::object());
+  EXPECT_EQ(rooms_.placed_with_state[Id(orphan)], std::vector<std::string>{Id(create)});
+  EXPECT_TRUE(rooms_.outliers.contains(Id(create)));
+  EXPECT_EQ(outcomes_["accepted"], 1);
+  const auto calls = origin_.calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].target, "/_matrix/federation/v1/state/%21room%3Aus.test?event_id=" +
+                                 federation::EncodePathArg(Id(orphan)));
+}
+
+TEST_F(GapTest, AStateThatDoesNotVerifyPlacesNothing) {
+  Json forged = Create();
+  forged["content"]["creator"] = "@mallory:remote.test";  // altered after signing
+  AnswerState(Json::array({forged}));
+  Json orphan = Event("m.room.message", "$never-seen", 9);
+  auto answer = Send("t1", {orphan});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_TRUE((*answer)["pdus"][Id(orphan)].contains("error"));
+  EXPECT_TRUE(rooms_.outliers.empty());
+  EXPECT_FALSE(rooms_.stored.contains(Id(orphan)));
+  EXPECT_EQ(outcomes_["missing_prevs"], 1);
+}
+
+TEST_F(GapTest, AStateNamingAnotherRoomVersionPlacesNothing) {
+  AnswerState(Json::array({Create("9")}));
+  Json orphan = Event("m.room.message", "$never-seen", 9);
+  auto answer = Send("t1", {orphan});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_TRUE((*answer)["pdus"][Id(orphan)].contains("error"));
+  EXPECT_TRUE(rooms_.outliers.empty());
+  EXPECT_FALSE(rooms_.stored.contains(Id(orphan)));
 }
 
 }  // namespace

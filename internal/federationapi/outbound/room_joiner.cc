@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "internal/federationapi/inbound/pdu_checks.h"
+#include "internal/federationapi/inbound/state_input.h"
 #include "pkg/logging/logging.h"
 #include "pkg/matrix/auth_events.h"
 #include "pkg/matrix/errcodes.h"
@@ -31,63 +32,16 @@ absl::Status BadAnswer(const std::string& server, absl::string_view why) {
                      absl::StrCat("The answer of ", server, " cannot be used: ", why));
 }
 
-int64_t DepthOf(const matrix::Json& event) {
-  const matrix::Json& depth = matrix::JsonField(event, "depth");
-  return depth.is_number_integer() ? depth.get<int64_t>() : 0;
-}
-
 }  // namespace
 
-std::vector<matrix::Json> AuthOrder(std::vector<matrix::Json> events, int room_version) {
-  std::map<std::string, size_t> index;
-  std::vector<std::string> ids(events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    ids[i] = matrix::ComputeEventId(events[i], room_version).value_or("");
-    index.emplace(ids[i], i);
-  }
-  // Kahn's algorithm over the auth edges inside the set, the shallowest ready event first.
-  std::vector<int> waiting(events.size(), 0);
-  std::vector<std::vector<size_t>> dependents(events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    for (const std::string& auth : matrix::AuthEventIdsOf(events[i], room_version)) {
-      auto it = index.find(auth);
-      if (it == index.end() || it->second == i) continue;
-      ++waiting[i];
-      dependents[it->second].push_back(i);
-    }
-  }
-  std::set<std::tuple<int64_t, std::string, size_t>> ready;
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (waiting[i] == 0) ready.emplace(DepthOf(events[i]), ids[i], i);
-  }
-  std::vector<matrix::Json> out;
-  std::vector<bool> done(events.size(), false);
-  while (out.size() < events.size()) {
-    if (ready.empty()) {
-      // A cycle (only a forged answer has one): the rest by depth; the roomserver refuses them.
-      for (size_t i = 0; i < events.size(); ++i) {
-        if (!done[i]) ready.emplace(DepthOf(events[i]), ids[i], i);
-      }
-    }
-    auto [depth, id, i] = *ready.begin();
-    ready.erase(ready.begin());
-    if (done[i]) continue;
-    done[i] = true;
-    out.push_back(events[i]);
-    for (size_t d : dependents[i]) {
-      if (--waiting[d] == 0 && !done[d]) ready.emplace(DepthOf(events[d]), ids[d], d);
-    }
-  }
-  return out;
-}
-
-absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeJoin(const std::string& room_id,
-                                                          const std::string& user_id,
-                                                          const std::vector<std::string>& servers) {
+absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeMembership(
+    const std::string& room_id, const std::string& user_id, const std::vector<std::string>& servers,
+    const std::string& membership) {
   std::string target =
-      absl::StrCat("/_matrix/federation/v1/make_join/", federation::EncodePathArg(room_id), "/",
-                   federation::EncodePathArg(user_id));
-  for (int v = kMinRoomVersion; v <= kMaxRoomVersion; ++v) {
+      absl::StrCat("/_matrix/federation/v1/make_", membership, "/",
+                   federation::EncodePathArg(room_id), "/", federation::EncodePathArg(user_id));
+  // A join says which room versions we can take; a leave needs none (the room is known).
+  for (int v = kMinRoomVersion; membership == "join" && v <= kMaxRoomVersion; ++v) {
     absl::StrAppend(&target, v == kMinRoomVersion ? "?" : "&", "ver=", v);
   }
   absl::Status last = MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
@@ -115,7 +69,7 @@ absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeJoin(const std::string& roo
     if (!version.ok()) {
       // Not one we offered (4-12): this server cannot be joined through; another may.
       last = MatrixError(absl::StatusCode::kInvalidArgument, errcode::kIncompatibleRoomVersion,
-                         absl::StrCat(server, " answered make_join for room version \"",
+                         absl::StrCat(server, " answered make_", membership, " for room version \"",
                                       version_name, "\", which this server does not support"));
       continue;
     }
@@ -123,10 +77,11 @@ absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeJoin(const std::string& roo
         matrix::StringField(event, "sender") != user_id ||
         matrix::StringField(event, "state_key") != user_id ||
         matrix::StringField(event, "room_id") != room_id ||
-        matrix::StringField(matrix::ContentOf(event), "membership") != "join" ||
+        matrix::StringField(matrix::ContentOf(event), "membership") != membership ||
         !matrix::JsonField(event, "prev_events").is_array() ||
         !matrix::JsonField(event, "auth_events").is_array()) {
-      last = BadAnswer(server, "the make_join template is not the user's join into the room");
+      last = BadAnswer(server, absl::StrCat("the make_", membership, " template is not the user's ",
+                                            membership, " in the room"));
       continue;
     }
     return Template{server, *version, event};
@@ -134,9 +89,11 @@ absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeJoin(const std::string& roo
   return last;
 }
 
-absl::StatusOr<matrix::Json> RoomJoiner::BuildJoin(const Template& made, const std::string& room_id,
-                                                   const std::string& user_id,
-                                                   const std::string& content_json) {
+absl::StatusOr<matrix::Json> RoomJoiner::BuildMembership(const Template& made,
+                                                         const std::string& room_id,
+                                                         const std::string& user_id,
+                                                         const std::string& content_json,
+                                                         const std::string& membership) {
   matrix::Json content = matrix::Json::object();
   if (!content_json.empty()) {
     PERISCOPE_ASSIGN_OR_RETURN(content, matrix::ParseJson(content_json));
@@ -150,7 +107,7 @@ absl::StatusOr<matrix::Json> RoomJoiner::BuildJoin(const Template& made, const s
   matrix::Json merged = matrix::ContentOf(made.event);
   if (!merged.is_object()) merged = matrix::Json::object();
   for (auto& [key, value] : content.items()) merged[key] = value;
-  merged["membership"] = "join";
+  merged["membership"] = membership;
 
   matrix::Json event = made.event;
   for (const char* key : {"hashes", "signatures", "unsigned", "event_id"}) event.erase(key);
@@ -179,61 +136,9 @@ absl::StatusOr<std::string> RoomJoiner::TakeIn(const Template& made, const std::
   if (!state.is_array() || !chain.is_array()) {
     return BadAnswer(made.server, "send_join's answer has no state or auth_chain list");
   }
-  // Every event goes through the checks of a received PDU; the ones that fail are dropped, as
-  // Synapse drops them, and the roomserver then refuses what needed them.
-  std::map<std::string, matrix::Json> checked;
-  std::set<std::string> state_ids;
-  bool has_create = false;
-  for (const matrix::Json* list : {&chain, &state}) {
-    for (const matrix::Json& pdu : *list) {
-      absl::StatusOr<CheckedPdu> ok = CheckPdu(pdu, made.room_version, keyring_);
-      if (!ok.ok() || ok->room_id != room_id) {
-        // Room-level state (an ACL, the power levels, the join rules, history visibility...)
-        // that cannot be verified, now or at all, would leave a wrong state: the join stops with
-        // nothing input. A member event that cannot be (a long-gone server's) is left out.
-        if (matrix::StringField(pdu, "state_key").empty() && list == &state) {
-          return MatrixError(absl::StatusCode::kUnavailable, errcode::kUnknown,
-                             absl::StrCat("The room's ", matrix::StringField(pdu, "type"), " from ",
-                                          made.server, " cannot be verified: ",
-                                          ok.ok() ? "another room" : ok.status().message()));
-        }
-        logging::Warn("federationapi.join_event_dropped",
-                      {{"room_id", room_id},
-                       {"server", made.server},
-                       {"error", ok.ok() ? "another room" : ok.status().ToString()}});
-        continue;
-      }
-      if (list == &state) {
-        state_ids.insert(ok->event_id);
-        if (matrix::StringField(ok->event, "type") == "m.room.create") has_create = true;
-      }
-      checked.emplace(ok->event_id, std::move(ok->event));
-    }
-  }
-  if (!has_create) return BadAnswer(made.server, "the room's state has no m.room.create");
-
-  std::vector<matrix::Json> events;
-  for (auto& [id, event] : checked) events.push_back(std::move(event));
-  events = AuthOrder(std::move(events), made.room_version);
-  for (size_t start = 0; start < events.size(); start += kInputBatch) {
-    roomserver::v1::InputRoomEventsRequest batch;
-    batch.set_create_room_version(absl::StrCat(made.room_version));
-    for (size_t i = start; i < std::min(events.size(), start + kInputBatch); ++i) {
-      roomserver::v1::InputRoomEvent* in = batch.add_events();
-      in->set_kind(roomserver::v1::INPUT_KIND_OUTLIER);
-      PERISCOPE_ASSIGN_OR_RETURN(*in->mutable_event_json(), matrix::EncodeCanonicalJson(events[i]));
-      in->set_origin(made.server);
-    }
-    PERISCOPE_ASSIGN_OR_RETURN(roomserver::v1::InputRoomEventsResponse result, rooms_.Input(batch));
-    for (const auto& [id, why] : result.rejected()) {
-      logging::Warn("federationapi.join_event_rejected",
-                    {{"room_id", room_id}, {"event_id", id}, {"reason", why}});
-    }
-    for (const auto& [id, why] : result.not_processed()) {
-      logging::Warn("federationapi.join_event_not_processed",
-                    {{"room_id", room_id}, {"event_id", id}, {"reason", why}});
-    }
-  }
+  PERISCOPE_ASSIGN_OR_RETURN(std::set<std::string> state_ids,
+                             InputSentState(state, chain, room_id, made.room_version, made.server,
+                                            /*create_room=*/true, keyring_, rooms_));
 
   roomserver::v1::InputRoomEventsRequest last;
   last.set_create_room_version(absl::StrCat(made.room_version));
@@ -254,15 +159,9 @@ absl::StatusOr<std::string> RoomJoiner::TakeIn(const Template& made, const std::
   return join_id;
 }
 
-absl::StatusOr<std::string> RoomJoiner::Join(const v1::PerformJoinRequest& request) {
-  const std::string& room_id = request.room_id();
-  const std::string& user_id = request.user_id();
-  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(room_id));
-  PERISCOPE_ASSIGN_OR_RETURN(matrix::SigilId user, matrix::ParseSigilId(user_id, '@'));
-  if (user.server_name != our_server_name_) {
-    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kInvalidParam,
-                       "only local users join through this server");
-  }
+std::vector<std::string> RoomJoiner::Candidates(
+    const std::string& room_id,
+    const google::protobuf::RepeatedPtrField<std::string>& given) const {
   // The given servers in order, then the room id's server (room versions before 12 name one).
   std::vector<std::string> servers;
   auto add = [&](const std::string& server) {
@@ -271,15 +170,41 @@ absl::StatusOr<std::string> RoomJoiner::Join(const v1::PerformJoinRequest& reque
       servers.push_back(server);
     }
   };
-  for (const std::string& server : request.server_names()) add(server);
+  for (const std::string& server : given) add(server);
   if (size_t colon = room_id.find(':'); colon != std::string::npos) {
     add(room_id.substr(colon + 1));
   }
+  return servers;
+}
 
-  PERISCOPE_ASSIGN_OR_RETURN(Template made, MakeJoin(room_id, user_id, servers));
-  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json join,
-                             BuildJoin(made, room_id, user_id, request.content_json()));
-  PERISCOPE_ASSIGN_OR_RETURN(std::string join_id, matrix::ComputeEventId(join, made.room_version));
+absl::StatusOr<RoomJoiner::Signed> RoomJoiner::MakeAndSign(
+    const std::string& room_id, const std::string& user_id,
+    const google::protobuf::RepeatedPtrField<std::string>& server_names,
+    const std::string& content_json, const std::string& membership) {
+  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(room_id));
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::SigilId user, matrix::ParseSigilId(user_id, '@'));
+  if (user.server_name != our_server_name_) {
+    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kInvalidParam,
+                       absl::StrCat("only local users ", membership, " through this server"));
+  }
+  Signed out;
+  PERISCOPE_ASSIGN_OR_RETURN(
+      out.made, MakeMembership(room_id, user_id, Candidates(room_id, server_names), membership));
+  PERISCOPE_ASSIGN_OR_RETURN(out.event,
+                             BuildMembership(out.made, room_id, user_id, content_json, membership));
+  PERISCOPE_ASSIGN_OR_RETURN(out.event_id,
+                             matrix::ComputeEventId(out.event, out.made.room_version));
+  return out;
+}
+
+absl::StatusOr<std::string> RoomJoiner::Join(const v1::PerformJoinRequest& request) {
+  const std::string& room_id = request.room_id();
+  PERISCOPE_ASSIGN_OR_RETURN(Signed signed_join,
+                             MakeAndSign(room_id, request.user_id(), request.server_names(),
+                                         request.content_json(), "join"));
+  const Template& made = signed_join.made;
+  matrix::Json& join = signed_join.event;
+  const std::string& join_id = signed_join.event_id;
   const std::string target =
       absl::StrCat("/_matrix/federation/v2/send_join/", federation::EncodePathArg(room_id), "/",
                    federation::EncodePathArg(join_id));
@@ -295,10 +220,37 @@ absl::StatusOr<std::string> RoomJoiner::Join(const v1::PerformJoinRequest& reque
     // cover, unsigned, other signatures) stays as we built it.
     const matrix::Json& theirs =
         matrix::JsonField(matrix::JsonField(returned, "signatures"), made.server.c_str());
-    if (theirs.is_object()) join["signatures"][made.server] = theirs;
+    // Kept only if it verifies: a bad one would make other servers refuse our user's join.
+    if (theirs.is_object() &&
+        VerifyServerSignature(returned, made.server, made.room_version, keyring_).ok()) {
+      join["signatures"][made.server] = theirs;
+    }
   }
 
   return TakeIn(made, room_id, join, join_id, answer.body);
+}
+
+absl::StatusOr<std::string> RoomJoiner::Leave(const v1::PerformLeaveRequest& request) {
+  const std::string& room_id = request.room_id();
+  PERISCOPE_ASSIGN_OR_RETURN(Signed signed_leave,
+                             MakeAndSign(room_id, request.user_id(), request.server_names(),
+                                         request.content_json(), "leave"));
+  const Template& made = signed_leave.made;
+  const matrix::Json& leave = signed_leave.event;
+  const std::string& leave_id = signed_leave.event_id;
+  const std::string target =
+      absl::StrCat("/_matrix/federation/v2/send_leave/", federation::EncodePathArg(room_id), "/",
+                   federation::EncodePathArg(leave_id));
+  PERISCOPE_ASSIGN_OR_RETURN(federation::FederationResponse answer,
+                             federation_.Call(made.server, "PUT", target, leave, kSendJoinTimeout));
+  if (!answer.ok()) return federation::RemoteErrorStatus(made.server, answer);
+  // The room is not ours: the leave is recorded beside the invite it answers, so that the user's
+  // /sync moves the room from invited to left.
+  roomserver::v1::InputOutOfBandMembershipRequest record;
+  PERISCOPE_ASSIGN_OR_RETURN(*record.mutable_event_json(), matrix::EncodeCanonicalJson(leave));
+  record.set_room_version(absl::StrCat(made.room_version));
+  PERISCOPE_RETURN_IF_ERROR(rooms_.OutOfBandMembership(record));
+  return leave_id;
 }
 
 }  // namespace periscope::federationapi

@@ -1,6 +1,7 @@
 #pragma once
 // The joining side of joining a room over federation (server-server spec "Joining Rooms"), for a
-// local user's /join of a room this server is not in:
+// local user's /join of a room this server is not in (and, the same way through make_leave and
+// send_leave, a local user's leave of such a room: rejecting an invite from another server):
 //  1. make_join on each candidate server in turn (the given servers, then the room id's own)
 //     until one gives a template; a 403 or 400 answer is final, an unreachable or unknowing
 //     server is skipped;
@@ -41,11 +42,13 @@ class RoomJoiner {
   // The join event's id. NOT_FOUND (M_NOT_FOUND) when no server could be asked or none knows
   // the room; the remote refusal (403, 400) as it came; UNAVAILABLE when no server answered.
   absl::StatusOr<std::string> Join(const v1::PerformJoinRequest& request);
+  // A local user's leave of a room this server is not in (rejecting an invite received over
+  // federation): make_leave and send_leave (v2) through the candidates, then the leave is recorded
+  // as an out-of-band membership. Errors as for Join.
+  absl::StatusOr<std::string> Leave(const v1::PerformLeaveRequest& request);
 
   // At most this many servers are asked (each make_join may wait 30 s).
   static constexpr size_t kMaxCandidates = 5;
-  // Events go to the roomserver in batches of this many (a gRPC message stays small).
-  static constexpr size_t kInputBatch = 100;
 
  private:
   struct Template {
@@ -53,13 +56,31 @@ class RoomJoiner {
     int room_version = 0;
     matrix::Json event;
   };
-  // make_join on the candidates in turn.
-  absl::StatusOr<Template> MakeJoin(const std::string& room_id, const std::string& user_id,
-                                    const std::vector<std::string>& servers);
-  // The signed join event built from the template.
-  absl::StatusOr<matrix::Json> BuildJoin(const Template& made, const std::string& room_id,
-                                         const std::string& user_id,
-                                         const std::string& content_json);
+  // A membership event built from a resident's template and signed by us.
+  struct Signed {
+    Template made;
+    matrix::Json event;
+    std::string event_id;
+  };
+  // make_join or make_leave through the candidates, then the event built and signed: what a join
+  // and a leave share.
+  absl::StatusOr<Signed> MakeAndSign(
+      const std::string& room_id, const std::string& user_id,
+      const google::protobuf::RepeatedPtrField<std::string>& server_names,
+      const std::string& content_json, const std::string& membership);
+  // The servers to ask: the given ones, then the room id's (at most kMaxCandidates).
+  std::vector<std::string> Candidates(
+      const std::string& room_id,
+      const google::protobuf::RepeatedPtrField<std::string>& given) const;
+  // make_join or make_leave (`membership`) on the candidates in turn.
+  absl::StatusOr<Template> MakeMembership(const std::string& room_id, const std::string& user_id,
+                                          const std::vector<std::string>& servers,
+                                          const std::string& membership);
+  // The signed membership event built from the template.
+  absl::StatusOr<matrix::Json> BuildMembership(const Template& made, const std::string& room_id,
+                                               const std::string& user_id,
+                                               const std::string& content_json,
+                                               const std::string& membership);
   // Checks the send_join answer's events and inputs them, then the join.
   absl::StatusOr<std::string> TakeIn(const Template& made, const std::string& room_id,
                                      const matrix::Json& join, const std::string& join_id,
@@ -72,9 +93,5 @@ class RoomJoiner {
   Keyring& keyring_;
   RoomInput& rooms_;
 };
-
-// `events` ordered so that each comes after those of its auth events that are among them (ties,
-// and cycles, by depth then id): the order in which the roomserver can check them.
-std::vector<matrix::Json> AuthOrder(std::vector<matrix::Json> events, int room_version);
 
 }  // namespace periscope::federationapi

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "gtest/gtest.h"
+#include "internal/federationapi/inbound/state_input.h"
 #include "internal/federationapi/testing/fake_key_fetcher.h"
 #include "internal/federationapi/testing/fake_server_key_store.h"
 #include "pkg/matrix/auth_events.h"
@@ -91,9 +92,10 @@ class RoomJoinerTest : public ::testing::Test {
   }
 
   // res.test answers make_join with `made` and send_join with the room's state.
-  void ResidentAnswers(Json made) {
+  // (`version` is the room version make_join names.)
+  void ResidentAnswers(Json made, const std::string& version = "10") {
     federation_.On("res.test", "/_matrix/federation/v1/make_join/",
-                   FakeFederation::Answer(200, {{"event", made}, {"room_version", "10"}}));
+                   FakeFederation::Answer(200, {{"event", made}, {"room_version", version}}));
     federation_.On(
         "res.test", "/_matrix/federation/v2/send_join/",
         [this](const FakeFederation::Request& r) -> absl::StatusOr<federation::FederationResponse> {
@@ -261,16 +263,21 @@ TEST_F(RoomJoinerTest, ARoomVersionNotOfferedMovesOnToTheNextServer) {
   EXPECT_EQ(calls[2].method, "PUT");
 }
 
-// The resident's copy of our join contributes its signature and nothing else.
-TEST_F(RoomJoinerTest, TheResidentsCopyOfTheJoinAddsOnlyItsSignature) {
+// The resident's copy of our join contributes its signature, if it verifies, and nothing else.
+class ResidentCopyTest : public RoomJoinerTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(ResidentCopyTest, TheResidentsCopyOfTheJoinAddsOnlyItsValidSignature) {
+  const bool forged = GetParam();
   federation_.On(
       "res.test", "/_matrix/federation/v1/make_join/",
       FakeFederation::Answer(200, {{"event", Template("@bob:us.test")}, {"room_version", "10"}}));
+  std::string their_signature;
   federation_.On(
       "res.test", "/_matrix/federation/v2/send_join/",
-      [this](const FakeFederation::Request& r) -> absl::StatusOr<federation::FederationResponse> {
-        Json copy = *r.body;
-        copy["signatures"]["res.test"] = {{"ed25519:res", "c2lnbmF0dXJl"}};
+      [&](const FakeFederation::Request& r) -> absl::StatusOr<federation::FederationResponse> {
+        Json copy = *matrix::AddEventSignature(*r.body, "res.test", resident_, 10);
+        if (forged) copy["signatures"]["res.test"][resident_.key_id] = "c2lnbmF0dXJl";
+        their_signature = copy["signatures"]["res.test"][resident_.key_id];
         copy["signatures"].erase("us.test");
         copy["unsigned"] = {{"redacted_because", {{"type", "m.room.redaction"}}}};
         copy["content"]["displayname"] = "Not Bob";  // not covered by the event id
@@ -285,7 +292,20 @@ TEST_F(RoomJoinerTest, TheResidentsCopyOfTheJoinAddsOnlyItsSignature) {
   EXPECT_EQ(stored["content"]["displayname"], "Bob");
   EXPECT_FALSE(stored.contains("unsigned"));
   EXPECT_TRUE(stored["signatures"].contains("us.test"));
-  EXPECT_EQ(stored["signatures"]["res.test"]["ed25519:res"], "c2lnbmF0dXJl");
+  if (forged) {
+    EXPECT_FALSE(stored["signatures"].contains("res.test"));
+  } else {
+    EXPECT_EQ(stored["signatures"]["res.test"][resident_.key_id], their_signature);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(ValidOrForged, ResidentCopyTest, ::testing::Bool());
+
+// A make_join naming another version than the room's create event: nothing is input.
+TEST_F(RoomJoinerTest, AMakeJoinVersionTheCreateEventContradictsInputsNothing) {
+  ResidentAnswers(Template("@bob:us.test"), "9");
+  EXPECT_FALSE(joiner_->Join(Request({})).ok());
+  EXPECT_TRUE(rooms_.requests.empty());
 }
 
 TEST_F(RoomJoinerTest, AuthOrderPutsAuthEventsFirstWhateverTheInputOrder) {

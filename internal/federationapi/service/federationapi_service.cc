@@ -329,4 +329,34 @@ grpc::Status FederationApiServiceImpl::PerformJoin(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status FederationApiServiceImpl::Invite(grpc::ServerContext* context,
+                                              const v1::InviteRequest* request,
+                                              v1::InviteResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.invites->Invite(auth->origin, request->room_id(), request->event_id(),
+                                 request->request().content());
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
+grpc::Status FederationApiServiceImpl::PerformInvite(grpc::ServerContext* context,
+                                                     const v1::PerformInviteRequest* request,
+                                                     v1::PerformInviteResponse* response) {
+  absl::StatusOr<std::string> invited = deps_.inviter->Invite(*request);
+  if (!invited.ok()) return grpcutil::ToGrpcStatus(invited.status(), context);
+  response->set_event_id(*invited);
+  return grpc::Status::OK;
+}
+
+grpc::Status FederationApiServiceImpl::PerformLeave(grpc::ServerContext* context,
+                                                    const v1::PerformLeaveRequest* request,
+                                                    v1::PerformLeaveResponse* response) {
+  absl::StatusOr<std::string> left = deps_.joiner->Leave(*request);
+  if (!left.ok()) return grpcutil::ToGrpcStatus(left.status(), context);
+  response->set_event_id(*left);
+  return grpc::Status::OK;
+}
+
 }  // namespace periscope::federationapi

@@ -8,10 +8,12 @@
 #include <string>
 
 #include "internal/federationapi/inbound/destination_waker.h"
+#include "internal/federationapi/inbound/invites.h"
 #include "internal/federationapi/inbound/joins.h"
 #include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/keyring/request_verifier.h"
+#include "internal/federationapi/outbound/room_inviter.h"
 #include "internal/federationapi/outbound/room_joiner.h"
 #include "internal/federationapi/reads/federation_reads.h"
 #include "periscope/federationapi/v1/federationapi_service.grpc.pb.h"
@@ -37,6 +39,9 @@ struct FederationApiDeps {
   // make_join and send_join (resident side), and joins of local users (joining side).
   JoinHandler* joins = nullptr;
   RoomJoiner* joiner = nullptr;
+  // Invites of our users (invitee side) and of other servers' users (inviting side).
+  InviteHandler* invites = nullptr;
+  RoomInviter* inviter = nullptr;
   // Told of every authenticated request's origin; may be null.
   DestinationWaker* waker = nullptr;
   // Deadline of calls to other components.
@@ -81,6 +86,12 @@ class FederationApiServiceImpl final : public v1::FederationApiService::Service 
                          v1::SendLeaveResponse* response) override;
   grpc::Status PerformJoin(grpc::ServerContext* context, const v1::PerformJoinRequest* request,
                            v1::PerformJoinResponse* response) override;
+  grpc::Status Invite(grpc::ServerContext* context, const v1::InviteRequest* request,
+                      v1::InviteResponse* response) override;
+  grpc::Status PerformInvite(grpc::ServerContext* context, const v1::PerformInviteRequest* request,
+                             v1::PerformInviteResponse* response) override;
+  grpc::Status PerformLeave(grpc::ServerContext* context, const v1::PerformLeaveRequest* request,
+                            v1::PerformLeaveResponse* response) override;
   grpc::Status SendTransaction(grpc::ServerContext* context,
                                const v1::SendTransactionRequest* request,
                                v1::SendTransactionResponse* response) override;

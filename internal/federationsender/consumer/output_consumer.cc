@@ -79,7 +79,8 @@ absl::StatusOr<std::vector<MembershipChange>> OutputConsumer::MergedMemberships(
                                 added.adds_state_event_ids().end());
   if (added.state_reset()) {
     // The whole state after the event: its member events say who is in the room.
-    absl::StatusOr<std::vector<std::string>> after = lookup_->StateAfter(room_id, added.event_id());
+    absl::StatusOr<std::vector<std::string>> after =
+        lookup_->StateAfter(room_id, added.event_id(), added.current_state_group());
     if (after.ok()) {
       adds = *std::move(after);
     } else if (!roomserver::LookupMayRecover(after.status())) {
@@ -97,9 +98,15 @@ absl::StatusOr<std::vector<MembershipChange>> OutputConsumer::MergedMemberships(
     std::vector<std::string> batch(
         others.begin() + start,
         others.begin() + std::min(others.size(), start + roomserver::kLookupBatch));
-    PERISCOPE_ASSIGN_OR_RETURN(std::vector<roomserver::LookedUpEvent> events,
-                               lookup_->EventsById(batch));
-    for (const roomserver::LookedUpEvent& found : events) {
+    absl::StatusOr<std::vector<roomserver::LookedUpEvent>> events = lookup_->EventsById(batch);
+    if (!events.ok()) {
+      if (roomserver::LookupMayRecover(events.status())) return events.status();  // retried
+      // An answer that will not change: retrying would hold up the stream for every room.
+      logging::Warn("federationsender.state_events_unreadable",
+                    {{"room_id", room_id}, {"error", events.status()}});
+      continue;
+    }
+    for (const roomserver::LookedUpEvent& found : *events) {
       absl::StatusOr<matrix::Json> event = matrix::ParseJson(found.event_json);
       if (!event.ok() || matrix::StringField(*event, "type") != "m.room.member") continue;
       std::string user_id = matrix::StringField(*event, "state_key");

@@ -122,8 +122,8 @@ class FakeLookup : public roomserver::EventLookup {
     }
     return out;
   }
-  absl::StatusOr<std::vector<std::string>> StateAfter(const std::string&,
-                                                      const std::string&) override {
+  absl::StatusOr<std::vector<std::string>> StateAfter(const std::string&, const std::string&,
+                                                      int64_t) override {
     return state_after;
   }
   std::map<std::string, std::string> events;

@@ -43,6 +43,8 @@ class FederationApiClient {
                          Callback<federationapi_v1::MakeLeaveResponse> done) = 0;
   virtual void SendLeave(const federationapi_v1::SendLeaveRequest& request,
                          Callback<federationapi_v1::SendLeaveResponse> done) = 0;
+  virtual void Invite(const federationapi_v1::InviteRequest& request,
+                      Callback<federationapi_v1::InviteResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

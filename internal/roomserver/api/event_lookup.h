@@ -3,6 +3,7 @@
 // over federation enters the roomserver as outliers, and the join's NewRoomEvent names them only
 // by id (adds_state_event_ids). The roomserver's QueryEventsById over gRPC; faked in unit tests.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,9 +27,12 @@ class EventLookup {
   // The events found (unknown ids left out). An error only when the source could not be asked.
   virtual absl::StatusOr<std::vector<LookedUpEvent>> EventsById(
       const std::vector<std::string>& event_ids) = 0;
-  // The ids of the room's state after `event_id` (for a NewRoomEvent with state_reset).
+  // The ids of the room's current state after a NewRoomEvent with state_reset: its
+  // current_state_group when it names one (`state_group`), else (older messages) the state after
+  // the event itself.
   virtual absl::StatusOr<std::vector<std::string>> StateAfter(const std::string& room_id,
-                                                              const std::string& event_id) = 0;
+                                                              const std::string& event_id,
+                                                              int64_t state_group) = 0;
 };
 
 // Whether a failed lookup may work when retried (the roomserver unreachable, busy, timed out),

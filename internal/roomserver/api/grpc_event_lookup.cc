@@ -29,11 +29,13 @@ class GrpcEventLookup final : public EventLookup {
   }
 
   absl::StatusOr<std::vector<std::string>> StateAfter(const std::string& room_id,
-                                                      const std::string& event_id) override {
+                                                      const std::string& event_id,
+                                                      int64_t state_group) override {
     v1::QueryStateAtEventRequest request;
     request.set_room_id(room_id);
     request.set_event_id(event_id);
     request.set_after(true);
+    request.set_state_group(state_group);
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
     v1::QueryStateAtEventResponse response;

@@ -11,6 +11,7 @@ namespace periscope::roomserver {
 void SetStateChange(v1::NewRoomEvent& event, const CurrentStateChange& change, bool reset) {
   if (reset || change.delta.size() + change.removed_event_ids.size() > kMaxListedStateChanges) {
     event.set_state_reset(true);
+    event.set_current_state_group(change.current_group);
     return;
   }
   for (const auto& [key, id] : change.delta) {

@@ -53,14 +53,17 @@ absl::StatusOr<matrix::AuthEvents> AuthStateAt(RoomWriteTxn& txn, RoomDag& dag, 
 // The output-stream message of an accepted event.
 absl::Status QueueNewEvent(RoomWriteTxn& txn, const std::string& room_id,
                            const v1::InputRoomEvent& input, const AcceptedEvent& accepted,
-                           const CurrentStateChange& change, const std::string& redacted_id) {
+                           const CurrentStateChange& change, const std::string& redacted_id,
+                           bool ours) {
   v1::OutputEvent output;
   output.set_room_id(room_id);
   v1::NewRoomEvent* event = output.mutable_new_room_event();
   event->set_event_json(accepted.event_json);
   event->set_event_id(accepted.event_id);
   event->set_room_version(absl::StrCat(txn.room_version()));
-  event->set_from_federation(true);
+  // An event of ours that another server had to sign first (an invite) is sent out like any of
+  // our events; a join over federation reaches the room through its resident instead.
+  event->set_from_federation(!ours || input.has_state());
   for (const std::string& extremity : change.extremities) event->add_latest_event_ids(extremity);
   SetStateChange(*event, change, input.has_state());
   if (!redacted_id.empty()) event->set_redacted_event_id(redacted_id);
@@ -87,7 +90,7 @@ absl::StatusOr<std::optional<matrix::StateMap>> GivenState(RoomWriteTxn& txn,
 }
 
 // One event, inside its room's write transaction. `pdu` is the parsed event, `event_id` its id.
-absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
+absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id, bool ours,
                                  const v1::InputRoomEvent& input, const matrix::Json& pdu,
                                  const std::string& event_id, const std::string& canonical) {
   const int version = txn.room_version();
@@ -153,23 +156,7 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
     }
   }
 
-  AcceptedEvent accepted;
-  accepted.event_id = event_id;
-  accepted.event_json = canonical;
-  accepted.type = matrix::StringField(pdu, "type");
-  if (const matrix::Json& key = matrix::JsonField(pdu, "state_key"); key.is_string()) {
-    accepted.state_key = key.get<std::string>();
-  }
-  accepted.sender = matrix::StringField(pdu, "sender");
-  const matrix::Json& depth = matrix::JsonField(pdu, "depth");
-  accepted.depth = depth.is_number_integer() ? depth.get<int64_t>() : 0;
-  const matrix::Json& prevs = matrix::JsonField(pdu, "prev_events");
-  if (prevs.is_array()) {
-    for (const matrix::Json& prev : prevs) {
-      if (prev.is_string()) accepted.prev_event_ids.push_back(prev.get<std::string>());
-    }
-  }
-  accepted.membership = matrix::StringField(matrix::ContentOf(pdu), "membership");
+  AcceptedEvent accepted = AcceptedEventOf(pdu, event_id, canonical);
   accepted.place.rejected = outcome.kind == Outcome::kRejected;
 
   RoomDag dag(txn, room_id);
@@ -197,12 +184,22 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
         outcome = Rejected(absl::StrCat("against its given state: ", s.message()));
       }
     }
-    // No soft-fail check: the given state is newer than whatever this server last knew of the
-    // room (nothing, or the state when it left), so it is the state to check against.
+    // Our own join over federation is not checked against the current state: the given state is
+    // newer than whatever this server last knew of the room (nothing, or the state when it
+    // left). Another server's event placed across a gap (its prev events could not be fetched,
+    // its state came from /state) is, like any new event (check 6).
+    if (outcome.kind == Outcome::kAccepted && !ours) {
+      PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents now,
+                                 AuthStateAt(txn, dag, current, current, keys));
+      if (absl::Status s = matrix::CheckAuthRules(pdu, now, version); !s.ok()) {
+        outcome = {Outcome::kSoftFailed, std::string(s.message())};
+      }
+    }
     accepted.place.rejected = outcome.kind == Outcome::kRejected;
+    accepted.place.soft_failed = outcome.kind == Outcome::kSoftFailed;
     PERISCOPE_ASSIGN_OR_RETURN(CurrentStateChange change, dag.Append(accepted));
     if (outcome.kind != Outcome::kAccepted) return outcome;
-    PERISCOPE_RETURN_IF_ERROR(QueueNewEvent(txn, room_id, input, accepted, change, ""));
+    PERISCOPE_RETURN_IF_ERROR(QueueNewEvent(txn, room_id, input, accepted, change, "", ours));
     PERISCOPE_RETURN_IF_ERROR(
         RetirePeeksAfterEvent(txn, room_id, accepted, matrix::ContentOf(pdu)));
     return outcome;
@@ -273,7 +270,8 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id,
     }
   }
 
-  PERISCOPE_RETURN_IF_ERROR(QueueNewEvent(txn, room_id, input, accepted, change, redacted_id));
+  PERISCOPE_RETURN_IF_ERROR(
+      QueueNewEvent(txn, room_id, input, accepted, change, redacted_id, ours));
   PERISCOPE_RETURN_IF_ERROR(RetirePeeksAfterEvent(txn, room_id, accepted, matrix::ContentOf(pdu)));
   return outcome;
 }
@@ -316,6 +314,13 @@ absl::StatusOr<std::pair<std::string, std::optional<int>>> EventInput::RoomOf(
   }
   if (room_id.empty()) return std::make_pair(room_id, std::optional<int>());
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
+  if (version && create_version && *version != *create_version) {
+    // A join naming another version than the room has here: its events would be read under the
+    // wrong rules.
+    return MatrixError(
+        absl::StatusCode::kInvalidArgument, matrix::errcode::kIncompatibleRoomVersion,
+        absl::StrCat("Room ", room_id, " has version ", *version, " here, not ", *create_version));
+  }
   if (!version && create_version && matrix::ValidateRoomId(room_id).ok()) {
     absl::Status created =
         store_.CreateRoom(room_id, *create_version, absl::ToUnixMillis(clock_.Now()),
@@ -325,6 +330,28 @@ absl::StatusOr<std::pair<std::string, std::optional<int>>> EventInput::RoomOf(
     PERISCOPE_ASSIGN_OR_RETURN(version, store_.RoomVersion(room_id));
   }
   return std::make_pair(room_id, version);
+}
+
+AcceptedEvent AcceptedEventOf(const matrix::Json& pdu, const std::string& event_id,
+                              const std::string& canonical) {
+  AcceptedEvent accepted;
+  accepted.event_id = event_id;
+  accepted.event_json = canonical;
+  accepted.type = matrix::StringField(pdu, "type");
+  if (const matrix::Json& key = matrix::JsonField(pdu, "state_key"); key.is_string()) {
+    accepted.state_key = key.get<std::string>();
+  }
+  accepted.sender = matrix::StringField(pdu, "sender");
+  const matrix::Json& depth = matrix::JsonField(pdu, "depth");
+  accepted.depth = depth.is_number_integer() ? depth.get<int64_t>() : 0;
+  const matrix::Json& prevs = matrix::JsonField(pdu, "prev_events");
+  if (prevs.is_array()) {
+    for (const matrix::Json& prev : prevs) {
+      if (prev.is_string()) accepted.prev_event_ids.push_back(prev.get<std::string>());
+    }
+  }
+  accepted.membership = matrix::StringField(matrix::ContentOf(pdu), "membership");
+  return accepted;
 }
 
 absl::StatusOr<v1::InputRoomEventsResponse> EventInput::Input(
@@ -364,8 +391,9 @@ absl::StatusOr<v1::InputRoomEventsResponse> EventInput::Input(
     }
     Outcome outcome;
     absl::Status written = store_.Write(room_id, [&](RoomWriteTxn& txn) -> absl::Status {
-      PERISCOPE_ASSIGN_OR_RETURN(outcome,
-                                 InputOne(txn, room_id, input, *pdu, *event_id, *canonical));
+      PERISCOPE_ASSIGN_OR_RETURN(
+          outcome, InputOne(txn, room_id, !server_name_.empty() && input.origin() == server_name_,
+                            input, *pdu, *event_id, *canonical));
       // Nothing of an event that cannot be processed yet is kept.
       if (outcome.kind == Outcome::kNotProcessed) return absl::AbortedError("not processed");
       return absl::OkStatus();

@@ -27,9 +27,16 @@
 
 namespace periscope::roomserver {
 
+// The record of a received event, before any check placed it.
+AcceptedEvent AcceptedEventOf(const matrix::Json& pdu, const std::string& event_id,
+                              const std::string& canonical);
+
 class EventInput {
  public:
-  EventInput(RoomStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // `server_name` is ours: an input whose origin it is (an invite another server signed) is sent
+  // out to the room's servers like a local event.
+  EventInput(RoomStore& store, const Clock& clock, std::string server_name)
+      : store_(store), clock_(clock), server_name_(std::move(server_name)) {}
 
   // Per-event outcomes are in the response; an error status only for a storage failure.
   absl::StatusOr<v1::InputRoomEventsResponse> Input(const v1::InputRoomEventsRequest& request);
@@ -43,6 +50,7 @@ class EventInput {
 
   RoomStore& store_;
   const Clock& clock_;
+  const std::string server_name_;
 };
 
 }  // namespace periscope::roomserver

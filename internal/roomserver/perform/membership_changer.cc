@@ -1,10 +1,15 @@
 #include "internal/roomserver/perform/membership_changer.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "internal/roomserver/perform/room_resolver.h"
+#include "internal/roomserver/state/room_dag.h"
 #include "pkg/logging/logging.h"
+#include "pkg/matrix/auth_rules.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/identifiers.h"
+#include "pkg/matrix/json_fields.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::roomserver {
@@ -42,19 +47,81 @@ bool ActsOnSelf(v1::MembershipAction action) {
 
 }  // namespace
 
-absl::StatusOr<bool> MembershipChanger::NeedsRemoteJoin(
-    const std::string& room_id, const v1::PerformMembershipRequest& request) {
+absl::StatusOr<std::optional<std::vector<std::string>>> MembershipChanger::RemoteServersFor(
+    const std::string& room_id, const std::string& user_id,
+    const v1::PerformMembershipRequest& request) {
+  std::vector<std::string> servers;
+  auto add = [&](const std::string& server) {
+    if (server.empty() || server == writer_.server_name()) return;
+    if (std::find(servers.begin(), servers.end(), server) == servers.end()) {
+      servers.push_back(server);
+    }
+  };
+  for (const std::string& server : request.server_names()) add(server);
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
-  if (!version) return true;
+  // A room never heard of can be joined through others, but not left.
+  if (!version) {
+    if (request.action() == v1::MEMBERSHIP_ACTION_JOIN) return servers;
+    return std::nullopt;
+  }
   PERISCOPE_ASSIGN_OR_RETURN(bool in_room,
                              store_.HasJoinedMemberOf(room_id, writer_.server_name()));
-  if (in_room) return false;
-  // None of our users is in the room: what this server knows of it may be stale (everyone left)
-  // or never complete (a join that failed half way), so the join goes through a server that is
-  // in it, if there is one to ask.
-  if (request.server_names_size() > 0) return true;
-  size_t colon = room_id.find(':');
-  return colon != std::string::npos && room_id.substr(colon + 1) != writer_.server_name();
+  if (in_room) return std::nullopt;
+  // None of our users is in the room: what this server knows of it may be stale (everyone left),
+  // never complete (a join that failed half way), or only an invite from another server. The
+  // change goes through a server that is in it: the given ones, those who invited the user, and
+  // (room versions before 12) the room id's own.
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<std::string> inviters,
+                             store_.InviterServers(room_id, user_id));
+  for (const std::string& server : inviters) add(server);
+  if (size_t colon = room_id.find(':'); colon != std::string::npos) add(room_id.substr(colon + 1));
+  if (servers.empty()) return std::nullopt;
+  return servers;
+}
+
+absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::InviteRemote(
+    const std::string& room_id, const matrix::ProtoEvent& proto) {
+  std::string event_json;
+  int version = 0;
+  std::vector<std::string> stripped;
+  absl::Status drafted = store_.Write(room_id, [&](RoomWriteTxn& txn) -> absl::Status {
+    version = txn.room_version();
+    RoomDag dag(txn, room_id);
+    PERISCOPE_ASSIGN_OR_RETURN(DraftEvent draft, writer_.Draft(txn, dag, proto));
+    PERISCOPE_RETURN_IF_ERROR(matrix::CheckAuthRules(draft.built.event, draft.auth_state, version));
+    PERISCOPE_ASSIGN_OR_RETURN(event_json, matrix::EncodeCanonicalJson(draft.built.event));
+    // What the invitee's client shows the room by (spec: stripped state, with the inviter's
+    // membership).
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents state,
+                               txn.State({{"m.room.create", ""},
+                                          {"m.room.join_rules", ""},
+                                          {"m.room.name", ""},
+                                          {"m.room.avatar", ""},
+                                          {"m.room.canonical_alias", ""},
+                                          {"m.room.encryption", ""},
+                                          {"m.room.topic", ""},
+                                          {"m.room.member", proto.sender}}));
+    for (const auto& [key, entry] : state.entries()) {
+      Json one = {{"type", key.first},
+                  {"state_key", key.second},
+                  {"sender", matrix::StringField(entry.event, "sender")},
+                  {"content", matrix::ContentOf(entry.event)}};
+      PERISCOPE_ASSIGN_OR_RETURN(std::string text, matrix::EncodeCanonicalJson(one));
+      stripped.push_back(std::move(text));
+    }
+    // Nothing is written here: the invite enters the room once the invitee's server signed it.
+    return absl::AbortedError("drafted");
+  });
+  if (absl::IsNotFound(drafted)) {
+    return Forbidden(absl::StrCat(proto.sender, " is not in room ", room_id));
+  }
+  if (!absl::IsAborted(drafted)) PERISCOPE_RETURN_IF_ERROR(drafted);
+  PERISCOPE_ASSIGN_OR_RETURN(std::string event_id,
+                             remote_->Invite(room_id, version, event_json, stripped));
+  v1::PerformMembershipResponse response;
+  response.set_room_id(room_id);
+  response.set_event_id(event_id);
+  return response;
 }
 
 absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
@@ -88,16 +155,19 @@ absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
 
   PERISCOPE_ASSIGN_OR_RETURN(std::string room_id,
                              ResolveRoomIdOrAlias(store_, request.room_id_or_alias()));
-  if (action == v1::MEMBERSHIP_ACTION_JOIN && remote_ != nullptr) {
-    // A room this server is not in: joined through a server that is. Outside any room lock, since
-    // the federationapi writes the room's state back through InputRoomEvents.
-    PERISCOPE_ASSIGN_OR_RETURN(bool remote, NeedsRemoteJoin(room_id, request));
-    if (remote) {
-      std::vector<std::string> servers(request.server_names().begin(),
-                                       request.server_names().end());
+  if ((action == v1::MEMBERSHIP_ACTION_JOIN || action == v1::MEMBERSHIP_ACTION_LEAVE) &&
+      remote_ != nullptr) {
+    // A room this server is not in: joined (or an invite rejected) through a server that is.
+    // Outside any room lock, since the federationapi writes back through the roomserver's inputs.
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> servers,
+                               RemoteServersFor(room_id, target, request));
+    if (servers) {
       PERISCOPE_ASSIGN_OR_RETURN(std::string content_json, matrix::EncodeCanonicalJson(content));
-      PERISCOPE_ASSIGN_OR_RETURN(std::string event_id,
-                                 remote_->Join(room_id, request.sender(), servers, content_json));
+      PERISCOPE_ASSIGN_OR_RETURN(
+          std::string event_id,
+          action == v1::MEMBERSHIP_ACTION_JOIN
+              ? remote_->Join(room_id, request.sender(), *servers, content_json)
+              : remote_->Leave(room_id, request.sender(), *servers, content_json));
       v1::PerformMembershipResponse response;
       response.set_room_id(room_id);
       response.set_event_id(event_id);
@@ -110,6 +180,11 @@ absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
   proto.type = "m.room.member";
   proto.state_key = target;
   proto.content = std::move(content);
+  if (action == v1::MEMBERSHIP_ACTION_INVITE && remote_ != nullptr) {
+    // A user of another server: their server signs the invite before it enters the room.
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::SigilId invitee, matrix::ParseSigilId(target, '@'));
+    if (invitee.server_name != writer_.server_name()) return InviteRemote(room_id, proto);
+  }
 
   std::string event_id;
   absl::Status written = store_.Write(room_id, [&](RoomWriteTxn& txn) -> absl::Status {

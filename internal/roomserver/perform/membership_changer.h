@@ -1,13 +1,19 @@
 #pragma once
-// PerformMembership: join (by room id or local alias), leave, invite, kick, ban and unban in local
-// rooms. Each writes one m.room.member event that pkg/matrix's auth rules must accept; a refusal
-// is 403 M_FORBIDDEN with the rule's reason. A join to a room this server does not know goes
-// through the RemoteJoiner (federationapi's make_join and send_join); without one it is 404
-// M_NOT_FOUND.
+// PerformMembership: join (by room id or local alias), leave, invite, kick, ban and unban. Each
+// writes one m.room.member event that pkg/matrix's auth rules must accept; a refusal is 403
+// M_FORBIDDEN with the rule's reason. Through the RemoteMembership (the federationapi), where it
+// is wired: a join of a room none of our users is in goes through a server that is in it
+// (make_join, send_join), and so does a leave there (rejecting an invite from another server:
+// make_leave, send_leave); an invite of another server's user is signed by that server first.
+// Without federation, a join of an unknown room is 404 M_NOT_FOUND.
+
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "internal/roomserver/perform/event_writer.h"
-#include "internal/roomserver/perform/remote_joiner.h"
+#include "internal/roomserver/perform/remote_membership.h"
 #include "internal/roomserver/storage/room_store.h"
 #include "periscope/roomserver/v1/roomserver.pb.h"
 
@@ -15,20 +21,27 @@ namespace periscope::roomserver {
 
 class MembershipChanger {
  public:
-  MembershipChanger(RoomStore& store, EventWriter& writer, RemoteJoiner* remote = nullptr)
+  MembershipChanger(RoomStore& store, EventWriter& writer, RemoteMembership* remote = nullptr)
       : store_(store), writer_(writer), remote_(remote) {}
 
   absl::StatusOr<v1::PerformMembershipResponse> Change(const v1::PerformMembershipRequest& request);
 
  private:
-  // Whether a join of `room_id` must go through another server: the room is unknown here, or
-  // none of our users is in it and another server can be asked.
-  absl::StatusOr<bool> NeedsRemoteJoin(const std::string& room_id,
-                                       const v1::PerformMembershipRequest& request);
+  // The servers through which `user_id`'s join or leave of `room_id` must go, or nullopt when
+  // this server can write it itself (one of our users is in the room, or no one else to ask).
+  // An unknown room gives the request's servers for a join (PerformJoin adds the room id's), and
+  // nullopt for a leave.
+  absl::StatusOr<std::optional<std::vector<std::string>>> RemoteServersFor(
+      const std::string& room_id, const std::string& user_id,
+      const v1::PerformMembershipRequest& request);
+  // An invite of a user of another server: drafted and authorised here, signed by their server
+  // (federationapi PerformInvite), which then inputs it into the room.
+  absl::StatusOr<v1::PerformMembershipResponse> InviteRemote(const std::string& room_id,
+                                                             const matrix::ProtoEvent& proto);
 
   RoomStore& store_;
   EventWriter& writer_;
-  RemoteJoiner* remote_;
+  RemoteMembership* remote_;
 };
 
 }  // namespace periscope::roomserver

@@ -194,6 +194,13 @@ grpc::Status RoomserverServiceImpl::InputRoomEvents(grpc::ServerContext* ctx,
   return grpcutil::ReplyWith(input_.Input(*request), response, ctx, kComponent, "InputRoomEvents");
 }
 
+grpc::Status RoomserverServiceImpl::InputOutOfBandMembership(
+    grpc::ServerContext* ctx, const v1::InputOutOfBandMembershipRequest* request,
+    v1::InputOutOfBandMembershipResponse* response) {
+  return grpcutil::ReplyWith(out_of_band_.Input(*request), response, ctx, kComponent,
+                             "InputOutOfBandMembership");
+}
+
 grpc::Status RoomserverServiceImpl::QueryMembershipTemplate(
     grpc::ServerContext* ctx, const v1::QueryMembershipTemplateRequest* request,
     v1::QueryMembershipTemplateResponse* response) {
@@ -204,12 +211,15 @@ grpc::Status RoomserverServiceImpl::QueryMembershipTemplate(
 grpc::Status RoomserverServiceImpl::QueryStateAtEvent(grpc::ServerContext* ctx,
                                                       const v1::QueryStateAtEventRequest* request,
                                                       v1::QueryStateAtEventResponse* response) {
+  const bool by_group = request->state_group() != 0;
   for (const absl::Status& s :
-       {matrix::ValidateRoomId(request->room_id()), matrix::ValidateEventId(request->event_id())}) {
+       {matrix::ValidateRoomId(request->room_id()),
+        by_group ? absl::OkStatus() : matrix::ValidateEventId(request->event_id())}) {
     if (!s.ok()) return Finish(s, ctx, "QueryStateAtEvent");
   }
   absl::StatusOr<matrix::StateMap> state =
-      store_.StateAtEvent(request->room_id(), request->event_id(), request->after());
+      by_group ? store_.StateOfGroup(request->room_id(), request->state_group())
+               : store_.StateAtEvent(request->room_id(), request->event_id(), request->after());
   if (!state.ok()) return Finish(state.status(), ctx, "QueryStateAtEvent");
   std::vector<std::string> ids;
   for (const auto& [key, id] : *state) ids.push_back(id);

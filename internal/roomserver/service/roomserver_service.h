@@ -7,6 +7,7 @@
 #include "internal/roomserver/perform/local_peeks.h"
 #include "internal/roomserver/perform/membership_changer.h"
 #include "internal/roomserver/perform/membership_template.h"
+#include "internal/roomserver/perform/out_of_band_membership.h"
 #include "internal/roomserver/perform/room_creator.h"
 #include "internal/roomserver/perform/room_directory.h"
 #include "internal/roomserver/storage/room_store.h"
@@ -18,7 +19,8 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
  public:
   RoomserverServiceImpl(RoomStore& store, RoomCreator& creator, EventSender& sender,
                         MembershipChanger& memberships, RoomDirectory& directory, LocalPeeks& peeks,
-                        EventInput& input, MembershipTemplate& templates)
+                        EventInput& input, MembershipTemplate& templates,
+                        OutOfBandMembership& out_of_band)
       : store_(store),
         creator_(creator),
         sender_(sender),
@@ -26,7 +28,8 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
         directory_(directory),
         peeks_(peeks),
         input_(input),
-        templates_(templates) {}
+        templates_(templates),
+        out_of_band_(out_of_band) {}
 
   grpc::Status PerformCreateRoom(grpc::ServerContext* ctx,
                                  const v1::PerformCreateRoomRequest* request,
@@ -80,6 +83,9 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
                                v1::QueryEventsByIdResponse* response) override;
   grpc::Status InputRoomEvents(grpc::ServerContext* ctx, const v1::InputRoomEventsRequest* request,
                                v1::InputRoomEventsResponse* response) override;
+  grpc::Status InputOutOfBandMembership(grpc::ServerContext* ctx,
+                                        const v1::InputOutOfBandMembershipRequest* request,
+                                        v1::InputOutOfBandMembershipResponse* response) override;
   grpc::Status QueryStateAtEvent(grpc::ServerContext* ctx,
                                  const v1::QueryStateAtEventRequest* request,
                                  v1::QueryStateAtEventResponse* response) override;
@@ -93,6 +99,7 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   LocalPeeks& peeks_;
   EventInput& input_;
   MembershipTemplate& templates_;
+  OutOfBandMembership& out_of_band_;
 };
 
 }  // namespace periscope::roomserver

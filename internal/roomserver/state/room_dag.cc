@@ -89,6 +89,7 @@ absl::StatusOr<CurrentStateChange> RoomDag::Append(AcceptedEvent& event) {
     for (const matrix::PrevEvent& extremity : extremities) ids.push_back(extremity.event_id);
     PERISCOPE_ASSIGN_OR_RETURN(new_current, StateBefore(ids));
   }
+  change.current_group = new_current;
   if (new_current == old_current) return change;
 
   if (old_current == place.state_before && new_current == place.state_after && event.state_key) {

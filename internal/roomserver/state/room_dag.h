@@ -29,6 +29,9 @@ struct CurrentStateChange {
   std::vector<std::string> removed_event_ids;
   // The room's forward extremities after the event (empty for an event that never becomes one).
   std::vector<std::string> extremities;
+  // The room's current state group after the event (kEmptyStateGroup for an event that changes
+  // nothing of it: an outlier, a rejected or soft-failed event).
+  int64_t current_group = kEmptyStateGroup;
 };
 
 class RoomDag {

@@ -1,5 +1,7 @@
 #include "internal/roomserver/storage/pg_room_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "internal/roomserver/storage/pg_state_group_store.h"
 #include "pkg/matrix/canonical_json.h"
@@ -321,6 +323,13 @@ constexpr pg::Statement kHasJoinedMemberOf{
     "roomserver_has_joined_member_of",
     "SELECT 1 FROM roomserver_current_state WHERE room_id = $1 AND event_type = 'm.room.member' "
     "AND membership = 'join' AND right(state_key, length($2) + 1) = ':' || $2 LIMIT 1"};
+// The senders of invites of a user in a room, newest first (outliers too: an invite received
+// over federation is one).
+constexpr pg::Statement kInviteSenders{
+    "roomserver_invite_senders",
+    "SELECT sender FROM roomserver_events WHERE room_id = $1 AND event_type = 'm.room.member' "
+    "AND state_key = $2 AND (event_json::jsonb -> 'content' ->> 'membership') = 'invite' "
+    "ORDER BY event_nid DESC LIMIT 20"};
 constexpr pg::Statement kAlias{"roomserver_alias",
                                "SELECT room_id, creator FROM roomserver_aliases WHERE alias = $1"};
 constexpr pg::Statement kRemoveAlias{"roomserver_remove_alias",
@@ -614,6 +623,22 @@ absl::StatusOr<matrix::StateMap> PgRoomStore::StateAtEvent(absl::string_view roo
   return state;
 }
 
+absl::StatusOr<matrix::StateMap> PgRoomStore::StateOfGroup(absl::string_view room_id,
+                                                           int64_t group) {
+  matrix::StateMap state;
+  PERISCOPE_RETURN_IF_ERROR(pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PgStateGroupStore groups(c, std::string(room_id));
+    absl::StatusOr<matrix::StateMap> loaded = groups.LoadState(group);
+    if (absl::IsNotFound(loaded.status())) {
+      return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound,
+                         loaded.status().message());
+    }
+    PERISCOPE_ASSIGN_OR_RETURN(state, std::move(loaded));
+    return absl::OkStatus();
+  }));
+  return state;
+}
+
 absl::StatusOr<std::vector<EventRecord>> PgRoomStore::CurrentState(
     absl::string_view room_id, const std::vector<matrix::StateKey>& keys) {
   std::vector<EventRecord> out;
@@ -672,6 +697,22 @@ absl::StatusOr<bool> PgRoomStore::HasJoinedMemberOf(absl::string_view room_id,
                                                     absl::string_view server_name) {
   PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kHasJoinedMemberOf, {room_id, server_name}));
   return r.rows() > 0;
+}
+
+absl::StatusOr<std::vector<std::string>> PgRoomStore::InviterServers(absl::string_view room_id,
+                                                                     absl::string_view user_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kInviteSenders, {room_id, user_id}));
+  std::vector<std::string> servers;
+  for (int i = 0; i < r.rows(); ++i) {
+    absl::string_view sender = r.Text(i, 0);
+    size_t colon = sender.find(':');
+    if (colon == absl::string_view::npos) continue;
+    std::string server(sender.substr(colon + 1));
+    if (std::find(servers.begin(), servers.end(), server) == servers.end()) {
+      servers.push_back(std::move(server));
+    }
+  }
+  return servers;
 }
 
 absl::StatusOr<std::optional<std::string>> PgRoomStore::ResolveAlias(absl::string_view alias) {

@@ -27,6 +27,7 @@ class PgRoomStore final : public RoomStore {
   void SetOutputListener(std::function<void()> listener) override;
   absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) override;
   absl::StatusOr<int64_t> OutputSequence(absl::string_view room_id) override;
+  absl::StatusOr<matrix::StateMap> StateOfGroup(absl::string_view room_id, int64_t group) override;
   absl::StatusOr<matrix::StateMap> StateAtEvent(absl::string_view room_id,
                                                 absl::string_view event_id, bool after) override;
   absl::StatusOr<std::vector<EventRecord>> CurrentState(
@@ -38,6 +39,8 @@ class PgRoomStore final : public RoomStore {
   absl::StatusOr<std::vector<std::string>> JoinedRooms(absl::string_view user_id) override;
   absl::StatusOr<bool> HasJoinedMemberOf(absl::string_view room_id,
                                          absl::string_view server_name) override;
+  absl::StatusOr<std::vector<std::string>> InviterServers(absl::string_view room_id,
+                                                          absl::string_view user_id) override;
   absl::StatusOr<std::optional<std::string>> ResolveAlias(absl::string_view alias) override;
   absl::StatusOr<std::optional<AliasRecord>> Alias(absl::string_view alias) override;
   absl::Status SetAlias(absl::string_view alias, absl::string_view room_id,

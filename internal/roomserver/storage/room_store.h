@@ -171,6 +171,10 @@ class RoomStore : public OutboxStore {
   // unknown event, FAILED_PRECONDITION for an outlier (no state is known at it).
   virtual absl::StatusOr<matrix::StateMap> StateAtEvent(absl::string_view room_id,
                                                         absl::string_view event_id, bool after) = 0;
+  // The state of one of the room's state groups (an output message's current_state_group).
+  // NOT_FOUND for a group of no such room.
+  virtual absl::StatusOr<matrix::StateMap> StateOfGroup(absl::string_view room_id,
+                                                        int64_t group) = 0;
   // The room's current state events; all of them if `keys` is empty.
   virtual absl::StatusOr<std::vector<EventRecord>> CurrentState(
       absl::string_view room_id, const std::vector<matrix::StateKey>& keys) = 0;
@@ -181,6 +185,11 @@ class RoomStore : public OutboxStore {
   // Whether a user of `server_name` is joined to the room now (false for an unknown room).
   virtual absl::StatusOr<bool> HasJoinedMemberOf(absl::string_view room_id,
                                                  absl::string_view server_name) = 0;
+  // The servers of those who invited `user_id` into the room (invites received over federation
+  // included), newest invite first: whom to ask to join or reject through when none of this
+  // server's users is in the room.
+  virtual absl::StatusOr<std::vector<std::string>> InviterServers(absl::string_view room_id,
+                                                                  absl::string_view user_id) = 0;
   // Rooms where the user's current membership is "join", sorted.
   virtual absl::StatusOr<std::vector<std::string>> JoinedRooms(absl::string_view user_id) = 0;
   // The room an alias names; nullopt if none.

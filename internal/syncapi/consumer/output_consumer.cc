@@ -181,6 +181,8 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
                                 added.adds_state_event_ids().end());
   std::vector<std::string> removes(added.removes_state_event_ids().begin(),
                                    added.removes_state_event_ids().end());
+  // Whether the whole state after a reset was read: only then may keys missing from it leave.
+  bool state_read = false;
   if (added.state_reset()) {
     // Until the roomserver says more, the event's own entry (a reset always includes it).
     if (event.state_key) adds = {event.event_id};
@@ -190,9 +192,10 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
       logging::Warn("syncapi.state_reset_unreadable", {{"room_id", event.room_id}});
     } else {
       absl::StatusOr<std::vector<std::string>> after =
-          state_events_->StateAfter(event.room_id, event.event_id);
+          state_events_->StateAfter(event.room_id, event.event_id, added.current_state_group());
       if (after.ok()) {
         adds = *std::move(after);
+        state_read = true;
       } else if (!roomserver::LookupMayRecover(after.status())) {
         // Retrying cannot help: the message is applied with what it carries.
         logging::Warn("syncapi.state_reset_unreadable",
@@ -233,7 +236,7 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
     logging::Warn("syncapi.state_event_unknown", {{"room_id", event.room_id}, {"event_id", id}});
     unknown_add = true;
   }
-  if (added.state_reset() && state_events_ != nullptr && !unknown_add) {
+  if (added.state_reset() && state_read && !unknown_add) {
     PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> current, store_.CurrentState(event.room_id));
     for (const SyncEvent& e : current) {
       if (!e.state_key || updates.contains({e.type, *e.state_key})) continue;
@@ -259,9 +262,17 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateOnlyUpdates(
     std::vector<std::string> batch(
         event_ids.begin() + start,
         event_ids.begin() + std::min(event_ids.size(), start + roomserver::kLookupBatch));
-    PERISCOPE_ASSIGN_OR_RETURN(std::vector<roomserver::LookedUpEvent> events,
-                               state_events_->EventsById(batch));
-    for (roomserver::LookedUpEvent& found : events) {
+    absl::StatusOr<std::vector<roomserver::LookedUpEvent>> events =
+        state_events_->EventsById(batch);
+    if (!events.ok()) {
+      if (roomserver::LookupMayRecover(events.status())) return events.status();  // retried
+      // An answer that will not change: the batch stays unknown (nothing is taken out for it)
+      // rather than hold up the stream for every room.
+      logging::Warn("syncapi.state_events_unreadable",
+                    {{"room_id", room_id}, {"error", events.status()}});
+      continue;
+    }
+    for (roomserver::LookedUpEvent& found : *events) {
       if (found.room_id != room_id) continue;
       absl::StatusOr<matrix::Json> pdu = matrix::ParseJson(found.event_json);
       if (!pdu.ok() || !pdu->is_object()) continue;

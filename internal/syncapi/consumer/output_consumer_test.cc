@@ -183,12 +183,16 @@ class FakeLookup : public roomserver::EventLookup {
     }
     return out;
   }
-  absl::StatusOr<std::vector<std::string>> StateAfter(const std::string&,
-                                                      const std::string&) override {
+  absl::StatusOr<std::vector<std::string>> StateAfter(const std::string&, const std::string&,
+                                                      int64_t state_group) override {
+    asked_group = state_group;
+    if (!state_error.ok()) return state_error;
     return state_after;
   }
   std::map<std::string, std::string> events;
   std::vector<std::string> state_after;
+  absl::Status state_error;
+  int64_t asked_group = -1;
   int calls = 0;
   int failures = 0;
 };
@@ -245,6 +249,24 @@ TEST_F(OutputConsumerTest, AStateResetTakesTheRoomserversStateAfterTheEvent) {
   std::vector<std::string> joined = *cache_->JoinedUsers(kRoom);
   std::sort(joined.begin(), joined.end());
   EXPECT_EQ(joined, (std::vector<std::string>{kBob, "@carol:remote"}));  // alice's key left
+}
+
+// The current state the message names (the room may have other forward extremities, so it is not
+// the state after the event) is what is read; one that cannot be read takes nothing out.
+TEST_F(OutputConsumerTest, AStateResetReadsTheNamedGroupAndAnUnreadableOneRemovesNothing) {
+  FakeLookup lookup;
+  consumer_->set_state_events(&lookup);
+  Deliver(Event(1, "$old", "m.room.member", kAlice, R"({"membership":"join"})", kAlice));
+  lookup.state_error = absl::InvalidArgumentError("no such state group");
+  rs::OutputEvent join = Event(2, "$join", "m.room.member", kBob, R"({"membership":"join"})", kBob);
+  join.mutable_new_room_event()->clear_adds_state_event_ids();
+  join.mutable_new_room_event()->set_state_reset(true);
+  join.mutable_new_room_event()->set_current_state_group(7);
+  EXPECT_EQ(Deliver(join).kind, stream::Outcome::Kind::kAck);
+  EXPECT_EQ(lookup.asked_group, 7);
+  std::vector<std::string> joined = *cache_->JoinedUsers(kRoom);
+  std::sort(joined.begin(), joined.end());
+  EXPECT_EQ(joined, (std::vector<std::string>{kAlice, kBob}));  // alice stays
 }
 
 TEST_F(OutputConsumerTest, ARedeliveredEventBehindNewerOnesChangesNothing) {

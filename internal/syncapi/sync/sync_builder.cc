@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "internal/syncapi/sync/client_event.h"
 #include "internal/syncapi/sync/visibility.h"
+#include "pkg/matrix/canonical_json.h"
 #include "pkg/matrix/errcodes.h"
+#include "pkg/matrix/json_fields.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::syncapi {
@@ -308,9 +310,25 @@ absl::StatusOr<v1::SyncResponse> SyncBuilder::Build(const SyncQuery& query, bool
       static const std::set<std::string> kStripped = {
           "m.room.create",          "m.room.join_rules", "m.room.name", "m.room.avatar",
           "m.room.canonical_alias", "m.room.encryption", "m.room.topic"};
+      // An invite from another server into a room this server is not in carries the stripped
+      // state that server sent (the roomserver put it in unsigned.invite_room_state): the room's
+      // state here is the invite alone.
+      bool given = false;
+      for (const SyncEvent& e : state) {
+        if (e.type != "m.room.member" || e.state_key != query.user_id) continue;
+        absl::StatusOr<matrix::Json> invite = matrix::ParseJson(e.event_json);
+        if (!invite.ok()) break;
+        const matrix::Json& sent =
+            matrix::JsonField(matrix::JsonField(*invite, "unsigned"), "invite_room_state");
+        if (!sent.is_array()) break;
+        given = true;
+        for (const matrix::Json& stripped : sent) {
+          if (stripped.is_object()) room.add_invite_state_json(stripped.dump());
+        }
+      }
       for (const SyncEvent& e : state) {
         const bool own_invite = e.type == "m.room.member" && e.state_key == query.user_id;
-        if (!kStripped.contains(e.type) && !own_invite) continue;
+        if ((given || !kStripped.contains(e.type)) && !own_invite) continue;
         PERISCOPE_ASSIGN_OR_RETURN(matrix::Json stripped, StrippedStateEvent(e));
         room.add_invite_state_json(stripped.dump());
       }

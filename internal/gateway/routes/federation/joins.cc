@@ -1,8 +1,8 @@
-// Server-server API joins and leaves: GET /_matrix/federation/v1/make_join/{roomId}/{userId}?ver=,
-// PUT /_matrix/federation/v2/send_join/{roomId}/{eventId}, GET /v1/make_leave/{roomId}/{userId}
-// and PUT /v2/send_leave/{roomId}/{eventId}, handed to the federationapi to authenticate and
-// answer. (v1 send_join and send_leave, whose answers are wrapped in
-// [200, {...}], are not served: every homeserver since 2021 tries v2 first.)
+// Server-server API joins, leaves and invites: GET /_matrix/federation/v1/make_join/{roomId}/
+// {userId}?ver=, PUT /_matrix/federation/v2/send_join/{roomId}/{eventId}, GET /v1/make_leave/
+// {roomId}/{userId}, PUT /v2/send_leave/{roomId}/{eventId} and PUT /v2/invite/{roomId}/{eventId},
+// handed to the federationapi to authenticate and answer. (v1 send_join and send_leave, whose
+// answers are wrapped in [200, {...}], are not served: every homeserver since 2021 tries v2 first.)
 
 #include "internal/gateway/routes/federation/federation_routes.h"
 
@@ -47,6 +47,14 @@ void AddJoinRoutes(Router& router, FederationApiClient& federationapi) {
                q.set_event_id(r.params.at("eventId"));
                federationapi.SendLeave(q,
                                        JsonBodyReply<federationapi_v1::SendLeaveResponse>(respond));
+             });
+  router.Add("PUT", "/_matrix/federation/v2/invite/{roomId}/{eventId}",
+             [&federationapi](RouteRequest r, Responder respond) {
+               federationapi_v1::InviteRequest q;
+               *q.mutable_request() = SignedRequestOf(r.http);
+               q.set_room_id(r.params.at("roomId"));
+               q.set_event_id(r.params.at("eventId"));
+               federationapi.Invite(q, JsonBodyReply<federationapi_v1::InviteResponse>(respond));
              });
 }
 
