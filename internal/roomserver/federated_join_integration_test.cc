@@ -54,14 +54,16 @@ class FederatedJoinTest : public testing::RoomserverTest {
 
   // A join (with `state`) is ours: RoomJoiner inputs it with our server as its origin.
   v1::InputRoomEventsResponse Input(const std::vector<Json>& events, v1::InputKind kind,
-                                    bool create, const std::vector<std::string>& state = {}) {
+                                    bool create, const std::vector<std::string>& state = {},
+                                    std::string origin = "") {
+    if (origin.empty()) origin = state.empty() ? "remote.test" : testing::kServer;
     v1::InputRoomEventsRequest request;
     if (create) request.set_create_room_version("10");
     for (const Json& e : events) {
       v1::InputRoomEvent* in = request.add_events();
       in->set_kind(kind);
       in->set_event_json(*matrix::EncodeCanonicalJson(e));
-      in->set_origin(state.empty() ? "remote.test" : testing::kServer);
+      in->set_origin(origin);
       if (!state.empty()) {
         in->set_has_state(true);
         for (const std::string& id : state) in->add_state_event_ids(id);
@@ -228,15 +230,56 @@ TEST_F(FederatedJoinTest, MakeJoinTemplatesFollowTheRoomAndRefuseWhomTheRulesRef
 namespace periscope::roomserver {
 namespace {
 
+// Another server's event placed across a gap comes with the state its server claims: that state is
+// one more branch to resolve with what we know, never the room's state instead of it. Here the
+// claim leaves out a ban, and the event names our extremity (so it would become the only one).
+TEST_F(FederatedJoinTest, AStateClaimedAcrossAGapCannotUndoABan) {
+  BuildRemoteRoom("public");
+  Add("@eve:remote.test", "m.room.member", "@eve:remote.test", {{"membership", "join"}}, remote_);
+  const std::vector<std::string> before_ban = ids_;
+  matrix::AuthEvents old_state = state_;
+  matrix::BuiltEvent join =
+      Build(kAlice, "m.room.member", kAlice, {{"membership", "join"}}, key_, "rs.test");
+  Input(events_, v1::INPUT_KIND_OUTLIER, true);
+  ASSERT_TRUE(Input({join.event}, v1::INPUT_KIND_NEW, true, ids_).rejected().empty());
+  ASSERT_TRUE(state_.Add(join.event_id, join.event).ok());
+  ids_.push_back(join.event_id);
+  // Bob bans eve: the room's state here says so.
+  matrix::BuiltEvent ban = Build(kBob, "m.room.member", "@eve:remote.test", {{"membership", "ban"}},
+                                 remote_, "remote.test");
+  v1::InputRoomEventsResponse banned = Input({ban.event}, v1::INPUT_KIND_NEW, false);
+  ASSERT_TRUE(banned.rejected().empty() && banned.not_processed().empty()) << banned.DebugString();
+
+  // Bob's message after the ban and after an event we never got, with a state that omits it.
+  matrix::ProtoEvent proto{kRoom, kBob, "m.room.message", std::nullopt, Json{{"body", "hi"}}};
+  proto.origin_server_ts = 9000;
+  Json message = matrix::BuildEvent(proto, old_state, {{ban.event_id, 8}, {"$never-seen", 8}}, 10,
+                                    "remote.test", remote_)
+                     ->event;
+  std::vector<std::string> claimed = before_ban;
+  claimed.push_back(join.event_id);
+  v1::InputRoomEventsResponse placed =
+      Input({message}, v1::INPUT_KIND_NEW, false, claimed, "remote.test");
+  EXPECT_TRUE(placed.not_processed().empty()) << placed.DebugString();
+  std::string eve;
+  for (const Json& e : State(kRoom)) {
+    if (matrix::StringField(e, "state_key") == "@eve:remote.test") {
+      eve = matrix::StringField(matrix::ContentOf(e), "membership");
+    }
+  }
+  EXPECT_EQ(eve, "ban");
+}
+
 // Invites from another server into a room we are not in (InputOutOfBandMembership): kept as an
 // outlier, told to syncapi once with the stripped state, never in the room's state here; refused
 // for someone else's user, and, once we are in the room, when the room's auth rules refuse it.
 class OutOfBandMembershipTest : public FederatedJoinTest {
  protected:
-  grpc::Status Record(const Json& event, const std::vector<Json>& stripped = {}) {
+  grpc::Status Record(const Json& event, const std::vector<Json>& stripped = {},
+                      const std::string& version = "10") {
     v1::InputOutOfBandMembershipRequest request;
     request.set_event_json(*matrix::EncodeCanonicalJson(event));
-    request.set_room_version("10");
+    request.set_room_version(version);
     for (const Json& s : stripped) request.add_invite_room_state_json(s.dump());
     grpc::ClientContext ctx;
     v1::InputOutOfBandMembershipResponse response;
@@ -252,7 +295,11 @@ TEST_F(OutOfBandMembershipTest, AnInviteIntoAnUnknownRoomIsToldToSyncapiOnceAndC
                      {"state_key", ""},
                      {"sender", kBob},
                      {"content", {{"name", "Hall"}}}};
-  grpc::Status first = Record(invite.event, {name, Json("not an event")});
+  const Json huge = {{"type", "m.room.topic"},
+                     {"state_key", ""},
+                     {"sender", kBob},
+                     {"content", {{"topic", std::string(9000, 't')}}}};
+  grpc::Status first = Record(invite.event, {name, Json("not an event"), huge});
   ASSERT_TRUE(first.ok()) << first.error_message();
   ASSERT_TRUE(Record(invite.event, {name}).ok());  // again: idempotent
   EXPECT_TRUE(RoomKnown());
@@ -266,7 +313,8 @@ TEST_F(OutOfBandMembershipTest, AnInviteIntoAnUnknownRoomIsToldToSyncapiOnceAndC
   ASSERT_EQ(told.adds_state_event_ids_size(), 1);
   EXPECT_EQ(told.adds_state_event_ids(0), invite.event_id);
   Json sent = *matrix::ParseJson(told.event_json());
-  ASSERT_EQ(sent["unsigned"]["invite_room_state"].size(), 1u);  // the malformed entry dropped
+  // The malformed entry and the oversized one dropped.
+  ASSERT_EQ(sent["unsigned"]["invite_room_state"].size(), 1u);
   EXPECT_EQ(sent["unsigned"]["invite_room_state"][0]["content"]["name"], "Hall");
 
   // The rejection's leave is recorded the same way, after it.
@@ -277,6 +325,22 @@ TEST_F(OutOfBandMembershipTest, AnInviteIntoAnUnknownRoomIsToldToSyncapiOnceAndC
   ASSERT_EQ(output.size(), 2u);
   EXPECT_EQ(output[1].new_room_event().event_id(), leave.event_id);
   EXPECT_GT(output[1].room_sequence(), output[0].room_sequence());
+}
+
+// An invite naming a version the room does not have cannot keep our user out of it: the join's
+// version (checked against the create event) replaces it while the room has no state here.
+TEST_F(OutOfBandMembershipTest, AnInvitesWrongRoomVersionGivesWayToTheJoins) {
+  BuildRemoteRoom("public");
+  matrix::BuiltEvent invite =
+      Build(kBob, "m.room.member", kAlice, {{"membership", "invite"}}, remote_, "remote.test");
+  ASSERT_TRUE(Record(invite.event, {}, "9").ok());
+  matrix::BuiltEvent join =
+      Build(kAlice, "m.room.member", kAlice, {{"membership", "join"}}, key_, "rs.test");
+  v1::InputRoomEventsResponse outliers = Input(events_, v1::INPUT_KIND_OUTLIER, true);
+  EXPECT_TRUE(outliers.rejected().empty() && outliers.not_processed().empty());
+  v1::InputRoomEventsResponse joined = Input({join.event}, v1::INPUT_KIND_NEW, true, ids_);
+  EXPECT_TRUE(joined.rejected().empty() && joined.not_processed().empty()) << joined.DebugString();
+  EXPECT_EQ(State(kRoom).size(), 6u);
 }
 
 TEST_F(OutOfBandMembershipTest, OnlyInvitesAndLeavesOfOurUsersAreRecorded) {

@@ -36,7 +36,7 @@ struct RoomserverComponent::Parts {
         writer(config.server_name, key, clock),
         creator(store, writer),
         sender(store, writer),
-        memberships(store, writer, remote_membership.get()),
+        memberships(store, writer, remote_membership.get(), &out_of_band),
         directory(store, config.server_name),
         peeks(store, clock, config.server_name, config.peeking.local_peek_lifetime),
         input(store, clock, config.server_name),

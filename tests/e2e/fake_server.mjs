@@ -31,6 +31,18 @@ export function signJson(object, entity, key) {
   return { ...object, signatures: { ...signatures, [entity]: { ...(signatures[entity] ?? {}), [key.keyId]: sig } } };
 }
 
+// A room version 10 event's content hash, signature by `entity` and id, for events whose content
+// redaction keeps whole (an m.room.member with only a membership): the redacted form is then the
+// event without `unsigned`.
+export function signEvent(event, entity, key) {
+  const { unsigned, signatures, hashes, ...body } = event;
+  const sha256 = unpadded(crypto.createHash("sha256").update(canonicalJson(body)).digest());
+  const signed = signJson({ ...body, hashes: { sha256 } }, entity, key);
+  const { signatures: _s, ...forId } = signed;
+  const id = "$" + crypto.createHash("sha256").update(canonicalJson(forId)).digest("base64url");
+  return { event: signed, eventId: id };
+}
+
 // Starts the fake server on `port` with `tls` ({cert, key} paths). `name` is its server name.
 // Its key document comes from keyDocument() (override to misbehave).
 export async function startFakeServer({ name, port, tls }) {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import test from "node:test";
 import { startFederation, syncUntil } from "./federation_harness.mjs";
 import { assertError, call, federationCall, register } from "./http.mjs";
-import { newSigningKey } from "./fake_server.mjs";
+import { newSigningKey, signEvent } from "./fake_server.mjs";
 
 const v3 = "/_matrix/client/v3";
 const enc = encodeURIComponent;
@@ -283,5 +283,41 @@ test("federation: users of two servers join one room and talk", async (t) => {
     const synced = await call(b, "GET", `${v3}/sync?timeout=0`, { token: bob.access_token });
     assert.equal(synced.status, 200, synced.text);
     assert.equal(synced.json.rooms?.invite?.[evilRoom], undefined);
+  });
+
+  await t.test("an invite from a server that then cannot be asked is still rejected (locally)", async () => {
+    const ghostRoom = "!ghost:evil.periscope.test";
+    const { event, eventId } = signEvent({
+      room_id: ghostRoom, type: "m.room.member", sender: "@m:evil.periscope.test", state_key: bob.user_id,
+      origin: "evil.periscope.test", content: { membership: "invite" }, prev_events: ["$p"], auth_events: ["$c"],
+      depth: 3, origin_server_ts: Date.now(),
+    }, "evil.periscope.test", fed.fake.key);
+    const body = {
+      room_version: "10", event,
+      invite_room_state: [{ type: "m.room.name", state_key: "", sender: "@m:evil.periscope.test", content: { name: "Ghost" } }],
+    };
+    const uri = `/_matrix/federation/v2/invite/${enc(ghostRoom)}/${enc(eventId)}`;
+    const invited = await federationCall(b, "PUT", uri, {
+      body, headers: { authorization: fed.fake.authorization("PUT", uri, "b.periscope.test", body), "content-type": "application/json" },
+    });
+    assert.equal(invited.status, 200, invited.text);
+    assert.ok(invited.json.event.signatures["b.periscope.test"], "B signed the invite");
+    const seen = await syncUntil(b, bob, (s) => s.rooms?.invite?.[ghostRoom], "the invite");
+    const names = seen.invite_state.events.filter((e) => e.type === "m.room.name");
+    assert.equal(names[0]?.content.name, "Ghost");
+    // evil answers no make_leave: B rejects it by itself, and the invite leaves bob's /sync.
+    const before = await call(b, "GET", `${v3}/sync?timeout=0`, { token: bob.access_token });
+    const left = await call(b, "POST", `${v3}/rooms/${enc(ghostRoom)}/leave`, { token: bob.access_token, body: {} });
+    assert.equal(left.status, 200, left.text);
+    let rejected;
+    for (let since = before.json.next_batch, i = 0; !rejected && i < 15; i++) {
+      const r = await call(b, "GET", `${v3}/sync?timeout=2000&since=${enc(since)}`, { token: bob.access_token });
+      assert.equal(r.status, 200, r.text);
+      rejected = r.json.rooms?.leave?.[ghostRoom];
+      since = r.json.next_batch;
+    }
+    assert.ok(rejected, "the rejection reached bob's /sync");
+    const after = await call(b, "GET", `${v3}/sync?timeout=0`, { token: bob.access_token });
+    assert.equal(after.json.rooms?.invite?.[ghostRoom], undefined);
   });
 });

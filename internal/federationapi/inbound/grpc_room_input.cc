@@ -69,6 +69,20 @@ class GrpcRoomInput final : public RoomInput {
     return response;
   }
 
+  absl::StatusOr<bool> HasState(const std::string& room_id) override {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    roomserver::v1::QueryCurrentStateRequest request;
+    request.set_room_id(room_id);
+    roomserver::v1::StateKeyTuple* tuple = request.add_state_tuples();
+    tuple->set_type("m.room.create");
+    tuple->set_state_key("");
+    roomserver::v1::QueryCurrentStateResponse response;
+    grpc::Status s = stub_.QueryCurrentState(&context, request, &response);
+    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
+    return response.state_json_size() > 0;
+  }
+
   absl::Status OutOfBandMembership(
       const roomserver::v1::InputOutOfBandMembershipRequest& request) override {
     grpc::ClientContext context;

@@ -29,6 +29,9 @@ class RoomInput {
       const std::string& room_id, const std::string& user_id, const std::string& membership) {
     return absl::UnimplementedError("membership templates are not available");
   }
+  // Whether the room has a state here (its create event): a room known only from an invite has
+  // none, and nothing is fetched for it.
+  virtual absl::StatusOr<bool> HasState(const std::string& room_id) { return true; }
   // Records a local user's invite or leave in a room this server is not in (roomserver
   // InputOutOfBandMembership): PERMISSION_DENIED when the room, which we are in, refuses it.
   virtual absl::Status OutOfBandMembership(

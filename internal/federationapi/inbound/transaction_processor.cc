@@ -176,7 +176,15 @@ absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
   if (!result.ok()) return result.status();
   // Missing events are asked for once per room and transaction: a transaction of 50 orphans
   // costs one fetch, not 50.
-  if (not_processed && missing_events_ != nullptr && rooms_fetched->insert(room_id).second) {
+  // Nothing is fetched for a room known here only from an invite: any server that invited one of
+  // our users could otherwise make us fetch and keep a room's whole state.
+  bool fetch = not_processed && missing_events_ != nullptr && rooms_fetched->insert(room_id).second;
+  if (fetch) {
+    absl::StatusOr<bool> has_state = rooms_.HasState(room_id);
+    if (!has_state.ok()) return has_state.status();
+    fetch = *has_state;
+  }
+  if (fetch) {
     if (absl::Status s = FetchMissing(origin, room_id, **version, checked->event_id); !s.ok()) {
       logging::Info("federationapi.missing_events_failed",
                     {{"origin", origin}, {"event_id", checked->event_id}, {"error", s.ToString()}});

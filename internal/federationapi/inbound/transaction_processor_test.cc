@@ -74,6 +74,9 @@ class FakeRooms : public RoomInput {
     }
     return response;
   }
+  absl::StatusOr<bool> HasState(const std::string& room_id) override {
+    return !stateless.contains(room_id);
+  }
   absl::StatusOr<Json> ServerAcl(const std::string& room_id) override {
     auto it = acls.find(room_id);
     return it == acls.end() ? Json(nullptr) : it->second;
@@ -84,6 +87,8 @@ class FakeRooms : public RoomInput {
   std::set<std::string> stored = {"$root"};
   std::map<std::string, int> inputs;
   std::set<std::string> outliers;
+  // Rooms known only from an invite.
+  std::set<std::string> stateless;
   std::map<std::string, std::vector<std::string>> placed_with_state;
   // When set, Input waits for it (after notifying `entered`).
   absl::Notification* hold = nullptr;
@@ -354,6 +359,17 @@ TEST_F(GapTest, AGapIsCrossedWithTheStateTheOriginGivesBeforeTheEvent) {
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[1].target, "/_matrix/federation/v1/state/%21room%3Aus.test?event_id=" +
                                  federation::EncodePathArg(Id(orphan)));
+}
+
+TEST_F(GapTest, NothingIsFetchedForARoomKnownOnlyFromAnInvite) {
+  rooms_.stateless.insert("!room:us.test");
+  AnswerState(Json::array({Create()}));
+  Json orphan = Event("m.room.message", "$never-seen", 9);
+  auto answer = Send("t1", {orphan});
+  ASSERT_TRUE(answer.ok());
+  EXPECT_TRUE((*answer)["pdus"][Id(orphan)].contains("error"));
+  EXPECT_TRUE(origin_.calls().empty());
+  EXPECT_TRUE(rooms_.outliers.empty());
 }
 
 TEST_F(GapTest, AStateThatDoesNotVerifyPlacesNothing) {

@@ -34,9 +34,13 @@ absl::Status BadAnswer(const std::string& server, absl::string_view why) {
 
 }  // namespace
 
+absl::Duration RoomJoiner::Remaining(absl::Time deadline, absl::Duration cap) const {
+  return std::max(absl::ZeroDuration(), std::min(cap, deadline - clock_.Now()));
+}
+
 absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeMembership(
     const std::string& room_id, const std::string& user_id, const std::vector<std::string>& servers,
-    const std::string& membership) {
+    const std::string& membership, absl::Time deadline) {
   std::string target =
       absl::StrCat("/_matrix/federation/v1/make_", membership, "/",
                    federation::EncodePathArg(room_id), "/", federation::EncodePathArg(user_id));
@@ -47,8 +51,15 @@ absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeMembership(
   absl::Status last = MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
                                   absl::StrCat("No known servers for room ", room_id));
   for (const std::string& server : servers) {
+    const absl::Duration left = Remaining(deadline, kMakeJoinTimeout);
+    // Too little time left to ask another server and still send the join: the caller's wait
+    // would end first, and a join finishing after it is one the client retries into a second.
+    if (left < kMinTimeToAsk) {
+      return MatrixError(absl::StatusCode::kDeadlineExceeded, errcode::kUnknown,
+                         absl::StrCat("No server answered in time (last: ", last.message(), ")"));
+    }
     absl::StatusOr<federation::FederationResponse> answer =
-        federation_.Call(server, "GET", target, std::nullopt, kMakeJoinTimeout);
+        federation_.Call(server, "GET", target, std::nullopt, left);
     if (!answer.ok()) {
       last = answer.status();
       continue;
@@ -180,7 +191,7 @@ std::vector<std::string> RoomJoiner::Candidates(
 absl::StatusOr<RoomJoiner::Signed> RoomJoiner::MakeAndSign(
     const std::string& room_id, const std::string& user_id,
     const google::protobuf::RepeatedPtrField<std::string>& server_names,
-    const std::string& content_json, const std::string& membership) {
+    const std::string& content_json, const std::string& membership, absl::Time deadline) {
   PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(room_id));
   PERISCOPE_ASSIGN_OR_RETURN(matrix::SigilId user, matrix::ParseSigilId(user_id, '@'));
   if (user.server_name != our_server_name_) {
@@ -189,7 +200,8 @@ absl::StatusOr<RoomJoiner::Signed> RoomJoiner::MakeAndSign(
   }
   Signed out;
   PERISCOPE_ASSIGN_OR_RETURN(
-      out.made, MakeMembership(room_id, user_id, Candidates(room_id, server_names), membership));
+      out.made,
+      MakeMembership(room_id, user_id, Candidates(room_id, server_names), membership, deadline));
   PERISCOPE_ASSIGN_OR_RETURN(out.event,
                              BuildMembership(out.made, room_id, user_id, content_json, membership));
   PERISCOPE_ASSIGN_OR_RETURN(out.event_id,
@@ -198,18 +210,48 @@ absl::StatusOr<RoomJoiner::Signed> RoomJoiner::MakeAndSign(
 }
 
 absl::StatusOr<std::string> RoomJoiner::Join(const v1::PerformJoinRequest& request) {
+  const std::pair<std::string, std::string> key(request.room_id(), request.user_id());
+  std::shared_ptr<Attempt> attempt;
+  bool first = false;
+  {
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<Attempt>& slot = in_flight_[key];
+    if (slot == nullptr) {
+      slot = std::make_shared<Attempt>();
+      first = true;
+    }
+    attempt = slot;
+  }
+  if (!first) {
+    // The same user's join of the same room is already under way (a client that gave up waiting
+    // and asked again): this one takes its outcome rather than send a second join.
+    attempt->done.WaitForNotification();
+    return attempt->result;
+  }
+  attempt->result = JoinNow(request);
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(key);
+  }
+  attempt->done.Notify();
+  return attempt->result;
+}
+
+absl::StatusOr<std::string> RoomJoiner::JoinNow(const v1::PerformJoinRequest& request) {
   const std::string& room_id = request.room_id();
+  const absl::Time deadline = clock_.Now() + kBudget;
   PERISCOPE_ASSIGN_OR_RETURN(Signed signed_join,
                              MakeAndSign(room_id, request.user_id(), request.server_names(),
-                                         request.content_json(), "join"));
+                                         request.content_json(), "join", deadline));
   const Template& made = signed_join.made;
   matrix::Json& join = signed_join.event;
   const std::string& join_id = signed_join.event_id;
   const std::string target =
       absl::StrCat("/_matrix/federation/v2/send_join/", federation::EncodePathArg(room_id), "/",
                    federation::EncodePathArg(join_id));
-  PERISCOPE_ASSIGN_OR_RETURN(federation::FederationResponse answer,
-                             federation_.Call(made.server, "PUT", target, join, kSendJoinTimeout));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      federation::FederationResponse answer,
+      federation_.Call(made.server, "PUT", target, join, Remaining(deadline, kSendJoinTimeout)));
   if (!answer.ok()) return federation::RemoteErrorStatus(made.server, answer);
   // A resident that signed the join (a restricted room's join_authorised_via_users_server) sends
   // it back with its signature; it is the same event (same id) or ignored.
@@ -232,17 +274,19 @@ absl::StatusOr<std::string> RoomJoiner::Join(const v1::PerformJoinRequest& reque
 
 absl::StatusOr<std::string> RoomJoiner::Leave(const v1::PerformLeaveRequest& request) {
   const std::string& room_id = request.room_id();
+  const absl::Time deadline = clock_.Now() + kBudget;
   PERISCOPE_ASSIGN_OR_RETURN(Signed signed_leave,
                              MakeAndSign(room_id, request.user_id(), request.server_names(),
-                                         request.content_json(), "leave"));
+                                         request.content_json(), "leave", deadline));
   const Template& made = signed_leave.made;
   const matrix::Json& leave = signed_leave.event;
   const std::string& leave_id = signed_leave.event_id;
   const std::string target =
       absl::StrCat("/_matrix/federation/v2/send_leave/", federation::EncodePathArg(room_id), "/",
                    federation::EncodePathArg(leave_id));
-  PERISCOPE_ASSIGN_OR_RETURN(federation::FederationResponse answer,
-                             federation_.Call(made.server, "PUT", target, leave, kSendJoinTimeout));
+  PERISCOPE_ASSIGN_OR_RETURN(
+      federation::FederationResponse answer,
+      federation_.Call(made.server, "PUT", target, leave, Remaining(deadline, kSendJoinTimeout)));
   if (!answer.ok()) return federation::RemoteErrorStatus(made.server, answer);
   // The room is not ours: the leave is recorded beside the invite it answers, so that the user's
   // /sync moves the room from invited to left.

@@ -14,10 +14,16 @@
 //     as outliers (auth events first), then the join with that state.
 // The join event reaches the room's other servers through the resident's relay.
 
+#include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "internal/federationapi/inbound/room_input.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "periscope/federationapi/v1/federationapi.pb.h"
@@ -40,7 +46,9 @@ class RoomJoiner {
         rooms_(rooms) {}
 
   // The join event's id. NOT_FOUND (M_NOT_FOUND) when no server could be asked or none knows
-  // the room; the remote refusal (403, 400) as it came; UNAVAILABLE when no server answered.
+  // the room; the remote refusal (403, 400) as it came; UNAVAILABLE when no server answered;
+  // DEADLINE_EXCEEDED when kBudget ran out. A second Join of the same user into the same room
+  // while one is under way waits for it and gives its outcome.
   absl::StatusOr<std::string> Join(const v1::PerformJoinRequest& request);
   // A local user's leave of a room this server is not in (rejecting an invite received over
   // federation): make_leave and send_leave (v2) through the candidates, then the leave is recorded
@@ -49,6 +57,11 @@ class RoomJoiner {
 
   // At most this many servers are asked (each make_join may wait 30 s).
   static constexpr size_t kMaxCandidates = 5;
+  // A join (or leave) is over within this, under the roomserver's wait for it (120 s): a join
+  // finishing after its caller gave up is one the client retries into a second join.
+  static constexpr absl::Duration kBudget = absl::Seconds(110);
+  // Another server is asked only with at least this much of the budget left.
+  static constexpr absl::Duration kMinTimeToAsk = absl::Seconds(5);
 
  private:
   struct Template {
@@ -67,15 +80,18 @@ class RoomJoiner {
   absl::StatusOr<Signed> MakeAndSign(
       const std::string& room_id, const std::string& user_id,
       const google::protobuf::RepeatedPtrField<std::string>& server_names,
-      const std::string& content_json, const std::string& membership);
+      const std::string& content_json, const std::string& membership, absl::Time deadline);
   // The servers to ask: the given ones, then the room id's (at most kMaxCandidates).
   std::vector<std::string> Candidates(
       const std::string& room_id,
       const google::protobuf::RepeatedPtrField<std::string>& given) const;
-  // make_join or make_leave (`membership`) on the candidates in turn.
+  // make_join or make_leave (`membership`) on the candidates in turn, until `deadline`.
   absl::StatusOr<Template> MakeMembership(const std::string& room_id, const std::string& user_id,
                                           const std::vector<std::string>& servers,
-                                          const std::string& membership);
+                                          const std::string& membership, absl::Time deadline);
+  // What is left until `deadline`, at most `cap`.
+  absl::Duration Remaining(absl::Time deadline, absl::Duration cap) const;
+  absl::StatusOr<std::string> JoinNow(const v1::PerformJoinRequest& request);
   // The signed membership event built from the template.
   absl::StatusOr<matrix::Json> BuildMembership(const Template& made, const std::string& room_id,
                                                const std::string& user_id,
@@ -92,6 +108,15 @@ class RoomJoiner {
   federation::FederationCaller& federation_;
   Keyring& keyring_;
   RoomInput& rooms_;
+
+  // A join under way, which a second Join of the same (room, user) waits for.
+  struct Attempt {
+    absl::Notification done;
+    absl::StatusOr<std::string> result;
+  };
+  absl::Mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Attempt>> in_flight_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace periscope::federationapi

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <random>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "internal/federationapi/inbound/state_input.h"
@@ -300,6 +301,55 @@ TEST_P(ResidentCopyTest, TheResidentsCopyOfTheJoinAddsOnlyItsValidSignature) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ValidOrForged, ResidentCopyTest, ::testing::Bool());
+
+// A client that gave up waiting and asked again: the second Join waits for the first and gives
+// its outcome; one join event is sent, not two.
+TEST_F(RoomJoinerTest, ASecondJoinOfTheSameUserWhileOneIsUnderWayTakesItsOutcome) {
+  absl::Notification entered, release;
+  federation_.On(
+      "res.test", "/_matrix/federation/v1/make_join/",
+      [&](const FakeFederation::Request&) -> absl::StatusOr<federation::FederationResponse> {
+        if (!entered.HasBeenNotified()) entered.Notify();
+        release.WaitForNotification();
+        Json body = {{"event", Template("@bob:us.test")}, {"room_version", "10"}};
+        return federation::FederationResponse{200, body, body.dump()};
+      });
+  ResidentAnswers(Template("@bob:us.test"));  // send_join (make_join's route above comes first)
+  absl::StatusOr<std::string> first, second;
+  std::thread a([&] { first = joiner_->Join(Request({})); });
+  entered.WaitForNotification();
+  std::thread b([&] { second = joiner_->Join(Request({})); });
+  absl::SleepFor(absl::Milliseconds(50));  // b is waiting, not asking
+  release.Notify();
+  a.join();
+  b.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*first, *second);
+  int send_joins = 0;
+  for (const auto& call : federation_.calls()) send_joins += call.method == "PUT" ? 1 : 0;
+  EXPECT_EQ(send_joins, 1);
+  // Once it is over, a new Join asks again.
+  EXPECT_TRUE(joiner_->Join(Request({})).ok());
+}
+
+// Servers that take long to fail are not asked past the budget: the join ends while its caller
+// still waits for it.
+TEST_F(RoomJoinerTest, CandidatesAreAskedOnlyWhileTheBudgetLasts) {
+  for (const char* server : {"s1.test", "s2.test", "s3.test", "s4.test", "s5.test"}) {
+    federation_.On(
+        server, "/_matrix/federation/v1/make_join/",
+        [this](const FakeFederation::Request&) -> absl::StatusOr<federation::FederationResponse> {
+          clock_.Advance(absl::Seconds(30));  // each times out
+          return absl::DeadlineExceededError("no answer");
+        });
+  }
+  absl::StatusOr<std::string> joined =
+      joiner_->Join(Request({"s1.test", "s2.test", "s3.test", "s4.test", "s5.test"}));
+  EXPECT_EQ(joined.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(federation_.calls().size(), 4u);  // 4 × 30 s passes 110 s; the fifth is not asked
+  EXPECT_TRUE(rooms_.requests.empty());
+}
 
 // A make_join naming another version than the room's create event: nothing is input.
 TEST_F(RoomJoinerTest, AMakeJoinVersionTheCreateEventContradictsInputsNothing) {

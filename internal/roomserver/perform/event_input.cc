@@ -176,6 +176,13 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id, 
                                GivenState(txn, room_id, input));
     if (!given) return NotProcessed("an event of its given state is unknown");
     PERISCOPE_ASSIGN_OR_RETURN(accepted.place.state_before, dag.StoreState(*given));
+    if (!ours) {
+      // Another server's event across a gap: what it says of the state is resolved with what we
+      // know of the prev events we have, never taken instead of it (it may leave out a ban).
+      PERISCOPE_ASSIGN_OR_RETURN(
+          accepted.place.state_before,
+          dag.StateBeforeAcrossGap(accepted.prev_event_ids, accepted.place.state_before));
+    }
     const std::vector<matrix::StateKey> keys = matrix::AuthStateKeysFor(pdu, version);
     if (outcome.kind == Outcome::kAccepted) {
       PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents before,
@@ -314,6 +321,14 @@ absl::StatusOr<std::pair<std::string, std::optional<int>>> EventInput::RoomOf(
   }
   if (room_id.empty()) return std::make_pair(room_id, std::optional<int>());
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
+  if (version && create_version && *version != *create_version) {
+    // A room known only from an invite, whose sender named another version than the room has
+    // (by mistake or to keep us out): the join's version, checked against the create event,
+    // holds.
+    PERISCOPE_ASSIGN_OR_RETURN(bool replaced,
+                               store_.ReplaceVersionOfStatelessRoom(room_id, *create_version));
+    if (replaced) version = create_version;
+  }
   if (version && create_version && *version != *create_version) {
     // A join naming another version than the room has here: its events would be read under the
     // wrong rules.

@@ -62,6 +62,13 @@ absl::StatusOr<DraftEvent> EventWriter::Draft(RoomWriteTxn& txn, RoomDag& dag,
   return out;
 }
 
+absl::StatusOr<matrix::BuiltEvent> EventWriter::BuildOutOfRoom(
+    matrix::ProtoEvent proto, const matrix::AuthEvents& auth,
+    std::vector<matrix::PrevEvent> prev_events, int room_version) const {
+  if (proto.origin_server_ts == 0) proto.origin_server_ts = absl::ToUnixMillis(clock_.Now());
+  return matrix::BuildEvent(proto, auth, std::move(prev_events), room_version, server_name_, key_);
+}
+
 absl::StatusOr<matrix::BuiltEvent> EventWriter::Append(RoomWriteTxn& txn, matrix::ProtoEvent proto,
                                                        const SendOrigin& origin) {
   const int version = txn.room_version();

@@ -44,6 +44,13 @@ class EventWriter {
   // events from the state before it. Nothing is checked or stored: make_join's template is this
   // without the hashes and signature.
   absl::StatusOr<DraftEvent> Draft(RoomWriteTxn& txn, RoomDag& dag, matrix::ProtoEvent proto) const;
+  // Builds and signs `proto` on `prev_events` with its auth events from `auth` (signed as this
+  // server, origin_server_ts from the clock): an event of a room this server is not in, which
+  // no room transaction covers (a rejection of an invite received over federation).
+  absl::StatusOr<matrix::BuiltEvent> BuildOutOfRoom(matrix::ProtoEvent proto,
+                                                    const matrix::AuthEvents& auth,
+                                                    std::vector<matrix::PrevEvent> prev_events,
+                                                    int room_version) const;
   // Room version 12: the room id that the create event `create` (no room_id, origin_server_ts
   // set) will have once appended: "!" and its reference hash. Appending the same proto gives the
   // same event, since building and signing are deterministic.

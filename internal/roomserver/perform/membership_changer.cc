@@ -71,12 +71,51 @@ absl::StatusOr<std::optional<std::vector<std::string>>> MembershipChanger::Remot
   // never complete (a join that failed half way), or only an invite from another server. The
   // change goes through a server that is in it: the given ones, those who invited the user, and
   // (room versions before 12) the room id's own.
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<std::string> inviters,
-                             store_.InviterServers(room_id, user_id));
-  for (const std::string& server : inviters) add(server);
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<EventRecord> invites, store_.InvitesOf(room_id, user_id));
+  for (const EventRecord& invite : invites) {
+    absl::StatusOr<Json> event = matrix::ParseJson(invite.event_json);
+    if (!event.ok()) continue;
+    absl::StatusOr<matrix::SigilId> inviter =
+        matrix::ParseSigilId(matrix::StringField(*event, "sender"), '@');
+    if (inviter.ok()) add(inviter->server_name);
+  }
   if (size_t colon = room_id.find(':'); colon != std::string::npos) add(room_id.substr(colon + 1));
   if (servers.empty()) return std::nullopt;
   return servers;
+}
+
+absl::StatusOr<std::string> MembershipChanger::RejectLocally(const std::string& room_id,
+                                                             const std::string& user_id,
+                                                             const Json& content) {
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<EventRecord> invites, store_.InvitesOf(room_id, user_id));
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
+  if (invites.empty() || !version || out_of_band_ == nullptr) {
+    return Forbidden(absl::StrCat(user_id, " has no invite into ", room_id, " to reject"));
+  }
+  // The leave follows the newest invite and is authorised by it alone: no other event of the
+  // room is known here.
+  const EventRecord& invite = invites.front();
+  PERISCOPE_ASSIGN_OR_RETURN(Json invite_event, matrix::ParseJson(invite.event_json));
+  matrix::AuthEvents auth;
+  PERISCOPE_RETURN_IF_ERROR(auth.Add(invite.event_id, invite_event));
+  const Json& depth = matrix::JsonField(invite_event, "depth");
+  matrix::ProtoEvent proto;
+  proto.room_id = room_id;
+  proto.sender = user_id;
+  proto.type = "m.room.member";
+  proto.state_key = user_id;
+  proto.content = content;
+  PERISCOPE_ASSIGN_OR_RETURN(
+      matrix::BuiltEvent leave,
+      writer_.BuildOutOfRoom(
+          proto, auth, {{invite.event_id, depth.is_number_integer() ? depth.get<int64_t>() : 0}},
+          *version));
+  v1::InputOutOfBandMembershipRequest record;
+  PERISCOPE_ASSIGN_OR_RETURN(*record.mutable_event_json(),
+                             matrix::EncodeCanonicalJson(leave.event));
+  record.set_room_version(absl::StrCat(*version));
+  PERISCOPE_RETURN_IF_ERROR(out_of_band_->Input(record).status());
+  return leave.event_id;
 }
 
 absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::InviteRemote(
@@ -163,14 +202,22 @@ absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
                                RemoteServersFor(room_id, target, request));
     if (servers) {
       PERISCOPE_ASSIGN_OR_RETURN(std::string content_json, matrix::EncodeCanonicalJson(content));
-      PERISCOPE_ASSIGN_OR_RETURN(
-          std::string event_id,
+      absl::StatusOr<std::string> event_id =
           action == v1::MEMBERSHIP_ACTION_JOIN
               ? remote_->Join(room_id, request.sender(), *servers, content_json)
-              : remote_->Leave(room_id, request.sender(), *servers, content_json));
+              : remote_->Leave(room_id, request.sender(), *servers, content_json);
+      if (!event_id.ok() && action == v1::MEMBERSHIP_ACTION_LEAVE) {
+        // No server in the room could be asked (gone, or it refused: the inviter left, the
+        // invite was withdrawn): the invite is rejected here alone, as Synapse does, so that it
+        // does not stay in the user's /sync for ever.
+        logging::Info("roomserver.invite_rejected_locally",
+                      {{"room_id", room_id}, {"error", event_id.status()}});
+        event_id = RejectLocally(room_id, request.sender(), content);
+      }
+      PERISCOPE_RETURN_IF_ERROR(event_id.status());
       v1::PerformMembershipResponse response;
       response.set_room_id(room_id);
-      response.set_event_id(event_id);
+      response.set_event_id(*event_id);
       return response;
     }
   }

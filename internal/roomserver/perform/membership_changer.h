@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "internal/roomserver/perform/event_writer.h"
+#include "internal/roomserver/perform/out_of_band_membership.h"
 #include "internal/roomserver/perform/remote_membership.h"
 #include "internal/roomserver/storage/room_store.h"
 #include "periscope/roomserver/v1/roomserver.pb.h"
@@ -21,8 +22,10 @@ namespace periscope::roomserver {
 
 class MembershipChanger {
  public:
-  MembershipChanger(RoomStore& store, EventWriter& writer, RemoteMembership* remote = nullptr)
-      : store_(store), writer_(writer), remote_(remote) {}
+  // `out_of_band` records a rejection no server in the room could be asked for.
+  MembershipChanger(RoomStore& store, EventWriter& writer, RemoteMembership* remote = nullptr,
+                    OutOfBandMembership* out_of_band = nullptr)
+      : store_(store), writer_(writer), remote_(remote), out_of_band_(out_of_band) {}
 
   absl::StatusOr<v1::PerformMembershipResponse> Change(const v1::PerformMembershipRequest& request);
 
@@ -34,6 +37,11 @@ class MembershipChanger {
   absl::StatusOr<std::optional<std::vector<std::string>>> RemoteServersFor(
       const std::string& room_id, const std::string& user_id,
       const v1::PerformMembershipRequest& request);
+  // A rejection of an invite received over federation that no server in the room took: a leave
+  // after the newest invite, signed by us, recorded out of band (Synapse's "locally generated"
+  // rejection). Returns its id.
+  absl::StatusOr<std::string> RejectLocally(const std::string& room_id, const std::string& user_id,
+                                            const matrix::Json& content);
   // An invite of a user of another server: drafted and authorised here, signed by their server
   // (federationapi PerformInvite), which then inputs it into the room.
   absl::StatusOr<v1::PerformMembershipResponse> InviteRemote(const std::string& room_id,
@@ -42,6 +50,7 @@ class MembershipChanger {
   RoomStore& store_;
   EventWriter& writer_;
   RemoteMembership* remote_;
+  OutOfBandMembership* out_of_band_;
 };
 
 }  // namespace periscope::roomserver

@@ -24,11 +24,18 @@ absl::Status Invalid(absl::string_view why) {
   return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kInvalidParam, why);
 }
 
-// The stripped state events (type, state_key, sender, content) among `given`; others are dropped.
+// The stripped state events (type, state_key, sender, content) among `given`; others are dropped,
+// and so is what passes the size bounds (an output message must stay far below NATS's 1 MiB).
 Json StrippedState(const v1::InputOutOfBandMembershipRequest& request, size_t limit) {
   Json stripped = Json::array();
+  size_t total = 0;
   for (const std::string& text : request.invite_room_state_json()) {
     if (stripped.size() >= limit) break;
+    if (text.size() > OutOfBandMembership::kMaxStrippedEventBytes ||
+        total + text.size() > OutOfBandMembership::kMaxInviteRoomStateBytes) {
+      continue;
+    }
+    total += text.size();
     absl::StatusOr<Json> event = matrix::ParseJson(text);
     if (!event.ok() || !event->is_object()) continue;
     const Json& type = matrix::JsonField(*event, "type");

@@ -30,6 +30,9 @@ class OutOfBandMembership {
 
   // At most this many stripped state events are kept with an invite.
   static constexpr size_t kMaxInviteRoomState = 50;
+  // Each of them at most this big, and all together at most this.
+  static constexpr size_t kMaxStrippedEventBytes = 8 * 1024;
+  static constexpr size_t kMaxInviteRoomStateBytes = 64 * 1024;
 
  private:
   const std::string server_name_;

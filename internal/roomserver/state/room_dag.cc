@@ -38,6 +38,19 @@ absl::StatusOr<int64_t> RoomDag::StateBefore(const std::vector<std::string>& pre
   return group;
 }
 
+absl::StatusOr<int64_t> RoomDag::StateBeforeAcrossGap(
+    const std::vector<std::string>& prev_event_ids, int64_t given) {
+  std::vector<int64_t> groups = {given};
+  for (const std::string& prev : prev_event_ids) {
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventPlace> place, txn_.Place(prev));
+    if (place && !place->outlier) groups.push_back(place->state_after);
+  }
+  if (groups.size() == 1) return given;
+  absl::StatusOr<int64_t> group = calculator_.Resolve(groups);
+  PERISCOPE_RETURN_IF_ERROR(CheckEventsRead());
+  return group;
+}
+
 absl::StatusOr<int64_t> RoomDag::StoreState(const matrix::StateMap& state) {
   if (state.empty()) return kEmptyStateGroup;
   StateDelta whole;

@@ -41,6 +41,11 @@ class RoomDag {
   // The state before an event naming `prev_event_ids`. FAILED_PRECONDITION if one is unknown to
   // this room or an outlier (its state is not known).
   absl::StatusOr<int64_t> StateBefore(const std::vector<std::string>& prev_event_ids);
+  // The state before an event placed across a gap: `given` (the state another server said its
+  // missing prev events led to) resolved with the states after those of `prev_event_ids` that
+  // are placed here. A given state never replaces what this server knows: it is one more branch.
+  absl::StatusOr<int64_t> StateBeforeAcrossGap(const std::vector<std::string>& prev_event_ids,
+                                               int64_t given);
   // The events of `group`'s state at `keys` (missing keys absent), e.g. to authorise an event.
   absl::StatusOr<matrix::AuthEvents> StateEvents(int64_t group,
                                                  const std::vector<matrix::StateKey>& keys);

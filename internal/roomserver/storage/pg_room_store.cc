@@ -323,12 +323,18 @@ constexpr pg::Statement kHasJoinedMemberOf{
     "roomserver_has_joined_member_of",
     "SELECT 1 FROM roomserver_current_state WHERE room_id = $1 AND event_type = 'm.room.member' "
     "AND membership = 'join' AND right(state_key, length($2) + 1) = ':' || $2 LIMIT 1"};
-// The senders of invites of a user in a room, newest first (outliers too: an invite received
-// over federation is one).
-constexpr pg::Statement kInviteSenders{
-    "roomserver_invite_senders",
-    "SELECT sender FROM roomserver_events WHERE room_id = $1 AND event_type = 'm.room.member' "
-    "AND state_key = $2 AND (event_json::jsonb -> 'content' ->> 'membership') = 'invite' "
+constexpr pg::Statement kReplaceStatelessVersion{
+    "roomserver_replace_stateless_version",
+    "UPDATE roomserver_rooms SET room_version = $2 WHERE room_id = $1 AND NOT EXISTS "
+    "(SELECT 1 FROM roomserver_current_state WHERE room_id = $1) RETURNING room_id"};
+// The invites of a user in a room, newest first (outliers too: an invite received
+// over federation is one; never one the room refused, which anyone could have sent).
+constexpr pg::Statement kInvitesOf{
+    "roomserver_invites_of",
+    "SELECT event_id, event_json FROM roomserver_events WHERE room_id = $1 "
+    "AND event_type = 'm.room.member' "
+    "AND state_key = $2 AND NOT rejected AND NOT soft_failed "
+    "AND (event_json::jsonb -> 'content' ->> 'membership') = 'invite' "
     "ORDER BY event_nid DESC LIMIT 20"};
 constexpr pg::Statement kAlias{"roomserver_alias",
                                "SELECT room_id, creator FROM roomserver_aliases WHERE alias = $1"};
@@ -699,20 +705,21 @@ absl::StatusOr<bool> PgRoomStore::HasJoinedMemberOf(absl::string_view room_id,
   return r.rows() > 0;
 }
 
-absl::StatusOr<std::vector<std::string>> PgRoomStore::InviterServers(absl::string_view room_id,
-                                                                     absl::string_view user_id) {
-  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kInviteSenders, {room_id, user_id}));
-  std::vector<std::string> servers;
+absl::StatusOr<bool> PgRoomStore::ReplaceVersionOfStatelessRoom(absl::string_view room_id,
+                                                                int version) {
+  PERISCOPE_ASSIGN_OR_RETURN(
+      pg::Result r, pool_.Query(kReplaceStatelessVersion, {room_id, absl::StrCat(version)}));
+  return r.rows() > 0;
+}
+
+absl::StatusOr<std::vector<EventRecord>> PgRoomStore::InvitesOf(absl::string_view room_id,
+                                                                absl::string_view user_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kInvitesOf, {room_id, user_id}));
+  std::vector<EventRecord> invites;
   for (int i = 0; i < r.rows(); ++i) {
-    absl::string_view sender = r.Text(i, 0);
-    size_t colon = sender.find(':');
-    if (colon == absl::string_view::npos) continue;
-    std::string server(sender.substr(colon + 1));
-    if (std::find(servers.begin(), servers.end(), server) == servers.end()) {
-      servers.push_back(std::move(server));
-    }
+    invites.push_back({std::string(r.Text(i, 0)), std::string(room_id), std::string(r.Text(i, 1))});
   }
-  return servers;
+  return invites;
 }
 
 absl::StatusOr<std::optional<std::string>> PgRoomStore::ResolveAlias(absl::string_view alias) {

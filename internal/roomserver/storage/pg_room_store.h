@@ -39,8 +39,10 @@ class PgRoomStore final : public RoomStore {
   absl::StatusOr<std::vector<std::string>> JoinedRooms(absl::string_view user_id) override;
   absl::StatusOr<bool> HasJoinedMemberOf(absl::string_view room_id,
                                          absl::string_view server_name) override;
-  absl::StatusOr<std::vector<std::string>> InviterServers(absl::string_view room_id,
-                                                          absl::string_view user_id) override;
+  absl::StatusOr<bool> ReplaceVersionOfStatelessRoom(absl::string_view room_id,
+                                                     int version) override;
+  absl::StatusOr<std::vector<EventRecord>> InvitesOf(absl::string_view room_id,
+                                                     absl::string_view user_id) override;
   absl::StatusOr<std::optional<std::string>> ResolveAlias(absl::string_view alias) override;
   absl::StatusOr<std::optional<AliasRecord>> Alias(absl::string_view alias) override;
   absl::Status SetAlias(absl::string_view alias, absl::string_view room_id,

@@ -185,11 +185,15 @@ class RoomStore : public OutboxStore {
   // Whether a user of `server_name` is joined to the room now (false for an unknown room).
   virtual absl::StatusOr<bool> HasJoinedMemberOf(absl::string_view room_id,
                                                  absl::string_view server_name) = 0;
-  // The servers of those who invited `user_id` into the room (invites received over federation
-  // included), newest invite first: whom to ask to join or reject through when none of this
-  // server's users is in the room.
-  virtual absl::StatusOr<std::vector<std::string>> InviterServers(absl::string_view room_id,
-                                                                  absl::string_view user_id) = 0;
+  // Gives the room `version` if it has no state yet (only out-of-band memberships: an invite
+  // named a version the room does not have). False if it has state, which keeps its version.
+  virtual absl::StatusOr<bool> ReplaceVersionOfStatelessRoom(absl::string_view room_id,
+                                                             int version) = 0;
+  // The invites of `user_id` into the room (those received over federation included, never one
+  // the room refused), newest first, at most 20: whom to ask to join or reject through when none
+  // of this server's users is in the room, and what a rejection nobody could be asked answers.
+  virtual absl::StatusOr<std::vector<EventRecord>> InvitesOf(absl::string_view room_id,
+                                                             absl::string_view user_id) = 0;
   // Rooms where the user's current membership is "join", sorted.
   virtual absl::StatusOr<std::vector<std::string>> JoinedRooms(absl::string_view user_id) = 0;
   // The room an alias names; nullopt if none.
