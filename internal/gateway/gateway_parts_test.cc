@@ -3,6 +3,7 @@
 #include "gtest/gtest.h"
 #include "internal/gateway/auth/access_token_cache.h"
 #include "internal/gateway/http/http_message.h"
+#include "internal/gateway/matrix_json.h"
 #include "internal/gateway/status_mapping.h"
 #include "pkg/status/matrix_status.h"
 
@@ -128,6 +129,27 @@ TEST(StatusMappingTest, Table) {
   }
   EXPECT_EQ(MapStatus(absl::InternalError("secret detail")).message.find("secret"),
             std::string::npos);
+}
+
+// Fields the spec adds to an error body join errcode and error; a server-side failure keeps its
+// details to itself, and fields that are not a JSON object are ignored.
+TEST(StatusMappingTest, ErrorFieldsJoinTheBody) {
+  absl::Status incompatible = WithMatrixErrorFields(
+      MatrixError(absl::StatusCode::kInvalidArgument, "M_INCOMPATIBLE_ROOM_VERSION", "old"),
+      R"({"room_version":"10"})");
+  HttpResponse r = StatusResponse(incompatible);
+  EXPECT_EQ(r.status, 400);
+  Json body = Json::parse(r.body);
+  EXPECT_EQ(body["errcode"], "M_INCOMPATIBLE_ROOM_VERSION");
+  EXPECT_EQ(body["error"], "old");
+  EXPECT_EQ(body["room_version"], "10");
+  EXPECT_FALSE(
+      Json::parse(
+          StatusResponse(WithMatrixErrorFields(absl::InternalError("x"), R"({"detail":"y"})")).body)
+          .contains("detail"));
+  EXPECT_EQ(Json::parse(StatusResponse(WithMatrixErrorFields(absl::NotFoundError("x"), "[1]")).body)
+                .size(),
+            2u);
 }
 
 }  // namespace

@@ -54,6 +54,16 @@ HttpResponse StatusResponse(const absl::Status& status) {
   if (e.status >= 500 && status.code() != absl::StatusCode::kCancelled) {
     logging::Warn("gateway.upstream_error", {{"status", e.status}, {"error", status}});
   }
+  // Fields the spec adds to some errors (room_version beside M_INCOMPATIBLE_ROOM_VERSION); never
+  // on a server-side failure, whose details stay in the log.
+  if (std::optional<std::string> fields = MatrixErrorFields(status); fields && e.status < 500) {
+    Json body = Json::parse(*fields, nullptr, /*allow_exceptions=*/false);
+    if (body.is_object()) {
+      body["errcode"] = e.errcode;
+      body["error"] = e.message;
+      return JsonResponse(e.status, body);
+    }
+  }
   return MatrixErrorResponse(e.status, e.errcode, e.message);
 }
 

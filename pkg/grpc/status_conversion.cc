@@ -11,6 +11,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status, grpc::ServerContextBase* c
   if (std::optional<std::string> errcode = MatrixErrcode(status); errcode && context != nullptr) {
     context->AddTrailingMetadata(kMatrixErrcodeKey, *errcode);
   }
+  if (std::optional<std::string> fields = MatrixErrorFields(status); fields && context != nullptr) {
+    context->AddTrailingMetadata(kMatrixErrorFieldsKey, *fields);
+  }
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
@@ -21,6 +24,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const grpc::ClientContex
   if (auto it = trailers.find(kMatrixErrcodeKey); it != trailers.end()) {
     out =
         WithMatrixErrcode(std::move(out), absl::string_view(it->second.data(), it->second.size()));
+  }
+  if (auto it = trailers.find(kMatrixErrorFieldsKey); it != trailers.end()) {
+    out = WithMatrixErrorFields(std::move(out),
+                                absl::string_view(it->second.data(), it->second.size()));
   }
   return out;
 }

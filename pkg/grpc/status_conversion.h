@@ -13,6 +13,8 @@
 namespace periscope::grpcutil {
 
 inline constexpr char kMatrixErrcodeKey[] = "matrix-errcode";
+// The trailing metadata key of the Matrix error body's other fields (a JSON object).
+inline constexpr char kMatrixErrorFieldsKey[] = "matrix-error-fields";
 
 // Converts and, if the status carries an errcode, adds it to the trailing metadata of `context`.
 // `context` may be a ServerContext or a CallbackServerContext.

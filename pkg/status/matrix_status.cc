@@ -5,6 +5,7 @@
 namespace periscope {
 namespace {
 constexpr absl::string_view kErrcodePayloadUrl = "type.periscope.dev/matrix-errcode";
+constexpr absl::string_view kFieldsPayloadUrl = "type.periscope.dev/matrix-error-fields";
 }  // namespace
 
 absl::Status MatrixError(absl::StatusCode code, absl::string_view errcode,
@@ -22,6 +23,18 @@ absl::Status WithMatrixErrcode(absl::Status status, absl::string_view errcode) {
   if (status.ok()) return status;
   status.SetPayload(kErrcodePayloadUrl, absl::Cord(errcode));
   return status;
+}
+
+absl::Status WithMatrixErrorFields(absl::Status status, absl::string_view fields_json) {
+  if (status.ok()) return status;
+  status.SetPayload(kFieldsPayloadUrl, absl::Cord(fields_json));
+  return status;
+}
+
+std::optional<std::string> MatrixErrorFields(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kFieldsPayloadUrl);
+  if (!payload.has_value()) return std::nullopt;
+  return std::string(*payload);
 }
 
 }  // namespace periscope

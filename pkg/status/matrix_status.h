@@ -24,6 +24,14 @@ std::optional<std::string> MatrixErrcode(const absl::Status& status);
 // Returns `status` with `errcode` attached (replacing any errcode it had).
 absl::Status WithMatrixErrcode(absl::Status status, absl::string_view errcode);
 
+// Returns `status` with more fields of the Matrix error body attached: `fields_json` is a JSON
+// object (e.g. {"room_version":"10"} beside M_INCOMPATIBLE_ROOM_VERSION) that the gateway merges
+// into {"errcode", "error"}.
+absl::Status WithMatrixErrorFields(absl::Status status, absl::string_view fields_json);
+
+// The error body fields attached to `status`, if any.
+std::optional<std::string> MatrixErrorFields(const absl::Status& status);
+
 // Evaluates `expr` (an absl::Status) and returns it from the current function if not OK.
 #define PERISCOPE_RETURN_IF_ERROR(expr)                    \
   do {                                                     \

@@ -236,7 +236,9 @@ test("federation: users of two servers join one room and talk", async (t) => {
     // A join for another server's user.
     assertError(await get(makeJoin("@mallory:b.periscope.test")), 403, "M_FORBIDDEN");
     // A room version the server does not speak (no ?ver= at all means version 1 only).
-    assertError(await get(makeJoin("@mallory:evil.periscope.test", "")), 400, "M_INCOMPATIBLE_ROOM_VERSION");
+    const incompatible = await get(makeJoin("@mallory:evil.periscope.test", ""));
+    assertError(incompatible, 400, "M_INCOMPATIBLE_ROOM_VERSION");
+    assert.equal(incompatible.json.room_version, "12", "the spec's error names the room's version");
     assertError(await get(`/_matrix/federation/v1/make_join/${enc("!nowhere:a.periscope.test")}/${enc("@m:evil.periscope.test")}?ver=10`), 404, "M_NOT_FOUND");
     // make_leave: only for the server's own users, and only for someone in the room.
     assertError(await get(`/_matrix/federation/v1/make_leave/${enc(room)}/${enc("@bob:b.periscope.test")}`), 403, "M_FORBIDDEN");
@@ -272,7 +274,9 @@ test("federation: users of two servers join one room and talk", async (t) => {
     assertError(await put(v10(invite("@m:evil.periscope.test", alice.user_id))), 403, "M_FORBIDDEN");
     assertError(await put(v10(invite("@alice:a.periscope.test", bob.user_id))), 403, "M_FORBIDDEN");
     // A room version B does not support; not an invite; no event at all.
-    assertError(await put({ room_version: "1", event: invite("@m:evil.periscope.test", bob.user_id) }), 400, "M_INCOMPATIBLE_ROOM_VERSION");
+    const old = await put({ room_version: "1", event: invite("@m:evil.periscope.test", bob.user_id) });
+    assertError(old, 400, "M_INCOMPATIBLE_ROOM_VERSION");
+    assert.equal(old.json.room_version, "1");
     assertError(await put(v10(invite("@m:evil.periscope.test", bob.user_id, { content: { membership: "join" } }))), 400, "M_BAD_JSON");
     assertError(await put({ room_version: "10" }), 400, "M_BAD_JSON");
     assertError(await put({ room_version: "10", event: invite("@m:evil.periscope.test", bob.user_id), invite_room_state: "x" }), 400, "M_BAD_JSON");

@@ -40,9 +40,11 @@ absl::StatusOr<Json> InviteHandler::Invite(const std::string& origin, const std:
   if (!version_field.is_string()) return BadJson("room_version is missing or not a string");
   absl::StatusOr<int> version = matrix::ParseRoomVersion(version_field.get<std::string>());
   if (!version.ok()) {
-    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kIncompatibleRoomVersion,
-                       absl::StrCat("Room version \"", version_field.get<std::string>(),
-                                    "\" is not supported by this server"));
+    return WithMatrixErrorFields(
+        MatrixError(absl::StatusCode::kInvalidArgument, errcode::kIncompatibleRoomVersion,
+                    absl::StrCat("Room version \"", version_field.get<std::string>(),
+                                 "\" is not supported by this server")),
+        Json{{"room_version", version_field}}.dump());
   }
   const Json& pdu = matrix::JsonField(*request, "event");
   if (!pdu.is_object()) return BadJson("event is missing or not an object");

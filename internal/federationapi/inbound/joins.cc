@@ -67,9 +67,12 @@ absl::StatusOr<matrix::Json> JoinHandler::Make(const std::string& origin,
   if (supported_versions != nullptr &&
       std::find(supported_versions->begin(), supported_versions->end(), version_name) ==
           supported_versions->end()) {
-    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kIncompatibleRoomVersion,
-                       absl::StrCat("The room's version is ", version_name,
-                                    ", which the joining server does not support"));
+    // The spec's error body names the room's version.
+    return WithMatrixErrorFields(
+        MatrixError(absl::StatusCode::kInvalidArgument, errcode::kIncompatibleRoomVersion,
+                    absl::StrCat("The room's version is ", version_name,
+                                 ", which the joining server does not support")),
+        matrix::Json{{"room_version", version_name}}.dump());
   }
   PERISCOPE_ASSIGN_OR_RETURN(roomserver::v1::QueryMembershipTemplateResponse made,
                              rooms_.MembershipTemplate(room_id, user_id, membership));

@@ -139,6 +139,9 @@ TEST_F(JoinHandlerTest, MakeJoinRefusesWhatTheServerMayNotAsk) {
             "M_INCOMPATIBLE_ROOM_VERSION");
   EXPECT_EQ(MatrixErrcode(make("them.test", kRoom, "@dan:them.test", {"11", "12"})),
             "M_INCOMPATIBLE_ROOM_VERSION");
+  // The spec's error body names the room's version.
+  EXPECT_EQ(MatrixErrorFields(make("them.test", kRoom, "@dan:them.test", {"11"})),
+            R"({"room_version":"10"})");
   EXPECT_EQ(MatrixErrcode(make("them.test", "!nowhere:us.test", "@dan:them.test", {"10"})),
             "M_NOT_FOUND");
   rooms_.acl = {{"allow", {"*"}}, {"deny", {"them.test"}}};
