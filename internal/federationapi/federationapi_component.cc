@@ -31,6 +31,7 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<roomserver::v1::RoomserverService::Stub> roomserver;
   std::unique_ptr<RoomInput> room_input;
   std::unique_ptr<PgTransactionStore> transaction_store;
+  RoomsBeingJoined being_joined;
   std::unique_ptr<TransactionProcessor> transactions;
   std::unique_ptr<DestinationWaker> waker;
   std::unique_ptr<RoomReads> room_reads;
@@ -91,16 +92,18 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   parts->transaction_store = std::make_unique<PgTransactionStore>(pool);
   TransactionCounters pdu_counters;
   if (registry != nullptr) {
-    auto& family = prometheus::BuildCounter()
-                       .Name("periscope_federationapi_received_pdus_total")
-                       .Help(
-                           "PDUs received in /send transactions, by outcome: accepted, "
-                           "soft_failed, rejected, redacted (content hash mismatch), dropped "
-                           "(malformed or badly signed), denied (server ACL), ignored (unknown "
-                           "room), missing_prevs.")
-                       .Register(*registry);
+    auto& family =
+        prometheus::BuildCounter()
+            .Name("periscope_federationapi_received_pdus_total")
+            .Help(
+                "PDUs received in /send transactions, by outcome: accepted, "
+                "soft_failed, rejected, redacted (content hash mismatch), dropped "
+                "(malformed or badly signed), denied (server ACL), ignored (unknown "
+                "room), missing_prevs, parked (its room being joined; counted again once "
+                "processed).")
+            .Register(*registry);
     for (const char* outcome : {"accepted", "soft_failed", "rejected", "redacted", "dropped",
-                                "denied", "ignored", "missing_prevs"}) {
+                                "denied", "ignored", "missing_prevs", "parked"}) {
       family.Add({{"outcome", outcome}});
     }
     pdu_counters.on_pdu = [&family](absl::string_view outcome) {
@@ -109,7 +112,7 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   }
   parts->transactions = std::make_unique<TransactionProcessor>(
       *parts->keyring, *parts->room_input, *parts->transaction_store, &parts->outbound->client(),
-      clock, std::move(pdu_counters));
+      clock, std::move(pdu_counters), &parts->being_joined);
   FederationApiDeps deps;
   deps.server_name = config.server_name;
   deps.key = &key;
@@ -124,12 +127,16 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   parts->reads = std::make_unique<FederationReads>(config.server_name, *parts->room_reads,
                                                    *parts->room_input, clock);
   deps.reads = parts->reads.get();
-  parts->joins = std::make_unique<JoinHandler>(config.server_name, *parts->room_input,
+  parts->joins = std::make_unique<JoinHandler>(config.server_name, key, *parts->room_input,
                                                *parts->keyring, *parts->reads);
   deps.joins = parts->joins.get();
-  parts->joiner =
-      std::make_unique<RoomJoiner>(config.server_name, key, clock, parts->outbound->client(),
-                                   *parts->keyring, *parts->room_input);
+  parts->joiner = std::make_unique<RoomJoiner>(
+      config.server_name, key, clock, parts->outbound->client(), *parts->keyring,
+      *parts->room_input, &parts->being_joined,
+      [transactions = parts->transactions.get()](
+          const std::vector<RoomsBeingJoined::Parked>& parked, absl::Time deadline) {
+        transactions->ProcessParked(parked, deadline);
+      });
   deps.joiner = parts->joiner.get();
   parts->invites =
       std::make_unique<InviteHandler>(config.server_name, key, *parts->room_input, *parts->keyring);

@@ -76,6 +76,20 @@ class FederatedJoinTest : public testing::RoomserverTest {
     return response;
   }
 
+  // remote.test's public room, joined by alice as RoomJoiner takes a join in (state as outliers,
+  // then her join with that state); her join follows in `ids_` and `events_`.
+  matrix::BuiltEvent AliceJoinsThePublicRoom() {
+    BuildRemoteRoom("public");
+    matrix::BuiltEvent join =
+        Build(kAlice, "m.room.member", kAlice, {{"membership", "join"}}, key_, "rs.test");
+    Input(events_, v1::INPUT_KIND_OUTLIER, true);
+    EXPECT_TRUE(Input({join.event}, v1::INPUT_KIND_NEW, true, ids_).rejected().empty());
+    EXPECT_TRUE(state_.Add(join.event_id, join.event).ok());
+    ids_.push_back(join.event_id);
+    events_.push_back(join.event);
+    return join;
+  }
+
   bool RoomKnown() {
     v1::QueryRoomVersionRequest request;
     request.set_room_id(kRoom);
@@ -270,6 +284,83 @@ TEST_F(FederatedJoinTest, AStateClaimedAcrossAGapCannotUndoABan) {
   EXPECT_EQ(eve, "ban");
 }
 
+// An event first received as an outlier (in a /state answer, an auth chain, or while our join was
+// under way) and later as a timeline event is placed then, as Synapse and Dendrite "de-outlier"
+// it: it enters the current state and the output stream once, and its children can be placed.
+// What must not happen: a refusal ("stored as an outlier") that loses the event, a second output
+// when it comes a third time, or a rejected outlier placed because it came again.
+TEST_F(FederatedJoinTest, AnOutlierThatArrivesAgainInTheTimelineIsPlacedOnce) {
+  AliceJoinsThePublicRoom();
+
+  // Bob sets a topic after alice's join; we first get it as an outlier.
+  Add(kBob, "m.room.topic", "", {{"topic", "ships"}}, remote_);
+  const Json topic = events_.back();
+  const std::string topic_id = ids_.back();
+  v1::InputRoomEventsResponse outlier = Input({topic}, v1::INPUT_KIND_OUTLIER, false);
+  ASSERT_TRUE(outlier.rejected().empty() && outlier.not_processed().empty());
+  auto topic_now = [&] {
+    for (const Json& e : State(kRoom)) {
+      if (matrix::StringField(e, "type") == "m.room.topic")
+        return matrix::StringField(e, "event_id");
+    }
+    return std::string();
+  };
+  EXPECT_EQ(topic_now(), "");  // an outlier is no state
+
+  // Then it comes through /send: placed after alice's join, it becomes the room's topic.
+  v1::InputRoomEventsResponse placed = Input({topic}, v1::INPUT_KIND_NEW, false);
+  EXPECT_TRUE(placed.rejected().empty() && placed.not_processed().empty() &&
+              placed.soft_failed_event_ids().empty())
+      << placed.DebugString();
+  {
+    bool found = false;
+    for (const Json& e : State(kRoom)) {
+      if (matrix::StringField(e, "type") == "m.room.topic") {
+        found = true;
+        EXPECT_EQ(matrix::StringField(matrix::ContentOf(e), "topic"), "ships");
+      }
+    }
+    EXPECT_TRUE(found);
+  }
+  // A message after it is placed too (its prev event is no longer an outlier).
+  matrix::ProtoEvent proto{kRoom, kBob, "m.room.message", std::nullopt, Json{{"body", "ahoy"}}};
+  proto.origin_server_ts = 9000;
+  matrix::BuiltEvent message =
+      *matrix::BuildEvent(proto, state_, {{topic_id, 8}}, 10, "remote.test", remote_);
+  const std::string message_id = message.event_id;
+  v1::InputRoomEventsResponse after = Input({message.event}, v1::INPUT_KIND_NEW, false);
+  EXPECT_TRUE(after.rejected().empty() && after.not_processed().empty()) << after.DebugString();
+  // The third time changes nothing: the topic is on the stream once.
+  Input({topic}, v1::INPUT_KIND_NEW, false);
+  std::vector<v1::OutputEvent> output = ReadOutputUntil([&](const auto& got) {
+    for (const auto& o : got) {
+      if (o.new_room_event().event_id() == message_id) return true;
+    }
+    return false;
+  });
+  int topic_outputs = 0;
+  for (const auto& o : output) topic_outputs += o.new_room_event().event_id() == topic_id;
+  EXPECT_EQ(topic_outputs, 1);
+
+  // The create event, an outlier since the join, has no place to take: coming again changes
+  // nothing and is no error.
+  v1::InputRoomEventsResponse create_again = Input({events_[0]}, v1::INPUT_KIND_NEW, false);
+  EXPECT_TRUE(create_again.rejected().empty() && create_again.not_processed().empty())
+      << create_again.DebugString();
+
+  // A rejected outlier stays rejected when it comes again: eve (never joined) sets a name.
+  const Json forged =
+      Build("@eve:remote.test", "m.room.name", "", {{"name", "Eve's"}}, remote_, "remote.test")
+          .event;
+  Input({forged}, v1::INPUT_KIND_OUTLIER, false);
+  EXPECT_EQ(Input({forged}, v1::INPUT_KIND_NEW, false).rejected_size(), 1);
+  for (const Json& e : State(kRoom)) {
+    if (matrix::StringField(e, "type") == "m.room.name") {
+      EXPECT_EQ(matrix::StringField(matrix::ContentOf(e), "name"), "Hall");
+    }
+  }
+}
+
 // Invites from another server into a room we are not in (InputOutOfBandMembership): kept as an
 // outlier, told to syncapi once with the stripped state, never in the room's state here; refused
 // for someone else's user, and, once we are in the room, when the room's auth rules refuse it.
@@ -360,12 +451,7 @@ TEST_F(OutOfBandMembershipTest, OnlyInvitesAndLeavesOfOurUsersAreRecorded) {
 }
 
 TEST_F(OutOfBandMembershipTest, InARoomWeAreInTheRoomsRulesDecideAndNothingIsStored) {
-  BuildRemoteRoom("public");
-  matrix::BuiltEvent join =
-      Build(kAlice, "m.room.member", kAlice, {{"membership", "join"}}, key_, "rs.test");
-  Input(events_, v1::INPUT_KIND_OUTLIER, true);
-  ASSERT_TRUE(Input({join.event}, v1::INPUT_KIND_NEW, true, ids_).rejected().empty());
-  ASSERT_TRUE(state_.Add(join.event_id, join.event).ok());
+  AliceJoinsThePublicRoom();
   // Alice is joined: an invite of her is refused by the auth rules, and never stored.
   matrix::BuiltEvent invite =
       Build(kBob, "m.room.member", kAlice, {{"membership", "invite"}}, remote_, "remote.test");

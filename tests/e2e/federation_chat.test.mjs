@@ -1,7 +1,10 @@
 // Federation end to end with stock matrix-js-sdk clients in their own sync loops, on three
 // servers on loopback (A and C monoliths, B the mesh): a room on A joined from B by alias and from
 // C by id through B (B answers C's make_join and relays C's join to A), everybody talks; a private
-// room's invites across servers, one accepted and one rejected; a user leaves and rejoins, and B is stopped mid-conversation and restarted: A's queue drains into B,
+// room's invites across servers, one accepted and one rejected; a restricted room open to the
+// first room's members (A vouches for C's user; B's user in neither is refused), joined while A's
+// user keeps talking (nothing said just after the join is lost on C, although nothing later pulls
+// it); a user leaves and rejoins, and B is stopped mid-conversation and restarted: A's queue drains into B,
 // nothing lost, nothing doubled; and B's federationsender is killed (SIGKILL) in the middle of a
 // burst: restarted, it resends what it had not recorded as delivered, and no one sees a message
 // twice.
@@ -141,6 +144,54 @@ test("federation: three servers chat through matrix-js-sdk clients", async (t) =
     // And C has nothing of the room's messages.
     const r = await call(c, "GET", `${v3}/rooms/${enc(secret)}/messages?dir=b&limit=100`, { token: carolAccount.access_token });
     assert.ok(r.status === 403 || !r.json.chunk.some((e) => e.type === "m.room.message"), r.text);
+  });
+
+  await t.test("a restricted room: A vouches for a member of the allowed room; no one else gets in; nothing said during the join is lost", async () => {
+    const { room_id: inner } = await alice.createRoom({
+      name: "Inner",
+      initial_state: [{
+        type: "m.room.join_rules", state_key: "",
+        content: { join_rule: "restricted", allow: [{ type: "m.room_membership", room_id: roomId }] },
+      }],
+    });
+    // A user of B in none of the allowed rooms: A refuses make_join.
+    const erinAccount = await register(b, "erin");
+    const erin = await startClient(b, erinAccount);
+    clients.push(erin);
+    await assert.rejects(erin.joinRoom(inner, { viaServers: ["a.periscope.test"] }), (e) => e.errcode === "M_FORBIDDEN");
+
+    // Carol is in the allowed room: she joins through A while alice keeps talking. What alice
+    // says right after the join reaches C while C is still taking the join in.
+    let talking = true;
+    const said = [];
+    const chatter = (async () => {
+      for (let i = 0; talking; ++i) {
+        const body = `during the join ${i}`;
+        await alice.sendTextMessage(inner, body);
+        said.push(body);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    await carol.joinRoom(inner, { viaServers: ["a.periscope.test"] });
+    talking = false;
+    await chatter;
+    // A's user vouched, and A signed carol's join.
+    await waitFor(() => carol.getRoom(inner)?.getMyMembership() === "join", "carol in the inner room");
+    const carolJoin = carol.getRoom(inner).currentState.getStateEvents("m.room.member", carolAccount.user_id);
+    assert.equal(carolJoin.getContent().join_authorised_via_users_server, aliceAccount.user_id);
+
+    // Everything A placed after carol's join reaches C, with nothing sent after it to pull it in.
+    const r = await call(a, "GET", `${v3}/rooms/${enc(inner)}/messages?dir=b&limit=200`, { token: aliceAccount.access_token });
+    assert.equal(r.status, 200, r.text);
+    const onA = r.json.chunk.reverse();
+    const joinAt = onA.findIndex((e) => e.type === "m.room.member" && e.state_key === carolAccount.user_id);
+    assert.ok(joinAt >= 0, "A has carol's join");
+    const afterJoin = onA.slice(joinAt + 1).filter((e) => e.type === "m.room.message").map((e) => e.content.body);
+    await waitFor(() => {
+      const seen = new Set(carol.getRoom(inner).getLiveTimeline().getEvents()
+        .filter((e) => e.getType() === "m.room.message").map((e) => e.getContent().body));
+      return afterJoin.every((body) => seen.has(body));
+    }, `carol sees all ${afterJoin.length} messages said after her join`, 30000);
   });
 
   await t.test("bob leaves and rejoins; the room goes on", async () => {

@@ -6,6 +6,7 @@
 #include "internal/federationapi/inbound/pdu_checks.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/event_builder.h"
+#include "pkg/matrix/event_crypto.h"
 #include "pkg/matrix/identifiers.h"
 #include "pkg/matrix/json_fields.h"
 #include "pkg/matrix/server_acl.h"
@@ -115,6 +116,27 @@ absl::StatusOr<matrix::Json> JoinHandler::Send(const std::string& origin,
       matrix::StringField(*pdu, "state_key") != sender ||
       matrix::StringField(matrix::ContentOf(*pdu), "membership") != membership) {
     return BadJson(absl::StrCat("The event is not the sender's own ", membership));
+  }
+  // Answered only where make_* would be: in a room none of our users is in any more, what we know
+  // may be stale, and a join would be answered with that stale state (404, as make_*). Whether
+  // the auth rules allow it is the input's to say below, so that a retried send_leave (its user
+  // gone already) is answered again rather than refused.
+  // A join the rules refuse now is refused here too (the template's checks include a restricted
+  // room's allowed rooms, which the auth rules do not see).
+  if (absl::Status resident = rooms_.MembershipTemplate(room_id, sender, membership).status();
+      !resident.ok() && (membership == "join" || !absl::IsPermissionDenied(resident))) {
+    return resident;
+  }
+  // A restricted join one of our users vouches for carries our signature, which the auth rules
+  // (and the checks below) require: we sign it first. Only the signature is added; the id stays.
+  const std::string authoriser =
+      matrix::StringField(matrix::ContentOf(*pdu), "join_authorised_via_users_server");
+  if (membership == "join" && !authoriser.empty() && version >= 8) {
+    absl::StatusOr<matrix::SigilId> vouching = matrix::ParseSigilId(authoriser, '@');
+    if (vouching.ok() && vouching->server_name == our_server_name_) {
+      PERISCOPE_ASSIGN_OR_RETURN(
+          *pdu, matrix::AddEventSignature(*std::move(pdu), our_server_name_, key_, version));
+    }
   }
   PERISCOPE_ASSIGN_OR_RETURN(CheckedPdu checked, CheckRequestPdu(*pdu, version, keyring_));
   if (checked.event_id != event_id) {

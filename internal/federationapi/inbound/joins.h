@@ -10,7 +10,11 @@
 //    The federationsender relays the join to the room's other servers (send_on_behalf_of).
 // make_leave and send_leave (v2, answered {}) are the same for a leave (a user of the requesting
 // server leaving, or rejecting an invite, through us). All are refused (403) to a server the
-// room's ACL denies, and make_* (404) when none of our users is in the room.
+// room's ACL denies, and (404) when none of our users is in the room.
+// Restricted rooms (versions 8+): the roomserver's make_join template names which of our users
+// vouches for the join (join_authorised_via_users_server); at send_join, a join that names one of
+// our users gets our signature (which the auth rules require) before it is checked, and the answer
+// carries it back.
 
 #include <string>
 #include <vector>
@@ -20,14 +24,16 @@
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/reads/federation_reads.h"
 #include "pkg/matrix/canonical_json.h"
+#include "pkg/matrix/signing_key.h"
 
 namespace periscope::federationapi {
 
 class JoinHandler {
  public:
-  JoinHandler(std::string our_server_name, RoomInput& rooms, Keyring& keyring,
-              FederationReads& reads)
+  JoinHandler(std::string our_server_name, const matrix::SigningKey& key, RoomInput& rooms,
+              Keyring& keyring, FederationReads& reads)
       : our_server_name_(std::move(our_server_name)),
+        key_(key),
         rooms_(rooms),
         keyring_(keyring),
         reads_(reads) {}
@@ -60,6 +66,7 @@ class JoinHandler {
   absl::StatusOr<int> RoomFor(const std::string& origin, const std::string& room_id);
 
   const std::string our_server_name_;
+  const matrix::SigningKey& key_;
   RoomInput& rooms_;
   Keyring& keyring_;
   FederationReads& reads_;

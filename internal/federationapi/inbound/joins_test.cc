@@ -42,6 +42,9 @@ class FakeRoomserver : public RoomInput, public RoomReads {
   absl::StatusOr<roomserver::v1::QueryMembershipTemplateResponse> MembershipTemplate(
       const std::string& room, const std::string& user, const std::string& membership) override {
     ++templates;
+    if (none_of_ours) return MatrixError(absl::StatusCode::kNotFound, "M_NOT_FOUND", "not here");
+    if (refuse_template)
+      return MatrixError(absl::StatusCode::kPermissionDenied, "M_FORBIDDEN", "no");
     roomserver::v1::QueryMembershipTemplateResponse response;
     response.set_room_version("10");
     response.set_event_json(Json{
@@ -75,6 +78,10 @@ class FakeRoomserver : public RoomInput, public RoomReads {
 
   Json acl = nullptr;
   bool refuse = false;
+  // None of our users is in the room (the roomserver makes no template: 404).
+  bool none_of_ours = false;
+  // The auth rules refuse the membership now (403 from the template).
+  bool refuse_template = false;
   int templates = 0;
   std::vector<roomserver::v1::InputRoomEventsRequest> inputs;
 };
@@ -87,19 +94,20 @@ class JoinHandlerTest : public ::testing::Test {
     keyring_ = std::make_unique<Keyring>("us.test", ours_, keys_, fetcher_,
                                          std::vector<std::string>{}, clock_);
     reads_ = std::make_unique<FederationReads>("us.test", rooms_, rooms_, clock_);
-    joins_ = std::make_unique<JoinHandler>("us.test", rooms_, *keyring_, *reads_);
+    joins_ = std::make_unique<JoinHandler>("us.test", ours_, rooms_, *keyring_, *reads_);
   }
 
   // A join of `user` signed by them.test (as its server fills in make_join's template).
   Json SignedJoin(const std::string& user = "@dan:them.test",
-                  const std::string& type = "m.room.member",
-                  const std::string& membership = "join") {
+                  const std::string& type = "m.room.member", const std::string& membership = "join",
+                  Json content = Json::object()) {
+    content["membership"] = membership;
     Json event = {{"room_id", kRoom},
                   {"type", type},
                   {"sender", user},
                   {"state_key", user},
                   {"origin", "them.test"},
-                  {"content", {{"membership", membership}}},
+                  {"content", content},
                   {"prev_events", {"$create"}},
                   {"auth_events", {"$create"}},
                   {"depth", 2},
@@ -213,6 +221,59 @@ TEST_F(JoinHandlerTest, AJoinTheRoomserverRefusesIsForbiddenAndGetsNoState) {
   rooms_.refuse = true;
   absl::StatusOr<Json> answer = SendJoin(SignedJoin());
   EXPECT_EQ(MatrixErrcode(answer.status()), "M_FORBIDDEN");
+}
+
+// A room none of our users is in any more: what we know of it may be stale, so no join or leave is
+// taken into it (404, as make_join and make_leave answer), and nothing reaches the roomserver.
+TEST_F(JoinHandlerTest, SendJoinAndSendLeaveIntoARoomWeLeftAreNotFound) {
+  rooms_.none_of_ours = true;
+  EXPECT_EQ(MatrixErrcode(SendJoin(SignedJoin()).status()), "M_NOT_FOUND");
+  Json leave = SignedJoin("@dan:them.test", "m.room.member", "leave");
+  EXPECT_EQ(
+      MatrixErrcode(
+          joins_->SendLeave("them.test", kRoom, *matrix::ComputeEventId(leave, 10), leave.dump())
+              .status()),
+      "M_NOT_FOUND");
+  EXPECT_TRUE(rooms_.inputs.empty());
+  // Where the auth rules alone would refuse it now (a send_leave retried after it took effect),
+  // the roomserver's input answers, as for the first try.
+  rooms_.none_of_ours = false;
+  rooms_.refuse_template = true;
+  ASSERT_TRUE(
+      joins_->SendLeave("them.test", kRoom, *matrix::ComputeEventId(leave, 10), leave.dump()).ok());
+  EXPECT_EQ(rooms_.inputs.size(), 1u);
+}
+
+// A restricted room's join that one of our users vouches for needs our signature (auth rule
+// 4.2): we add it before the checks, input the join with it, and send it back in the answer. One
+// that names another server's user is checked as it came (and refused without that server's).
+TEST_F(JoinHandlerTest, ARestrictedJoinWeVouchForIsSignedByUs) {
+  Json join = SignedJoin("@dan:them.test", "m.room.member", "join",
+                         {{"join_authorised_via_users_server", "@alice:us.test"}});
+  const std::string id = *matrix::ComputeEventId(join, 10);
+  absl::StatusOr<Json> answer = SendJoin(join);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(*matrix::ComputeEventId((*answer)["event"], 10), id);  // the same event
+  EXPECT_TRUE(matrix::VerifyEventSignature((*answer)["event"], "us.test", ours_.key_id,
+                                           ours_.public_key, 10)
+                  .ok());
+  ASSERT_EQ(rooms_.inputs.size(), 1u);
+  Json input = Json::parse(rooms_.inputs[0].events(0).event_json());
+  EXPECT_TRUE(input["signatures"].contains("us.test"));
+  EXPECT_TRUE(input["signatures"].contains("them.test"));
+
+  Json elsewhere = SignedJoin("@dan:them.test", "m.room.member", "join",
+                              {{"join_authorised_via_users_server", "@eve:third.test"}});
+  EXPECT_FALSE(SendJoin(elsewhere).ok());
+  EXPECT_EQ(rooms_.inputs.size(), 1u);
+}
+
+// A join the roomserver would not make a template for now (a restricted room's user in none of the
+// allowed rooms) is refused at send_join too, before anything is input.
+TEST_F(JoinHandlerTest, SendJoinIsRefusedWhereMakeJoinWouldBe) {
+  rooms_.refuse_template = true;
+  EXPECT_EQ(MatrixErrcode(SendJoin(SignedJoin()).status()), "M_FORBIDDEN");
+  EXPECT_TRUE(rooms_.inputs.empty());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "internal/federationapi/inbound/transaction_processor.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "internal/federationapi/inbound/pdu_checks.h"
@@ -28,13 +29,15 @@ matrix::Json Error(absl::string_view why) { return {{"error", std::string(why)}}
 TransactionProcessor::TransactionProcessor(Keyring& keyring, RoomInput& rooms,
                                            TransactionStore& store,
                                            federation::FederationCaller* missing_events,
-                                           const Clock& clock, TransactionCounters counters)
+                                           const Clock& clock, TransactionCounters counters,
+                                           RoomsBeingJoined* being_joined)
     : keyring_(keyring),
       rooms_(rooms),
       store_(store),
       missing_events_(missing_events),
       clock_(clock),
-      counters_(std::move(counters)) {}
+      counters_(std::move(counters)),
+      being_joined_(being_joined) {}
 
 std::shared_ptr<absl::Mutex> TransactionProcessor::OriginLock(const std::string& origin) {
   absl::MutexLock lock(&mu_);
@@ -141,6 +144,10 @@ absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
     Count("dropped");
     return std::nullopt;
   }
+  if (being_joined_ != nullptr && being_joined_->Park(room_id, origin, pdu)) {
+    Count("parked");
+    return std::nullopt;
+  }
   absl::StatusOr<std::optional<int>> version = rooms_.RoomVersion(room_id);
   if (!version.ok()) return version.status();
   if (!*version) {
@@ -216,6 +223,29 @@ absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
     Count("accepted");
   }
   return entry(*std::move(result));
+}
+
+void TransactionProcessor::ProcessParked(const std::vector<RoomsBeingJoined::Parked>& parked,
+                                         absl::Time deadline) {
+  // Missing events are fetched once per origin and room, as within a transaction.
+  std::map<std::string, std::set<std::string>> rooms_fetched;
+  for (size_t i = 0; i < parked.size(); ++i) {
+    const RoomsBeingJoined::Parked& p = parked[i];
+    if (clock_.Now() > deadline) {
+      logging::Info("federationapi.parked_pdus_left",
+                    {{"room_id", RoomIdOfPdu(p.pdu)}, {"left", std::to_string(parked.size() - i)}});
+      return;
+    }
+    absl::StatusOr<std::optional<matrix::Json>> entry =
+        ProcessPdu(p.origin, p.pdu, &rooms_fetched[p.origin]);
+    if (!entry.ok() || (*entry && (*entry)->contains("error"))) {
+      logging::Info(
+          "federationapi.parked_pdu_failed",
+          {{"origin", p.origin},
+           {"room_id", RoomIdOfPdu(p.pdu)},
+           {"error", entry.ok() ? (**entry)["error"].dump() : entry.status().ToString()}});
+    }
+  }
 }
 
 absl::StatusOr<matrix::Json> TransactionProcessor::Input(const std::string& origin,

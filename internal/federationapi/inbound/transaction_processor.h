@@ -15,6 +15,8 @@
 // thread. A transaction's work is bounded: missing events are fetched at most once per room, at
 // most kMissingEventsLimit of them, and PDUs left when kProcessingBudget has passed get an error
 // entry (the sender's later events fetch them back as missing).
+// PDUs of a room one of our users is joining are parked until the join is in
+// (rooms_being_joined.h), and get no entry in the answer.
 
 #include <functional>
 #include <memory>
@@ -25,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "internal/federationapi/inbound/room_input.h"
+#include "internal/federationapi/inbound/rooms_being_joined.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/storage/transaction_store.h"
 #include "pkg/clock/clock.h"
@@ -36,7 +39,8 @@ namespace periscope::federationapi {
 struct TransactionCounters {
   // Called once per PDU with its outcome: accepted, soft_failed, rejected, redacted (accepted,
   // redacted for a content hash mismatch), dropped (malformed or unsigned), denied (ACL),
-  // ignored (unknown room), missing_prevs. May be empty.
+  // ignored (unknown room), missing_prevs, parked (its room being joined: counted again when
+  // processed). May be empty.
   std::function<void(absl::string_view outcome)> on_pdu;
 };
 
@@ -50,15 +54,22 @@ class TransactionProcessor {
   static constexpr absl::Duration kGapStateTimeout = absl::Seconds(30);
 
   // `missing_events` asks origins for missing prev events; may be null (then none are fetched).
+  // `being_joined`, if given, parks the PDUs of rooms being joined.
   TransactionProcessor(Keyring& keyring, RoomInput& rooms, TransactionStore& store,
                        federation::FederationCaller* missing_events, const Clock& clock,
-                       TransactionCounters counters = {});
+                       TransactionCounters counters = {}, RoomsBeingJoined* being_joined = nullptr);
 
   // The answer body ({"pdus": {...}}) for `origin`'s (authenticated) transaction. Errors:
   // INVALID_ARGUMENT (M_BAD_JSON / M_NOT_JSON) for a malformed transaction; UNAVAILABLE when the
   // roomserver or the database cannot be reached (nothing is recorded: the sender retries).
   absl::StatusOr<matrix::Json> Process(const std::string& origin, const std::string& txn_id,
                                        const matrix::Json& body);
+
+  // PDUs parked while a join of their room was under way, processed now as if they had just
+  // arrived (checked, input, missing prev events fetched), oldest first, none started after
+  // `deadline`. What fails or is left is logged: their senders were answered long ago (and a
+  // later event of theirs fetches it back as missing).
+  void ProcessParked(const std::vector<RoomsBeingJoined::Parked>& parked, absl::Time deadline);
 
  private:
   // The outcome of one PDU: its entry in the answer ({} or {"error"}), or nullopt if it gets no
@@ -96,6 +107,7 @@ class TransactionProcessor {
   federation::FederationCaller* missing_events_;
   const Clock& clock_;
   TransactionCounters counters_;
+  RoomsBeingJoined* being_joined_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<absl::Mutex>> origin_locks_ ABSL_GUARDED_BY(mu_);

@@ -183,6 +183,37 @@ TEST_F(TransactionProcessorTest, EachPduGetsItsOutcome) {
   EXPECT_EQ(outcomes_["ignored"], 1);
 }
 
+// A PDU of a room one of our users is joining (the room unknown here until the join is in) is
+// parked, not ignored: once the join is in, it is processed like a PDU just received. Other rooms'
+// PDUs in the same transaction are processed at once.
+TEST_F(TransactionProcessorTest, APduOfARoomBeingJoinedWaitsForTheJoinAndIsNotLost) {
+  RoomsBeingJoined being_joined;
+  TransactionProcessor processor(*keyring_, rooms_, transactions_, &origin_, clock_, counters_,
+                                 &being_joined);
+  being_joined.Begin("!new:remote.test");
+  Json early = Event("m.room.message", "$root", 2, "!new:remote.test");
+  Json here = Event("m.room.message", "$root", 2);
+  Json body = {{"origin", "remote.test"}, {"pdus", {early, here}}};
+  absl::StatusOr<Json> answer = processor.Process("remote.test", "t1", body);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_FALSE((*answer)["pdus"].contains(Id(early)));
+  EXPECT_EQ((*answer)["pdus"][Id(here)], Json::object());
+  EXPECT_EQ(rooms_.inputs.count(Id(early)), 0u);
+  EXPECT_EQ(outcomes_["parked"], 1);
+
+  // The join is in: the room is known, and what was parked is processed.
+  rooms_.versions["!new:remote.test"] = 10;
+  std::vector<RoomsBeingJoined::Parked> parked = being_joined.Finish("!new:remote.test");
+  ASSERT_EQ(parked.size(), 1u);
+  processor.ProcessParked(parked, clock_.Now() + absl::Seconds(60));
+  EXPECT_TRUE(rooms_.stored.contains(Id(early)));
+  EXPECT_EQ(outcomes_["accepted"], 2);
+  // A deadline passed: nothing more is started.
+  Json late = Event("m.room.message", Id(early), 3, "!new:remote.test");
+  processor.ProcessParked({{"remote.test", late}}, clock_.Now() - absl::Seconds(1));
+  EXPECT_EQ(rooms_.inputs.count(Id(late)), 0u);
+}
+
 TEST_F(TransactionProcessorTest, AReplayedTransactionGetsTheFirstAnswerAndStoresNothingTwice) {
   Json event = Event("m.room.message", "$root", 2);
   auto first = Send("t1", {event});

@@ -67,8 +67,11 @@ absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeMembership(
     if (!answer->ok()) {
       last = federation::RemoteErrorStatus(server, *answer);
       // A refusal is the room's answer (as Synapse treats it); a server that does not know the
-      // room, or failed, leaves the next one to ask.
-      if (answer->status == 400 || answer->status == 403) return last;
+      // room, or failed, or has no user who may vouch for a restricted join, leaves the next one
+      // to ask.
+      const bool cannot_vouch =
+          matrix::StringField(answer->body, "errcode") == "M_UNABLE_TO_AUTHORISE_JOIN";
+      if ((answer->status == 400 && !cannot_vouch) || answer->status == 403) return last;
       continue;
     }
     const matrix::Json& body = answer->body;
@@ -228,7 +231,17 @@ absl::StatusOr<std::string> RoomJoiner::Join(const v1::PerformJoinRequest& reque
     attempt->done.WaitForNotification();
     return attempt->result;
   }
+  const absl::Time started = clock_.Now();
+  if (being_joined_ != nullptr) being_joined_->Begin(request.room_id());
   attempt->result = JoinNow(request);
+  if (being_joined_ != nullptr) {
+    // Joined or not, what came meanwhile is processed (into a room still unknown, it is ignored
+    // as any /send would ignore it).
+    std::vector<RoomsBeingJoined::Parked> parked = being_joined_->Finish(request.room_id());
+    if (!parked.empty() && process_parked_) {
+      process_parked_(parked, started + kBudget - kParkedSlack);
+    }
+  }
   {
     absl::MutexLock lock(&mu_);
     in_flight_.erase(key);

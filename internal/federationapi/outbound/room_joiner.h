@@ -12,8 +12,11 @@
 //     hash), and events of other rooms or failing them are dropped;
 //  4. the roomserver takes it in: the room is created with its version, the auth chain and state
 //     as outliers (auth events first), then the join with that state.
-// The join event reaches the room's other servers through the resident's relay.
+// The join event reaches the room's other servers through the resident's relay. Events other
+// servers send into the room while the join is under way are parked (rooms_being_joined.h) and
+// processed once it is in, before Join returns.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +28,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "internal/federationapi/inbound/room_input.h"
+#include "internal/federationapi/inbound/rooms_being_joined.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "periscope/federationapi/v1/federationapi.pb.h"
 #include "pkg/clock/clock.h"
@@ -36,14 +40,23 @@ namespace periscope::federationapi {
 
 class RoomJoiner {
  public:
+  // Processes PDUs parked while a join was under way, none started after the deadline
+  // (TransactionProcessor::ProcessParked).
+  using ParkedProcessor =
+      std::function<void(const std::vector<RoomsBeingJoined::Parked>&, absl::Time deadline)>;
+
+  // `being_joined` and `process_parked` may be null together (then nothing is parked).
   RoomJoiner(std::string our_server_name, const matrix::SigningKey& key, const Clock& clock,
-             federation::FederationCaller& federation, Keyring& keyring, RoomInput& rooms)
+             federation::FederationCaller& federation, Keyring& keyring, RoomInput& rooms,
+             RoomsBeingJoined* being_joined = nullptr, ParkedProcessor process_parked = nullptr)
       : our_server_name_(std::move(our_server_name)),
         key_(key),
         clock_(clock),
         federation_(federation),
         keyring_(keyring),
-        rooms_(rooms) {}
+        rooms_(rooms),
+        being_joined_(being_joined),
+        process_parked_(std::move(process_parked)) {}
 
   // The join event's id. NOT_FOUND (M_NOT_FOUND) when no server could be asked or none knows
   // the room; the remote refusal (403, 400) as it came; UNAVAILABLE when no server answered;
@@ -62,6 +75,9 @@ class RoomJoiner {
   static constexpr absl::Duration kBudget = absl::Seconds(110);
   // Another server is asked only with at least this much of the budget left.
   static constexpr absl::Duration kMinTimeToAsk = absl::Seconds(5);
+  // Parked events are processed until the budget has this much left: one event's processing
+  // may fetch its missing prev events and then a state (30 s).
+  static constexpr absl::Duration kParkedSlack = absl::Seconds(30);
 
  private:
   struct Template {
@@ -108,6 +124,8 @@ class RoomJoiner {
   federation::FederationCaller& federation_;
   Keyring& keyring_;
   RoomInput& rooms_;
+  RoomsBeingJoined* being_joined_;
+  ParkedProcessor process_parked_;
 
   // A join under way, which a second Join of the same (room, user) waits for.
   struct Attempt {

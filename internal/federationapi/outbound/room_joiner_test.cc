@@ -190,6 +190,19 @@ TEST_F(RoomJoinerTest, ARefusalIsFinal) {
   EXPECT_TRUE(rooms_.requests.empty());
 }
 
+// A resident none of whose users may vouch for a restricted join says so (400
+// M_UNABLE_TO_AUTHORISE_JOIN): unlike other refusals, another server may, and is asked.
+TEST_F(RoomJoinerTest, AServerThatCannotVouchForARestrictedJoinLeavesTheNextToAsk) {
+  federation_.On("other.test", "/_matrix/federation/v1/make_join/",
+                 FakeFederation::Answer(400, {{"errcode", "M_UNABLE_TO_AUTHORISE_JOIN"},
+                                              {"error", "no one here may invite"}}));
+  ResidentAnswers(Template("@bob:us.test"));
+  absl::StatusOr<std::string> joined = joiner_->Join(Request({"other.test"}));
+  ASSERT_TRUE(joined.ok()) << joined.status();
+  ASSERT_EQ(federation_.calls().size(), 3u);
+  EXPECT_EQ(federation_.calls()[1].destination, "res.test");
+}
+
 TEST_F(RoomJoinerTest, ABadlySignedRoomStateEventStopsTheJoinWithNothingInput) {
   Add("m.room.name", "", {{"name", "Lobby"}});
   events_.back()["content"]["name"] = "Forged";  // its hash and signature no longer match...
@@ -373,6 +386,115 @@ TEST_F(RoomJoinerTest, AuthOrderPutsAuthEventsFirstWhateverTheInputOrder) {
       seen.insert(*matrix::ComputeEventId(e, 10));
     }
   }
+}
+
+}  // namespace
+}  // namespace periscope::federationapi
+
+namespace periscope::federationapi {
+namespace {
+
+// Events of the room that other servers send while our join is under way (between make_join and
+// taking in send_join's answer) are parked, and processed once the join is in, before Join
+// returns; a join that fails hands them on all the same (to be ignored as /send would).
+class ParkingJoinerTest : public RoomJoinerTest {
+ protected:
+  void SetUp() override {
+    RoomJoinerTest::SetUp();
+    joiner_ = std::make_unique<RoomJoiner>(
+        "us.test", ours_, clock_, federation_, *keyring_, rooms_, &being_joined_,
+        [this](const std::vector<RoomsBeingJoined::Parked>& parked, absl::Time deadline) {
+          inputs_before_processing_ = rooms_.requests.size();
+          deadline_ = deadline;
+          processed_.insert(processed_.end(), parked.begin(), parked.end());
+        });
+  }
+  // res.test answers as ResidentAnswers, and meanwhile "sends" `message` (the /send handler would
+  // park it now).
+  void ResidentAnswersWhileSending(const Json& message, int send_join_status = 200) {
+    federation_.On(
+        "res.test", "/_matrix/federation/v1/make_join/",
+        FakeFederation::Answer(200, {{"event", Template("@bob:us.test")}, {"room_version", "10"}}));
+    federation_.On("res.test", "/_matrix/federation/v2/send_join/",
+                   [this, message, send_join_status](const FakeFederation::Request& r)
+                       -> absl::StatusOr<federation::FederationResponse> {
+                     parked_during_join_ = being_joined_.Park(kRoom, "res.test", message);
+                     Json body = {{"origin", "res.test"},
+                                  {"state", events_},
+                                  {"auth_chain", Json::array()},
+                                  {"event", *r.body}};
+                     if (send_join_status != 200) body = {{"errcode", "M_FORBIDDEN"}};
+                     return federation::FederationResponse{send_join_status, body, body.dump()};
+                   });
+  }
+
+  RoomsBeingJoined being_joined_;
+  std::vector<RoomsBeingJoined::Parked> processed_;
+  size_t inputs_before_processing_ = 0;
+  absl::Time deadline_;
+  bool parked_during_join_ = false;
+};
+
+TEST_F(ParkingJoinerTest, EventsSentDuringTheJoinAreProcessedAfterItIsIn) {
+  const Json message = {{"room_id", kRoom}, {"type", "m.room.message"}, {"depth", 9}};
+  ResidentAnswersWhileSending(message);
+  const absl::Time started = clock_.Now();
+  absl::StatusOr<std::string> joined = joiner_->Join(Request({}));
+  ASSERT_TRUE(joined.ok()) << joined.status();
+  EXPECT_TRUE(parked_during_join_);
+  ASSERT_EQ(processed_.size(), 1u);
+  EXPECT_EQ(processed_[0].origin, "res.test");
+  EXPECT_EQ(processed_[0].pdu, message);
+  // After the join itself was input (the last request of the join), never before.
+  EXPECT_EQ(inputs_before_processing_, rooms_.requests.size());
+  EXPECT_EQ(deadline_, started + RoomJoiner::kBudget - RoomJoiner::kParkedSlack);
+  // Once the join is over, the room's events are no longer parked.
+  EXPECT_FALSE(being_joined_.Park(kRoom, "res.test", message));
+}
+
+TEST_F(ParkingJoinerTest, AFailedJoinHandsOnWhatWasParked) {
+  const Json message = {{"room_id", kRoom}, {"type", "m.room.message"}, {"depth", 9}};
+  ResidentAnswersWhileSending(message, 403);
+  EXPECT_FALSE(joiner_->Join(Request({})).ok());
+  EXPECT_TRUE(parked_during_join_);
+  EXPECT_EQ(processed_.size(), 1u);
+  EXPECT_FALSE(being_joined_.Park(kRoom, "res.test", message));
+}
+
+TEST(RoomsBeingJoinedTest, ParksOnlyWhileAJoinIsUnderWayAndTheLastJoinTakesAll) {
+  RoomsBeingJoined rooms;
+  const Json pdu = {{"room_id", "!a:x.test"}};
+  EXPECT_FALSE(rooms.Park("!a:x.test", "x.test", pdu));
+  rooms.Begin("!a:x.test");
+  rooms.Begin("!a:x.test");  // two of our users join it at once
+  EXPECT_TRUE(rooms.Park("!a:x.test", "x.test", pdu));
+  EXPECT_FALSE(rooms.Park("!b:x.test", "x.test", pdu));  // another room
+  EXPECT_TRUE(rooms.Finish("!a:x.test").empty());        // the other join is still under way
+  EXPECT_TRUE(rooms.Park("!a:x.test", "y.test", pdu));
+  std::vector<RoomsBeingJoined::Parked> parked = rooms.Finish("!a:x.test");
+  ASSERT_EQ(parked.size(), 2u);
+  EXPECT_EQ(parked[0].origin, "x.test");
+  EXPECT_EQ(parked[1].origin, "y.test");
+  EXPECT_FALSE(rooms.Park("!a:x.test", "x.test", pdu));
+  EXPECT_TRUE(rooms.Finish("!a:x.test").empty());  // an unmatched Finish changes nothing
+}
+
+TEST(RoomsBeingJoinedTest, ARoomsParkedEventsAreBounded) {
+  RoomsBeingJoined rooms;
+  rooms.Begin("!a:x.test");
+  const Json pdu = {{"room_id", "!a:x.test"}};
+  for (size_t i = 0; i < RoomsBeingJoined::kMaxParkedPerRoom; ++i) {
+    ASSERT_TRUE(rooms.Park("!a:x.test", "x.test", pdu));
+  }
+  EXPECT_FALSE(rooms.Park("!a:x.test", "x.test", pdu));
+  EXPECT_EQ(rooms.Finish("!a:x.test").size(), RoomsBeingJoined::kMaxParkedPerRoom);
+  // By size too.
+  rooms.Begin("!a:x.test");
+  const Json big = {{"room_id", "!a:x.test"},
+                    {"content", std::string(RoomsBeingJoined::kMaxParkedBytesPerRoom / 2, 'x')}};
+  EXPECT_TRUE(rooms.Park("!a:x.test", "x.test", big));
+  EXPECT_FALSE(rooms.Park("!a:x.test", "x.test", big));
+  EXPECT_EQ(rooms.Finish("!a:x.test").size(), 1u);
 }
 
 }  // namespace

@@ -103,12 +103,14 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id, 
     if (stored->rejected) return Rejected("the event was rejected when it was first received");
     if (stored->soft_failed)
       return Outcome{Outcome::kSoftFailed, "soft-failed when first received"};
-    if (stored->outlier && input.kind() != v1::INPUT_KIND_OUTLIER) {
-      return NotProcessed(
-          "the event is stored as an outlier; placing it in the timeline afterwards is not "
-          "supported yet");
+    // An outlier (from a /state answer, an auth chain, an invite) that now comes as a timeline
+    // event is placed below like a new one ("de-outliered"); its prev events must be placed. The
+    // create event (no prev events) has no place to take: it stays as it is.
+    const matrix::Json& prevs = matrix::JsonField(pdu, "prev_events");
+    if (!stored->outlier || input.kind() == v1::INPUT_KIND_OUTLIER || !prevs.is_array() ||
+        prevs.empty()) {
+      return Outcome{};
     }
-    return Outcome{};
   }
 
   // Sanity limits before any work, as Synapse's: a PDU naming more events is refused.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "internal/roomserver/perform/restricted_join.h"
 #include "internal/roomserver/perform/room_resolver.h"
 #include "internal/roomserver/state/room_dag.h"
 #include "pkg/logging/logging.h"
@@ -220,6 +221,13 @@ absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
       response.set_event_id(*event_id);
       return response;
     }
+  }
+  if (action == v1::MEMBERSHIP_ACTION_JOIN) {
+    // A restricted room: one of our users who may invite vouches for the join.
+    PERISCOPE_ASSIGN_OR_RETURN(
+        std::optional<std::string> authoriser,
+        RestrictedJoinAuthoriser(store_, room_id, target, writer_.server_name()));
+    if (authoriser) content["join_authorised_via_users_server"] = *authoriser;
   }
   matrix::ProtoEvent proto;
   proto.room_id = room_id;

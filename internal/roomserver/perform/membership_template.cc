@@ -1,6 +1,7 @@
 #include "internal/roomserver/perform/membership_template.h"
 
 #include "absl/strings/str_cat.h"
+#include "internal/roomserver/perform/restricted_join.h"
 #include "internal/roomserver/state/room_dag.h"
 #include "pkg/matrix/auth_rules.h"
 #include "pkg/matrix/errcodes.h"
@@ -30,6 +31,14 @@ absl::StatusOr<v1::QueryMembershipTemplateResponse> MembershipTemplate::Build(
   if (!in_room) {
     return MatrixError(absl::StatusCode::kNotFound, matrix::errcode::kNotFound,
                        absl::StrCat("This server is not in room ", request.room_id()));
+  }
+  if (request.membership() == "join") {
+    // A restricted room: one of our users who may invite vouches for the join (we sign it at
+    // send_join); refused here if the user is in none of the allowed rooms.
+    PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> authoriser,
+                               RestrictedJoinAuthoriser(store_, request.room_id(),
+                                                        request.user_id(), writer_.server_name()));
+    if (authoriser) proto.content["join_authorised_via_users_server"] = *authoriser;
   }
   v1::QueryMembershipTemplateResponse response;
   // Only reads: the write lock gives a consistent view of extremities and state, and the empty

@@ -238,11 +238,16 @@ constexpr pg::Statement kInsertEvent{
     "roomserver_insert_event",
     "INSERT INTO roomserver_events (event_id, room_id, event_type, state_key, sender, depth, "
     "event_json, state_before, state_after, outlier, rejected, soft_failed) VALUES ($1, $2, $3, "
-    "$4, $5, $6, $7, $8, $9, $10, $11, $12)"};
+    "$4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (event_id) DO UPDATE SET state_before = "
+    "EXCLUDED.state_before, state_after = EXCLUDED.state_after, outlier = FALSE, rejected = "
+    "EXCLUDED.rejected, soft_failed = EXCLUDED.soft_failed WHERE roomserver_events.outlier AND "
+    "NOT EXCLUDED.outlier AND roomserver_events.room_id = EXCLUDED.room_id RETURNING event_nid"};
 constexpr pg::Statement kInsertPrevEvents{
     "roomserver_insert_prev_events",
     "INSERT INTO roomserver_prev_events (prev_event_id, event_id) SELECT DISTINCT p, $2 FROM "
     "unnest($1::text[]) AS p ON CONFLICT DO NOTHING"};
+// An outlier received again as a timeline event is placed: its row (and the JSON it was first
+// stored with, possibly redacted) stays, and takes the place. Any other second insert is an error.
 // A new timeline event replaces its prev events as extremities, unless a stored event already
 // names it as a prev event (it arrived after its child).
 constexpr pg::Statement kDeleteExtremities{
@@ -400,12 +405,14 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
   }
 
   absl::Status AppendEvent(const AcceptedEvent& e) override {
-    PERISCOPE_RETURN_IF_ERROR(
-        conn_
-            .Query(kInsertEvent, {e.event_id, room_id_, e.type, e.state_key, e.sender, e.depth,
-                                  e.event_json, e.place.state_before, e.place.state_after,
-                                  e.place.outlier, e.place.rejected, e.place.soft_failed})
-            .status());
+    PERISCOPE_ASSIGN_OR_RETURN(
+        pg::Result inserted,
+        conn_.Query(kInsertEvent, {e.event_id, room_id_, e.type, e.state_key, e.sender, e.depth,
+                                   e.event_json, e.place.state_before, e.place.state_after,
+                                   e.place.outlier, e.place.rejected, e.place.soft_failed}));
+    if (inserted.rows() == 0) {
+      return absl::AlreadyExistsError(absl::StrCat("event ", e.event_id, " is already stored"));
+    }
     if (!e.prev_event_ids.empty()) {
       PERISCOPE_RETURN_IF_ERROR(
           conn_.Query(kInsertPrevEvents, {pg::ArrayLiteral(e.prev_event_ids), e.event_id})

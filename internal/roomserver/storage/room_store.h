@@ -92,6 +92,8 @@ class RoomWriteTxn {
   // Stores the event with its place in the DAG and its prev-event edges. A timeline event (not an
   // outlier, rejected or soft-failed) that no stored event names as a prev event becomes a forward
   // extremity, and its prev events stop being ones. The current state is SetCurrentState's.
+  // An event stored as an outlier may be appended again, placed (not as an outlier); any other
+  // event already stored is ALREADY_EXISTS.
   virtual absl::Status AppendEvent(const AcceptedEvent& event) = 0;
   // Records a stored event's state after (a group naming the event itself can only be stored
   // once the event is).
