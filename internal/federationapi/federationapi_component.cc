@@ -3,6 +3,7 @@
 #include "internal/federationapi/inbound/destination_waker.h"
 #include "internal/federationapi/inbound/invites.h"
 #include "internal/federationapi/inbound/joins.h"
+#include "internal/federationapi/inbound/parked_pdu_worker.h"
 #include "internal/federationapi/inbound/room_input.h"
 #include "internal/federationapi/inbound/transaction_processor.h"
 #include "internal/federationapi/keyring/federation_key_fetcher.h"
@@ -33,6 +34,8 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<PgTransactionStore> transaction_store;
   RoomsBeingJoined being_joined;
   std::unique_ptr<TransactionProcessor> transactions;
+  // After `transactions`, so stopped (destroyed) before it.
+  std::unique_ptr<ParkedPduWorker> parked_worker;
   std::unique_ptr<DestinationWaker> waker;
   std::unique_ptr<RoomReads> room_reads;
   std::unique_ptr<FederationReads> reads;
@@ -130,12 +133,19 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   parts->joins = std::make_unique<JoinHandler>(config.server_name, key, *parts->room_input,
                                                *parts->keyring, *parts->reads);
   deps.joins = parts->joins.get();
+  // Events parked while our joins were under way are processed on the worker's thread, not on
+  // the client's /join time.
+  parts->parked_worker = std::make_unique<ParkedPduWorker>(
+      [transactions = parts->transactions.get()](const std::vector<RoomsBeingJoined::Parked>& batch,
+                                                 const std::function<bool()>& stopping) {
+        return transactions->ProcessParked(batch, stopping);
+      },
+      clock);
   parts->joiner = std::make_unique<RoomJoiner>(
       config.server_name, key, clock, parts->outbound->client(), *parts->keyring,
       *parts->room_input, &parts->being_joined,
-      [transactions = parts->transactions.get()](
-          const std::vector<RoomsBeingJoined::Parked>& parked, absl::Time deadline) {
-        transactions->ProcessParked(parked, deadline);
+      [worker = parts->parked_worker.get()](std::vector<RoomsBeingJoined::Parked> parked) {
+        worker->Submit(std::move(parked));
       });
   deps.joiner = parts->joiner.get();
   parts->invites =

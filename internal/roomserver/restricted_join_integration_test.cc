@@ -143,12 +143,25 @@ TEST_F(RestrictedJoinTest, NoOneHereMayInviteSoTheJoiningServerIsToldToAskAnothe
   ASSERT_TRUE(Member(kBob, space_, v1::MEMBERSHIP_ACTION_JOIN).ok());
   absl::StatusOr<v1::PerformMembershipResponse> refused =
       Member(kBob, room_, v1::MEMBERSHIP_ACTION_JOIN);
-  EXPECT_EQ(MatrixErrcode(refused.status()), "M_UNABLE_TO_AUTHORISE_JOIN") << refused.status();
+  EXPECT_EQ(MatrixErrcode(refused.status()), "M_UNABLE_TO_GRANT_JOIN") << refused.status();
   DanJoinsTheSpace();
   v1::QueryMembershipTemplateResponse made;
   grpc::Status status = Template(kDan, &made);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("may invite"), std::string::npos);
+}
+
+// Only allowed rooms this server is in tell: after alice leaves the allowed room, what this
+// server last knew of it (dan joined) may be stale, so it cannot vouch, and says so (the joining
+// server asks another).
+TEST_F(RestrictedJoinTest, AnAllowedRoomThisServerLeftCannotTell) {
+  MakeRooms("10");
+  DanJoinsTheSpace();
+  ASSERT_TRUE(Member(kAlice, space_, v1::MEMBERSHIP_ACTION_LEAVE).ok());
+  v1::QueryMembershipTemplateResponse made;
+  grpc::Status status = Template(kDan, &made);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("none of the rooms"), std::string::npos);
 }
 
 }  // namespace

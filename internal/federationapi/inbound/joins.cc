@@ -123,15 +123,25 @@ absl::StatusOr<matrix::Json> JoinHandler::Send(const std::string& origin,
   // gone already) is answered again rather than refused.
   // A join the rules refuse now is refused here too (the template's checks include a restricted
   // room's allowed rooms, which the auth rules do not see).
-  if (absl::Status resident = rooms_.MembershipTemplate(room_id, sender, membership).status();
-      !resident.ok() && (membership == "join" || !absl::IsPermissionDenied(resident))) {
-    return resident;
+  absl::StatusOr<roomserver::v1::QueryMembershipTemplateResponse> made =
+      rooms_.MembershipTemplate(room_id, sender, membership);
+  if (!made.ok() && (membership == "join" || !absl::IsPermissionDenied(made.status()))) {
+    return made.status();
   }
   // A restricted join one of our users vouches for carries our signature, which the auth rules
-  // (and the checks below) require: we sign it first. Only the signature is added; the id stays.
+  // (and the checks below) require: we sign it first, only where the room needs a vouch for this
+  // user now (our template names one), never as a blank endorsement. Only the signature is added;
+  // the id stays. The roomserver then checks that the named user may invite.
+  bool needs_vouch = false;
+  if (made.ok()) {
+    absl::StatusOr<matrix::Json> drafted = matrix::ParseJson(made->event_json());
+    needs_vouch = drafted.ok() && !matrix::StringField(matrix::ContentOf(*drafted),
+                                                       "join_authorised_via_users_server")
+                                       .empty();
+  }
   const std::string authoriser =
       matrix::StringField(matrix::ContentOf(*pdu), "join_authorised_via_users_server");
-  if (membership == "join" && !authoriser.empty() && version >= 8) {
+  if (membership == "join" && needs_vouch && !authoriser.empty()) {
     absl::StatusOr<matrix::SigilId> vouching = matrix::ParseSigilId(authoriser, '@');
     if (vouching.ok() && vouching->server_name == our_server_name_) {
       PERISCOPE_ASSIGN_OR_RETURN(

@@ -47,12 +47,14 @@ class FakeRoomserver : public RoomInput, public RoomReads {
       return MatrixError(absl::StatusCode::kPermissionDenied, "M_FORBIDDEN", "no");
     roomserver::v1::QueryMembershipTemplateResponse response;
     response.set_room_version("10");
+    Json content = {{"membership", membership}};
+    if (!vouch.empty()) content["join_authorised_via_users_server"] = vouch;
     response.set_event_json(Json{
         {"room_id", room},
         {"type", "m.room.member"},
         {"sender", user},
         {"state_key", user},
-        {"content", {{"membership", membership}}},
+        {"content", content},
         {"prev_events", {"$create"}},
         {"auth_events", {"$create"}},
         {"depth", 2},
@@ -82,6 +84,8 @@ class FakeRoomserver : public RoomInput, public RoomReads {
   bool none_of_ours = false;
   // The auth rules refuse the membership now (403 from the template).
   bool refuse_template = false;
+  // A restricted room: the user our template names to vouch for the join.
+  std::string vouch;
   int templates = 0;
   std::vector<roomserver::v1::InputRoomEventsRequest> inputs;
 };
@@ -248,6 +252,7 @@ TEST_F(JoinHandlerTest, SendJoinAndSendLeaveIntoARoomWeLeftAreNotFound) {
 // 4.2): we add it before the checks, input the join with it, and send it back in the answer. One
 // that names another server's user is checked as it came (and refused without that server's).
 TEST_F(JoinHandlerTest, ARestrictedJoinWeVouchForIsSignedByUs) {
+  rooms_.vouch = "@alice:us.test";
   Json join = SignedJoin("@dan:them.test", "m.room.member", "join",
                          {{"join_authorised_via_users_server", "@alice:us.test"}});
   const std::string id = *matrix::ComputeEventId(join, 10);
@@ -265,6 +270,14 @@ TEST_F(JoinHandlerTest, ARestrictedJoinWeVouchForIsSignedByUs) {
   Json elsewhere = SignedJoin("@dan:them.test", "m.room.member", "join",
                               {{"join_authorised_via_users_server", "@eve:third.test"}});
   EXPECT_FALSE(SendJoin(elsewhere).ok());
+  EXPECT_EQ(rooms_.inputs.size(), 1u);
+
+  // Where the room needs no vouch for this user now (not restricted, or invited), our signature
+  // is no blank endorsement: a join naming our user is checked as it came, and refused unsigned.
+  rooms_.vouch = "";
+  Json unasked = SignedJoin("@eve:them.test", "m.room.member", "join",
+                            {{"join_authorised_via_users_server", "@alice:us.test"}});
+  EXPECT_FALSE(SendJoin(unasked).ok());
   EXPECT_EQ(rooms_.inputs.size(), 1u);
 }
 

@@ -11,25 +11,37 @@ bool RoomsBeingJoined::Park(const std::string& room_id, const std::string& origi
                             const matrix::Json& pdu) {
   absl::MutexLock lock(&mu_);
   auto it = rooms_.find(room_id);
-  if (it == rooms_.end()) return false;
+  if (it == rooms_.end() || it->second.joined) return false;
   Room& room = it->second;
   // The PDU's size as it came (a /send body is bounded, so this is too).
   const size_t bytes = pdu.dump().size();
-  if (room.parked.size() >= kMaxParkedPerRoom || room.bytes + bytes > kMaxParkedBytesPerRoom) {
+  auto& [count, origin_bytes] = room.per_origin[origin];
+  if (count >= kMaxParkedPerOrigin || origin_bytes + bytes > kMaxParkedBytesPerOrigin ||
+      room.bytes + bytes > kMaxParkedBytesPerRoom) {
     return false;
   }
+  ++count;
+  origin_bytes += bytes;
   room.bytes += bytes;
   room.parked.push_back({origin, pdu});
   return true;
 }
 
-std::vector<RoomsBeingJoined::Parked> RoomsBeingJoined::Finish(const std::string& room_id) {
+std::vector<RoomsBeingJoined::Parked> RoomsBeingJoined::Finish(const std::string& room_id,
+                                                               bool joined) {
   absl::MutexLock lock(&mu_);
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) return {};
-  if (--it->second.joins > 0) return {};
-  std::vector<Parked> parked = std::move(it->second.parked);
-  rooms_.erase(it);
+  Room& room = it->second;
+  room.joined = room.joined || joined;
+  std::vector<Parked> parked;
+  if (room.joined || room.joins == 1) {
+    parked = std::move(room.parked);
+    room.parked.clear();
+    room.per_origin.clear();
+    room.bytes = 0;
+  }
+  if (--room.joins <= 0) rooms_.erase(it);
   return parked;
 }
 

@@ -225,20 +225,24 @@ absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
   return entry(*std::move(result));
 }
 
-void TransactionProcessor::ProcessParked(const std::vector<RoomsBeingJoined::Parked>& parked,
-                                         absl::Time deadline) {
+std::vector<RoomsBeingJoined::Parked> TransactionProcessor::ProcessParked(
+    const std::vector<RoomsBeingJoined::Parked>& parked, const std::function<bool()>& stopping) {
+  std::vector<RoomsBeingJoined::Parked> again;
   // Missing events are fetched once per origin and room, as within a transaction.
   std::map<std::string, std::set<std::string>> rooms_fetched;
   for (size_t i = 0; i < parked.size(); ++i) {
     const RoomsBeingJoined::Parked& p = parked[i];
-    if (clock_.Now() > deadline) {
-      logging::Info("federationapi.parked_pdus_left",
-                    {{"room_id", RoomIdOfPdu(p.pdu)}, {"left", std::to_string(parked.size() - i)}});
-      return;
+    if (stopping()) {
+      logging::Info(
+          "federationapi.parked_pdus_dropped",
+          {{"room_id", RoomIdOfPdu(p.pdu)}, {"count", std::to_string(parked.size() - i)}});
+      break;
     }
     absl::StatusOr<std::optional<matrix::Json>> entry =
         ProcessPdu(p.origin, p.pdu, &rooms_fetched[p.origin]);
-    if (!entry.ok() || (*entry && (*entry)->contains("error"))) {
+    if (!entry.ok() && absl::IsUnavailable(entry.status())) {
+      again.push_back(p);
+    } else if (!entry.ok() || (*entry && (*entry)->contains("error"))) {
       logging::Info(
           "federationapi.parked_pdu_failed",
           {{"origin", p.origin},
@@ -246,6 +250,7 @@ void TransactionProcessor::ProcessParked(const std::vector<RoomsBeingJoined::Par
            {"error", entry.ok() ? (**entry)["error"].dump() : entry.status().ToString()}});
     }
   }
+  return again;
 }
 
 absl::StatusOr<matrix::Json> TransactionProcessor::Input(const std::string& origin,

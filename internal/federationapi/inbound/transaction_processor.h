@@ -66,10 +66,12 @@ class TransactionProcessor {
                                        const matrix::Json& body);
 
   // PDUs parked while a join of their room was under way, processed now as if they had just
-  // arrived (checked, input, missing prev events fetched), oldest first, none started after
-  // `deadline`. What fails or is left is logged: their senders were answered long ago (and a
-  // later event of theirs fetches it back as missing).
-  void ProcessParked(const std::vector<RoomsBeingJoined::Parked>& parked, absl::Time deadline);
+  // arrived (checked, input, missing prev events fetched), oldest first, until `stopping()`.
+  // Returns those that met an outage (UNAVAILABLE), to be tried again: their senders were
+  // answered long ago. Other failures are logged (a later event of the sender fetches the PDU
+  // back as missing). ParkedPduWorker calls this.
+  std::vector<RoomsBeingJoined::Parked> ProcessParked(
+      const std::vector<RoomsBeingJoined::Parked>& parked, const std::function<bool()>& stopping);
 
  private:
   // The outcome of one PDU: its entry in the answer ({} or {"error"}), or nullopt if it gets no

@@ -26,6 +26,7 @@ using matrix::Json;
 class FakeRooms : public RoomInput {
  public:
   absl::StatusOr<std::optional<int>> RoomVersion(const std::string& room_id) override {
+    if (down) return absl::UnavailableError("the roomserver is down");
     auto it = versions.find(room_id);
     if (it == versions.end()) return std::nullopt;
     return it->second;
@@ -84,6 +85,8 @@ class FakeRooms : public RoomInput {
 
   std::map<std::string, int> versions;
   std::map<std::string, Json> acls;
+  // Every call fails UNAVAILABLE (the roomserver unreachable).
+  bool down = false;
   std::set<std::string> stored = {"$root"};
   std::map<std::string, int> inputs;
   std::set<std::string> outliers;
@@ -203,15 +206,22 @@ TEST_F(TransactionProcessorTest, APduOfARoomBeingJoinedWaitsForTheJoinAndIsNotLo
 
   // The join is in: the room is known, and what was parked is processed.
   rooms_.versions["!new:remote.test"] = 10;
-  std::vector<RoomsBeingJoined::Parked> parked = being_joined.Finish("!new:remote.test");
+  std::vector<RoomsBeingJoined::Parked> parked = being_joined.Finish("!new:remote.test", true);
   ASSERT_EQ(parked.size(), 1u);
-  processor.ProcessParked(parked, clock_.Now() + absl::Seconds(60));
+  const auto never = [] { return false; };
+  EXPECT_TRUE(processor.ProcessParked(parked, never).empty());
   EXPECT_TRUE(rooms_.stored.contains(Id(early)));
   EXPECT_EQ(outcomes_["accepted"], 2);
-  // A deadline passed: nothing more is started.
+  // Stopping: nothing more is started.
   Json late = Event("m.room.message", Id(early), 3, "!new:remote.test");
-  processor.ProcessParked({{"remote.test", late}}, clock_.Now() - absl::Seconds(1));
+  EXPECT_TRUE(processor.ProcessParked({{"remote.test", late}}, [] { return true; }).empty());
   EXPECT_EQ(rooms_.inputs.count(Id(late)), 0u);
+  // An outage (the roomserver unreachable) gives the PDU back, to be tried again.
+  rooms_.down = true;
+  std::vector<RoomsBeingJoined::Parked> again =
+      processor.ProcessParked({{"remote.test", late}}, never);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].pdu, late);
 }
 
 TEST_F(TransactionProcessorTest, AReplayedTransactionGetsTheFirstAnswerAndStoresNothingTwice) {

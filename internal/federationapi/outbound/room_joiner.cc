@@ -69,8 +69,9 @@ absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeMembership(
       // A refusal is the room's answer (as Synapse treats it); a server that does not know the
       // room, or failed, or has no user who may vouch for a restricted join, leaves the next one
       // to ask.
+      const std::string code = matrix::StringField(answer->body, "errcode");
       const bool cannot_vouch =
-          matrix::StringField(answer->body, "errcode") == "M_UNABLE_TO_AUTHORISE_JOIN";
+          code == "M_UNABLE_TO_AUTHORISE_JOIN" || code == "M_UNABLE_TO_GRANT_JOIN";
       if ((answer->status == 400 && !cannot_vouch) || answer->status == 403) return last;
       continue;
     }
@@ -231,16 +232,14 @@ absl::StatusOr<std::string> RoomJoiner::Join(const v1::PerformJoinRequest& reque
     attempt->done.WaitForNotification();
     return attempt->result;
   }
-  const absl::Time started = clock_.Now();
   if (being_joined_ != nullptr) being_joined_->Begin(request.room_id());
   attempt->result = JoinNow(request);
   if (being_joined_ != nullptr) {
     // Joined or not, what came meanwhile is processed (into a room still unknown, it is ignored
     // as any /send would ignore it).
-    std::vector<RoomsBeingJoined::Parked> parked = being_joined_->Finish(request.room_id());
-    if (!parked.empty() && process_parked_) {
-      process_parked_(parked, started + kBudget - kParkedSlack);
-    }
+    std::vector<RoomsBeingJoined::Parked> parked =
+        being_joined_->Finish(request.room_id(), attempt->result.ok());
+    if (!parked.empty() && process_parked_) process_parked_(std::move(parked));
   }
   {
     absl::MutexLock lock(&mu_);

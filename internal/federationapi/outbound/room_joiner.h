@@ -13,8 +13,8 @@
 //  4. the roomserver takes it in: the room is created with its version, the auth chain and state
 //     as outliers (auth events first), then the join with that state.
 // The join event reaches the room's other servers through the resident's relay. Events other
-// servers send into the room while the join is under way are parked (rooms_being_joined.h) and
-// processed once it is in, before Join returns.
+// servers send into the room while the join is under way are parked (rooms_being_joined.h) and,
+// once it is in, handed over to be processed (ParkedPduWorker), not on the client's time.
 
 #include <functional>
 #include <map>
@@ -40,10 +40,8 @@ namespace periscope::federationapi {
 
 class RoomJoiner {
  public:
-  // Processes PDUs parked while a join was under way, none started after the deadline
-  // (TransactionProcessor::ProcessParked).
-  using ParkedProcessor =
-      std::function<void(const std::vector<RoomsBeingJoined::Parked>&, absl::Time deadline)>;
+  // Takes the PDUs parked while a join was under way, to process them (ParkedPduWorker::Submit).
+  using ParkedProcessor = std::function<void(std::vector<RoomsBeingJoined::Parked>)>;
 
   // `being_joined` and `process_parked` may be null together (then nothing is parked).
   RoomJoiner(std::string our_server_name, const matrix::SigningKey& key, const Clock& clock,
@@ -75,9 +73,6 @@ class RoomJoiner {
   static constexpr absl::Duration kBudget = absl::Seconds(110);
   // Another server is asked only with at least this much of the budget left.
   static constexpr absl::Duration kMinTimeToAsk = absl::Seconds(5);
-  // Parked events are processed until the budget has this much left: one event's processing
-  // may fetch its missing prev events and then a state (30 s).
-  static constexpr absl::Duration kParkedSlack = absl::Seconds(30);
 
  private:
   struct Template {

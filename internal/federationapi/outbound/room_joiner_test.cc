@@ -6,10 +6,12 @@
 #include "internal/federationapi/outbound/room_joiner.h"
 
 #include <algorithm>
+#include <atomic>
 #include <random>
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "internal/federationapi/inbound/parked_pdu_worker.h"
 #include "internal/federationapi/inbound/state_input.h"
 #include "internal/federationapi/testing/fake_key_fetcher.h"
 #include "internal/federationapi/testing/fake_server_key_store.h"
@@ -195,12 +197,15 @@ TEST_F(RoomJoinerTest, ARefusalIsFinal) {
 TEST_F(RoomJoinerTest, AServerThatCannotVouchForARestrictedJoinLeavesTheNextToAsk) {
   federation_.On("other.test", "/_matrix/federation/v1/make_join/",
                  FakeFederation::Answer(400, {{"errcode", "M_UNABLE_TO_AUTHORISE_JOIN"},
+                                              {"error", "not in the allowed rooms"}}));
+  federation_.On("third.test", "/_matrix/federation/v1/make_join/",
+                 FakeFederation::Answer(400, {{"errcode", "M_UNABLE_TO_GRANT_JOIN"},
                                               {"error", "no one here may invite"}}));
   ResidentAnswers(Template("@bob:us.test"));
-  absl::StatusOr<std::string> joined = joiner_->Join(Request({"other.test"}));
+  absl::StatusOr<std::string> joined = joiner_->Join(Request({"other.test", "third.test"}));
   ASSERT_TRUE(joined.ok()) << joined.status();
-  ASSERT_EQ(federation_.calls().size(), 3u);
-  EXPECT_EQ(federation_.calls()[1].destination, "res.test");
+  ASSERT_EQ(federation_.calls().size(), 4u);
+  EXPECT_EQ(federation_.calls()[2].destination, "res.test");
 }
 
 TEST_F(RoomJoinerTest, ABadlySignedRoomStateEventStopsTheJoinWithNothingInput) {
@@ -395,17 +400,16 @@ namespace periscope::federationapi {
 namespace {
 
 // Events of the room that other servers send while our join is under way (between make_join and
-// taking in send_join's answer) are parked, and processed once the join is in, before Join
-// returns; a join that fails hands them on all the same (to be ignored as /send would).
+// taking in send_join's answer) are parked, and handed over to be processed once the join is in;
+// a join that fails hands them on all the same (to be ignored as /send would).
 class ParkingJoinerTest : public RoomJoinerTest {
  protected:
   void SetUp() override {
     RoomJoinerTest::SetUp();
     joiner_ = std::make_unique<RoomJoiner>(
         "us.test", ours_, clock_, federation_, *keyring_, rooms_, &being_joined_,
-        [this](const std::vector<RoomsBeingJoined::Parked>& parked, absl::Time deadline) {
+        [this](std::vector<RoomsBeingJoined::Parked> parked) {
           inputs_before_processing_ = rooms_.requests.size();
-          deadline_ = deadline;
           processed_.insert(processed_.end(), parked.begin(), parked.end());
         });
   }
@@ -431,14 +435,12 @@ class ParkingJoinerTest : public RoomJoinerTest {
   RoomsBeingJoined being_joined_;
   std::vector<RoomsBeingJoined::Parked> processed_;
   size_t inputs_before_processing_ = 0;
-  absl::Time deadline_;
   bool parked_during_join_ = false;
 };
 
 TEST_F(ParkingJoinerTest, EventsSentDuringTheJoinAreProcessedAfterItIsIn) {
   const Json message = {{"room_id", kRoom}, {"type", "m.room.message"}, {"depth", 9}};
   ResidentAnswersWhileSending(message);
-  const absl::Time started = clock_.Now();
   absl::StatusOr<std::string> joined = joiner_->Join(Request({}));
   ASSERT_TRUE(joined.ok()) << joined.status();
   EXPECT_TRUE(parked_during_join_);
@@ -447,7 +449,6 @@ TEST_F(ParkingJoinerTest, EventsSentDuringTheJoinAreProcessedAfterItIsIn) {
   EXPECT_EQ(processed_[0].pdu, message);
   // After the join itself was input (the last request of the join), never before.
   EXPECT_EQ(inputs_before_processing_, rooms_.requests.size());
-  EXPECT_EQ(deadline_, started + RoomJoiner::kBudget - RoomJoiner::kParkedSlack);
   // Once the join is over, the room's events are no longer parked.
   EXPECT_FALSE(being_joined_.Park(kRoom, "res.test", message));
 }
@@ -461,7 +462,7 @@ TEST_F(ParkingJoinerTest, AFailedJoinHandsOnWhatWasParked) {
   EXPECT_FALSE(being_joined_.Park(kRoom, "res.test", message));
 }
 
-TEST(RoomsBeingJoinedTest, ParksOnlyWhileAJoinIsUnderWayAndTheLastJoinTakesAll) {
+TEST(RoomsBeingJoinedTest, ParksOnlyWhileNoJoinIsInAndTheJoinThatGetsInTakesAll) {
   RoomsBeingJoined rooms;
   const Json pdu = {{"room_id", "!a:x.test"}};
   EXPECT_FALSE(rooms.Park("!a:x.test", "x.test", pdu));
@@ -469,32 +470,121 @@ TEST(RoomsBeingJoinedTest, ParksOnlyWhileAJoinIsUnderWayAndTheLastJoinTakesAll) 
   rooms.Begin("!a:x.test");  // two of our users join it at once
   EXPECT_TRUE(rooms.Park("!a:x.test", "x.test", pdu));
   EXPECT_FALSE(rooms.Park("!b:x.test", "x.test", pdu));  // another room
-  EXPECT_TRUE(rooms.Finish("!a:x.test").empty());        // the other join is still under way
+  // One join fails: the other may still bring the room in, so what was parked stays.
+  EXPECT_TRUE(rooms.Finish("!a:x.test", false).empty());
   EXPECT_TRUE(rooms.Park("!a:x.test", "y.test", pdu));
-  std::vector<RoomsBeingJoined::Parked> parked = rooms.Finish("!a:x.test");
+  rooms.Begin("!a:x.test");
+  // One join gets in: it takes everything, and the room is parked no more, although the third
+  // join is still under way.
+  std::vector<RoomsBeingJoined::Parked> parked = rooms.Finish("!a:x.test", true);
   ASSERT_EQ(parked.size(), 2u);
   EXPECT_EQ(parked[0].origin, "x.test");
   EXPECT_EQ(parked[1].origin, "y.test");
   EXPECT_FALSE(rooms.Park("!a:x.test", "x.test", pdu));
-  EXPECT_TRUE(rooms.Finish("!a:x.test").empty());  // an unmatched Finish changes nothing
+  EXPECT_TRUE(rooms.Finish("!a:x.test", true).empty());
+  EXPECT_TRUE(rooms.Finish("!a:x.test", true).empty());  // an unmatched Finish changes nothing
+  EXPECT_FALSE(rooms.Park("!a:x.test", "x.test", pdu));
+  // The last join failing hands over what it parked.
+  rooms.Begin("!c:x.test");
+  EXPECT_TRUE(rooms.Park("!c:x.test", "x.test", pdu));
+  EXPECT_EQ(rooms.Finish("!c:x.test", false).size(), 1u);
 }
 
-TEST(RoomsBeingJoinedTest, ARoomsParkedEventsAreBounded) {
+TEST(RoomsBeingJoinedTest, EachOriginHasItsShareOfARoomsParking) {
   RoomsBeingJoined rooms;
   rooms.Begin("!a:x.test");
   const Json pdu = {{"room_id", "!a:x.test"}};
-  for (size_t i = 0; i < RoomsBeingJoined::kMaxParkedPerRoom; ++i) {
-    ASSERT_TRUE(rooms.Park("!a:x.test", "x.test", pdu));
+  for (size_t i = 0; i < RoomsBeingJoined::kMaxParkedPerOrigin; ++i) {
+    ASSERT_TRUE(rooms.Park("!a:x.test", "flood.test", pdu));
   }
-  EXPECT_FALSE(rooms.Park("!a:x.test", "x.test", pdu));
-  EXPECT_EQ(rooms.Finish("!a:x.test").size(), RoomsBeingJoined::kMaxParkedPerRoom);
+  EXPECT_FALSE(rooms.Park("!a:x.test", "flood.test", pdu));
+  // Another server still has its share.
+  EXPECT_TRUE(rooms.Park("!a:x.test", "resident.test", pdu));
   // By size too.
-  rooms.Begin("!a:x.test");
-  const Json big = {{"room_id", "!a:x.test"},
-                    {"content", std::string(RoomsBeingJoined::kMaxParkedBytesPerRoom / 2, 'x')}};
-  EXPECT_TRUE(rooms.Park("!a:x.test", "x.test", big));
-  EXPECT_FALSE(rooms.Park("!a:x.test", "x.test", big));
-  EXPECT_EQ(rooms.Finish("!a:x.test").size(), 1u);
+  const Json big = {
+      {"room_id", "!a:x.test"},
+      {"content", std::string(RoomsBeingJoined::kMaxParkedBytesPerOrigin / 2 + 1, 'x')}};
+  EXPECT_TRUE(rooms.Park("!a:x.test", "big.test", big));
+  EXPECT_FALSE(rooms.Park("!a:x.test", "big.test", big));
+  EXPECT_EQ(rooms.Finish("!a:x.test", true).size(), RoomsBeingJoined::kMaxParkedPerOrigin + 2);
+}
+
+// The worker processes batches in order on its own thread, tries again what met an outage (after
+// a backoff, at most kMaxAttempts times), and stops between PDUs at shutdown.
+TEST(ParkedPduWorkerTest, ProcessesInOrderAndRetriesWhatMetAnOutage) {
+  SimulatedClock clock;
+  absl::Mutex mu;
+  std::vector<std::string> seen;
+  int outages = 2;
+  ParkedPduWorker worker(
+      [&](const std::vector<RoomsBeingJoined::Parked>& batch, const std::function<bool()>&) {
+        std::vector<RoomsBeingJoined::Parked> again;
+        absl::MutexLock lock(&mu);
+        for (const auto& p : batch) {
+          if (p.origin == "flaky.test" && outages > 0) {
+            --outages;
+            again.push_back(p);
+          } else {
+            seen.push_back(p.origin);
+          }
+        }
+        return again;
+      },
+      clock, absl::Seconds(1));
+  worker.Submit({{"a.test", Json::object()}, {"flaky.test", Json::object()}});
+  worker.Submit({{"b.test", Json::object()}});
+  // The retry waits for its backoff, and does not hold up the later batch.
+  for (int i = 0; i < 100; ++i) {
+    {
+      absl::MutexLock lock(&mu);
+      if (seen.size() == 2) break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(seen, (std::vector<std::string>{"a.test", "b.test"}));
+  }
+  // Two outages: retried after 1 s, then 2 s.
+  for (int round = 0; round < 2; ++round) {
+    clock.Advance(absl::Seconds(2));
+    absl::SleepFor(ParkedPduWorker::kRetryPoll * 2);
+  }
+  worker.WaitIdle();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a.test", "b.test", "flaky.test"}));
+}
+
+TEST(ParkedPduWorkerTest, ShutdownStopsBetweenPdusAndDropsTheRest) {
+  SimulatedClock clock;
+  absl::Notification entered;
+  absl::Notification release;
+  std::atomic<int> processed{0};
+  std::thread releaser;
+  {
+    ParkedPduWorker worker(
+        [&](const std::vector<RoomsBeingJoined::Parked>& batch,
+            const std::function<bool()>& stopping) {
+          for (size_t i = 0; i < batch.size() && !stopping(); ++i) {
+            if (i == 0) {
+              entered.Notify();
+              release.WaitForNotification();
+            }
+            ++processed;
+          }
+          return std::vector<RoomsBeingJoined::Parked>{};
+        },
+        clock);
+    worker.Submit({{"a.test", Json::object()}, {"a.test", Json::object()}});
+    worker.Submit({{"b.test", Json::object()}});
+    entered.WaitForNotification();
+    releaser = std::thread([&] {
+      absl::SleepFor(absl::Milliseconds(50));
+      release.Notify();
+    });
+  }  // destroyed while the first PDU is under way
+  releaser.join();
+  EXPECT_EQ(processed.load(), 1);
 }
 
 }  // namespace

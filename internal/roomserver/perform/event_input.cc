@@ -89,30 +89,46 @@ absl::StatusOr<std::optional<matrix::StateMap>> GivenState(RoomWriteTxn& txn,
   return state;
 }
 
+absl::StatusOr<Outcome> PlaceOne(RoomWriteTxn& txn, const std::string& room_id, bool ours,
+                                 const v1::InputRoomEvent& input, const matrix::Json& pdu,
+                                 const std::string& event_id, const std::string& canonical,
+                                 bool deoutlier);
+
 // One event, inside its room's write transaction. `pdu` is the parsed event, `event_id` its id.
 absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id, bool ours,
                                  const v1::InputRoomEvent& input, const matrix::Json& pdu,
                                  const std::string& event_id, const std::string& canonical) {
-  const int version = txn.room_version();
   if (input.kind() == v1::INPUT_KIND_UNSPECIFIED) {
     return NotProcessed("the input kind is unspecified (new, old or outlier)");
   }
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventPlace> stored, txn.Place(event_id));
-  if (stored) {
-    // Inputs are idempotent, and say what became of the event the first time.
-    if (stored->rejected) return Rejected("the event was rejected when it was first received");
-    if (stored->soft_failed)
-      return Outcome{Outcome::kSoftFailed, "soft-failed when first received"};
-    // An outlier (from a /state answer, an auth chain, an invite) that now comes as a timeline
-    // event is placed below like a new one ("de-outliered"); its prev events must be placed. The
-    // create event (no prev events) has no place to take: it stays as it is.
-    const matrix::Json& prevs = matrix::JsonField(pdu, "prev_events");
-    if (!stored->outlier || input.kind() == v1::INPUT_KIND_OUTLIER || !prevs.is_array() ||
-        prevs.empty()) {
-      return Outcome{};
-    }
+  if (!stored) return PlaceOne(txn, room_id, ours, input, pdu, event_id, canonical, false);
+  // Inputs are idempotent, and say what became of the event the first time.
+  if (stored->rejected) return Rejected("the event was rejected when it was first received");
+  if (stored->soft_failed) return Outcome{Outcome::kSoftFailed, "soft-failed when first received"};
+  // An outlier (from a /state answer, an auth chain, an invite) that now comes as a timeline event
+  // is placed like a new one ("de-outliered", as Synapse and Dendrite do); its prev events must be
+  // placed. The create event (no prev events) has no place to take: it stays as it is.
+  const matrix::Json& prevs = matrix::JsonField(pdu, "prev_events");
+  if (!stored->outlier || input.kind() == v1::INPUT_KIND_OUTLIER || !prevs.is_array() ||
+      prevs.empty()) {
+    return Outcome{};
   }
+  // As it was stored (redacted, if its content hash did not match then): what clients see of it.
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<EventRecord> record, txn.Event(event_id));
+  if (!record) return absl::InternalError(absl::StrCat("event ", event_id, " vanished"));
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json stored_pdu, matrix::ParseJson(record->event_json));
+  return PlaceOne(txn, room_id, ours, input, stored_pdu, event_id, record->event_json, true);
+}
 
+// A new event (or, `deoutlier`, an outlier received again as a timeline event): checked and placed
+// in the DAG. A de-outliered event that fails a check keeps its accepted outlier row untouched
+// (it may be in the room's state, from a join): only one that passes takes a place.
+absl::StatusOr<Outcome> PlaceOne(RoomWriteTxn& txn, const std::string& room_id, bool ours,
+                                 const v1::InputRoomEvent& input, const matrix::Json& pdu,
+                                 const std::string& event_id, const std::string& canonical,
+                                 bool deoutlier) {
+  const int version = txn.room_version();
   // Sanity limits before any work, as Synapse's: a PDU naming more events is refused.
   const matrix::Json& prev_list = matrix::JsonField(pdu, "prev_events");
   const matrix::Json& auth_list = matrix::JsonField(pdu, "auth_events");
@@ -163,6 +179,7 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id, 
 
   RoomDag dag(txn, room_id);
   if (input.kind() == v1::INPUT_KIND_OUTLIER || too_many) {
+    if (deoutlier) return outcome;  // stays the outlier it is
     // A PDU past the sanity limits is kept only as a rejected outlier: placing it would mean
     // resolving the states of all it names.
     accepted.place.outlier = true;
@@ -204,6 +221,7 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id, 
         outcome = {Outcome::kSoftFailed, std::string(s.message())};
       }
     }
+    if (deoutlier && outcome.kind != Outcome::kAccepted) return outcome;
     accepted.place.rejected = outcome.kind == Outcome::kRejected;
     accepted.place.soft_failed = outcome.kind == Outcome::kSoftFailed;
     PERISCOPE_ASSIGN_OR_RETURN(CurrentStateChange change, dag.Append(accepted));
@@ -222,6 +240,7 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id, 
     }
   }
   if (accepted.prev_event_ids.empty()) {
+    if (deoutlier) return Outcome{};  // the create event: InputOne keeps it as it is
     // No state can be computed for it: it is kept (rejected) as an outlier.
     accepted.place.outlier = true;
     accepted.place.rejected = true;
@@ -254,6 +273,7 @@ absl::StatusOr<Outcome> InputOne(RoomWriteTxn& txn, const std::string& room_id, 
       outcome = {Outcome::kSoftFailed, std::string(s.message())};
     }
   }
+  if (deoutlier && outcome.kind != Outcome::kAccepted) return outcome;
   accepted.place.rejected = outcome.kind == Outcome::kRejected;
   accepted.place.soft_failed = outcome.kind == Outcome::kSoftFailed;
   PERISCOPE_ASSIGN_OR_RETURN(CurrentStateChange change, dag.Append(accepted));

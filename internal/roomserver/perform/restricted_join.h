@@ -15,16 +15,21 @@
 
 namespace periscope::roomserver {
 
+// The errcodes of a resident that cannot vouch for a restricted join (spec v1.2+).
+inline constexpr char kUnableToAuthoriseJoin[] = "M_UNABLE_TO_AUTHORISE_JOIN";
+inline constexpr char kUnableToGrantJoin[] = "M_UNABLE_TO_GRANT_JOIN";
+
 // The user of `our_server` to name in join_authorised_via_users_server for `user_id`'s join of
 // `room_id`, or nullopt when the join needs none (the room's join rule is not restricted, or the
-// user is invited or joined already). PERMISSION_DENIED (M_FORBIDDEN) when the user is joined to
-// none of the allowed rooms as this server knows them; INVALID_ARGUMENT
-// (M_UNABLE_TO_AUTHORISE_JOIN, which tells the joining server to try another) when none of our
-// users in the room may invite. Of those who may, the one with the highest level vouches (then the
-// lowest user id), so that make_join and send_join agree.
-// The errcode of a resident that cannot vouch for a restricted join (spec v1.2+).
-inline constexpr char kUnableToAuthoriseJoin[] = "M_UNABLE_TO_AUTHORISE_JOIN";
-
+// user is invited or joined already). Refusals, as the spec and Synapse give them:
+//  - INVALID_ARGUMENT M_UNABLE_TO_AUTHORISE_JOIN: this server is in none of the allowed rooms, so
+//    cannot tell (the joining server asks another);
+//  - PERMISSION_DENIED M_FORBIDDEN: the user is joined to none of the allowed rooms this server
+//    is in;
+//  - INVALID_ARGUMENT M_UNABLE_TO_GRANT_JOIN: none of our users in the room may invite (the
+//    joining server asks another).
+// Of our users who may invite, the one with the highest level vouches (then the lowest user id),
+// so that make_join and send_join agree.
 absl::StatusOr<std::optional<std::string>> RestrictedJoinAuthoriser(RoomStore& store,
                                                                     absl::string_view room_id,
                                                                     absl::string_view user_id,

@@ -240,14 +240,16 @@ constexpr pg::Statement kInsertEvent{
     "event_json, state_before, state_after, outlier, rejected, soft_failed) VALUES ($1, $2, $3, "
     "$4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (event_id) DO UPDATE SET state_before = "
     "EXCLUDED.state_before, state_after = EXCLUDED.state_after, outlier = FALSE, rejected = "
-    "EXCLUDED.rejected, soft_failed = EXCLUDED.soft_failed WHERE roomserver_events.outlier AND "
-    "NOT EXCLUDED.outlier AND roomserver_events.room_id = EXCLUDED.room_id RETURNING event_nid"};
+    "FALSE, soft_failed = FALSE WHERE roomserver_events.outlier AND NOT EXCLUDED.outlier AND NOT "
+    "EXCLUDED.rejected AND NOT EXCLUDED.soft_failed AND roomserver_events.room_id = "
+    "EXCLUDED.room_id RETURNING event_nid"};
 constexpr pg::Statement kInsertPrevEvents{
     "roomserver_insert_prev_events",
     "INSERT INTO roomserver_prev_events (prev_event_id, event_id) SELECT DISTINCT p, $2 FROM "
     "unnest($1::text[]) AS p ON CONFLICT DO NOTHING"};
-// An outlier received again as a timeline event is placed: its row (and the JSON it was first
-// stored with, possibly redacted) stays, and takes the place. Any other second insert is an error.
+// An outlier received again as a timeline event, and accepted there, is placed: its row (and the
+// JSON it was first stored with, possibly redacted) stays, and takes the place. Any other second
+// insert is an error (a de-outliered event that fails its checks is not appended at all).
 // A new timeline event replaces its prev events as extremities, unless a stored event already
 // names it as a prev event (it arrived after its child).
 constexpr pg::Statement kDeleteExtremities{

@@ -150,6 +150,35 @@ TEST_F(CachingSyncStoreTest, StateChangesFromAMergeAreLoggedAtTheMergingMessage)
   EXPECT_EQ((*history)[3].pos, **dropped);
 }
 
+// An event syncapi holds only as state (a joined room's state, read whole) that comes on the
+// stream after all (the roomserver placed an outlier it had) joins the timeline once, at a new
+// position, and its state change applies; a redelivery changes nothing.
+TEST_F(CachingSyncStoreTest, AStateOnlyEventThatComesOnTheStreamJoinsTheTimelineOnce) {
+  SyncEvent join = Member(kRoomA, kAlice, "join", 1);
+  SyncEvent topic = Message(kRoomA, 2);
+  topic.type = "m.room.topic";
+  topic.state_key = "";
+  std::vector<StateUpdate> state = OwnStateUpdate(join);
+  state.push_back(StateUpdate{"m.room.topic", "", topic.event_id, "", topic.event_json, kAlice});
+  auto joined = cache_->ApplyEvent(join, state, 0);
+  ASSERT_TRUE(joined.ok() && joined->has_value());
+  bool limited = false;
+  auto before = cache_->RecentEvents(kRoomA, 0, *cache_->MaxPosition(), 10, &limited);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->size(), 1u);  // the join; the topic is state only
+
+  const int64_t pos = Apply(topic, true);
+  EXPECT_GT(pos, **joined);
+  auto after = cache_->RecentEvents(kRoomA, 0, *cache_->MaxPosition(), 10, &limited);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ(after->back().event_id, topic.event_id);
+  auto again = cache_->ApplyEvent(topic, OwnStateUpdate(topic), 0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
+  ExpectSameAnswers();
+}
+
 TEST_F(CachingSyncStoreTest, TimelinesAndActiveRoomsMatchPostgres) {
   Apply(Member(kRoomA, kAlice, "join", 0), true);
   ExpectSameAnswers();
