@@ -6,10 +6,8 @@
 
 #include <string>
 
-#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "internal/roomserver/testing/roomserver_fixture.h"
-#include "periscope/federationapi/v1/federationapi_service.grpc.pb.h"
 #include "pkg/matrix/event_crypto.h"
 #include "pkg/matrix/json_fields.h"
 #include "pkg/matrix/signing_key.h"
@@ -164,68 +162,6 @@ TEST_F(RestrictedJoinTest, AnAllowedRoomThisServerLeftCannotTell) {
   grpc::Status status = Template(kDan, &made);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
   EXPECT_NE(status.error_message().find("none of the rooms"), std::string::npos);
-}
-
-// The federationapi as the roomserver sees it: PerformJoin records what it was asked.
-class RecordingFederationApi final : public federationapi::v1::FederationApiService::Service {
- public:
-  grpc::Status PerformJoin(grpc::ServerContext*, const federationapi::v1::PerformJoinRequest* in,
-                           federationapi::v1::PerformJoinResponse* out) override {
-    absl::MutexLock lock(&mu);
-    joins.push_back(*in);
-    out->set_event_id("$joined-through-another-server");
-    return grpc::Status::OK;
-  }
-  absl::Mutex mu;
-  std::vector<federationapi::v1::PerformJoinRequest> joins;
-};
-
-class RestrictedJoinThroughOthersTest : public RestrictedJoinTest {
- protected:
-  void SetUp() override {
-    auto server = grpcutil::GrpcServer::Start(
-        {.listen_address = "127.0.0.1:0", .services = {&federationapi_service_}});
-    ASSERT_TRUE(server.ok()) << server.status();
-    federationapi_server_ = *std::move(server);
-    federationapi_ = federationapi_server_->InProcessChannel();
-    RestrictedJoinTest::SetUp();
-  }
-  void TearDown() override {
-    RestrictedJoinTest::TearDown();
-    federationapi_server_->Shutdown(absl::Seconds(1));
-  }
-  RecordingFederationApi federationapi_service_;
-  std::unique_ptr<grpcutil::GrpcServer> federationapi_server_;
-};
-
-// None of our users may vouch (alice lowered herself under the invite level), but dan's server
-// may: bob's join goes through it, as a join of a room we are not in would, rather than fail.
-TEST_F(RestrictedJoinThroughOthersTest, AJoinWeCannotVouchForGoesThroughAServerThatCan) {
-  MakeRooms("10");
-  DanJoinsTheSpace();
-  // Dan joins the restricted room, vouched for by alice.
-  v1::QueryMembershipTemplateResponse made;
-  ASSERT_TRUE(Template(kDan, &made).ok());
-  Json dan_join =
-      *matrix::SignEvent(*matrix::ParseJson(made.event_json()), "remote.test", remote_, 10);
-  dan_join = *matrix::AddEventSignature(dan_join, testing::kServer, key_, 10);
-  ASSERT_TRUE(InputFromRemote(dan_join).rejected().empty());
-  ASSERT_TRUE(Send(room_, kAlice, "m.room.power_levels",
-                   Json{{"users", {{kAlice, 40}, {kDan, 100}}}, {"invite", 50}}.dump(), "pl", "")
-                  .ok());
-  ASSERT_TRUE(Member(kBob, space_, v1::MEMBERSHIP_ACTION_JOIN).ok());
-
-  absl::StatusOr<v1::PerformMembershipResponse> joined =
-      Member(kBob, room_, v1::MEMBERSHIP_ACTION_JOIN);
-  ASSERT_TRUE(joined.ok()) << joined.status();
-  EXPECT_EQ(joined->event_id(), "$joined-through-another-server");
-  absl::MutexLock lock(&federationapi_service_.mu);
-  ASSERT_EQ(federationapi_service_.joins.size(), 1u);
-  const auto& asked = federationapi_service_.joins[0];
-  EXPECT_EQ(asked.room_id(), room_);
-  EXPECT_EQ(asked.user_id(), kBob);
-  ASSERT_EQ(asked.server_names_size(), 1);
-  EXPECT_EQ(asked.server_names(0), "remote.test");
 }
 
 }  // namespace

@@ -223,29 +223,11 @@ absl::StatusOr<v1::PerformMembershipResponse> MembershipChanger::Change(
     }
   }
   if (action == v1::MEMBERSHIP_ACTION_JOIN) {
-    // A restricted room: one of our users who may invite vouches for the join. When none can (or
-    // this server is in none of the allowed rooms), a server in the room that may is asked, as
-    // for a room we are not in.
-    absl::StatusOr<std::optional<std::string>> authoriser =
-        RestrictedJoinAuthoriser(store_, room_id, target, writer_.server_name());
-    const std::optional<std::string> code =
-        authoriser.ok() ? std::nullopt : MatrixErrcode(authoriser.status());
-    if (remote_ != nullptr && (code == kUnableToGrantJoin || code == kUnableToAuthoriseJoin)) {
-      PERISCOPE_ASSIGN_OR_RETURN(
-          std::vector<std::string> servers,
-          ServersThatMayVouch(store_, room_id, writer_.server_name(), kMaxVouchingServers));
-      if (!servers.empty()) {
-        PERISCOPE_ASSIGN_OR_RETURN(std::string content_json, matrix::EncodeCanonicalJson(content));
-        PERISCOPE_ASSIGN_OR_RETURN(std::string event_id,
-                                   remote_->Join(room_id, request.sender(), servers, content_json));
-        v1::PerformMembershipResponse response;
-        response.set_room_id(room_id);
-        response.set_event_id(event_id);
-        return response;
-      }
-    }
-    PERISCOPE_RETURN_IF_ERROR(authoriser.status());
-    if (*authoriser) content["join_authorised_via_users_server"] = **authoriser;
+    // A restricted room: one of our users who may invite vouches for the join.
+    PERISCOPE_ASSIGN_OR_RETURN(
+        std::optional<std::string> authoriser,
+        RestrictedJoinAuthoriser(store_, room_id, target, writer_.server_name()));
+    if (authoriser) content["join_authorised_via_users_server"] = *authoriser;
   }
   matrix::ProtoEvent proto;
   proto.room_id = room_id;

@@ -29,10 +29,6 @@ class MembershipChanger {
 
   absl::StatusOr<v1::PerformMembershipResponse> Change(const v1::PerformMembershipRequest& request);
 
-  // A restricted room's join none of our users can vouch for asks at most this many other
-  // servers in the room (as the federationapi's joiner asks at most 5).
-  static constexpr size_t kMaxVouchingServers = 5;
-
  private:
   // The servers through which `user_id`'s join or leave of `room_id` must go, or nullopt when
   // this server can write it itself (one of our users is in the room, or no one else to ask).

@@ -1,7 +1,6 @@
 #include "internal/roomserver/perform/restricted_join.h"
 
 #include <algorithm>
-#include <map>
 #include <utility>
 #include <vector>
 
@@ -98,45 +97,6 @@ absl::StatusOr<std::optional<std::string>> RestrictedJoinAuthoriser(RoomStore& s
   }
   std::sort(candidates.begin(), candidates.end());
   return candidates.front().second;
-}
-
-absl::StatusOr<std::vector<std::string>> ServersThatMayVouch(RoomStore& store,
-                                                             absl::string_view room_id,
-                                                             absl::string_view our_server,
-                                                             size_t limit) {
-  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store.RoomVersion(room_id));
-  if (!version) return std::vector<std::string>{};
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<EventRecord> records, store.CurrentState(room_id, {}));
-  matrix::AuthEvents state;
-  for (const EventRecord& record : records) {
-    PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(record.event_json));
-    PERISCOPE_RETURN_IF_ERROR(state.Put(record.event_id, std::move(event)));
-  }
-  PERISCOPE_ASSIGN_OR_RETURN(matrix::PowerLevels levels, matrix::PowerLevelsIn(state, *version));
-  // Each server's best level among its joined members.
-  std::map<std::string, int64_t> best;
-  for (const auto& [key, entry] : state.entries()) {
-    if (key.first != "m.room.member") continue;
-    if (matrix::StringField(matrix::ContentOf(entry.event), "membership") != "join") continue;
-    absl::StatusOr<matrix::SigilId> member = matrix::ParseSigilId(key.second, '@');
-    if (!member.ok() || member->server_name == our_server) continue;
-    const int64_t level = levels.UserLevel(key.second);
-    auto [it, added] = best.emplace(member->server_name, level);
-    if (!added) it->second = std::max(it->second, level);
-  }
-  std::vector<std::pair<int64_t, std::string>> ranked;
-  for (const auto& [server, level] : best) {
-    // Those who may invite first, by level; the others after them (they may be in an allowed
-    // room we are not in, though none of theirs can vouch).
-    ranked.emplace_back(level >= levels.invite ? -level : 1, server);
-  }
-  std::sort(ranked.begin(), ranked.end());
-  std::vector<std::string> servers;
-  for (const auto& [unused, server] : ranked) {
-    if (servers.size() >= limit) break;
-    servers.push_back(server);
-  }
-  return servers;
 }
 
 }  // namespace periscope::roomserver

@@ -8,7 +8,6 @@
 
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -35,14 +34,5 @@ absl::StatusOr<std::optional<std::string>> RestrictedJoinAuthoriser(RoomStore& s
                                                                     absl::string_view room_id,
                                                                     absl::string_view user_id,
                                                                     absl::string_view our_server);
-
-// The other servers in `room_id` through which a restricted join this server cannot vouch for
-// may go (as Synapse's remote join of a room it cannot authorise): those with a joined member
-// who may invite first (the highest such level first), then the other servers with a joined
-// member; at most `limit`.
-absl::StatusOr<std::vector<std::string>> ServersThatMayVouch(RoomStore& store,
-                                                             absl::string_view room_id,
-                                                             absl::string_view our_server,
-                                                             size_t limit);
 
 }  // namespace periscope::roomserver

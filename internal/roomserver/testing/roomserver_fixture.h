@@ -53,8 +53,7 @@ class RoomserverTest : public ::testing::Test {
     auto js = stream::JetStream::Connect({.url = nats_->url()});
     ASSERT_TRUE(js.ok()) << js.status();
     js_ = *std::move(js);
-    auto component = RoomserverComponent::Create(config_, *pool_, *js_, key_, SystemClock::Get(),
-                                                 federationapi_);
+    auto component = RoomserverComponent::Create(config_, *pool_, *js_, key_);
     ASSERT_TRUE(component.ok()) << component.status();
     component_ = *std::move(component);
     auto server = grpcutil::GrpcServer::Start(
@@ -207,9 +206,6 @@ class RoomserverTest : public ::testing::Test {
   }
 
   int pool_size_ = 4;
-  // The federationapi the roomserver asks to join rooms through other servers; none by default
-  // (a test sets it before SetUp).
-  std::shared_ptr<grpc::Channel> federationapi_;
   std::unique_ptr<periscope::testing::TestDatabase> db_;
   std::unique_ptr<periscope::testing::NatsServerProcess> nats_;
   config::Config config_;
