@@ -130,8 +130,9 @@ absl::StatusOr<matrix::Json> JoinHandler::Send(const std::string& origin,
   }
   // A restricted join one of our users vouches for carries our signature, which the auth rules
   // (and the checks below) require: we sign it first, only where the room needs a vouch for this
-  // user now (our template names one), never as a blank endorsement. Only the signature is added;
-  // the id stays. The roomserver then checks that the named user may invite.
+  // user now (our template names one), or the join is already here (a send_join sent again once
+  // we took it: the same signature again), never as a blank endorsement. Only the signature is
+  // added; the id stays. The roomserver then checks that the named user may invite.
   bool needs_vouch = false;
   if (made.ok()) {
     absl::StatusOr<matrix::Json> drafted = matrix::ParseJson(made->event_json());
@@ -141,9 +142,12 @@ absl::StatusOr<matrix::Json> JoinHandler::Send(const std::string& origin,
   }
   const std::string authoriser =
       matrix::StringField(matrix::ContentOf(*pdu), "join_authorised_via_users_server");
-  if (membership == "join" && needs_vouch && !authoriser.empty()) {
+  if (membership == "join" && !authoriser.empty()) {
     absl::StatusOr<matrix::SigilId> vouching = matrix::ParseSigilId(authoriser, '@');
-    if (vouching.ok() && vouching->server_name == our_server_name_) {
+    if (vouching.ok() && vouching->server_name == our_server_name_ && !needs_vouch) {
+      PERISCOPE_ASSIGN_OR_RETURN(needs_vouch, reads_.Holds(room_id, event_id));
+    }
+    if (vouching.ok() && vouching->server_name == our_server_name_ && needs_vouch) {
       PERISCOPE_ASSIGN_OR_RETURN(
           *pdu, matrix::AddEventSignature(*std::move(pdu), our_server_name_, key_, version));
     }

@@ -5,6 +5,7 @@
 #include "internal/federationapi/inbound/joins.h"
 
 #include <map>
+#include <set>
 
 #include "gtest/gtest.h"
 #include "internal/federationapi/testing/fake_key_fetcher.h"
@@ -64,6 +65,7 @@ class FakeRoomserver : public RoomInput, public RoomReads {
   absl::StatusOr<std::vector<StoredPdu>> EventsById(const std::vector<std::string>& ids) override {
     std::vector<StoredPdu> out;
     for (const auto& id : ids) {
+      if (held.contains(id)) out.push_back({id, kRoom, "{}"});
       if (id == "$create")
         out.push_back(
             {"$create", kRoom, R"({"type":"m.room.create","state_key":"","auth_events":[]})"});
@@ -86,6 +88,8 @@ class FakeRoomserver : public RoomInput, public RoomReads {
   bool refuse_template = false;
   // A restricted room: the user our template names to vouch for the join.
   std::string vouch;
+  // Events the room holds besides $create.
+  std::set<std::string> held;
   int templates = 0;
   std::vector<roomserver::v1::InputRoomEventsRequest> inputs;
 };
@@ -279,6 +283,13 @@ TEST_F(JoinHandlerTest, ARestrictedJoinWeVouchForIsSignedByUs) {
                             {{"join_authorised_via_users_server", "@alice:us.test"}});
   EXPECT_FALSE(SendJoin(unasked).ok());
   EXPECT_EQ(rooms_.inputs.size(), 1u);
+
+  // The first join sent again once it took effect (dan joined: no vouch needed now) is answered
+  // again, signed again.
+  rooms_.held.insert(id);
+  absl::StatusOr<Json> retried = SendJoin(join);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE((*retried)["event"]["signatures"].contains("us.test"));
 }
 
 // A join the roomserver would not make a template for now (a restricted room's user in none of the

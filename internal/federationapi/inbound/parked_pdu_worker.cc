@@ -31,15 +31,6 @@ void ParkedPduWorker::Submit(std::vector<RoomsBeingJoined::Parked> batch) {
   queue_.push_back({std::move(batch)});
 }
 
-void ParkedPduWorker::WaitIdle() {
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](ParkedPduWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
-        return w->stopping_ || (w->queue_.empty() && !w->busy_);
-      },
-      this));
-}
-
 void ParkedPduWorker::Run() {
   const std::function<bool()> stopping = [this] {
     absl::MutexLock lock(&mu_);
@@ -73,12 +64,10 @@ void ParkedPduWorker::Run() {
       if (stopping_) return;
       batch = std::move(*due);
       queue_.erase(due);
-      busy_ = true;
     }
     std::vector<RoomsBeingJoined::Parked> again = process_(batch.pdus, stopping);
-    absl::MutexLock lock(&mu_);
-    busy_ = false;
     if (again.empty()) continue;
+    absl::MutexLock lock(&mu_);
     if (batch.attempt >= kMaxAttempts) {
       logging::Warn(
           "federationapi.parked_pdus_given_up",

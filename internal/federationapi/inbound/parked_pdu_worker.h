@@ -36,9 +36,6 @@ class ParkedPduWorker {
   ~ParkedPduWorker();  // stops after the PDU under way, and joins
 
   void Submit(std::vector<RoomsBeingJoined::Parked> batch);
-  // Blocks until every batch submitted so far is processed or given up (for tests). A batch
-  // waiting for its retry counts as not processed.
-  void WaitIdle();
 
  private:
   struct Batch {
@@ -53,7 +50,6 @@ class ParkedPduWorker {
   const absl::Duration first_backoff_;
   absl::Mutex mu_;
   std::deque<Batch> queue_ ABSL_GUARDED_BY(mu_);
-  bool busy_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

@@ -240,7 +240,8 @@ std::vector<RoomsBeingJoined::Parked> TransactionProcessor::ProcessParked(
     }
     absl::StatusOr<std::optional<matrix::Json>> entry =
         ProcessPdu(p.origin, p.pdu, &rooms_fetched[p.origin]);
-    if (!entry.ok() && absl::IsUnavailable(entry.status())) {
+    if (!entry.ok() &&
+        (absl::IsUnavailable(entry.status()) || absl::IsDeadlineExceeded(entry.status()))) {
       again.push_back(p);
     } else if (!entry.ok() || (*entry && (*entry)->contains("error"))) {
       logging::Info(

@@ -67,7 +67,8 @@ class TransactionProcessor {
 
   // PDUs parked while a join of their room was under way, processed now as if they had just
   // arrived (checked, input, missing prev events fetched), oldest first, until `stopping()`.
-  // Returns those that met an outage (UNAVAILABLE), to be tried again: their senders were
+  // Returns those that met an outage (UNAVAILABLE, DEADLINE_EXCEEDED: the roomserver down or
+  // overloaded), to be tried again: their senders were
   // answered long ago. Other failures are logged (a later event of the sender fetches the PDU
   // back as missing). ParkedPduWorker calls this.
   std::vector<RoomsBeingJoined::Parked> ProcessParked(

@@ -47,26 +47,31 @@ absl::StatusOr<std::optional<std::string>> RestrictedJoinAuthoriser(RoomStore& s
   // Joined to one of the allowed rooms. Only rooms this server is in tell: what it knows of a room
   // it left may be stale (a user banned there since).
   bool allowed = false;
-  int rooms_we_are_in = 0;
+  bool a_room_we_are_not_in = false;
   const matrix::Json& allow = matrix::JsonField(content, "allow");
   for (const matrix::Json& entry : allow.is_array() ? allow : matrix::Json::array()) {
     if (matrix::StringField(entry, "type") != "m.room_membership") continue;
     const std::string other = matrix::StringField(entry, "room_id");
     if (other.empty() || other == room_id) continue;
     PERISCOPE_ASSIGN_OR_RETURN(bool in_other, store.HasJoinedMemberOf(other, our_server));
-    if (!in_other) continue;
-    ++rooms_we_are_in;
+    if (!in_other) {
+      a_room_we_are_not_in = true;
+      continue;
+    }
     PERISCOPE_ASSIGN_OR_RETURN(MembershipRecord member, store.Membership(other, user_id));
     if (member.membership == "join") {
       allowed = true;
       break;
     }
   }
-  if (!allowed && rooms_we_are_in == 0) {
-    // As Synapse: this server cannot tell; a server in one of the allowed rooms may.
+  // A user of another server may be in an allowed room this server is not in: it cannot tell, and
+  // says so, so that the joining server asks another (as Synapse). Of our own users, it knows.
+  absl::StatusOr<matrix::SigilId> user = matrix::ParseSigilId(user_id, '@');
+  const bool ours = user.ok() && user->server_name == our_server;
+  if (!allowed && a_room_we_are_not_in && !ours) {
     return MatrixError(absl::StatusCode::kInvalidArgument, kUnableToAuthoriseJoin,
-                       "This server is in none of the rooms that give access to this room: ask "
-                       "another server");
+                       "This server is not in all of the rooms that give access to this room, "
+                       "and cannot tell whether you are: ask another server");
   }
   if (!allowed) {
     return MatrixError(

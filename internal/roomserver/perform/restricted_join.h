@@ -22,10 +22,11 @@ inline constexpr char kUnableToGrantJoin[] = "M_UNABLE_TO_GRANT_JOIN";
 // The user of `our_server` to name in join_authorised_via_users_server for `user_id`'s join of
 // `room_id`, or nullopt when the join needs none (the room's join rule is not restricted, or the
 // user is invited or joined already). Refusals, as the spec and Synapse give them:
-//  - INVALID_ARGUMENT M_UNABLE_TO_AUTHORISE_JOIN: this server is in none of the allowed rooms, so
-//    cannot tell (the joining server asks another);
-//  - PERMISSION_DENIED M_FORBIDDEN: the user is joined to none of the allowed rooms this server
-//    is in;
+//  - INVALID_ARGUMENT M_UNABLE_TO_AUTHORISE_JOIN: a user of another server is joined to none of
+//    the allowed rooms this server is in, and there are allowed rooms it is not in, so it cannot
+//    tell (the joining server asks another);
+//  - PERMISSION_DENIED M_FORBIDDEN: otherwise, when the user is joined to none of the allowed
+//    rooms this server is in;
 //  - INVALID_ARGUMENT M_UNABLE_TO_GRANT_JOIN: none of our users in the room may invite (the
 //    joining server asks another).
 // Of our users who may invite, the one with the highest level vouches (then the lowest user id),

@@ -238,14 +238,15 @@ constexpr pg::Statement kAccountDataChanges{
     "AND pos > $2 AND pos <= $3 ORDER BY pos"};
 // A new event; one kept until now only as state (a joined room's state, state_only) that comes
 // on the stream after all (the roomserver placed an outlier it had) joins the timeline at a new
-// position. Anything else already stored was applied before: no row comes back.
+// position, with the JSON syncapi holds (redacted, if a redaction reached it meanwhile). Anything
+// else already stored was applied before: no row comes back.
 constexpr pg::Statement kInsertEvent{
     "syncapi_insert_event",
     "INSERT INTO syncapi_events (event_id, room_id, event_type, state_key, sender, event_json, "
     "device_id, txn_id, membership, merges_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
     "$10) ON CONFLICT (event_id) DO UPDATE SET pos = nextval('syncapi_events_pos_seq'), "
-    "state_only = FALSE, event_json = EXCLUDED.event_json, membership = EXCLUDED.membership, "
-    "merges_state = EXCLUDED.merges_state WHERE syncapi_events.state_only RETURNING pos"};
+    "state_only = FALSE, membership = EXCLUDED.membership, merges_state = EXCLUDED.merges_state "
+    "WHERE syncapi_events.state_only RETURNING pos"};
 constexpr pg::Statement kUpsertState{
     "syncapi_upsert_state",
     "INSERT INTO syncapi_current_state (room_id, event_type, state_key, event_id, membership, pos) "
