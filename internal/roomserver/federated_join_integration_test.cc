@@ -329,11 +329,18 @@ TEST_F(FederatedJoinTest, AnOutlierThatArrivesAgainInTheTimelineIsPlacedOnce) {
   const std::string message_id = message.event_id;
   v1::InputRoomEventsResponse after = Input({message.event}, v1::INPUT_KIND_NEW, false);
   EXPECT_TRUE(after.rejected().empty() && after.not_processed().empty()) << after.DebugString();
-  // The third time changes nothing: the topic is on the stream once.
+  // The third time changes nothing: the topic is on the stream once. A last message follows, so
+  // that a second output of the topic would come before it.
   Input({topic}, v1::INPUT_KIND_NEW, false);
+  matrix::ProtoEvent last_proto{kRoom, kBob, "m.room.message", std::nullopt,
+                                Json{{"body", "last"}}};
+  last_proto.origin_server_ts = 9001;
+  matrix::BuiltEvent last =
+      *matrix::BuildEvent(last_proto, state_, {{message_id, 9}}, 10, "remote.test", remote_);
+  ASSERT_TRUE(Input({last.event}, v1::INPUT_KIND_NEW, false).rejected().empty());
   std::vector<v1::OutputEvent> output = ReadOutputUntil([&](const auto& got) {
     for (const auto& o : got) {
-      if (o.new_room_event().event_id() == message_id) return true;
+      if (o.new_room_event().event_id() == last.event_id) return true;
     }
     return false;
   });

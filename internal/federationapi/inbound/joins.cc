@@ -128,29 +128,22 @@ absl::StatusOr<matrix::Json> JoinHandler::Send(const std::string& origin,
   if (!made.ok() && (membership == "join" || !absl::IsPermissionDenied(made.status()))) {
     return made.status();
   }
-  // A restricted join one of our users vouches for carries our signature, which the auth rules
-  // (and the checks below) require: we sign it first, only where the room needs a vouch for this
-  // user now (our template names one), or the join is already here (a send_join sent again once
-  // we took it: the same signature again), never as a blank endorsement. Only the signature is
-  // added; the id stays. The roomserver then checks that the named user may invite.
-  bool needs_vouch = false;
-  if (made.ok()) {
-    absl::StatusOr<matrix::Json> drafted = matrix::ParseJson(made->event_json());
-    needs_vouch = drafted.ok() && !matrix::StringField(matrix::ContentOf(*drafted),
-                                                       "join_authorised_via_users_server")
-                                       .empty();
-  }
+  // A restricted join (room versions 8+) names the user who vouches for it, whose server must
+  // sign it (auth rule 4.2). As Synapse: we sign one that names one of our users, before the
+  // checks (only the signature is added; the id stays), and refuse one that names another
+  // server's user, which we cannot sign. The roomserver's auth rules then check that the named
+  // user may invite, where the room needs a vouch; the template check above has checked the
+  // allowed rooms.
   const std::string authoriser =
       matrix::StringField(matrix::ContentOf(*pdu), "join_authorised_via_users_server");
-  if (membership == "join" && !authoriser.empty()) {
+  if (membership == "join" && version >= 8 && !authoriser.empty()) {
     absl::StatusOr<matrix::SigilId> vouching = matrix::ParseSigilId(authoriser, '@');
-    if (vouching.ok() && vouching->server_name == our_server_name_ && !needs_vouch) {
-      PERISCOPE_ASSIGN_OR_RETURN(needs_vouch, reads_.Holds(room_id, event_id));
+    if (!vouching.ok() || vouching->server_name != our_server_name_) {
+      return BadJson(absl::StrCat("This server can only vouch for joins with its own users; ",
+                                  authoriser, " is not one"));
     }
-    if (vouching.ok() && vouching->server_name == our_server_name_ && needs_vouch) {
-      PERISCOPE_ASSIGN_OR_RETURN(
-          *pdu, matrix::AddEventSignature(*std::move(pdu), our_server_name_, key_, version));
-    }
+    PERISCOPE_ASSIGN_OR_RETURN(
+        *pdu, matrix::AddEventSignature(*std::move(pdu), our_server_name_, key_, version));
   }
   PERISCOPE_ASSIGN_OR_RETURN(CheckedPdu checked, CheckRequestPdu(*pdu, version, keyring_));
   if (checked.event_id != event_id) {

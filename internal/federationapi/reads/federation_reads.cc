@@ -56,15 +56,6 @@ absl::StatusOr<FederationReads::Readable> FederationReads::ReadableEvent(
   return Readable{std::move(event), *version};
 }
 
-absl::StatusOr<bool> FederationReads::Holds(const std::string& room_id,
-                                            const std::string& event_id) {
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<StoredPdu> found, reads_.EventsById({event_id}));
-  for (const StoredPdu& pdu : found) {
-    if (pdu.room_id == room_id) return true;
-  }
-  return false;
-}
-
 absl::StatusOr<int> FederationReads::RoomAccess(const std::string& origin,
                                                 const std::string& room_id) {
   absl::StatusOr<std::optional<int>> version = rooms_.RoomVersion(room_id);

@@ -53,9 +53,6 @@ class FederationReads {
   absl::StatusOr<matrix::Json> StateAtJoin(const std::string& room_id, const std::string& event_id,
                                            int room_version);
 
-  // Whether the room holds `event_id` (accepted or not): a send_join sent again finds its join.
-  absl::StatusOr<bool> Holds(const std::string& room_id, const std::string& event_id);
-
   // Auth chains are walked to at most this many events.
   static constexpr size_t kMaxAuthChain = 10000;
 
