@@ -13,8 +13,11 @@ bool RoomsBeingJoined::Park(const std::string& room_id, const std::string& origi
   auto it = rooms_.find(room_id);
   if (it == rooms_.end() || it->second.joined) return false;
   Room& room = it->second;
-  // The PDU's size as it came (a /send body is bounded, so this is too).
-  const size_t bytes = pdu.dump().size();
+  // The PDU as it came (a /send body is bounded, so this is too): its size, and whether it is
+  // parked already.
+  std::string text = pdu.dump();
+  if (room.seen.contains(text)) return true;
+  const size_t bytes = text.size();
   auto& [count, origin_bytes] = room.per_origin[origin];
   if (count >= kMaxParkedPerOrigin || origin_bytes + bytes > kMaxParkedBytesPerOrigin ||
       room.bytes + bytes > kMaxParkedBytesPerRoom) {
@@ -24,6 +27,7 @@ bool RoomsBeingJoined::Park(const std::string& room_id, const std::string& origi
   origin_bytes += bytes;
   room.bytes += bytes;
   room.parked.push_back({origin, pdu});
+  room.seen.insert(std::move(text));
   return true;
 }
 
@@ -39,6 +43,7 @@ std::vector<RoomsBeingJoined::Parked> RoomsBeingJoined::Finish(const std::string
     parked = std::move(room.parked);
     room.parked.clear();
     room.per_origin.clear();
+    room.seen.clear();
     room.bytes = 0;
   }
   if (--room.joins <= 0) rooms_.erase(it);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "pkg/matrix/canonical_json.h"
 
@@ -35,7 +36,8 @@ class RoomsBeingJoined {
   // A join of `room_id` starts. Each Begin is matched by one Finish.
   void Begin(const std::string& room_id);
   // Parks `pdu` from `origin` if a join of `room_id` is under way (and none is in yet) and the
-  // bounds allow; false otherwise (the caller processes it now).
+  // bounds allow; false otherwise (the caller processes it now). The same PDU parked again (a
+  // transaction sent again after an outage) is parked once, and counts once.
   bool Park(const std::string& room_id, const std::string& origin, const matrix::Json& pdu);
   // A join of `room_id` ends, `joined` or not. What was parked, oldest first, for the caller to
   // process: when the join is in (parking then stops for the room), or when it was the last join
@@ -49,6 +51,8 @@ class RoomsBeingJoined {
     size_t bytes = 0;
     absl::flat_hash_map<std::string, std::pair<size_t, size_t>> per_origin;  // count, bytes
     std::vector<Parked> parked;
+    // The parked PDUs as they came, to park each once.
+    absl::flat_hash_set<std::string> seen;
   };
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Room> rooms_ ABSL_GUARDED_BY(mu_);

@@ -23,6 +23,9 @@ namespace {
 struct Outcome {
   enum Kind { kAccepted, kRejected, kSoftFailed, kNotProcessed } kind = kAccepted;
   std::string reason;
+  // Nothing the input wrote is to be kept (a de-outliered event that failed: the state groups
+  // computed for it name no event).
+  bool discard = false;
 };
 
 Outcome Rejected(absl::string_view why) { return {Outcome::kRejected, std::string(why)}; }
@@ -221,7 +224,10 @@ absl::StatusOr<Outcome> PlaceOne(RoomWriteTxn& txn, const std::string& room_id, 
         outcome = {Outcome::kSoftFailed, std::string(s.message())};
       }
     }
-    if (deoutlier && outcome.kind != Outcome::kAccepted) return outcome;
+    if (deoutlier && outcome.kind != Outcome::kAccepted) {
+      outcome.discard = true;
+      return outcome;
+    }
     accepted.place.rejected = outcome.kind == Outcome::kRejected;
     accepted.place.soft_failed = outcome.kind == Outcome::kSoftFailed;
     PERISCOPE_ASSIGN_OR_RETURN(CurrentStateChange change, dag.Append(accepted));
@@ -273,7 +279,10 @@ absl::StatusOr<Outcome> PlaceOne(RoomWriteTxn& txn, const std::string& room_id, 
       outcome = {Outcome::kSoftFailed, std::string(s.message())};
     }
   }
-  if (deoutlier && outcome.kind != Outcome::kAccepted) return outcome;
+  if (deoutlier && outcome.kind != Outcome::kAccepted) {
+    outcome.discard = true;
+    return outcome;
+  }
   accepted.place.rejected = outcome.kind == Outcome::kRejected;
   accepted.place.soft_failed = outcome.kind == Outcome::kSoftFailed;
   PERISCOPE_ASSIGN_OR_RETURN(CurrentStateChange change, dag.Append(accepted));
@@ -431,11 +440,14 @@ absl::StatusOr<v1::InputRoomEventsResponse> EventInput::Input(
       PERISCOPE_ASSIGN_OR_RETURN(
           outcome, InputOne(txn, room_id, !server_name_.empty() && input.origin() == server_name_,
                             input, *pdu, *event_id, *canonical));
-      // Nothing of an event that cannot be processed yet is kept.
-      if (outcome.kind == Outcome::kNotProcessed) return absl::AbortedError("not processed");
+      // Nothing of an event that cannot be processed yet is kept, nor of a failed de-outlier.
+      if (outcome.kind == Outcome::kNotProcessed || outcome.discard) {
+        return absl::AbortedError("nothing to keep");
+      }
       return absl::OkStatus();
     });
-    if (!written.ok() && !(outcome.kind == Outcome::kNotProcessed && absl::IsAborted(written))) {
+    if (!written.ok() && !((outcome.kind == Outcome::kNotProcessed || outcome.discard) &&
+                           absl::IsAborted(written))) {
       return written;
     }
     switch (outcome.kind) {
