@@ -256,12 +256,7 @@ TEST_F(FederatedJoinTest, AStateClaimedAcrossAGapCannotUndoABan) {
   Add("@eve:remote.test", "m.room.member", "@eve:remote.test", {{"membership", "join"}}, remote_);
   const std::vector<std::string> before_ban = ids_;
   matrix::AuthEvents old_state = state_;
-  matrix::BuiltEvent join =
-      Build(kAlice, "m.room.member", kAlice, {{"membership", "join"}}, key_, "rs.test");
-  Input(events_, v1::INPUT_KIND_OUTLIER, true);
-  ASSERT_TRUE(Input({join.event}, v1::INPUT_KIND_NEW, true, ids_).rejected().empty());
-  ASSERT_TRUE(state_.Add(join.event_id, join.event).ok());
-  ids_.push_back(join.event_id);
+  matrix::BuiltEvent join = AliceJoinsTheRoomAsBuilt();
   // Bob bans eve: the room's state here says so.
   matrix::BuiltEvent ban = Build(kBob, "m.room.member", "@eve:remote.test", {{"membership", "ban"}},
                                  remote_, "remote.test");

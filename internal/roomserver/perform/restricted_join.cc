@@ -20,6 +20,18 @@ bool IsRestricted(absl::string_view rule, int version) {
   return (rule == "restricted" && version >= 8) || (rule == "knock_restricted" && version >= 10);
 }
 
+// Adds the room's current state events under `keys` (all of them if empty) to `state`.
+absl::Status ReadCurrentState(RoomStore& store, absl::string_view room_id,
+                              const std::vector<matrix::StateKey>& keys,
+                              matrix::AuthEvents& state) {
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<EventRecord> records, store.CurrentState(room_id, keys));
+  for (const EventRecord& record : records) {
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(record.event_json));
+    PERISCOPE_RETURN_IF_ERROR(state.Put(record.event_id, std::move(event)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<std::string>> RestrictedJoinAuthoriser(RoomStore& store,
@@ -29,15 +41,9 @@ absl::StatusOr<std::optional<std::string>> RestrictedJoinAuthoriser(RoomStore& s
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store.RoomVersion(room_id));
   if (!version) return std::nullopt;  // an unknown room: the caller's to refuse
   // The join rule and the user's membership first: most joins stop here, reading two rows.
-  PERISCOPE_ASSIGN_OR_RETURN(
-      std::vector<EventRecord> records,
-      store.CurrentState(room_id,
-                         {{"m.room.join_rules", ""}, {"m.room.member", std::string(user_id)}}));
   matrix::AuthEvents state;
-  for (const EventRecord& record : records) {
-    PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(record.event_json));
-    PERISCOPE_RETURN_IF_ERROR(state.Put(record.event_id, std::move(event)));
-  }
+  PERISCOPE_RETURN_IF_ERROR(ReadCurrentState(
+      store, room_id, {{"m.room.join_rules", ""}, {"m.room.member", std::string(user_id)}}, state));
   const matrix::Json* rules = state.Get("m.room.join_rules", "");
   const matrix::Json content = rules ? matrix::ContentOf(*rules) : matrix::Json::object();
   if (!IsRestricted(matrix::StringField(content, "join_rule"), *version)) return std::nullopt;
@@ -81,11 +87,7 @@ absl::StatusOr<std::optional<std::string>> RestrictedJoinAuthoriser(RoomStore& s
 
   // Who of ours may vouch: the whole state (levels, the create event for a version 12 room's
   // creators, our members), read only now.
-  PERISCOPE_ASSIGN_OR_RETURN(records, store.CurrentState(room_id, {}));
-  for (const EventRecord& record : records) {
-    PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(record.event_json));
-    PERISCOPE_RETURN_IF_ERROR(state.Put(record.event_id, std::move(event)));
-  }
+  PERISCOPE_RETURN_IF_ERROR(ReadCurrentState(store, room_id, {}, state));
   PERISCOPE_ASSIGN_OR_RETURN(matrix::PowerLevels levels, matrix::PowerLevelsIn(state, *version));
   std::vector<std::pair<int64_t, std::string>> candidates;
   for (const auto& [key, entry] : state.entries()) {
