@@ -1,6 +1,8 @@
 #include "internal/federationapi/federationapi_component.h"
 
 #include "internal/federationapi/inbound/destination_waker.h"
+#include "internal/federationapi/inbound/inbound_peek_registry.h"
+#include "internal/federationapi/inbound/inbound_peeks.h"
 #include "internal/federationapi/inbound/invites.h"
 #include "internal/federationapi/inbound/joins.h"
 #include "internal/federationapi/inbound/parked_pdu_worker.h"
@@ -43,6 +45,8 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<RoomJoiner> joiner;
   std::unique_ptr<InviteHandler> invites;
   std::unique_ptr<RoomInviter> inviter;
+  std::unique_ptr<InboundPeekRegistry> peek_registry;
+  std::unique_ptr<InboundPeekHandler> peeks;
   std::unique_ptr<userapi::v1::UserApiService::Stub> userapi;
   std::unique_ptr<FederationApiServiceImpl> service;
 };
@@ -154,6 +158,38 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   parts->inviter = std::make_unique<RoomInviter>(config.server_name, parts->outbound->client(),
                                                  *parts->keyring, *parts->room_input);
   deps.inviter = parts->inviter.get();
+  parts->peek_registry = NewGrpcInboundPeekRegistry(federationsender, absl::Seconds(10));
+  PeekRequestCounter peek_counter;
+  if (registry != nullptr) {
+    auto& family = prometheus::BuildCounter()
+                       .Name("periscope_federation_peek_requests_total")
+                       .Help(
+                           "Federated peek requests (MSC2444) by direction (inbound: other "
+                           "servers peeking our rooms), request (peek, renew, unpeek) and outcome "
+                           "(ok, bad_request, not_found, forbidden, rate_limited, error).")
+                       .Register(*registry);
+    for (const char* request : {"peek", "renew", "unpeek"}) {
+      for (const char* outcome :
+           {"ok", "bad_request", "not_found", "forbidden", "rate_limited", "error"}) {
+        family.Add({{"direction", "inbound"}, {"request", request}, {"outcome", outcome}});
+      }
+    }
+    peek_counter = [&family](absl::string_view request, absl::string_view outcome) {
+      family
+          .Add({{"direction", "inbound"},
+                {"request", std::string(request)},
+                {"outcome", std::string(outcome)}})
+          .Increment();
+    };
+  }
+  parts->peeks = std::make_unique<InboundPeekHandler>(
+      *parts->room_input, *parts->room_reads, *parts->reads, *parts->peek_registry, clock,
+      InboundPeekOptions{.renewal_interval = config.peeking.federation_renewal_interval,
+                         .max_peeks_per_server = config.peeking.max_inbound_peeks_per_server,
+                         .rate_limit_burst = config.peeking.inbound_rate_limit_burst,
+                         .rate_limit_per_second = config.peeking.inbound_rate_limit_per_second},
+      std::move(peek_counter));
+  deps.peeks = parts->peeks.get();
   parts->waker = NewGrpcDestinationWaker(std::move(federationsender), clock);
   deps.waker = parts->waker.get();
   parts->service = std::make_unique<FederationApiServiceImpl>(std::move(deps));

@@ -58,11 +58,21 @@ absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderCompo
     counters.on_transaction = [&family](absl::string_view outcome) {
       family.Add({{"outcome", std::string(outcome)}}).Increment();
     };
+    prometheus::Counter& expired_sent =
+        prometheus::BuildCounter()
+            .Name("periscope_federation_expired_peeks_sent_total")
+            .Help("Ended inbound peeks told to their servers (MSC2444 expired_peeks in /send).")
+            .Register(*registry)
+            .Add({});
+    counters.on_expired_peeks_sent = [&expired_sent](int64_t n) {
+      expired_sent.Increment(static_cast<double>(n));
+    };
   }
   parts->sender = std::make_unique<TransactionSender>(*parts->store, parts->outbound->client(),
                                                       config.server_name, clock, absl::Hours(1),
                                                       std::move(counters));
   QueueRunner::SweepGauges gauges;
+  QueueRunner::EvictionCounter evictions;
   if (registry != nullptr) {
     prometheus::Gauge& queued = prometheus::BuildGauge()
                                     .Name("periscope_federationsender_queued_pdus")
@@ -75,13 +85,28 @@ absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderCompo
             .Help("Destinations not tried again before a later time after failures.")
             .Register(*registry)
             .Add({});
-    gauges = [&queued, &backoff](int64_t q, int64_t b) {
+    prometheus::Gauge& inbound_peeks =
+        prometheus::BuildGauge()
+            .Name("periscope_federation_inbound_peeks")
+            .Help("Live peeks of other servers into our rooms (MSC2444).")
+            .Register(*registry)
+            .Add({});
+    gauges = [&queued, &backoff, &inbound_peeks](int64_t q, int64_t b, int64_t p) {
       queued.Set(static_cast<double>(q));
       backoff.Set(static_cast<double>(b));
+      inbound_peeks.Set(static_cast<double>(p));
     };
+    prometheus::Counter& evicted =
+        prometheus::BuildCounter()
+            .Name("periscope_federation_inbound_peek_evictions_total")
+            .Help("Inbound peeks ended because their server did not renew them in time.")
+            .Register(*registry)
+            .Add({});
+    evictions = [&evicted](int64_t n) { evicted.Increment(static_cast<double>(n)); };
   }
-  parts->runner =
-      std::make_unique<QueueRunner>(*parts->store, *parts->sender, clock, std::move(gauges));
+  parts->runner = std::make_unique<QueueRunner>(*parts->store, *parts->sender, clock,
+                                                std::move(gauges), /*workers=*/4,
+                                                /*poll=*/absl::Seconds(1), std::move(evictions));
   parts->runner->Start();
   QueueRunner* runner = parts->runner.get();
   if (roomserver != nullptr) {
@@ -94,7 +119,8 @@ absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderCompo
   if (!consumer.ok()) return consumer.status();
   parts->consumer = *std::move(consumer);
   parts->service = std::make_unique<FederationSenderServiceImpl>(
-      *parts->queries, [runner](const std::string& server) { runner->Wake(server); });
+      *parts->queries, [runner](const std::string& server) { runner->Wake(server); }, *parts->store,
+      clock, config.peeking.federation_renewal_interval);
   return std::unique_ptr<FederationSenderComponent>(
       new FederationSenderComponent(std::move(parts)));
 }

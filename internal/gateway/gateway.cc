@@ -104,6 +104,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const config::Config& co
     AddTransactionRoutes(impl->federation, *upstreams.federationapi);
     AddEventReadRoutes(impl->federation, *upstreams.federationapi);
     AddJoinRoutes(impl->federation, *upstreams.federationapi);
+    AddPeekRoutes(impl->federation, *upstreams.federationapi);
   }
 
   const auto& g = config.gateway;

@@ -6,6 +6,7 @@
 #include "internal/roomserver/output/outbox_relay.h"
 #include "internal/roomserver/perform/event_sender.h"
 #include "internal/roomserver/perform/event_writer.h"
+#include "internal/roomserver/perform/inbound_peeks.h"
 #include "internal/roomserver/perform/local_peeks.h"
 #include "internal/roomserver/perform/membership_changer.h"
 #include "internal/roomserver/perform/membership_template.h"
@@ -39,11 +40,12 @@ struct RoomserverComponent::Parts {
         memberships(store, writer, remote_membership.get(), &out_of_band),
         directory(store, config.server_name),
         peeks(store, clock, config.server_name, config.peeking.local_peek_lifetime),
+        inbound_peeks(store, clock),
         input(store, clock, config.server_name),
         templates(store, writer),
         out_of_band(config.server_name, store, clock),
-        service(store, creator, sender, memberships, directory, peeks, input, templates,
-                out_of_band) {
+        service(store, creator, sender, memberships, directory, peeks, inbound_peeks, input,
+                templates, out_of_band) {
     // Every commit that queued output is published at once, before the request is answered (so
     // syncapi usually has it by the time the client reads); the 1 s retry covers failures.
     store.SetOutputListener([this] {
@@ -63,6 +65,7 @@ struct RoomserverComponent::Parts {
   MembershipChanger memberships;
   RoomDirectory directory;
   LocalPeeks peeks;
+  InboundPeeks inbound_peeks;
   EventInput input;
   MembershipTemplate templates;
   OutOfBandMembership out_of_band;

@@ -311,6 +311,13 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml_text, const Environmen
       s.Duration("local_peek_lifetime", &c.peeking.local_peek_lifetime, absl::Seconds(1));
       s.Integer("rate_limit_burst", &c.peeking.rate_limit_burst, 1, 100000);
       s.Integer("rate_limit_per_second", &c.peeking.rate_limit_per_second, 1, 100000);
+      s.Duration("federation_renewal_interval", &c.peeking.federation_renewal_interval,
+                 absl::Seconds(1));
+      s.Integer("max_inbound_peeks_per_server", &c.peeking.max_inbound_peeks_per_server, 1,
+                1000000);
+      s.Integer("inbound_rate_limit_burst", &c.peeking.inbound_rate_limit_burst, 1, 100000);
+      s.Integer("inbound_rate_limit_per_second", &c.peeking.inbound_rate_limit_per_second, 1,
+                100000);
     }
     {
       Section s = top.Child("federation");

@@ -117,6 +117,14 @@ struct PeekingConfig {
   // POST /peek per device: a burst, then this many per second (429 M_LIMIT_EXCEEDED beyond).
   int rate_limit_burst = 20;
   int rate_limit_per_second = 2;
+  // MSC2444, inbound: how long another server's peek into one of our rooms lives without a
+  // renewal (the renewal_interval we answer).
+  absl::Duration federation_renewal_interval = absl::Hours(1);
+  // Live peeks one server may hold into our rooms (429 M_LIMIT_EXCEEDED beyond).
+  int max_inbound_peeks_per_server = 100;
+  // PUT /peek per peeking server: a burst, then this many per second (429 beyond).
+  int inbound_rate_limit_burst = 20;
+  int inbound_rate_limit_per_second = 2;
 };
 
 // Server-server federation: the listener's TLS, and how this server reaches others.

@@ -147,6 +147,17 @@ absl::Status ValidateEventId(absl::string_view event_id) {
   return absl::OkStatus();
 }
 
+bool ValidPeekId(absl::string_view peek_id, absl::string_view room_id) {
+  if (peek_id == room_id) return true;
+  if (peek_id.empty() || peek_id.size() > 8) return false;
+  for (char c : peek_id) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    c == '.' || c == '=' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 absl::Status ValidateDeviceId(absl::string_view device_id) {
   if (device_id.empty()) return Invalid("device id", "empty");
   if (device_id.size() > kMaxDeviceIdBytes) {

@@ -33,4 +33,8 @@ absl::Status ValidateEventId(absl::string_view event_id);
 inline constexpr size_t kMaxDeviceIdBytes = 255;
 absl::Status ValidateDeviceId(absl::string_view device_id);
 
+// MSC2444 peek ids are [0-9a-zA-Z.=_-]{1,8}. Dendrite peeks with the room id as its peek id, which
+// is accepted too (for that room), so Dendrite servers can peek.
+bool ValidPeekId(absl::string_view peek_id, absl::string_view room_id);
+
 }  // namespace periscope::matrix

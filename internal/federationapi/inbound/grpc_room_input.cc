@@ -54,6 +54,16 @@ class GrpcRoomInput final : public RoomInput {
     return (*event)["content"];
   }
 
+  absl::StatusOr<roomserver::v1::PerformInboundPeekResponse> InboundPeek(
+      const roomserver::v1::PerformInboundPeekRequest& request) override {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    roomserver::v1::PerformInboundPeekResponse response;
+    grpc::Status s = stub_.PerformInboundPeek(&context, request, &response);
+    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
+    return response;
+  }
+
   absl::StatusOr<roomserver::v1::QueryMembershipTemplateResponse> MembershipTemplate(
       const std::string& room_id, const std::string& user_id,
       const std::string& membership) override {

@@ -1,6 +1,7 @@
 #pragma once
 // What the federationapi needs of the roomserver to take events in: a room's version,
-// InputRoomEvents, the server ACL, make_join's template and out-of-band memberships (invites). Over
+// InputRoomEvents, the server ACL, make_join's template, out-of-band memberships (invites) and
+// inbound peeks' snapshots. Over
 // gRPC in the service; faked in unit tests.
 
 #include <memory>
@@ -32,6 +33,12 @@ class RoomInput {
   // Whether the room has a state here (its create event): a room known only from an invite has
   // none, and nothing is fetched for it.
   virtual absl::StatusOr<bool> HasState(const std::string& room_id) { return true; }
+  // Starts (or renews) another server's peek and snapshots the room (roomserver
+  // PerformInboundPeek; its errors are the /peek endpoint's).
+  virtual absl::StatusOr<roomserver::v1::PerformInboundPeekResponse> InboundPeek(
+      const roomserver::v1::PerformInboundPeekRequest& request) {
+    return absl::UnimplementedError("inbound peeks are not available");
+  }
   // Records a local user's invite or leave in a room this server is not in (roomserver
   // InputOutOfBandMembership): PERMISSION_DENIED when the room, which we are in, refuses it.
   virtual absl::Status OutOfBandMembership(

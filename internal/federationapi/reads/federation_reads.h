@@ -53,6 +53,10 @@ class FederationReads {
   absl::StatusOr<matrix::Json> StateAtJoin(const std::string& room_id, const std::string& event_id,
                                            int room_version);
 
+  // The auth chain of `events` (not including them), in no particular order.
+  absl::StatusOr<std::vector<StoredPdu>> AuthChain(const std::vector<StoredPdu>& events,
+                                                   int room_version);
+
   // Auth chains are walked to at most this many events.
   static constexpr size_t kMaxAuthChain = 10000;
 
@@ -65,9 +69,6 @@ class FederationReads {
   absl::StatusOr<Readable> ReadableEvent(const std::string& origin,
                                          const std::string& expected_room_id,
                                          const std::string& event_id);
-  // The auth chain of `events` (not including them), in no particular order.
-  absl::StatusOr<std::vector<StoredPdu>> AuthChain(const std::vector<StoredPdu>& events,
-                                                   int room_version);
   // Checks that `origin` may read `room_id` at all (the room exists, the ACL allows it, it has a
   // joined member now); returns the room version.
   absl::StatusOr<int> RoomAccess(const std::string& origin, const std::string& room_id);

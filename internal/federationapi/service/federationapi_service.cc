@@ -203,6 +203,44 @@ grpc::Status FederationApiServiceImpl::SendTransaction(grpc::ServerContext* cont
   return Reply(answer(), context, response->mutable_response_json());
 }
 
+grpc::Status FederationApiServiceImpl::Peek(grpc::ServerContext* context,
+                                            const v1::PeekRequest* request,
+                                            v1::PeekResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.peeks->Peek(
+        auth->origin, request->room_id(), request->peek_id(),
+        {request->supported_room_versions().begin(), request->supported_room_versions().end()});
+  };
+  return Reply(answer(), context, response->mutable_response_json());
+}
+
+grpc::Status FederationApiServiceImpl::RenewPeek(grpc::ServerContext* context,
+                                                 const v1::RenewPeekRequest* request,
+                                                 v1::RenewPeekResponse* response) {
+  auto answer = [&]() -> absl::StatusOr<matrix::Json> {
+    absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+    if (!auth.ok()) return auth.status();
+    return deps_.peeks->Renew(auth->origin, request->room_id(), request->peek_id());
+  };
+  absl::StatusOr<matrix::Json> renewed = answer();
+  if (!renewed.ok()) return grpcutil::ToGrpcStatus(renewed.status(), context);
+  response->set_renewal_interval_ms(renewed->value("renewal_interval", static_cast<int64_t>(0)));
+  return grpc::Status::OK;
+}
+
+grpc::Status FederationApiServiceImpl::Unpeek(grpc::ServerContext* context,
+                                              const v1::UnpeekRequest* request,
+                                              v1::UnpeekResponse*) {
+  absl::StatusOr<AuthenticatedRequest> auth = Authenticate(request->request());
+  if (!auth.ok()) return grpcutil::ToGrpcStatus(auth.status(), context);
+  absl::StatusOr<matrix::Json> done =
+      deps_.peeks->Unpeek(auth->origin, request->room_id(), request->peek_id());
+  if (!done.ok()) return grpcutil::ToGrpcStatus(done.status(), context);
+  return grpc::Status::OK;
+}
+
 grpc::Status FederationApiServiceImpl::GetEvent(grpc::ServerContext* context,
                                                 const v1::GetEventRequest* request,
                                                 v1::GetEventResponse* response) {

@@ -2,12 +2,12 @@
 // FederationApiService: inbound server-server requests after the gateway turned them into gRPC
 // calls. Each authenticated call first verifies its X-Matrix signature (RequestVerifier), then
 // answers from the components that own the data (roomserver, userapi) through their gRPC APIs.
-// /peek answers UNIMPLEMENTED until federated peeking is built.
 
 #include <memory>
 #include <string>
 
 #include "internal/federationapi/inbound/destination_waker.h"
+#include "internal/federationapi/inbound/inbound_peeks.h"
 #include "internal/federationapi/inbound/invites.h"
 #include "internal/federationapi/inbound/joins.h"
 #include "internal/federationapi/inbound/transaction_processor.h"
@@ -42,6 +42,8 @@ struct FederationApiDeps {
   // Invites of our users (invitee side) and of other servers' users (inviting side).
   InviteHandler* invites = nullptr;
   RoomInviter* inviter = nullptr;
+  // Other servers' peeks into our rooms (MSC2444).
+  InboundPeekHandler* peeks = nullptr;
   // Told of every authenticated request's origin; may be null.
   DestinationWaker* waker = nullptr;
   // Deadline of calls to other components.
@@ -92,6 +94,12 @@ class FederationApiServiceImpl final : public v1::FederationApiService::Service 
                              v1::PerformInviteResponse* response) override;
   grpc::Status PerformLeave(grpc::ServerContext* context, const v1::PerformLeaveRequest* request,
                             v1::PerformLeaveResponse* response) override;
+  grpc::Status Peek(grpc::ServerContext* context, const v1::PeekRequest* request,
+                    v1::PeekResponse* response) override;
+  grpc::Status RenewPeek(grpc::ServerContext* context, const v1::RenewPeekRequest* request,
+                         v1::RenewPeekResponse* response) override;
+  grpc::Status Unpeek(grpc::ServerContext* context, const v1::UnpeekRequest* request,
+                      v1::UnpeekResponse* response) override;
   grpc::Status SendTransaction(grpc::ServerContext* context,
                                const v1::SendTransactionRequest* request,
                                v1::SendTransactionResponse* response) override;

@@ -5,6 +5,7 @@
 #include "internal/roomserver/api/output_stream.h"
 #include "pkg/logging/logging.h"
 #include "pkg/matrix/canonical_json.h"
+#include "pkg/matrix/history_visibility.h"
 #include "pkg/matrix/json_fields.h"
 #include "pkg/matrix/user_id.h"
 #include "pkg/status/matrix_status.h"
@@ -50,6 +51,7 @@ absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::O
   // unless its origin sent it to the room through us (send_join): then it goes to the room's
   // other servers.
   out.send = !added.from_federation() && sender.ok() && sender->server_name == our_server_name;
+  if (sender.ok()) out.origin = sender->server_name;
   if (!added.send_on_behalf_of().empty()) {
     out.send = true;
     out.not_to = added.send_on_behalf_of();
@@ -59,7 +61,16 @@ absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::O
       added.state_reset() ||
       std::find(added.adds_state_event_ids().begin(), added.adds_state_event_ids().end(),
                 added.event_id()) != added.adds_state_event_ids().end();
-  if (entered_state && matrix::StringField(event, "type") == "m.room.member") {
+  const std::string type = matrix::StringField(event, "type");
+  if (entered_state && matrix::StringField(event, "state_key").empty()) {
+    // MSC2444: peeking needs world_readable history and no encryption.
+    out.ends_inbound_peeks =
+        type == "m.room.encryption" ||
+        (type == "m.room.history_visibility" &&
+         !matrix::NonMemberMaySeeEvent(matrix::ParseHistoryVisibility(
+             matrix::StringField(matrix::ContentOf(event), "history_visibility"))));
+  }
+  if (entered_state && type == "m.room.member") {
     std::string user_id = matrix::StringField(event, "state_key");
     absl::StatusOr<matrix::UserIdParts> user = matrix::ParseUserId(user_id);
     if (user.ok()) {
@@ -126,7 +137,8 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
     logging::Error("federationsender.output_undecodable", {{"error", output.status()}});
     return stream::Outcome::Term("undecodable output event");
   }
-  if (!output->has_new_room_event()) return stream::Outcome::Ack();  // peeks: not ours yet
+  if (output->has_new_inbound_peek()) return Apply(InboundPeekToQueue(*output));
+  if (!output->has_new_room_event()) return stream::Outcome::Ack();  // local peeks: syncapi's
   absl::StatusOr<RoomEventToQueue> queued = ToQueue(*output, our_server_name_);
   if (!queued.ok()) {
     logging::Error("federationsender.output_unreadable",
@@ -148,15 +160,30 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
       return stream::Outcome::Nak(absl::Seconds(1));
     }
   }
+  return Apply(*std::move(queued));
+}
+
+RoomEventToQueue OutputConsumer::InboundPeekToQueue(const roomserver::v1::OutputEvent& output) {
+  const roomserver::v1::NewInboundPeek& peek = output.new_inbound_peek();
+  RoomEventToQueue out;
+  out.room_id = output.room_id();
+  out.room_sequence = output.room_sequence();
+  out.new_inbound_peek =
+      InboundPeekRecord{output.room_id(),       peek.server_name(), peek.peek_id(),
+                        peek.latest_event_id(), peek.peeked_ts(),   peek.renewal_interval_ms()};
+  return out;
+}
+
+stream::Outcome OutputConsumer::Apply(const RoomEventToQueue& queued) {
   while (true) {
     absl::StatusOr<std::optional<std::vector<std::string>>> destinations =
-        store_.Apply(*queued, our_server_name_);
+        store_.Apply(queued, our_server_name_);
     if (destinations.ok()) {
       if (*destinations && !(*destinations)->empty() && notify_) notify_(**destinations);
       return stream::Outcome::Ack();
     }
     logging::Warn("federationsender.queue_failed",
-                  {{"room_id", queued->room_id}, {"error", destinations.status()}});
+                  {{"room_id", queued.room_id}, {"error", destinations.status()}});
     if (stopping_.WaitForNotificationWithTimeout(retry_interval_)) {
       return stream::Outcome::Nak(absl::Seconds(1));  // stopping: redelivered after a restart
     }

@@ -2,8 +2,10 @@
 // The federationsender's reading of the roomserver output stream (durable consumer
 // "federationsender"): each new room event updates which servers are in the room (its membership
 // changes), and an event of ours is queued for every other server with a joined member before it
-// (events that came over federation are not sent on: their origin sends them). The queue runner
-// is then told which destinations have work.
+// (events that came over federation are not sent on: their origin sends them). Every event, ours
+// or not, is also queued for the servers peeking the room (MSC2444), registered by the
+// new_inbound_peek messages at their place in the room's stream: each peeker gets exactly the
+// events after its snapshot. The queue runner is then told which destinations have work.
 //
 // Order and exactly-once: one message at a time in stream order; a store failure is retried in
 // place (never nak'ed past); a message whose room_sequence the store has already applied (a
@@ -49,6 +51,10 @@ class OutputConsumer {
                                                   const std::string& our_server_name);
 
  private:
+  // A new_inbound_peek message, as the queue needs it.
+  static RoomEventToQueue InboundPeekToQueue(const roomserver::v1::OutputEvent& output);
+  // Applies one message, retrying a store failure in place.
+  stream::Outcome Apply(const RoomEventToQueue& queued);
   // The membership changes of the state events the event brought in besides itself.
   absl::StatusOr<std::vector<MembershipChange>> MergedMemberships(
       const std::string& room_id, const roomserver::v1::NewRoomEvent& added);

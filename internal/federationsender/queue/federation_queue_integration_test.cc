@@ -314,5 +314,188 @@ TEST_F(FederationQueueTest, TransactionsStayUnderTheBodyLimitReceiversApply) {
   EXPECT_GE(remote_.calls().size(), 4u);
 }
 
+// Inbound peeks (MSC2444): the peek's place in the room's stream decides what it gets.
+class InboundPeekRelayTest : public FederationQueueTest {
+ protected:
+  void SetUp() override {
+    FederationQueueTest::SetUp();
+    for (const char* server : {"b.test", "c.test", "p.test"}) {
+      remote_.On(server, "/_matrix/federation/v1/send/",
+                 FakeFederation::Answer(200, {{"pdus", Json::object()}}));
+    }
+  }
+  // The new_inbound_peek message at `seq` of the room's stream.
+  stream::Outcome Peek(int64_t seq, const std::string& server, const std::string& peek_id,
+                       int64_t peeked_ts = 1000, int64_t interval_ms = 60000) {
+    roomserver::v1::OutputEvent output;
+    output.set_room_id("!r:a.test");
+    output.set_room_sequence(seq);
+    auto* peek = output.mutable_new_inbound_peek();
+    peek->set_server_name(server);
+    peek->set_peek_id(peek_id);
+    peek->set_latest_event_id(absl::StrCat("$e", seq - 1));
+    peek->set_peeked_ts(peeked_ts);
+    peek->set_renewal_interval_ms(interval_ms);
+    std::string payload = roomserver::EncodeOutputPayload(output);
+    stream::Message message;
+    message.data = payload;  // a view
+    return consumer_->Handle(message);
+  }
+  void SendAll(const std::string& destination) {
+    for (int i = 0; i < 10; ++i) {
+      absl::StatusOr<TransactionSender::Result> r = sender_->SendOnce(destination);
+      ASSERT_TRUE(r.ok()) << r.status();
+      if (*r == TransactionSender::Result::kIdle) return;
+    }
+    FAIL() << "the queue of " << destination << " did not drain";
+  }
+  // The expired_peeks the destination was told, "room/peek" each, in order.
+  std::vector<std::string> ExpiredTold(const std::string& destination) {
+    std::vector<std::string> out;
+    for (const auto& call : remote_.calls()) {
+      if (call.destination != destination || !call.body->contains("expired_peeks")) continue;
+      for (const auto& p : (*call.body)["expired_peeks"]) {
+        out.push_back(
+            absl::StrCat(p["room_id"].get<std::string>(), "/", p["peek_id"].get<std::string>()));
+      }
+    }
+    return out;
+  }
+};
+
+TEST_F(InboundPeekRelayTest, APeekGetsEveryEventAfterItsPlaceFromAnyServerAndNoneBefore) {
+  Join(1, "@alice:a.test", false);
+  Join(2, "@carol:c.test", true);
+  Deliver(3, "@alice:a.test", "m.room.message");  // before the peek: in its snapshot
+  ASSERT_EQ(Peek(4, "p.test", "pk1").kind, stream::Outcome::Kind::kAck);
+  Deliver(5, "@alice:a.test", "m.room.message");
+  // From a third server: its origin does not know p.test, so we relay it.
+  Deliver(6, "@carol:c.test", "m.room.message", std::nullopt, Json::object(), true);
+  SendAll("p.test");
+  SendAll("c.test");
+  EXPECT_EQ(SentTo("p.test"), (std::vector<std::string>{"5", "6"}));
+  EXPECT_EQ(SentTo("c.test"), (std::vector<std::string>{"3", "5"}))
+      << "ours, but not c.test's own event back";
+  EXPECT_EQ(*store_->InboundPeekCount(), 1);
+}
+
+TEST_F(InboundPeekRelayTest, AServerThatIsJoinedAndPeekingGetsEachEventOnce) {
+  Join(1, "@alice:a.test", false);
+  Join(2, "@bob:b.test", true);
+  Peek(3, "b.test", "one");
+  Peek(4, "b.test", "two");  // a second peek of the same server
+  Deliver(5, "@alice:a.test", "m.room.message");
+  // b.test is joined: the origin (c.test, say) sends it its events, not us.
+  Deliver(6, "@carol:c.test", "m.room.message", std::nullopt, Json::object(), true);
+  SendAll("b.test");
+  EXPECT_EQ(SentTo("b.test"), (std::vector<std::string>{"5"}));
+}
+
+TEST_F(InboundPeekRelayTest, AnEventIsNotRelayedBackToThePeekingServerItCameFrom) {
+  Join(1, "@alice:a.test", false);
+  Peek(2, "p.test", "pk");
+  Deliver(3, "@pat:p.test", "m.room.message", std::nullopt, Json::object(), true);
+  Deliver(4, "@alice:a.test", "m.room.message");
+  SendAll("p.test");
+  EXPECT_EQ(SentTo("p.test"), (std::vector<std::string>{"4"}));
+}
+
+TEST_F(InboundPeekRelayTest, ARedeliveredPeekBehindLaterEventsChangesNothing) {
+  Join(1, "@alice:a.test", false);
+  Peek(2, "p.test", "pk", /*peeked_ts=*/1000);
+  Deliver(3, "@alice:a.test", "m.room.message");
+  // The peek's message comes again (its ack was lost), behind event 3.
+  Peek(2, "p.test", "pk", /*peeked_ts=*/1000);
+  Deliver(3, "@alice:a.test", "m.room.message");
+  SendAll("p.test");
+  EXPECT_EQ(SentTo("p.test"), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(*store_->InboundPeekCount(), 1);
+}
+
+TEST_F(InboundPeekRelayTest, AnUnrenewedPeekIsEvictedToldOnceAndRelayedToNoMore) {
+  Join(1, "@alice:a.test", false);
+  Peek(2, "p.test", "pk", /*peeked_ts=*/1000, /*interval_ms=*/60000);
+  Peek(3, "p.test", "kept", /*peeked_ts=*/1000, /*interval_ms=*/60000);
+  // A renewal of one of them at 50 s keeps it to 110 s.
+  ASSERT_TRUE(store_->RenewInboundPeek("!r:a.test", "p.test", "kept", 50000, 60000)->has_value());
+  EXPECT_FALSE(store_->RenewInboundPeek("!r:a.test", "p.test", "none", 50000, 60000)->has_value());
+  EXPECT_TRUE(store_->EvictInboundPeeks(61000)->empty()) << "not before the interval ends";
+  EXPECT_EQ(*store_->EvictInboundPeeks(61001), (std::vector<std::string>{"p.test"}));
+  EXPECT_TRUE(store_->EvictInboundPeeks(61001)->empty()) << "evicted once";
+  SendAll("p.test");
+  EXPECT_EQ(ExpiredTold("p.test"), (std::vector<std::string>{"!r:a.test/pk"}));
+  ASSERT_EQ(remote_.calls().size(), 1u);
+  EXPECT_TRUE((*remote_.calls()[0].body)["pdus"].empty()) << "a transaction of expired_peeks only";
+  Deliver(4, "@alice:a.test", "m.room.message");  // still relayed to the renewed peek
+  SendAll("p.test");
+  EXPECT_EQ(SentTo("p.test"), (std::vector<std::string>{"4"}));
+  EXPECT_EQ(*store_->EvictInboundPeeks(110001), (std::vector<std::string>{"p.test"}));
+  Deliver(5, "@alice:a.test", "m.room.message");
+  SendAll("p.test");
+  EXPECT_EQ(SentTo("p.test"), (std::vector<std::string>{"4"})) << "no relay after eviction";
+  EXPECT_EQ(ExpiredTold("p.test"), (std::vector<std::string>{"!r:a.test/pk", "!r:a.test/kept"}));
+}
+
+TEST_F(InboundPeekRelayTest, ExpiredPeeksAreToldAgainUnderTheSameTxnIdAfterAFailure) {
+  Join(1, "@alice:a.test", false);
+  Peek(2, "p.test", "pk", 1000, 1000);
+  ASSERT_EQ(store_->EvictInboundPeeks(5000)->size(), 1u);
+  FakeFederation down;
+  down.On("p.test", "/_matrix/federation/v1/send/",
+          [](const FakeFederation::Request&) -> absl::StatusOr<federation::FederationResponse> {
+            return absl::UnavailableError("connection reset");
+          });
+  TransactionSender failing(*store_, down, "a.test", clock_);
+  EXPECT_EQ(*failing.SendOnce("p.test"), TransactionSender::Result::kFailed);
+  SimulatedClock later(clock_.Now() + absl::Hours(2));
+  TransactionSender restarted(*store_, remote_, "a.test", later);
+  EXPECT_EQ(*restarted.SendOnce("p.test"), TransactionSender::Result::kSent);
+  EXPECT_EQ(*restarted.SendOnce("p.test"), TransactionSender::Result::kIdle);
+  ASSERT_EQ(remote_.calls().size(), 1u);
+  EXPECT_EQ(remote_.calls()[0].target, down.calls()[0].target);
+  EXPECT_EQ(ExpiredTold("p.test"), (std::vector<std::string>{"!r:a.test/pk"}));
+}
+
+TEST_F(InboundPeekRelayTest, ARoomThatStopsBeingPeekableEndsItsPeeksAfterThatEvent) {
+  Join(1, "@alice:a.test", false);
+  Peek(2, "p.test", "pk");
+  Deliver(3, "@alice:a.test", "m.room.history_visibility", "",
+          {{"history_visibility", "world_readable"}});  // still peekable
+  Deliver(4, "@alice:a.test", "m.room.history_visibility", "", {{"history_visibility", "shared"}});
+  Deliver(5, "@alice:a.test", "m.room.message");
+  SendAll("p.test");
+  EXPECT_EQ(SentTo("p.test"), (std::vector<std::string>{"3", "4"}));
+  EXPECT_EQ(ExpiredTold("p.test"), (std::vector<std::string>{"!r:a.test/pk"}));
+  EXPECT_EQ(*store_->InboundPeekCount(), 0);
+  // Encryption ends them the same way, even when it comes from another server.
+  Peek(6, "p.test", "pk2");
+  Deliver(7, "@carol:c.test", "m.room.encryption", "", {{"algorithm", "m.megolm.v1.aes-sha2"}},
+          true);
+  EXPECT_EQ(*store_->InboundPeekCount(), 0);
+}
+
+TEST_F(InboundPeekRelayTest, ADeletedPeekGetsNothingMoreAndIsNotToldItExpired) {
+  Join(1, "@alice:a.test", false);
+  Peek(2, "p.test", "pk");
+  EXPECT_TRUE(*store_->DeleteInboundPeek("!r:a.test", "p.test", "pk"));
+  EXPECT_FALSE(*store_->DeleteInboundPeek("!r:a.test", "p.test", "pk"));
+  Deliver(3, "@alice:a.test", "m.room.message");
+  SendAll("p.test");
+  EXPECT_TRUE(remote_.calls().empty());
+}
+
+TEST_F(InboundPeekRelayTest, QueriesFilterByRoomServerAndPeek) {
+  Peek(1, "p.test", "a");
+  Peek(2, "p.test", "b");
+  Peek(3, "c.test", "a");
+  EXPECT_EQ(store_->InboundPeeks("", "p.test", "")->size(), 2u);
+  EXPECT_EQ(store_->InboundPeeks("!r:a.test", "", "a")->size(), 2u);
+  auto one = store_->InboundPeeks("!r:a.test", "c.test", "a");
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].latest_event_id, "$e2");
+  EXPECT_EQ((*one)[0].renewed_ts, 1000);
+  EXPECT_TRUE(store_->InboundPeeks("!other:a.test", "", "")->empty());
+}
+
 }  // namespace
 }  // namespace periscope::federationsender

@@ -6,11 +6,13 @@
 namespace periscope::federationsender {
 
 QueueRunner::QueueRunner(QueueStore& store, TransactionSender& sender, const Clock& clock,
-                         SweepGauges gauges, int workers, absl::Duration poll)
+                         SweepGauges gauges, int workers, absl::Duration poll,
+                         EvictionCounter evictions)
     : store_(store),
       sender_(sender),
       clock_(clock),
       gauges_(std::move(gauges)),
+      evictions_(std::move(evictions)),
       workers_(std::max(1, workers)),
       poll_(poll) {}
 
@@ -55,6 +57,14 @@ void QueueRunner::Wake(const std::string& destination) {
 }
 
 void QueueRunner::Sweep() {
+  absl::StatusOr<std::vector<std::string>> told =
+      store_.EvictInboundPeeks(absl::ToUnixMillis(clock_.Now()));
+  if (!told.ok()) {
+    logging::Warn("federationsender.peek_eviction_failed", {{"error", told.status()}});
+  } else if (!told->empty()) {
+    logging::Info("federationsender.inbound_peeks_evicted", {{"peeks", told->size()}});
+    if (evictions_) evictions_(static_cast<int64_t>(told->size()));
+  }
   absl::StatusOr<std::vector<std::string>> with_work = store_.DestinationsWithWork();
   if (!with_work.ok()) {
     logging::Warn("federationsender.sweep_failed", {{"error", with_work.status()}});
@@ -63,7 +73,8 @@ void QueueRunner::Sweep() {
   if (gauges_) {
     absl::StatusOr<int64_t> queued = store_.QueuedPdus();
     absl::StatusOr<int64_t> in_backoff = store_.DestinationsInBackoff(clock_.Now());
-    if (queued.ok() && in_backoff.ok()) gauges_(*queued, *in_backoff);
+    absl::StatusOr<int64_t> peeks = store_.InboundPeekCount();
+    if (queued.ok() && in_backoff.ok() && peeks.ok()) gauges_(*queued, *in_backoff, *peeks);
   }
   absl::MutexLock lock(&mu_);
   // SendOnce checks the backoff itself; a destination still backing off is simply let go again.

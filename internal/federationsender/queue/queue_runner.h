@@ -1,8 +1,9 @@
 #pragma once
 // Runs the destination queues: worker threads send each destination's transactions (one
 // destination per worker at a time, so one transaction in flight per destination), woken when
-// events are queued for it or it contacts us, and a sweep every `poll` that picks up
-// destinations whose backoff has ended (and any work queued before a restart).
+// events are queued for it or it contacts us, and a sweep every `poll` that evicts inbound peeks
+// not renewed in time (by the injected clock) and picks up destinations whose backoff has ended
+// (and any work queued before a restart).
 
 #include <deque>
 #include <functional>
@@ -20,12 +21,15 @@ namespace periscope::federationsender {
 
 class QueueRunner {
  public:
-  // After each sweep: PDUs queued and destinations backing off (for gauges).
-  using SweepGauges = std::function<void(int64_t queued_pdus, int64_t in_backoff)>;
+  // After each sweep: PDUs queued, destinations backing off and live inbound peeks (gauges).
+  using SweepGauges =
+      std::function<void(int64_t queued_pdus, int64_t in_backoff, int64_t inbound_peeks)>;
+  // Called with the number of inbound peeks each sweep evicted (when it evicted any).
+  using EvictionCounter = std::function<void(int64_t evicted)>;
 
   QueueRunner(QueueStore& store, TransactionSender& sender, const Clock& clock,
-              SweepGauges gauges = nullptr, int workers = 4,
-              absl::Duration poll = absl::Seconds(1));
+              SweepGauges gauges = nullptr, int workers = 4, absl::Duration poll = absl::Seconds(1),
+              EvictionCounter evictions = nullptr);
   ~QueueRunner();  // stops and joins
 
   void Start();
@@ -36,6 +40,8 @@ class QueueRunner {
 
  private:
   void Enqueue(const std::string& destination) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Evicts inbound peeks not renewed in time (their servers get expired_peeks), picks up
+  // destinations with work, and updates the gauges.
   void Sweep();
   void SweepLoop();
   void WorkerLoop();
@@ -44,6 +50,7 @@ class QueueRunner {
   TransactionSender& sender_;
   const Clock& clock_;
   SweepGauges gauges_;
+  EvictionCounter evictions_;
   const int workers_;
   const absl::Duration poll_;
 

@@ -60,12 +60,22 @@ absl::StatusOr<TransactionSender::Result> TransactionSender::SendOnce(
   matrix::Json body = {{"origin", our_server_name_},
                        {"origin_server_ts", absl::ToUnixMillis(clock_.Now())},
                        {"pdus", std::move(pdus)}};
+  if (!(*txn)->expired_peeks.empty()) {
+    matrix::Json expired = matrix::Json::array();
+    for (const ExpiredPeek& peek : (*txn)->expired_peeks) {
+      expired.push_back({{"room_id", peek.room_id}, {"peek_id", peek.peek_id}});
+    }
+    body["expired_peeks"] = std::move(expired);
+  }
   absl::StatusOr<federation::FederationResponse> answer = federation_.Call(
       destination, "PUT",
       absl::StrCat("/_matrix/federation/v1/send/", federation::EncodePathArg((*txn)->txn_id)),
       body);
   if (answer.ok() && answer->ok()) {
     if (counters_.on_transaction) counters_.on_transaction("ok");
+    if (counters_.on_expired_peeks_sent && !(*txn)->expired_peeks.empty()) {
+      counters_.on_expired_peeks_sent(static_cast<int64_t>((*txn)->expired_peeks.size()));
+    }
     if (answer->body.is_object() && answer->body.contains("pdus") &&
         answer->body["pdus"].is_object()) {
       for (const auto& [event_id, result] : answer->body["pdus"].items()) {

@@ -23,6 +23,8 @@ namespace periscope::federationsender {
 struct TransactionSenderCounters {
   // One call per transaction attempt: "ok", "refused" (non-2xx) or "unreachable".
   std::function<void(absl::string_view outcome)> on_transaction;
+  // Expired peeks told in a transaction the destination accepted.
+  std::function<void(int64_t count)> on_expired_peeks_sent;
 };
 
 class TransactionSender {

@@ -1,6 +1,9 @@
 #include "internal/federationsender/storage/pg_queue_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "pkg/status/matrix_status.h"
 
 namespace periscope::federationsender {
 namespace {
@@ -39,6 +42,35 @@ CREATE TABLE federationsender_destinations (
   retry_at_ts BIGINT NOT NULL DEFAULT 0
 );
 )sql";
+
+// Inbound peeks (MSC2444), and the ended ones each peeking server is still to be told of.
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE federationsender_inbound_peeks (
+  room_id TEXT NOT NULL,
+  server_name TEXT NOT NULL,
+  peek_id TEXT NOT NULL,
+  latest_event_id TEXT NOT NULL,
+  renewed_ts BIGINT NOT NULL,
+  renewal_interval_ms BIGINT NOT NULL,
+  PRIMARY KEY (room_id, server_name, peek_id)
+);
+CREATE INDEX federationsender_inbound_peeks_server ON federationsender_inbound_peeks (server_name);
+CREATE INDEX federationsender_inbound_peeks_expiry
+  ON federationsender_inbound_peeks ((renewed_ts + renewal_interval_ms));
+-- txn_id is set once the entry is part of the destination's transaction in flight (as for PDUs).
+CREATE TABLE federationsender_expired_peeks (
+  position BIGSERIAL PRIMARY KEY,
+  destination TEXT NOT NULL,
+  room_id TEXT NOT NULL,
+  peek_id TEXT NOT NULL,
+  txn_id TEXT
+);
+CREATE INDEX federationsender_expired_peeks_destination
+  ON federationsender_expired_peeks (destination, position);
+)sql";
+
+// Expired peeks per transaction: well under any body limit.
+constexpr int kMaxExpiredPeeksPerTransaction = 100;
 
 constexpr pg::Statement kLockRoomSequence{
     "federationsender_lock_room_sequence",
@@ -104,7 +136,75 @@ constexpr pg::Statement kUpsertBackoff{
     "retry_at_ts = EXCLUDED.retry_at_ts"};
 constexpr pg::Statement kDestinationsWithWork{
     "federationsender_destinations_with_work",
-    "SELECT DISTINCT destination FROM federationsender_queue ORDER BY destination"};
+    "SELECT destination FROM federationsender_queue UNION "
+    "SELECT destination FROM federationsender_expired_peeks ORDER BY destination"};
+constexpr pg::Statement kPeekingServers{
+    "federationsender_peeking_servers",
+    "SELECT DISTINCT server_name FROM federationsender_inbound_peeks WHERE room_id = $1 "
+    "ORDER BY server_name"};
+constexpr pg::Statement kUpsertInboundPeek{
+    "federationsender_upsert_inbound_peek",
+    "INSERT INTO federationsender_inbound_peeks (room_id, server_name, peek_id, latest_event_id, "
+    "renewed_ts, renewal_interval_ms) VALUES ($1, $2, $3, $4, $5, $6) "
+    "ON CONFLICT (room_id, server_name, peek_id) DO UPDATE SET "
+    "latest_event_id = EXCLUDED.latest_event_id, renewed_ts = EXCLUDED.renewed_ts, "
+    "renewal_interval_ms = EXCLUDED.renewal_interval_ms"};
+// The room's peeks end: each peeking server is told, once per peek.
+constexpr pg::Statement kEndRoomPeeks{
+    "federationsender_end_room_peeks",
+    "WITH gone AS (DELETE FROM federationsender_inbound_peeks WHERE room_id = $1 "
+    "RETURNING room_id, server_name, peek_id) "
+    "INSERT INTO federationsender_expired_peeks (destination, room_id, peek_id) "
+    "SELECT server_name, room_id, peek_id FROM gone RETURNING destination"};
+constexpr pg::Statement kEvictPeeks{
+    "federationsender_evict_peeks",
+    "WITH gone AS (DELETE FROM federationsender_inbound_peeks "
+    "WHERE renewed_ts + renewal_interval_ms < $1 RETURNING room_id, server_name, peek_id) "
+    "INSERT INTO federationsender_expired_peeks (destination, room_id, peek_id) "
+    "SELECT server_name, room_id, peek_id FROM gone RETURNING destination"};
+constexpr pg::Statement kSelectInboundPeeks{
+    "federationsender_select_inbound_peeks",
+    "SELECT room_id, server_name, peek_id, latest_event_id, renewed_ts, renewal_interval_ms "
+    "FROM federationsender_inbound_peeks WHERE ($1 = '' OR room_id = $1) AND "
+    "($2 = '' OR server_name = $2) AND ($3 = '' OR peek_id = $3) "
+    "ORDER BY room_id, server_name, peek_id"};
+constexpr pg::Statement kRenewInboundPeek{
+    "federationsender_renew_inbound_peek",
+    "UPDATE federationsender_inbound_peeks SET renewed_ts = $4, renewal_interval_ms = $5 "
+    "WHERE room_id = $1 AND server_name = $2 AND peek_id = $3 "
+    "RETURNING room_id, server_name, peek_id, latest_event_id, renewed_ts, renewal_interval_ms"};
+constexpr pg::Statement kDeleteInboundPeek{
+    "federationsender_delete_inbound_peek",
+    "DELETE FROM federationsender_inbound_peeks "
+    "WHERE room_id = $1 AND server_name = $2 AND peek_id = $3"};
+constexpr pg::Statement kInboundPeekCount{"federationsender_inbound_peek_count",
+                                          "SELECT count(*) FROM federationsender_inbound_peeks"};
+constexpr pg::Statement kTransactionExpiredPeeks{
+    "federationsender_transaction_expired_peeks",
+    "SELECT room_id, peek_id FROM federationsender_expired_peeks WHERE destination = $1 AND "
+    "txn_id = $2 ORDER BY position"};
+constexpr pg::Statement kClaimExpiredPeeks{
+    "federationsender_claim_expired_peeks",
+    "UPDATE federationsender_expired_peeks SET txn_id = $2 WHERE position IN ("
+    "  SELECT position FROM federationsender_expired_peeks WHERE destination = $1 AND "
+    "  txn_id IS NULL ORDER BY position LIMIT $3) "
+    "RETURNING position, room_id, peek_id"};
+constexpr pg::Statement kDeleteTransactionExpiredPeeks{
+    "federationsender_delete_transaction_expired_peeks",
+    "DELETE FROM federationsender_expired_peeks WHERE destination = $1 AND txn_id = $2"};
+
+std::vector<InboundPeekRecord> PeekRows(const pg::Result& r) {
+  std::vector<InboundPeekRecord> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({std::string(r.Text(i, 0)), std::string(r.Text(i, 1)), std::string(r.Text(i, 2)),
+                   std::string(r.Text(i, 3)), r.Int(i, 4), r.Int(i, 5)});
+  }
+  return out;
+}
+
+void AddUnique(std::vector<std::string>& list, std::string value) {
+  if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(std::move(value));
+}
 constexpr pg::Statement kQueuedPdus{"federationsender_queued_pdus",
                                     "SELECT count(*) FROM federationsender_queue"};
 constexpr pg::Statement kInBackoff{
@@ -116,6 +216,7 @@ constexpr pg::Statement kInBackoff{
 const std::vector<pg::Migration>& FederationSenderMigrations() {
   static const std::vector<pg::Migration> kMigrations = {
       {1, "joined servers, room sequences and destination queues", kSchemaV1},
+      {2, "inbound peeks and the expired peeks to tell", kSchemaV2},
   };
   return kMigrations;
 }
@@ -128,31 +229,53 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
     absl::StatusOr<pg::Result> seq = c.Query(kLockRoomSequence, {event.room_id});
     if (!seq.ok()) return seq.status();
     if (seq->rows() > 0 && seq->Int(0, 0) >= event.room_sequence) return absl::OkStatus();
-    absl::StatusOr<pg::Result> servers = c.Query(kJoinedServers, {event.room_id});
-    if (!servers.ok()) return servers.status();
     std::vector<std::string> destinations;
-    for (int i = 0; i < servers->rows(); ++i) {
-      std::string server(servers->Text(i, 0));
-      if (server != our_server && server != event.not_to) destinations.push_back(std::move(server));
-    }
-    if (event.send) {
-      for (const std::string& d : destinations) {
-        if (auto r = c.Query(kEnqueue, {d, event.event_id, event.event_json}); !r.ok()) {
-          return r.status();
+    if (const std::optional<InboundPeekRecord>& peek = event.new_inbound_peek) {
+      PERISCOPE_RETURN_IF_ERROR(
+          c.Query(kUpsertInboundPeek,
+                  {event.room_id, peek->server_name, peek->peek_id, peek->latest_event_id,
+                   peek->renewed_ts, peek->renewal_interval_ms})
+              .status());
+    } else {
+      PERISCOPE_ASSIGN_OR_RETURN(pg::Result joined, c.Query(kJoinedServers, {event.room_id}));
+      PERISCOPE_ASSIGN_OR_RETURN(pg::Result peeking, c.Query(kPeekingServers, {event.room_id}));
+      std::vector<std::string> joined_servers;
+      for (int i = 0; i < joined.rows(); ++i) joined_servers.emplace_back(joined.Text(i, 0));
+      auto eligible = [&](const std::string& server) {
+        return server != our_server && server != event.not_to;
+      };
+      if (event.send) {
+        for (const std::string& server : joined_servers) {
+          if (eligible(server)) AddUnique(destinations, server);
         }
       }
-    } else {
-      destinations.clear();
+      // Peeking servers get every event: the origin of one that came over federation does not
+      // know them. A joined server gets it from its origin, and the origin has it already.
+      for (int i = 0; i < peeking.rows(); ++i) {
+        std::string server(peeking.Text(i, 0));
+        const bool is_joined =
+            std::find(joined_servers.begin(), joined_servers.end(), server) != joined_servers.end();
+        if (!eligible(server)) continue;
+        if (!event.send && (is_joined || server == event.origin)) continue;
+        AddUnique(destinations, std::move(server));
+      }
+      for (const std::string& d : destinations) {
+        PERISCOPE_RETURN_IF_ERROR(
+            c.Query(kEnqueue, {d, event.event_id, event.event_json}).status());
+      }
+      for (const MembershipChange& m : event.memberships) {
+        PERISCOPE_RETURN_IF_ERROR((m.joined
+                                       ? c.Query(kJoin, {event.room_id, m.user_id, m.server_name})
+                                       : c.Query(kUnjoin, {event.room_id, m.user_id}))
+                                      .status());
+      }
+      if (event.ends_inbound_peeks) {
+        PERISCOPE_ASSIGN_OR_RETURN(pg::Result told, c.Query(kEndRoomPeeks, {event.room_id}));
+        for (int i = 0; i < told.rows(); ++i) AddUnique(destinations, std::string(told.Text(i, 0)));
+      }
     }
-    for (const MembershipChange& m : event.memberships) {
-      absl::StatusOr<pg::Result> r = m.joined
-                                         ? c.Query(kJoin, {event.room_id, m.user_id, m.server_name})
-                                         : c.Query(kUnjoin, {event.room_id, m.user_id});
-      if (!r.ok()) return r.status();
-    }
-    if (auto r = c.Query(kUpsertRoomSequence, {event.room_id, event.room_sequence}); !r.ok()) {
-      return r.status();
-    }
+    PERISCOPE_RETURN_IF_ERROR(
+        c.Query(kUpsertRoomSequence, {event.room_id, event.room_sequence}).status());
     out = std::move(destinations);
     return absl::OkStatus();
   });
@@ -177,13 +300,19 @@ absl::StatusOr<std::optional<PendingTransaction>> PgQueueStore::NextTransaction(
     absl::StatusOr<pg::Result> dest = c.Query(kLockDestination, {destination});
     if (!dest.ok()) return dest.status();
     if (!dest->IsNull(0, 0)) {
-      PendingTransaction txn{std::string(dest->Text(0, 0)), {}};
+      PendingTransaction txn{std::string(dest->Text(0, 0)), {}, {}};
       absl::StatusOr<pg::Result> pdus = c.Query(kTransactionPdus, {destination, txn.txn_id});
       if (!pdus.ok()) return pdus.status();
       for (int i = 0; i < pdus->rows(); ++i) {
         txn.pdus.push_back({std::string(pdus->Text(i, 0)), std::string(pdus->Text(i, 1))});
       }
-      if (!txn.pdus.empty()) {
+      PERISCOPE_ASSIGN_OR_RETURN(pg::Result expired,
+                                 c.Query(kTransactionExpiredPeeks, {destination, txn.txn_id}));
+      for (int i = 0; i < expired.rows(); ++i) {
+        txn.expired_peeks.push_back(
+            {std::string(expired.Text(i, 0)), std::string(expired.Text(i, 1))});
+      }
+      if (!txn.pdus.empty() || !txn.expired_peeks.empty()) {
         out = std::move(txn);
         return absl::OkStatus();
       }
@@ -192,7 +321,10 @@ absl::StatusOr<std::optional<PendingTransaction>> PgQueueStore::NextTransaction(
     absl::StatusOr<pg::Result> claimed =
         c.Query(kClaimPdus, {destination, new_txn_id, max_pdus, kMaxTransactionBytes});
     if (!claimed.ok()) return claimed.status();
-    if (claimed->rows() == 0) {
+    PERISCOPE_ASSIGN_OR_RETURN(
+        pg::Result expired,
+        c.Query(kClaimExpiredPeeks, {destination, new_txn_id, kMaxExpiredPeeksPerTransaction}));
+    if (claimed->rows() == 0 && expired.rows() == 0) {
       return c.Query(kSetTransaction, {destination, nullptr}).status();
     }
     std::vector<std::pair<int64_t, QueuedPdu>> rows;
@@ -202,8 +334,16 @@ absl::StatusOr<std::optional<PendingTransaction>> PgQueueStore::NextTransaction(
     }
     std::sort(rows.begin(), rows.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
-    PendingTransaction txn{new_txn_id, {}};
+    PendingTransaction txn{new_txn_id, {}, {}};
     for (auto& [position, pdu] : rows) txn.pdus.push_back(std::move(pdu));
+    std::vector<std::pair<int64_t, ExpiredPeek>> ended;
+    for (int i = 0; i < expired.rows(); ++i) {
+      ended.push_back(
+          {expired.Int(i, 0), {std::string(expired.Text(i, 1)), std::string(expired.Text(i, 2))}});
+    }
+    std::sort(ended.begin(), ended.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [position, peek] : ended) txn.expired_peeks.push_back(std::move(peek));
     if (auto r = c.Query(kSetTransaction, {destination, new_txn_id}); !r.ok()) return r.status();
     out = std::move(txn);
     return absl::OkStatus();
@@ -218,6 +358,8 @@ absl::Status PgQueueStore::CompleteTransaction(const std::string& destination,
     if (auto r = c.Query(kDeleteTransactionPdus, {destination, txn_id}); !r.ok()) {
       return r.status();
     }
+    PERISCOPE_RETURN_IF_ERROR(
+        c.Query(kDeleteTransactionExpiredPeeks, {destination, txn_id}).status());
     return c.Query(kClearTransaction, {destination, txn_id}).status();
   });
 }
@@ -257,6 +399,44 @@ absl::StatusOr<int64_t> PgQueueStore::DestinationsInBackoff(absl::Time now) {
   absl::StatusOr<pg::Result> r = pool_.Query(kInBackoff, {absl::ToUnixMillis(now)});
   if (!r.ok()) return r.status();
   return r->Int(0, 0);
+}
+
+absl::StatusOr<std::vector<InboundPeekRecord>> PgQueueStore::InboundPeeks(
+    const std::string& room_id, const std::string& server_name, const std::string& peek_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                             pool_.Query(kSelectInboundPeeks, {room_id, server_name, peek_id}));
+  return PeekRows(r);
+}
+
+absl::StatusOr<std::optional<InboundPeekRecord>> PgQueueStore::RenewInboundPeek(
+    const std::string& room_id, const std::string& server_name, const std::string& peek_id,
+    int64_t now_ms, int64_t interval_ms) {
+  PERISCOPE_ASSIGN_OR_RETURN(
+      pg::Result r,
+      pool_.Query(kRenewInboundPeek, {room_id, server_name, peek_id, now_ms, interval_ms}));
+  std::vector<InboundPeekRecord> rows = PeekRows(r);
+  if (rows.empty()) return std::nullopt;
+  return rows.front();
+}
+
+absl::StatusOr<bool> PgQueueStore::DeleteInboundPeek(const std::string& room_id,
+                                                     const std::string& server_name,
+                                                     const std::string& peek_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                             pool_.Query(kDeleteInboundPeek, {room_id, server_name, peek_id}));
+  return r.affected() > 0;
+}
+
+absl::StatusOr<std::vector<std::string>> PgQueueStore::EvictInboundPeeks(int64_t now_ms) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kEvictPeeks, {now_ms}));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
+  return out;
+}
+
+absl::StatusOr<int64_t> PgQueueStore::InboundPeekCount() {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kInboundPeekCount));
+  return r.Int(0, 0);
 }
 
 }  // namespace periscope::federationsender

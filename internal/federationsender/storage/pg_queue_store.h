@@ -29,6 +29,18 @@ class PgQueueStore final : public QueueStore {
   absl::StatusOr<std::vector<std::string>> DestinationsWithWork() override;
   absl::StatusOr<int64_t> QueuedPdus() override;
   absl::StatusOr<int64_t> DestinationsInBackoff(absl::Time now) override;
+  absl::StatusOr<std::vector<InboundPeekRecord>> InboundPeeks(const std::string& room_id,
+                                                              const std::string& server_name,
+                                                              const std::string& peek_id) override;
+  absl::StatusOr<std::optional<InboundPeekRecord>> RenewInboundPeek(const std::string& room_id,
+                                                                    const std::string& server_name,
+                                                                    const std::string& peek_id,
+                                                                    int64_t now_ms,
+                                                                    int64_t interval_ms) override;
+  absl::StatusOr<bool> DeleteInboundPeek(const std::string& room_id, const std::string& server_name,
+                                         const std::string& peek_id) override;
+  absl::StatusOr<std::vector<std::string>> EvictInboundPeeks(int64_t now_ms) override;
+  absl::StatusOr<int64_t> InboundPeekCount() override;
 
  private:
   pg::Pool& pool_;

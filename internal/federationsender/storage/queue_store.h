@@ -24,7 +24,28 @@ struct MembershipChange {
   bool joined = false;  // false: the user is no longer joined (left, kicked, banned, invited...)
 };
 
-// One message of the output stream, as the queue needs it.
+// A remote server's peek into one of our rooms (MSC2444): every event of the room accepted after
+// the peek's place in the output stream is relayed to it until it ends (DELETE, eviction when not
+// renewed within the interval, or the room stopping being peekable).
+struct InboundPeekRecord {
+  std::string room_id;
+  std::string server_name;
+  std::string peek_id;
+  // The event at which it began (the snapshot's latest event).
+  std::string latest_event_id;
+  // When it began or was last renewed, and how long it lives from then (ms).
+  int64_t renewed_ts = 0;
+  int64_t renewal_interval_ms = 0;
+};
+
+// An ended inbound peek the peeking server is told of in its next transaction (`expired_peeks`).
+struct ExpiredPeek {
+  std::string room_id;
+  std::string peek_id;
+};
+
+// One message of the output stream, as the queue needs it: a room event, or (with
+// new_inbound_peek) a peek registered at this place of the room's stream.
 struct RoomEventToQueue {
   std::string room_id;
   int64_t room_sequence = 0;
@@ -37,6 +58,15 @@ struct RoomEventToQueue {
   std::string not_to;
   // Membership changes the event makes to the current state.
   std::vector<MembershipChange> memberships;
+  // The server of the event's sender. An event that came over federation is relayed to the
+  // room's inbound peekers (its origin does not know them), but not back to this server.
+  std::string origin;
+  // The event makes the room unpeekable (history no longer world_readable, or encryption): the
+  // room's inbound peeks end after it, and their servers are told with expired_peeks.
+  bool ends_inbound_peeks = false;
+  // Set on a new_inbound_peek message (room_id and room_sequence are then the message's, the
+  // event fields empty): the peek is registered, or renewed if it exists.
+  std::optional<InboundPeekRecord> new_inbound_peek;
 };
 
 struct QueuedPdu {
@@ -47,6 +77,8 @@ struct QueuedPdu {
 struct PendingTransaction {
   std::string txn_id;
   std::vector<QueuedPdu> pdus;
+  // Inbound peeks of the destination's that ended (MSC2444 expired_peeks).
+  std::vector<ExpiredPeek> expired_peeks;
 };
 
 struct DestinationBackoff {
@@ -62,10 +94,14 @@ class QueueStore {
  public:
   virtual ~QueueStore() = default;
 
-  // Applies one output-stream message in one transaction: the destinations are the servers
-  // with joined members before the event, other than `our_server`; the event is queued for them
-  // (if `send`); the membership changes are applied. Returns the destinations it was queued for,
-  // or nullopt if the room's sequence was already at or past this message (a redelivery).
+  // Applies one output-stream message in one transaction. For an event: the destinations are
+  // the servers with joined members before the event and the servers peeking the room, other
+  // than `our_server` and `not_to`; an event that is not ours to `send` goes only to peeking
+  // servers that are not joined and not its origin. The event is queued for them, the
+  // membership changes are applied, and the room's inbound peeks end if it
+  // `ends_inbound_peeks` (their servers are among the destinations returned). For a
+  // new_inbound_peek: the peek is registered or renewed. Returns the destinations that have new
+  // work, or nullopt if the room's sequence was already at or past this message (a redelivery).
   virtual absl::StatusOr<std::optional<std::vector<std::string>>> Apply(
       const RoomEventToQueue& event, const std::string& our_server) = 0;
 
@@ -84,12 +120,29 @@ class QueueStore {
   virtual absl::StatusOr<DestinationBackoff> Backoff(const std::string& destination) = 0;
   virtual absl::Status SetBackoff(const std::string& destination, DestinationBackoff backoff) = 0;
 
-  // Destinations with queued PDUs.
+  // Destinations with queued PDUs or expired peeks to tell.
   virtual absl::StatusOr<std::vector<std::string>> DestinationsWithWork() = 0;
   // PDUs queued in all (the queue depth).
   virtual absl::StatusOr<int64_t> QueuedPdus() = 0;
   // Destinations that may not be tried before a time after `now`.
   virtual absl::StatusOr<int64_t> DestinationsInBackoff(absl::Time now) = 0;
+
+  // Inbound peeks (MSC2444). Live peeks matching the filters (an empty filter matches all).
+  virtual absl::StatusOr<std::vector<InboundPeekRecord>> InboundPeeks(
+      const std::string& room_id, const std::string& server_name, const std::string& peek_id) = 0;
+  // Renews a peek from `now_ms` for `interval_ms`; nullopt if there is no such peek.
+  virtual absl::StatusOr<std::optional<InboundPeekRecord>> RenewInboundPeek(
+      const std::string& room_id, const std::string& server_name, const std::string& peek_id,
+      int64_t now_ms, int64_t interval_ms) = 0;
+  // Ends a peek at its server's request (no expired_peeks); false if there was none.
+  virtual absl::StatusOr<bool> DeleteInboundPeek(const std::string& room_id,
+                                                 const std::string& server_name,
+                                                 const std::string& peek_id) = 0;
+  // Ends every peek not renewed within its interval before `now_ms` and queues expired_peeks for
+  // its server; returns the server of each peek ended (a server once per peek).
+  virtual absl::StatusOr<std::vector<std::string>> EvictInboundPeeks(int64_t now_ms) = 0;
+  // Live inbound peeks in all (a gauge).
+  virtual absl::StatusOr<int64_t> InboundPeekCount() = 0;
 };
 
 }  // namespace periscope::federationsender

@@ -45,6 +45,12 @@ class FederationApiClient {
                          Callback<federationapi_v1::SendLeaveResponse> done) = 0;
   virtual void Invite(const federationapi_v1::InviteRequest& request,
                       Callback<federationapi_v1::InviteResponse> done) = 0;
+  virtual void Peek(const federationapi_v1::PeekRequest& request,
+                    Callback<federationapi_v1::PeekResponse> done) = 0;
+  virtual void RenewPeek(const federationapi_v1::RenewPeekRequest& request,
+                         Callback<federationapi_v1::RenewPeekResponse> done) = 0;
+  virtual void Unpeek(const federationapi_v1::UnpeekRequest& request,
+                      Callback<federationapi_v1::UnpeekResponse> done) = 0;
 };
 
 }  // namespace periscope::gateway

@@ -39,6 +39,9 @@ class GrpcFederationApiClient final : public FederationApiClient {
   PERISCOPE_GRPC_FORWARD(federationapi_v1, MakeLeave)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, SendLeave)
   PERISCOPE_GRPC_FORWARD(federationapi_v1, Invite)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, Peek)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, RenewPeek)
+  PERISCOPE_GRPC_FORWARD(federationapi_v1, Unpeek)
   // A join waits for the roomserver to place it and for the room's state and auth chain.
   void SendJoin(const federationapi_v1::SendJoinRequest& request,
                 Callback<federationapi_v1::SendJoinResponse> done) override {

@@ -50,7 +50,8 @@ absl::Status EnqueueRetirePeek(RoomWriteTxn& txn, const std::string& room_id, co
   return QueueOutput(txn, output);
 }
 
-// Why the room cannot be peeked into now, or OK.
+}  // namespace
+
 absl::Status CheckPeekable(const matrix::AuthEvents& state) {
   const matrix::AuthEvents::Entry* visibility = state.Find("m.room.history_visibility", "");
   const std::string value =
@@ -65,8 +66,6 @@ absl::Status CheckPeekable(const matrix::AuthEvents& state) {
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::StatusOr<v1::PerformPeekResponse> LocalPeeks::Peek(const v1::PerformPeekRequest& request) {
   PERISCOPE_RETURN_IF_ERROR(CheckDevice(request.user_id(), request.device_id()));

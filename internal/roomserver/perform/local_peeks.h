@@ -41,6 +41,10 @@ class LocalPeeks {
   const absl::Duration lifetime_;
 };
 
+// Why a room cannot be peeked into now (403 M_FORBIDDEN unless its history is world_readable and
+// it is unencrypted), or OK. `state` holds the room's history visibility and encryption events.
+absl::Status CheckPeekable(const matrix::AuthEvents& state);
+
 // Called for every event the roomserver accepts, in its write transaction, after the event's own
 // output message: a join ends the joiner's peeks (reason joined), and an event that makes the room
 // unpeekable (history visibility other than world_readable, or encryption) ends all of them

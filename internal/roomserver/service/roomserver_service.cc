@@ -58,6 +58,13 @@ grpc::Status RoomserverServiceImpl::PerformPeek(grpc::ServerContext* ctx,
   return grpcutil::ReplyWith(peeks_.Peek(*request), response, ctx, kComponent, "PerformPeek");
 }
 
+grpc::Status RoomserverServiceImpl::PerformInboundPeek(grpc::ServerContext* ctx,
+                                                       const v1::PerformInboundPeekRequest* request,
+                                                       v1::PerformInboundPeekResponse* response) {
+  return grpcutil::ReplyWith(inbound_peeks_.Peek(*request), response, ctx, kComponent,
+                             "PerformInboundPeek");
+}
+
 grpc::Status RoomserverServiceImpl::PerformUnpeek(grpc::ServerContext* ctx,
                                                   const v1::PerformUnpeekRequest* request,
                                                   v1::PerformUnpeekResponse*) {

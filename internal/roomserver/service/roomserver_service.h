@@ -4,6 +4,7 @@
 
 #include "internal/roomserver/perform/event_input.h"
 #include "internal/roomserver/perform/event_sender.h"
+#include "internal/roomserver/perform/inbound_peeks.h"
 #include "internal/roomserver/perform/local_peeks.h"
 #include "internal/roomserver/perform/membership_changer.h"
 #include "internal/roomserver/perform/membership_template.h"
@@ -19,14 +20,15 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
  public:
   RoomserverServiceImpl(RoomStore& store, RoomCreator& creator, EventSender& sender,
                         MembershipChanger& memberships, RoomDirectory& directory, LocalPeeks& peeks,
-                        EventInput& input, MembershipTemplate& templates,
-                        OutOfBandMembership& out_of_band)
+                        InboundPeeks& inbound_peeks, EventInput& input,
+                        MembershipTemplate& templates, OutOfBandMembership& out_of_band)
       : store_(store),
         creator_(creator),
         sender_(sender),
         memberships_(memberships),
         directory_(directory),
         peeks_(peeks),
+        inbound_peeks_(inbound_peeks),
         input_(input),
         templates_(templates),
         out_of_band_(out_of_band) {}
@@ -44,6 +46,9 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
                            v1::PerformPeekResponse* response) override;
   grpc::Status PerformUnpeek(grpc::ServerContext* ctx, const v1::PerformUnpeekRequest* request,
                              v1::PerformUnpeekResponse* response) override;
+  grpc::Status PerformInboundPeek(grpc::ServerContext* ctx,
+                                  const v1::PerformInboundPeekRequest* request,
+                                  v1::PerformInboundPeekResponse* response) override;
   grpc::Status QueryLocalPeekers(grpc::ServerContext* ctx,
                                  const v1::QueryLocalPeekersRequest* request,
                                  v1::QueryLocalPeekersResponse* response) override;
@@ -97,6 +102,7 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   MembershipChanger& memberships_;
   RoomDirectory& directory_;
   LocalPeeks& peeks_;
+  InboundPeeks& inbound_peeks_;
   EventInput& input_;
   MembershipTemplate& templates_;
   OutOfBandMembership& out_of_band_;

@@ -7,14 +7,16 @@
 
 #include "internal/gateway/auth/authenticator.h"
 #include "internal/gateway/auth/logout_fanout.h"
-#include "internal/gateway/rate_limiter.h"
 #include "internal/gateway/router.h"
 #include "internal/gateway/upstream/federation_sender_client.h"
 #include "internal/gateway/upstream/roomserver_client.h"
 #include "internal/gateway/upstream/sync_api_client.h"
 #include "internal/gateway/upstream/user_api_client.h"
+#include "pkg/ratelimit/rate_limiter.h"
 
 namespace periscope::gateway {
+
+using ratelimit::RateLimiter;
 
 struct ClientRouteDeps {
   UserApiClient& userapi;

@@ -26,6 +26,9 @@ void AddEventReadRoutes(Router& router, FederationApiClient& federationapi);
 // GET /make_leave/{roomId}/{userId}, PUT /v2/send_leave/{roomId}/{eventId}
 void AddJoinRoutes(Router& router, FederationApiClient& federationapi);
 
+// MSC2444: PUT /_matrix/federation/v1/peek/{roomId}/{peekId}?ver=, POST .../renew, DELETE.
+void AddPeekRoutes(Router& router, FederationApiClient& federationapi);
+
 // What the federationapi needs to verify a request's X-Matrix signature.
 federationapi_v1::SignedRequest SignedRequestOf(const HttpRequest& http);
 

@@ -1,8 +1,8 @@
-#include "internal/gateway/rate_limiter.h"
+#include "pkg/ratelimit/rate_limiter.h"
 
 #include <algorithm>
 
-namespace periscope::gateway {
+namespace periscope::ratelimit {
 
 absl::Duration RateLimiter::Take(const std::string& key) {
   const absl::Time now = clock_.Now();
@@ -28,4 +28,4 @@ absl::Duration RateLimiter::Take(const std::string& key) {
   return absl::Seconds((1 - bucket.tokens) / per_second_);
 }
 
-}  // namespace periscope::gateway
+}  // namespace periscope::ratelimit

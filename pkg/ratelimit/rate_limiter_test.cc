@@ -1,11 +1,11 @@
 // The token bucket lets a burst through, refuses the next request with the wait until a token
 // is back, refills with time (on the injected clock) and keeps keys apart.
 
-#include "internal/gateway/rate_limiter.h"
+#include "pkg/ratelimit/rate_limiter.h"
 
 #include "gtest/gtest.h"
 
-namespace periscope::gateway {
+namespace periscope::ratelimit {
 namespace {
 
 TEST(RateLimiterTest, BurstThenWaitThenRefill) {
@@ -24,4 +24,4 @@ TEST(RateLimiterTest, BurstThenWaitThenRefill) {
 }
 
 }  // namespace
-}  // namespace periscope::gateway
+}  // namespace periscope::ratelimit

@@ -10,7 +10,7 @@
 #include "absl/time/time.h"
 #include "pkg/clock/clock.h"
 
-namespace periscope::gateway {
+namespace periscope::ratelimit {
 
 class RateLimiter {
  public:
@@ -33,4 +33,4 @@ class RateLimiter {
   absl::Time last_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
-}  // namespace periscope::gateway
+}  // namespace periscope::ratelimit
