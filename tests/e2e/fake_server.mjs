@@ -57,10 +57,28 @@ export async function startFakeServer({ name, port, tls }) {
     old_verify_keys: {},
     valid_until_ts: server.validUntil(),
   }, name, server.key);
+  // Transactions other servers sent it (PUT /send), parsed, in the order they came; each is
+  // answered 200 (a test may replace answerTransaction).
+  server.transactions = [];
+  server.answerTransaction = () => ({ status: 200, body: { pdus: {} } });
   const httpsServer = https.createServer({ cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) }, (req, res) => {
     if (req.url === "/_matrix/key/v2/server") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(canonicalJson(server.keyDocument()));
+      return;
+    }
+    if (req.method === "PUT" && req.url.startsWith("/_matrix/federation/v1/send/")) {
+      let text = "";
+      req.setEncoding("utf8");
+      req.on("data", (d) => { text += d; });
+      req.on("end", () => {
+        let body;
+        try { body = JSON.parse(text); } catch { body = undefined; }
+        const { status, body: answer } = server.answerTransaction(body);
+        if (status === 200) server.transactions.push({ txnId: decodeURIComponent(req.url.split("/").pop()), origin: body?.origin, body });
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(answer));
+      });
       return;
     }
     res.writeHead(404, { "content-type": "application/json" });

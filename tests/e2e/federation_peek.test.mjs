@@ -1,0 +1,245 @@
+// Federated peeking (MSC2444), the peeked side: a scripted peer (the fake server, which signs its
+// requests with X-Matrix and records the /send transactions it receives) peeks world-readable
+// rooms on a Periscope server. What must hold: every refusal the MSC names, both answer shapes,
+// every event after the snapshot relayed exactly once and in order (even with sends racing the
+// PUT), none after a DELETE, and eviction or a visibility change told with expired_peeks.
+
+import assert from "node:assert/strict";
+import test from "node:test";
+import { startFederation } from "./federation_harness.mjs";
+import { assertError, call, federationCall, register } from "./http.mjs";
+
+const v3 = "/_matrix/client/v3";
+const enc = encodeURIComponent;
+const A = "a.periscope.test";
+const VERSIONS = Array.from({ length: 12 }, (_, i) => `ver=${i + 1}`).join("&");
+
+async function createRoom(server, who, visibility, extra = {}) {
+  const { initial_state: more = [], ...rest } = extra;
+  const r = await call(server, "POST", `${v3}/createRoom`, {
+    token: who.access_token,
+    body: {
+      preset: "public_chat",
+      initial_state: [{ type: "m.room.history_visibility", state_key: "", content: { history_visibility: visibility } }, ...more],
+      ...rest,
+    },
+  });
+  assert.equal(r.status, 200, r.text);
+  return r.json.room_id;
+}
+
+async function send(server, who, room, body) {
+  const r = await call(server, "PUT", `${v3}/rooms/${enc(room)}/send/m.room.message/${Math.random().toString(36).slice(2)}`, {
+    token: who.access_token, body: { msgtype: "m.text", body },
+  });
+  assert.equal(r.status, 200, r.text);
+  return r.json.event_id;
+}
+
+async function waitFor(what, found, ms = 20000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const hit = found();
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test("federated peeking, inbound: another server peeks our world-readable rooms", async (t) => {
+  const fed = await startFederation([
+    { name: A, mode: "monolith", env: { PERISCOPE_PEEKING__FEDERATION_RENEWAL_INTERVAL: "3s", PERISCOPE_PEEKING__MAX_INBOUND_PEEKS_PER_SERVER: "6",
+      PERISCOPE_PEEKING__INBOUND_RATE_LIMIT_BURST: "1000" } },
+  ]);
+  t.after(() => fed.destroy());
+  const a = fed.servers[A];
+  const peer = fed.fake;
+  t.afterEach((ctx) => { if (ctx.failed) console.log(a.logs()); });
+
+  // A signed request from the peer to A.
+  const signed = (method, path, body) => federationCall(a, method, path, {
+    body, headers: { authorization: peer.authorization(method, path, A, body) },
+  });
+  const peekPath = (room, id, query = VERSIONS) => `/_matrix/federation/v1/peek/${enc(room)}/${enc(id)}${query ? `?${query}` : ""}`;
+  const peek = (room, id, query) => signed("PUT", peekPath(room, id, query), {});
+  // The message bodies the peer received in `room`, in the order they came.
+  const relayed = (room) => peer.transactions.flatMap((txn) => (txn.body.pdus ?? [])
+    .filter((p) => p.room_id === room && p.type === "m.room.message").map((p) => p.content.body));
+  const expiredTold = () => peer.transactions.flatMap((txn) => txn.body.expired_peeks ?? []);
+
+  const alice = await register(a, "alice");
+  const room = await createRoom(a, alice, "world_readable");
+  const before = await send(a, alice, room, "before the peek");
+
+  await t.test("refusals: bad peek id, unknown room, versions, visibility, encryption, ACL, signature", async () => {
+    assertError(await peek(room, "waytoolongid"), 400, "M_UNRECOGNIZED");
+    assertError(await peek(room, "bad/id"), 400, "M_UNRECOGNIZED");
+    assertError(await peek(`!nope:${A}`, "p1"), 404, "M_NOT_FOUND");
+    const incompatible = await peek(room, "p1", "ver=1&ver=2");
+    assertError(incompatible, 400, "M_INCOMPATIBLE_ROOM_VERSION");
+    assertError(await peek(room, "p1", ""), 400, "M_INCOMPATIBLE_ROOM_VERSION"); // no ver: version 1 only
+    for (const visibility of ["shared", "invited", "joined"]) {
+      assertError(await peek(await createRoom(a, alice, visibility), "p1"), 403, "M_FORBIDDEN");
+    }
+    const encrypted = await createRoom(a, alice, "world_readable", {
+      initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
+    });
+    assertError(await peek(encrypted, "p1"), 403, "M_FORBIDDEN");
+    const denied = await createRoom(a, alice, "world_readable", {
+      initial_state: [{ type: "m.room.server_acl", state_key: "", content: { allow: ["*"], deny: ["evil.periscope.test"] } }],
+    });
+    assertError(await peek(denied, "p1"), 403, "M_FORBIDDEN");
+    assertError(await federationCall(a, "PUT", peekPath(room, "p1"), { body: {} }), 401, "M_UNAUTHORIZED");
+    assertError(await signed("POST", `/_matrix/federation/v1/peek/${enc(room)}/never/renew`, {}), 404, "M_NOT_FOUND");
+    assertError(await signed("DELETE", `/_matrix/federation/v1/peek/${enc(room)}/never`), 404, "M_NOT_FOUND");
+  });
+
+  let snapshot;
+  await t.test("the answer has MSC2444's fields and Dendrite's, every event signed with its auth chain", async () => {
+    const r = await peek(room, "main");
+    assert.equal(r.status, 200, r.text);
+    snapshot = r.json;
+    assert.equal(snapshot.renewal_interval, 3000);
+    assert.equal(snapshot.room_version, "12"); // the default version of new rooms
+    // Dendrite's shape: the latest event is the message sent before the peek; state holds the room's.
+    assert.equal(snapshot.latest_event.content.body, "before the peek");
+    const stateTypes = new Set(snapshot.state.map((e) => e.type));
+    for (const type of ["m.room.create", "m.room.power_levels", "m.room.join_rules", "m.room.history_visibility", "m.room.member"]) {
+      assert.ok(stateTypes.has(type), `state has ${type}`);
+    }
+    // Auth events that are not state themselves (none here: the state authorises itself).
+    assert.ok(Array.isArray(snapshot.auth_chain));
+    // MSC-final: keyed by the forward extremity (here the message), every id backed by an event.
+    assert.deepEqual(Object.keys(snapshot.latest_event_state_ids), [before]);
+    const ids = [...snapshot.common_state_ids, ...Object.values(snapshot.latest_event_state_ids).flat()];
+    assert.equal(ids.length, snapshot.state.length);
+    const bodies = snapshot.events.filter((e) => e.type !== "m.room.message");
+    assert.ok(bodies.length >= ids.length, "events holds at least the state");
+    for (const e of [...snapshot.events, ...snapshot.state, snapshot.latest_event]) {
+      assert.ok(e.signatures?.[A], `signed by ${A}`);
+      assert.equal(e.unsigned, undefined, "no unsigned over federation");
+    }
+  });
+
+  await t.test("every later event is relayed once, in order; POST renew keeps the peek", async () => {
+    for (const body of ["one", "two", "three"]) await send(a, alice, room, body);
+    await waitFor("the relay", () => relayed(room).length >= 3);
+    const renewed = await signed("POST", `/_matrix/federation/v1/peek/${enc(room)}/main/renew`, {});
+    assert.equal(renewed.status, 200, renewed.text);
+    assert.deepEqual(renewed.json, { renewal_interval: 3000 });
+    await send(a, alice, room, "four");
+    await waitFor("four", () => relayed(room).includes("four"));
+    assert.deepEqual(relayed(room), ["one", "two", "three", "four"]);
+  });
+
+  await t.test("a repeated PUT renews the same peek and answers the snapshot again; nothing is doubled", async () => {
+    const again = await peek(room, "main");
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.json.latest_event.content.body, "four");
+    await send(a, alice, room, "five");
+    await waitFor("five", () => relayed(room).includes("five"));
+    assert.deepEqual(relayed(room), ["one", "two", "three", "four", "five"]);
+  });
+
+  await t.test("DELETE ends the peek: no more relays, and a second DELETE is 404", async () => {
+    const gone = await signed("DELETE", `/_matrix/federation/v1/peek/${enc(room)}/main`);
+    assert.equal(gone.status, 200, gone.text);
+    assert.deepEqual(gone.json, {});
+    assertError(await signed("DELETE", `/_matrix/federation/v1/peek/${enc(room)}/main`), 404, "M_NOT_FOUND");
+    // A peek of another room, started after the DELETE, shows when A's relay has caught up.
+    const marker = await createRoom(a, alice, "world_readable");
+    assert.equal((await peek(marker, "mark")).status, 200);
+    await send(a, alice, room, "after the delete");
+    await send(a, alice, marker, "marker");
+    await waitFor("the marker", () => relayed(marker).includes("marker"));
+    assert.ok(!relayed(room).includes("after the delete"));
+    assert.equal((await signed("DELETE", `/_matrix/federation/v1/peek/${enc(marker)}/mark`)).status, 200);
+  });
+
+  await t.test("a peek not renewed within its interval is evicted and told with expired_peeks", async () => {
+    const lapsing = await createRoom(a, alice, "world_readable");
+    assert.equal((await peek(lapsing, "lapse")).status, 200);
+    const told = await waitFor("expired_peeks", () => expiredTold().find((p) => p.room_id === lapsing), 15000);
+    assert.deepEqual(told, { room_id: lapsing, peek_id: "lapse" });
+    assertError(await signed("POST", `/_matrix/federation/v1/peek/${enc(lapsing)}/lapse/renew`, {}), 404, "M_NOT_FOUND");
+  });
+
+  await t.test("a room that stops being world_readable ends its peeks, after relaying that change", async () => {
+    const closing = await createRoom(a, alice, "world_readable");
+    assert.equal((await peek(closing, "vis")).status, 200);
+    const r = await call(a, "PUT", `${v3}/rooms/${enc(closing)}/state/m.room.history_visibility/`, {
+      token: alice.access_token, body: { history_visibility: "shared" },
+    });
+    assert.equal(r.status, 200, r.text);
+    const told = await waitFor("expired_peeks", () => expiredTold().find((p) => p.room_id === closing));
+    assert.deepEqual(told, { room_id: closing, peek_id: "vis" });
+    assertError(await peek(closing, "vis"), 403, "M_FORBIDDEN");
+  });
+
+  await t.test("gap-free: 1,000 messages from 10 senders racing the PUT reach the peer exactly once, in order", async () => {
+    const race = await createRoom(a, alice, "world_readable");
+    const senders = [];
+    for (let i = 0; i < 10; i++) {
+      const user = await register(a, `sender${i}`);
+      const joined = await call(a, "POST", `${v3}/join/${enc(race)}`, { token: user.access_token, body: {} });
+      assert.equal(joined.status, 200, joined.text);
+      senders.push(user);
+    }
+    const sending = Promise.all(senders.map(async (user, i) => {
+      for (let n = 0; n < 100; n++) await send(a, user, race, `s${i}-${n}`);
+    }));
+    await new Promise((r) => setTimeout(r, 300)); // let the senders get going
+    const started = await peek(race, "race");
+    assert.equal(started.status, 200, started.text);
+    // The peer keeps its peek alive while the senders go on (the interval is 3 s here).
+    let sent = false;
+    const renewing = (async () => {
+      while (!sent) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const renewed = await signed("POST", `/_matrix/federation/v1/peek/${enc(race)}/race/renew`, {});
+        assert.equal(renewed.status, 200, renewed.text);
+      }
+    })();
+    await sending;
+    sent = true;
+    await renewing;
+    const [latest] = Object.keys(started.json.latest_event_state_ids);
+    // A's own order of the room's messages, newest first, back to the snapshot's latest event.
+    const after = [];
+    let from;
+    for (let done = false; !done;) {
+      const page = await call(a, "GET", `${v3}/rooms/${enc(race)}/messages?dir=b&limit=100${from ? `&from=${enc(from)}` : ""}`, { token: alice.access_token });
+      assert.equal(page.status, 200, page.text);
+      for (const e of page.json.chunk) {
+        if (e.event_id === latest) { done = true; break; }
+        if (e.type === "m.room.message") after.unshift(e.content.body);
+      }
+      if (!page.json.end || page.json.chunk.length === 0) done = true;
+      from = page.json.end;
+    }
+    assert.ok(after.length > 0 && after.length < 1000, `the peek began mid-stream (${after.length} after it)`);
+    // Until the peer has as many as A placed after the snapshot, or nothing more comes for 3 s;
+    // then a little longer, for anything doubled.
+    let seen = -1;
+    let still = 0;
+    while (relayed(race).length < after.length && still < 60) {
+      still = relayed(race).length === seen ? still + 1 : 0;
+      seen = relayed(race).length;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(relayed(race), after);
+    assert.equal((await signed("DELETE", `/_matrix/federation/v1/peek/${enc(race)}/race`)).status, 200);
+  });
+
+  await t.test("one server may hold only so many peeks (429 M_LIMIT_EXCEEDED)", async () => {
+    const rooms = [];
+    for (let i = 0; i < 7; i++) rooms.push(await createRoom(a, alice, "world_readable"));
+    const answers = [];
+    for (const r of rooms) answers.push(await peek(r, "cap"));
+    // Every earlier peek has ended: 6 is the cap.
+    assert.equal(answers.filter((r) => r.status === 200).length, 6, answers.map((r) => r.status).join());
+    assertError(answers[6], 429, "M_LIMIT_EXCEEDED");
+    assert.equal(typeof answers[6].json.retry_after_ms, "number");
+  });
+});
