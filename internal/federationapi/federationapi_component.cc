@@ -11,8 +11,10 @@
 #include "internal/federationapi/keyring/federation_key_fetcher.h"
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/keyring/request_verifier.h"
+#include "internal/federationapi/outbound/peek_recorder.h"
 #include "internal/federationapi/outbound/room_inviter.h"
 #include "internal/federationapi/outbound/room_joiner.h"
+#include "internal/federationapi/outbound/room_peeker.h"
 #include "internal/federationapi/reads/federation_reads.h"
 #include "internal/federationapi/reads/room_reads.h"
 #include "internal/federationapi/service/federationapi_service.h"
@@ -47,6 +49,8 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<RoomInviter> inviter;
   std::unique_ptr<InboundPeekRegistry> peek_registry;
   std::unique_ptr<InboundPeekHandler> peeks;
+  std::unique_ptr<PeekRecorder> peek_recorder;
+  std::unique_ptr<RoomPeeker> peeker;
   std::unique_ptr<userapi::v1::UserApiService::Stub> userapi;
   std::unique_ptr<FederationApiServiceImpl> service;
 };
@@ -190,6 +194,19 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
                          .rate_limit_per_second = config.peeking.inbound_rate_limit_per_second},
       std::move(peek_counter));
   deps.peeks = parts->peeks.get();
+  parts->peek_recorder = NewGrpcPeekRecorder(federationsender, absl::Seconds(10));
+  parts->peeker = std::make_unique<RoomPeeker>(
+      config.server_name, parts->outbound->client(), *parts->keyring, *parts->room_input,
+      *parts->peek_recorder, &parts->being_joined,
+      [worker = parts->parked_worker.get()](std::vector<RoomsBeingJoined::Parked> parked) {
+        worker->Submit(std::move(parked));
+      });
+  deps.peeker = parts->peeker.get();
+  parts->transactions->set_expired_peek_handler(
+      [recorder = parts->peek_recorder.get()](const std::string& origin, const std::string& room_id,
+                                              const std::string& peek_id) {
+        return recorder->EndedByServer(room_id, origin, peek_id);
+      });
   parts->waker = NewGrpcDestinationWaker(std::move(federationsender), clock);
   deps.waker = parts->waker.get();
   parts->service = std::make_unique<FederationApiServiceImpl>(std::move(deps));

@@ -1,11 +1,13 @@
 #include "internal/federationsender/federationsender_component.h"
 
 #include "internal/federationsender/consumer/output_consumer.h"
+#include "internal/federationsender/peeks/outbound_peeks.h"
 #include "internal/federationsender/query/remote_queries.h"
 #include "internal/federationsender/queue/queue_runner.h"
 #include "internal/federationsender/queue/transaction_sender.h"
 #include "internal/federationsender/service/federationsender_service.h"
 #include "internal/federationsender/storage/pg_queue_store.h"
+#include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
 #include "pkg/federation/outbound_federation.h"
 #include "pkg/pg/migrations.h"
 #include "prometheus/counter.h"
@@ -23,6 +25,8 @@ struct FederationSenderComponent::Parts {
   std::unique_ptr<TransactionSender> sender;
   std::unique_ptr<roomserver::EventLookup> lookup;
   std::unique_ptr<QueueRunner> runner;
+  std::unique_ptr<roomserver::v1::RoomserverService::Stub> roomserver;
+  std::unique_ptr<OutboundPeeks> outbound_peeks;
   std::unique_ptr<OutputConsumer> consumer;
   std::unique_ptr<FederationSenderServiceImpl> service;
 };
@@ -109,18 +113,72 @@ absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderCompo
                                                 /*poll=*/absl::Seconds(1), std::move(evictions));
   parts->runner->Start();
   QueueRunner* runner = parts->runner.get();
+  OutboundPeeks::Counters peek_counters;
+  if (registry != nullptr) {
+    auto& renewals = prometheus::BuildCounter()
+                         .Name("periscope_federation_outbound_peek_renewals_total")
+                         .Help(
+                             "Renewals of our peeks into other servers' rooms (MSC2444), by "
+                             "outcome: ok, failed (tried again), ended (the server no longer has "
+                             "the peek).")
+                         .Register(*registry);
+    for (const char* outcome : {"ok", "failed", "ended"}) renewals.Add({{"outcome", outcome}});
+    peek_counters.on_renewal = [&renewals](absl::string_view outcome) {
+      renewals.Add({{"outcome", std::string(outcome)}}).Increment();
+    };
+    prometheus::Gauge& outbound = prometheus::BuildGauge()
+                                      .Name("periscope_federation_outbound_peeks")
+                                      .Help("Our live peeks into other servers' rooms (MSC2444).")
+                                      .Register(*registry)
+                                      .Add({});
+    peek_counters.on_count = [&outbound](int64_t n) { outbound.Set(static_cast<double>(n)); };
+    prometheus::Counter& expired =
+        prometheus::BuildCounter()
+            .Name("periscope_federation_expired_peeks_received_total")
+            .Help("Our peeks that the peeked server ended (expired_peeks in its /send).")
+            .Register(*registry)
+            .Add({});
+    peek_counters.on_expired_received = [&expired] { expired.Increment(); };
+  }
+  OutboundPeeks::RetireLocalPeeks retire;
   if (roomserver != nullptr) {
+    parts->roomserver = roomserver::v1::RoomserverService::NewStub(roomserver);
+    retire = [stub = parts->roomserver.get()](
+                 const std::string& room_id,
+                 const std::vector<std::pair<std::string, std::string>>& peekers) -> absl::Status {
+      for (const auto& [user, device] : peekers) {
+        grpc::ClientContext context;
+        context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+        roomserver::v1::PerformUnpeekRequest request;
+        request.set_user_id(user);
+        request.set_device_id(device);
+        request.set_room_id(room_id);
+        request.set_reason(roomserver::v1::UNPEEK_REASON_NOT_PEEKABLE);
+        roomserver::v1::PerformUnpeekResponse response;
+        grpc::Status s = stub->PerformUnpeek(&context, request, &response);
+        // A peek already gone (M_BAD_STATE) is what we wanted.
+        if (!s.ok() && s.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
+          return absl::UnavailableError(s.error_message());
+        }
+      }
+      return absl::OkStatus();
+    };
     parts->lookup = roomserver::NewGrpcEventLookup(std::move(roomserver), absl::Seconds(30));
   }
+  parts->outbound_peeks = std::make_unique<OutboundPeeks>(
+      *parts->store, parts->outbound->client(), clock, std::move(retire), std::move(peek_counters));
+  parts->outbound_peeks->Start();
+  OutboundPeeks* outbound_peeks = parts->outbound_peeks.get();
   absl::StatusOr<std::unique_ptr<OutputConsumer>> consumer = OutputConsumer::Start(
       config, js, *parts->store,
       [runner](const std::vector<std::string>& destinations) { runner->Notify(destinations); },
-      parts->lookup.get());
+      parts->lookup.get(),
+      [outbound_peeks](const std::string& room_id) { outbound_peeks->Check(room_id); });
   if (!consumer.ok()) return consumer.status();
   parts->consumer = *std::move(consumer);
   parts->service = std::make_unique<FederationSenderServiceImpl>(
       *parts->queries, [runner](const std::string& server) { runner->Wake(server); }, *parts->store,
-      clock, config.peeking.federation_renewal_interval);
+      *parts->outbound_peeks, clock, config.peeking.federation_renewal_interval);
   return std::unique_ptr<FederationSenderComponent>(
       new FederationSenderComponent(std::move(parts)));
 }

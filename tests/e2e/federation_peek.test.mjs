@@ -243,3 +243,117 @@ test("federated peeking, inbound: another server peeks our world-readable rooms"
     assert.equal(typeof answers[6].json.retry_after_ms, "number");
   });
 });
+
+// A server's gauge, from its federationsender's (or the monolith's) metrics.
+async function gauge(server, name) {
+  const url = server.metricsUrls.federationsender ?? server.metricsUrls.monolith;
+  const text = await (await fetch(url)).text();
+  return Number(text.match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1]);
+}
+
+async function until(what, check, ms = 20000) {
+  for (const deadline = Date.now() + ms; Date.now() < deadline;) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting until ${what}`);
+}
+
+// Syncs `who` (from `state.since`) until `found(sync)` gives something; keeps the token.
+async function syncFor(server, who, state, found, what, ms = 30000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const q = state.since ? `?timeout=1000&since=${enc(state.since)}` : "?timeout=0";
+    const r = await call(server, "GET", `${v3}/sync${q}`, { token: who.access_token });
+    assert.equal(r.status, 200, r.text);
+    state.since = r.json.next_batch;
+    const hit = found(r.json);
+    if (hit) return hit;
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const bodies = (room) => (room?.timeline?.events ?? []).filter((e) => e.type === "m.room.message").map((e) => e.content.body);
+
+test("federated peeking, outbound: users of B peek a room on A and see what C says in it", async (t) => {
+  const fed = await startFederation([
+    { name: A, mode: "monolith", env: { PERISCOPE_PEEKING__FEDERATION_RENEWAL_INTERVAL: "3s" } },
+    { name: "b.periscope.test", mode: "mesh" },
+    { name: "c.periscope.test", mode: "monolith" },
+  ]);
+  t.after(() => fed.destroy());
+  const a = fed.servers[A];
+  const b = fed.servers["b.periscope.test"];
+  const c = fed.servers["c.periscope.test"];
+  t.afterEach((ctx) => { if (ctx.failed) console.log(a.logs(), b.logs()); });
+
+  const alice = await register(a, "alice");
+  const bob = await register(b, "bob");
+  const carol = await register(c, "carol");
+  const room = await createRoom(a, alice, "world_readable");
+  await send(a, alice, room, "history");
+  const joined = await call(c, "POST", `${v3}/join/${enc(room)}?server_name=${A}`, { token: carol.access_token, body: {} });
+  assert.equal(joined.status, 200, joined.text);
+  const phone = {};
+
+  await t.test("B's device peeks A's room: the state and the latest event first, then every new event", async () => {
+    assertError(await call(b, "POST", `${v3}/peek/${enc(`!nope:${A}`)}`, { token: bob.access_token, body: { servers: [A] } }), 404, "M_NOT_FOUND");
+    const closed = await createRoom(a, alice, "shared");
+    assertError(await call(b, "POST", `${v3}/peek/${enc(closed)}`, { token: bob.access_token, body: { servers: [A] } }), 403, "M_FORBIDDEN");
+    const r = await call(b, "POST", `${v3}/peek/${enc(room)}`, { token: bob.access_token, body: { servers: [A] } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.room_id, room);
+    const first = await syncFor(b, bob, phone, (s) => s.rooms?.peek?.[room], "the peeked room");
+    const types = new Set(first.state.events.map((e) => e.type));
+    assert.ok(types.has("m.room.create") && types.has("m.room.history_visibility"), [...types].join());
+    await send(a, alice, room, "live from A");
+    await syncFor(b, bob, phone, (s) => bodies(s.rooms?.peek?.[room]).includes("live from A"), "A's message");
+    await send(c, carol, room, "from C");
+    await syncFor(b, bob, phone, (s) => bodies(s.rooms?.peek?.[room]).includes("from C"), "C's message, relayed by A");
+  });
+
+  await t.test("a second device of B shares the peek; renewals keep it alive past its interval", async () => {
+    const login = await call(b, "POST", `${v3}/login`, {
+      body: { type: "m.login.password", identifier: { type: "m.id.user", user: "bob" }, password: "pw" },
+    });
+    assert.equal(login.status, 200, login.text);
+    const laptop = login.json;
+    const r = await call(b, "POST", `${v3}/peek/${enc(room)}`, { token: laptop.access_token, body: { servers: [A] } });
+    assert.equal(r.status, 200, r.text);
+    // (Gauges are updated each second.)
+    await until("one peek of B on A", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 1);
+    await until("one outbound peek on B", async () => (await gauge(b, "periscope_federation_outbound_peeks")) === 1);
+    // Three intervals of A's (3 s): without renewals A would have evicted the peek.
+    await new Promise((r) => setTimeout(r, 9000));
+    await send(a, alice, room, "after renewals");
+    await syncFor(b, bob, phone, (s) => bodies(s.rooms?.peek?.[room]).includes("after renewals"), "the message after renewals");
+    assert.equal(await gauge(a, "periscope_federation_inbound_peeks"), 1);
+    phone.laptop = laptop;
+  });
+
+  await t.test("when B's last device unpeeks, B DELETEs the peek on A", async () => {
+    for (const token of [bob.access_token, phone.laptop.access_token]) {
+      const r = await call(b, "POST", `${v3}/rooms/${enc(room)}/unpeek`, { token, body: {} });
+      assert.equal(r.status, 200, r.text);
+    }
+    // A DELETE, not an eviction: A counted it.
+    const unpeeks = async () => Number((await (await fetch(a.metricsUrls.monolith)).text())
+      .match(/^periscope_federation_peek_requests_total\{direction="inbound",outcome="ok",request="unpeek"\} (\S+)$/m)?.[1]);
+    await until("A answered B's DELETE", async () => (await unpeeks()) === 1);
+    await until("A has no peek of B left", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 0);
+    await syncFor(b, bob, phone, (s) => s.rooms?.leave?.[room], "the room in leave");
+  });
+
+  await t.test("A ending the peek (the room stops being world_readable) moves the room to B's leave", async () => {
+    const other = await createRoom(a, alice, "world_readable");
+    const r = await call(b, "POST", `${v3}/peek/${enc(other)}`, { token: bob.access_token, body: { servers: [A] } });
+    assert.equal(r.status, 200, r.text);
+    await syncFor(b, bob, phone, (s) => s.rooms?.peek?.[other], "the second peeked room");
+    const closing = await call(a, "PUT", `${v3}/rooms/${enc(other)}/state/m.room.history_visibility/`, {
+      token: alice.access_token, body: { history_visibility: "shared" },
+    });
+    assert.equal(closing.status, 200, closing.text);
+    await syncFor(b, bob, phone, (s) => s.rooms?.leave?.[other], "the room in leave after expired_peeks");
+    await until("B forgot its peek", async () => (await gauge(b, "periscope_federation_outbound_peeks")) === 0);
+  });
+});

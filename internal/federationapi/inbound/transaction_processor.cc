@@ -119,6 +119,20 @@ absl::StatusOr<matrix::Json> TransactionProcessor::Process(const std::string& or
     (**entry).erase("_id");
     results[id] = std::move(**entry);
   }
+  // MSC2444: the origin ended peeks of ours (it evicted them, or the room stopped being
+  // peekable). Done before the answer is recorded: a failure is retried with the transaction.
+  if (auto expired = body.find("expired_peeks");
+      expired != body.end() && expired->is_array() && on_expired_peek_) {
+    for (const matrix::Json& peek : *expired) {
+      const std::string room_id = matrix::StringField(peek, "room_id");
+      const std::string peek_id = matrix::StringField(peek, "peek_id");
+      if (room_id.empty() || peek_id.empty()) continue;
+      if (absl::Status s = on_expired_peek_(origin, room_id, peek_id);
+          !s.ok() && !absl::IsNotFound(s)) {
+        return s;
+      }
+    }
+  }
   // EDUs (typing, receipts, presence, device lists) are accepted and not acted on yet.
   matrix::Json answer = {{"pdus", std::move(results)}};
   absl::StatusOr<std::string> text = matrix::EncodeCanonicalJson(answer);

@@ -65,6 +65,14 @@ class TransactionProcessor {
   absl::StatusOr<matrix::Json> Process(const std::string& origin, const std::string& txn_id,
                                        const matrix::Json& body);
 
+  // Told of each peek of ours the origin ended (MSC2444 expired_peeks: origin, room, peek id);
+  // an error other than NOT_FOUND fails the transaction, which the origin then sends again.
+  using ExpiredPeekHandler = std::function<absl::Status(
+      const std::string& origin, const std::string& room_id, const std::string& peek_id)>;
+  void set_expired_peek_handler(ExpiredPeekHandler handler) {
+    on_expired_peek_ = std::move(handler);
+  }
+
   // PDUs parked while a join of their room was under way, processed now as if they had just
   // arrived (checked, input, missing prev events fetched), oldest first, until `stopping()`.
   // Returns those that met an outage (UNAVAILABLE, DEADLINE_EXCEEDED: the roomserver down or
@@ -111,6 +119,7 @@ class TransactionProcessor {
   const Clock& clock_;
   TransactionCounters counters_;
   RoomsBeingJoined* being_joined_;
+  ExpiredPeekHandler on_expired_peek_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<absl::Mutex>> origin_locks_ ABSL_GUARDED_BY(mu_);

@@ -367,6 +367,15 @@ grpc::Status FederationApiServiceImpl::PerformJoin(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status FederationApiServiceImpl::PerformOutboundPeek(
+    grpc::ServerContext* context, const v1::PerformOutboundPeekRequest* request,
+    v1::PerformOutboundPeekResponse* response) {
+  absl::StatusOr<v1::PerformOutboundPeekResponse> peeked = deps_.peeker->Peek(*request);
+  if (!peeked.ok()) return grpcutil::ToGrpcStatus(peeked.status(), context);
+  *response = *std::move(peeked);
+  return grpc::Status::OK;
+}
+
 grpc::Status FederationApiServiceImpl::Invite(grpc::ServerContext* context,
                                               const v1::InviteRequest* request,
                                               v1::InviteResponse* response) {

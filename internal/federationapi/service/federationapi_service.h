@@ -15,6 +15,7 @@
 #include "internal/federationapi/keyring/request_verifier.h"
 #include "internal/federationapi/outbound/room_inviter.h"
 #include "internal/federationapi/outbound/room_joiner.h"
+#include "internal/federationapi/outbound/room_peeker.h"
 #include "internal/federationapi/reads/federation_reads.h"
 #include "periscope/federationapi/v1/federationapi_service.grpc.pb.h"
 #include "periscope/roomserver/v1/roomserver_service.grpc.pb.h"
@@ -44,6 +45,8 @@ struct FederationApiDeps {
   RoomInviter* inviter = nullptr;
   // Other servers' peeks into our rooms (MSC2444).
   InboundPeekHandler* peeks = nullptr;
+  // Our peeks into other servers' rooms (MSC2444).
+  RoomPeeker* peeker = nullptr;
   // Told of every authenticated request's origin; may be null.
   DestinationWaker* waker = nullptr;
   // Deadline of calls to other components.
@@ -88,6 +91,9 @@ class FederationApiServiceImpl final : public v1::FederationApiService::Service 
                          v1::SendLeaveResponse* response) override;
   grpc::Status PerformJoin(grpc::ServerContext* context, const v1::PerformJoinRequest* request,
                            v1::PerformJoinResponse* response) override;
+  grpc::Status PerformOutboundPeek(grpc::ServerContext* context,
+                                   const v1::PerformOutboundPeekRequest* request,
+                                   v1::PerformOutboundPeekResponse* response) override;
   grpc::Status Invite(grpc::ServerContext* context, const v1::InviteRequest* request,
                       v1::InviteResponse* response) override;
   grpc::Status PerformInvite(grpc::ServerContext* context, const v1::PerformInviteRequest* request,

@@ -14,7 +14,8 @@ namespace periscope::federationsender {
 
 absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(
     const config::Config& config, stream::JetStream& js, QueueStore& store, NotifyFn notify,
-    roomserver::EventLookup* lookup) {
+    roomserver::EventLookup* lookup,
+    std::function<void(const std::string& room_id)> peekers_changed) {
   stream::StreamSpec spec = roomserver::OutputStreamSpec(config);
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(spec));
   stream::PullConsumerOptions options;
@@ -23,6 +24,7 @@ absl::StatusOr<std::unique_ptr<OutputConsumer>> OutputConsumer::Start(
   PERISCOPE_RETURN_IF_ERROR(js.DeclareConsumer(options.spec));
   auto consumer = std::make_unique<OutputConsumer>(config.server_name, store, std::move(notify));
   consumer->set_lookup(lookup);
+  consumer->set_peekers_changed(std::move(peekers_changed));
   OutputConsumer* self = consumer.get();
   PERISCOPE_ASSIGN_OR_RETURN(
       consumer->consumer_,
@@ -138,7 +140,21 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
     return stream::Outcome::Term("undecodable output event");
   }
   if (output->has_new_inbound_peek()) return Apply(InboundPeekToQueue(*output));
-  if (!output->has_new_room_event()) return stream::Outcome::Ack();  // local peeks: syncapi's
+  if (output->has_new_peek() || output->has_retire_peek()) {
+    RoomEventToQueue change;
+    change.room_id = output->room_id();
+    change.room_sequence = output->room_sequence();
+    change.local_peeker =
+        output->has_new_peek()
+            ? LocalPeekerChange{output->new_peek().user_id(), output->new_peek().device_id(), true}
+            : LocalPeekerChange{output->retire_peek().user_id(), output->retire_peek().device_id(),
+                                false};
+    stream::Outcome outcome = Apply(change);
+    // The room's last local peeker may be gone: its outbound peek then ends (DELETE) at once.
+    if (output->has_retire_peek() && peekers_changed_) peekers_changed_(output->room_id());
+    return outcome;
+  }
+  if (!output->has_new_room_event()) return stream::Outcome::Ack();
   absl::StatusOr<RoomEventToQueue> queued = ToQueue(*output, our_server_name_);
   if (!queued.ok()) {
     logging::Error("federationsender.output_unreadable",

@@ -31,9 +31,11 @@ class OutputConsumer {
 
   // `lookup` (may be null) finds the member events that a merge or a federated join brought into
   // the state without the stream carrying them.
+  // `peekers_changed` (may be null) is told of each room whose local peekers changed.
   static absl::StatusOr<std::unique_ptr<OutputConsumer>> Start(
       const config::Config& config, stream::JetStream& js, QueueStore& store, NotifyFn notify,
-      roomserver::EventLookup* lookup = nullptr);
+      roomserver::EventLookup* lookup = nullptr,
+      std::function<void(const std::string& room_id)> peekers_changed = nullptr);
   // Not connected to a stream: Start connects one; tests call Handle directly.
   OutputConsumer(std::string our_server_name, QueueStore& store, NotifyFn notify,
                  absl::Duration retry_interval = absl::Seconds(1))
@@ -45,6 +47,10 @@ class OutputConsumer {
 
   stream::Outcome Handle(const stream::Message& message);
   void set_lookup(roomserver::EventLookup* lookup) { lookup_ = lookup; }
+  // Told of each room whose local peekers changed (a peek ended), after it is applied.
+  void set_peekers_changed(std::function<void(const std::string& room_id)> fn) {
+    peekers_changed_ = std::move(fn);
+  }
 
   // What a new room event means for the queue (exposed for tests).
   static absl::StatusOr<RoomEventToQueue> ToQueue(const roomserver::v1::OutputEvent& output,
@@ -64,6 +70,7 @@ class OutputConsumer {
   NotifyFn notify_;
   const absl::Duration retry_interval_;
   roomserver::EventLookup* lookup_ = nullptr;
+  std::function<void(const std::string& room_id)> peekers_changed_;
   absl::Notification stopping_;
   std::unique_ptr<stream::PullConsumer> consumer_;
 };

@@ -93,6 +93,45 @@ grpc::Status FederationSenderServiceImpl::PerformInboundUnpeek(
   return grpcutil::ToGrpcStatus(unpeek(), context);
 }
 
+grpc::Status FederationSenderServiceImpl::PerformOutboundPeek(
+    grpc::ServerContext* context, const v1::PerformOutboundPeekRequest* request,
+    v1::PerformOutboundPeekResponse*) {
+  return grpcutil::ToGrpcStatus(
+      outbound_.Record(request->room_id(), request->server_name(), request->peek_id(),
+                       request->renewal_interval_ms()),
+      context);
+}
+
+grpc::Status FederationSenderServiceImpl::PerformOutboundUnpeek(
+    grpc::ServerContext* context, const v1::PerformOutboundUnpeekRequest* request,
+    v1::PerformOutboundUnpeekResponse*) {
+  if (request->room_id().empty()) {
+    return grpcutil::ToGrpcStatus(absl::InvalidArgumentError("room_id is required"), context);
+  }
+  if (!request->ended_by_server().empty()) {
+    return grpcutil::ToGrpcStatus(
+        outbound_.EndedByServer(request->room_id(), request->ended_by_server(), request->peek_id()),
+        context);
+  }
+  return grpcutil::ToGrpcStatus(outbound_.Unpeek(request->room_id()), context);
+}
+
+grpc::Status FederationSenderServiceImpl::QueryOutboundPeeks(
+    grpc::ServerContext* context, const v1::QueryOutboundPeeksRequest* request,
+    v1::QueryOutboundPeeksResponse* response) {
+  absl::StatusOr<std::vector<OutboundPeekRecord>> peeks = store_.OutboundPeeks(request->room_id());
+  if (!peeks.ok()) return grpcutil::ToGrpcStatus(peeks.status(), context);
+  for (const OutboundPeekRecord& p : *peeks) {
+    v1::OutboundPeek* out = response->add_peeks();
+    out->set_room_id(p.room_id);
+    out->set_server_name(p.server_name);
+    out->set_peek_id(p.peek_id);
+    out->set_renewed_ts(p.renewed_ts);
+    out->set_renewal_interval_ms(p.renewal_interval_ms);
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status FederationSenderServiceImpl::PerformWakeDestination(
     grpc::ServerContext* context, const v1::PerformWakeDestinationRequest* request,
     v1::PerformWakeDestinationResponse*) {

@@ -2,11 +2,12 @@
 // FederationSenderService: outbound server-server traffic, and the registry of inbound peeks
 // (MSC2444): which servers peek which of our rooms, their renewal and their end at the peeking
 // server's request. Peeks are registered through the output stream (new_inbound_peek, at their
-// place in the room's events), never here. The outbound peek RPCs answer UNIMPLEMENTED until
-// outbound federated peeking is built.
+// place in the room's events), never here. Also our outbound peeks (outbound_peeks.h): recorded
+// once the federationapi has started one, ended by the peeked server, listed.
 
 #include <functional>
 
+#include "internal/federationsender/peeks/outbound_peeks.h"
 #include "internal/federationsender/query/remote_queries.h"
 #include "internal/federationsender/storage/queue_store.h"
 #include "periscope/federationsender/v1/federationsender_service.grpc.pb.h"
@@ -18,10 +19,12 @@ class FederationSenderServiceImpl final : public v1::FederationSenderService::Se
  public:
   using WakeFn = std::function<void(const std::string& server_name)>;
   FederationSenderServiceImpl(RemoteQueries& queries, WakeFn wake, QueueStore& store,
-                              const Clock& clock, absl::Duration renewal_interval)
+                              OutboundPeeks& outbound, const Clock& clock,
+                              absl::Duration renewal_interval)
       : queries_(queries),
         wake_(std::move(wake)),
         store_(store),
+        outbound_(outbound),
         clock_(clock),
         renewal_interval_(renewal_interval) {}
 
@@ -43,6 +46,16 @@ class FederationSenderServiceImpl final : public v1::FederationSenderService::Se
                                     const v1::PerformInboundUnpeekRequest* request,
                                     v1::PerformInboundUnpeekResponse* response) override;
 
+  grpc::Status PerformOutboundPeek(grpc::ServerContext* context,
+                                   const v1::PerformOutboundPeekRequest* request,
+                                   v1::PerformOutboundPeekResponse* response) override;
+  grpc::Status PerformOutboundUnpeek(grpc::ServerContext* context,
+                                     const v1::PerformOutboundUnpeekRequest* request,
+                                     v1::PerformOutboundUnpeekResponse* response) override;
+  grpc::Status QueryOutboundPeeks(grpc::ServerContext* context,
+                                  const v1::QueryOutboundPeeksRequest* request,
+                                  v1::QueryOutboundPeeksResponse* response) override;
+
   grpc::Status PerformWakeDestination(grpc::ServerContext* context,
                                       const v1::PerformWakeDestinationRequest* request,
                                       v1::PerformWakeDestinationResponse* response) override;
@@ -51,6 +64,7 @@ class FederationSenderServiceImpl final : public v1::FederationSenderService::Se
   RemoteQueries& queries_;
   WakeFn wake_;
   QueueStore& store_;
+  OutboundPeeks& outbound_;
   const Clock& clock_;
   const absl::Duration renewal_interval_;
 };

@@ -69,6 +69,26 @@ CREATE INDEX federationsender_expired_peeks_destination
   ON federationsender_expired_peeks (destination, position);
 )sql";
 
+// Our peeks into other servers' rooms, and the local devices peeking each room (from the
+// stream's new_peek / retire_peek): an outbound peek lives while any device looks.
+constexpr char kSchemaV3[] = R"sql(
+CREATE TABLE federationsender_outbound_peeks (
+  room_id TEXT NOT NULL,
+  server_name TEXT NOT NULL,
+  peek_id TEXT NOT NULL,
+  renewed_ts BIGINT NOT NULL,
+  renewal_interval_ms BIGINT NOT NULL,
+  created_ts BIGINT NOT NULL,
+  PRIMARY KEY (room_id, server_name, peek_id)
+);
+CREATE TABLE federationsender_local_peekers (
+  room_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  PRIMARY KEY (room_id, user_id, device_id)
+);
+)sql";
+
 // Expired peeks per transaction: well under any body limit.
 constexpr int kMaxExpiredPeeksPerTransaction = 100;
 
@@ -193,6 +213,35 @@ constexpr pg::Statement kDeleteTransactionExpiredPeeks{
     "federationsender_delete_transaction_expired_peeks",
     "DELETE FROM federationsender_expired_peeks WHERE destination = $1 AND txn_id = $2"};
 
+constexpr pg::Statement kAddLocalPeeker{
+    "federationsender_add_local_peeker",
+    "INSERT INTO federationsender_local_peekers (room_id, user_id, device_id) VALUES ($1, $2, $3) "
+    "ON CONFLICT DO NOTHING"};
+constexpr pg::Statement kRemoveLocalPeeker{
+    "federationsender_remove_local_peeker",
+    "DELETE FROM federationsender_local_peekers WHERE room_id = $1 AND user_id = $2 AND "
+    "device_id = $3"};
+constexpr pg::Statement kLocalPeekers{
+    "federationsender_local_peekers",
+    "SELECT user_id, device_id FROM federationsender_local_peekers WHERE room_id = $1 "
+    "ORDER BY user_id, device_id"};
+constexpr pg::Statement kPutOutboundPeek{
+    "federationsender_put_outbound_peek",
+    "INSERT INTO federationsender_outbound_peeks (room_id, server_name, peek_id, renewed_ts, "
+    "renewal_interval_ms, created_ts) VALUES ($1, $2, $3, $4, $5, $4) "
+    "ON CONFLICT (room_id, server_name, peek_id) "
+    "DO UPDATE SET renewed_ts = EXCLUDED.renewed_ts, "
+    "renewal_interval_ms = EXCLUDED.renewal_interval_ms"};
+constexpr pg::Statement kOutboundPeeks{
+    "federationsender_outbound_peeks",
+    "SELECT room_id, server_name, peek_id, renewed_ts, renewal_interval_ms, created_ts "
+    "FROM federationsender_outbound_peeks WHERE ($1 = '' OR room_id = $1) "
+    "ORDER BY room_id, server_name, peek_id"};
+constexpr pg::Statement kDeleteOutboundPeek{
+    "federationsender_delete_outbound_peek",
+    "DELETE FROM federationsender_outbound_peeks WHERE room_id = $1 AND server_name = $2 AND "
+    "peek_id = $3"};
+
 std::vector<InboundPeekRecord> PeekRows(const pg::Result& r) {
   std::vector<InboundPeekRecord> out;
   for (int i = 0; i < r.rows(); ++i) {
@@ -217,6 +266,7 @@ const std::vector<pg::Migration>& FederationSenderMigrations() {
   static const std::vector<pg::Migration> kMigrations = {
       {1, "joined servers, room sequences and destination queues", kSchemaV1},
       {2, "inbound peeks and the expired peeks to tell", kSchemaV2},
+      {3, "outbound peeks and local peekers", kSchemaV3},
   };
   return kMigrations;
 }
@@ -230,7 +280,11 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
     if (!seq.ok()) return seq.status();
     if (seq->rows() > 0 && seq->Int(0, 0) >= event.room_sequence) return absl::OkStatus();
     std::vector<std::string> destinations;
-    if (const std::optional<InboundPeekRecord>& peek = event.new_inbound_peek) {
+    if (const std::optional<LocalPeekerChange>& peeker = event.local_peeker) {
+      PERISCOPE_RETURN_IF_ERROR(c.Query(peeker->peeking ? kAddLocalPeeker : kRemoveLocalPeeker,
+                                        {event.room_id, peeker->user_id, peeker->device_id})
+                                    .status());
+    } else if (const std::optional<InboundPeekRecord>& peek = event.new_inbound_peek) {
       PERISCOPE_RETURN_IF_ERROR(
           c.Query(kUpsertInboundPeek,
                   {event.room_id, peek->server_name, peek->peek_id, peek->latest_event_id,
@@ -437,6 +491,40 @@ absl::StatusOr<std::vector<std::string>> PgQueueStore::EvictInboundPeeks(int64_t
 absl::StatusOr<int64_t> PgQueueStore::InboundPeekCount() {
   PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kInboundPeekCount));
   return r.Int(0, 0);
+}
+
+absl::Status PgQueueStore::PutOutboundPeek(const OutboundPeekRecord& peek) {
+  return pool_
+      .Query(kPutOutboundPeek, {peek.room_id, peek.server_name, peek.peek_id, peek.renewed_ts,
+                                peek.renewal_interval_ms})
+      .status();
+}
+
+absl::StatusOr<std::vector<OutboundPeekRecord>> PgQueueStore::OutboundPeeks(
+    const std::string& room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kOutboundPeeks, {room_id}));
+  std::vector<OutboundPeekRecord> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({std::string(r.Text(i, 0)), std::string(r.Text(i, 1)), std::string(r.Text(i, 2)),
+                   r.Int(i, 3), r.Int(i, 4), r.Int(i, 5)});
+  }
+  return out;
+}
+
+absl::StatusOr<bool> PgQueueStore::DeleteOutboundPeek(const std::string& room_id,
+                                                      const std::string& server_name,
+                                                      const std::string& peek_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                             pool_.Query(kDeleteOutboundPeek, {room_id, server_name, peek_id}));
+  return r.affected() > 0;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> PgQueueStore::LocalPeekers(
+    const std::string& room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kLocalPeekers, {room_id}));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0), r.Text(i, 1));
+  return out;
 }
 
 }  // namespace periscope::federationsender

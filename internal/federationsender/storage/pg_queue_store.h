@@ -41,6 +41,14 @@ class PgQueueStore final : public QueueStore {
                                          const std::string& peek_id) override;
   absl::StatusOr<std::vector<std::string>> EvictInboundPeeks(int64_t now_ms) override;
   absl::StatusOr<int64_t> InboundPeekCount() override;
+  absl::Status PutOutboundPeek(const OutboundPeekRecord& peek) override;
+  absl::StatusOr<std::vector<OutboundPeekRecord>> OutboundPeeks(
+      const std::string& room_id) override;
+  absl::StatusOr<bool> DeleteOutboundPeek(const std::string& room_id,
+                                          const std::string& server_name,
+                                          const std::string& peek_id) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LocalPeekers(
+      const std::string& room_id) override;
 
  private:
   pg::Pool& pool_;

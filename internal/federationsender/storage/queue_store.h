@@ -44,8 +44,28 @@ struct ExpiredPeek {
   std::string peek_id;
 };
 
+// Our peek into another server's room (MSC2444), renewed at half its interval while local
+// devices peek the room.
+struct OutboundPeekRecord {
+  std::string room_id;
+  std::string server_name;
+  std::string peek_id;
+  int64_t renewed_ts = 0;
+  int64_t renewal_interval_ms = 0;
+  // When it was recorded (kept by renewals).
+  int64_t created_ts = 0;
+};
+
+// A local device starting or ending its peek of a room (new_peek / retire_peek).
+struct LocalPeekerChange {
+  std::string user_id;
+  std::string device_id;
+  bool peeking = false;
+};
+
 // One message of the output stream, as the queue needs it: a room event, or (with
-// new_inbound_peek) a peek registered at this place of the room's stream.
+// new_inbound_peek) a peek registered at this place of the room's stream, or (with local_peeker)
+// a local device's peek starting or ending.
 struct RoomEventToQueue {
   std::string room_id;
   int64_t room_sequence = 0;
@@ -67,6 +87,7 @@ struct RoomEventToQueue {
   // Set on a new_inbound_peek message (room_id and room_sequence are then the message's, the
   // event fields empty): the peek is registered, or renewed if it exists.
   std::optional<InboundPeekRecord> new_inbound_peek;
+  std::optional<LocalPeekerChange> local_peeker;
 };
 
 struct QueuedPdu {
@@ -143,6 +164,18 @@ class QueueStore {
   virtual absl::StatusOr<std::vector<std::string>> EvictInboundPeeks(int64_t now_ms) = 0;
   // Live inbound peeks in all (a gauge).
   virtual absl::StatusOr<int64_t> InboundPeekCount() = 0;
+
+  // Outbound peeks: recorded or renewed (upsert; a renewal keeps created_ts), listed (every room's
+  // if `room_id` is empty), deleted (false if there was none).
+  virtual absl::Status PutOutboundPeek(const OutboundPeekRecord& peek) = 0;
+  virtual absl::StatusOr<std::vector<OutboundPeekRecord>> OutboundPeeks(
+      const std::string& room_id) = 0;
+  virtual absl::StatusOr<bool> DeleteOutboundPeek(const std::string& room_id,
+                                                  const std::string& server_name,
+                                                  const std::string& peek_id) = 0;
+  // The local devices peeking a room (user, device), as new_peek / retire_peek left them.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LocalPeekers(
+      const std::string& room_id) = 0;
 };
 
 }  // namespace periscope::federationsender

@@ -198,7 +198,9 @@ absl::StatusOr<Outcome> PlaceOne(RoomWriteTxn& txn, const std::string& room_id, 
                                GivenState(txn, room_id, input));
     if (!given) return NotProcessed("an event of its given state is unknown");
     PERISCOPE_ASSIGN_OR_RETURN(accepted.place.state_before, dag.StoreState(*given));
-    if (!ours) {
+    // A peek's snapshot is taken as the room's state, as our own join's is (see the proto).
+    const bool given_is_newer = ours || input.peek_snapshot();
+    if (!given_is_newer) {
       // Another server's event across a gap: what it says of the state is resolved with what we
       // know of the prev events we have, never taken instead of it (it may leave out a ban).
       PERISCOPE_ASSIGN_OR_RETURN(
@@ -217,7 +219,7 @@ absl::StatusOr<Outcome> PlaceOne(RoomWriteTxn& txn, const std::string& room_id, 
     // newer than whatever this server last knew of the room (nothing, or the state when it
     // left). Another server's event placed across a gap (its prev events could not be fetched,
     // its state came from /state) is, like any new event (check 6).
-    if (outcome.kind == Outcome::kAccepted && !ours) {
+    if (outcome.kind == Outcome::kAccepted && !given_is_newer) {
       PERISCOPE_ASSIGN_OR_RETURN(matrix::AuthEvents now,
                                  AuthStateAt(txn, dag, current, current, keys));
       if (absl::Status s = matrix::CheckAuthRules(pdu, now, version); !s.ok()) {

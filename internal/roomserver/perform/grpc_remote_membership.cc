@@ -52,6 +52,19 @@ class GrpcRemoteMembership final : public RemoteMembership {
     return Call(&fed::FederationApiService::Stub::PerformInvite, request, response);
   }
 
+  absl::StatusOr<std::string> Peek(const std::string& room_id,
+                                   const std::vector<std::string>& server_names) override {
+    fed::PerformOutboundPeekRequest request;
+    request.set_room_id(room_id);
+    for (const std::string& server : server_names) request.add_server_names(server);
+    fed::PerformOutboundPeekResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    grpc::Status s = stub_->PerformOutboundPeek(&context, request, &response);
+    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
+    return response.server_name();
+  }
+
  private:
   // One unary call with the deadline; the answer's event id.
   template <typename Request, typename Response>

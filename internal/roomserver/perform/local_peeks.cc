@@ -50,6 +50,33 @@ absl::Status EnqueueRetirePeek(RoomWriteTxn& txn, const std::string& room_id, co
   return QueueOutput(txn, output);
 }
 
+// Whether the room's state is here: a room known only from an invite (out of band) has none,
+// and is peeked over federation like an unknown one.
+absl::StatusOr<bool> HasState(RoomStore& store, const std::string& room_id,
+                              std::optional<int> version) {
+  if (!version) return false;
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<EventRecord> create,
+                             store.CurrentState(room_id, {{"m.room.create", ""}}));
+  return !create.empty();
+}
+
+// A federated peek's failure as the client sees it: the remote server's refusal as it was
+// (404, 403, 400), an unreachable or unusable server as 502 M_UNKNOWN.
+absl::Status PeekFailure(const std::string& room_id, const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kResourceExhausted:
+      return status;
+    default:
+      return MatrixError(
+          absl::StatusCode::kUnavailable, errcode::kUnknown,
+          absl::StrCat("Could not peek into ", room_id, " through any server: ", status.message()));
+  }
+}
+
 }  // namespace
 
 absl::Status CheckPeekable(const matrix::AuthEvents& state) {
@@ -72,17 +99,18 @@ absl::StatusOr<v1::PerformPeekResponse> LocalPeeks::Peek(const v1::PerformPeekRe
   PERISCOPE_ASSIGN_OR_RETURN(std::string room_id,
                              ResolveRoomIdOrAlias(store_, request.room_id_or_alias()));
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
-  if (!version) {
-    // A room version 12 id names no server: nothing says it is another server's room.
+  PERISCOPE_ASSIGN_OR_RETURN(bool has_state, HasState(store_, room_id, version));
+  if (!has_state) {
+    // Another server's room (a room version 12 id names no server: the via servers may).
+    std::vector<std::string> via(request.server_names().begin(), request.server_names().end());
     absl::StatusOr<matrix::SigilId> id = matrix::ParseSigilId(room_id, '!');
-    if (id.ok() && id->server_name != server_name_) {
+    const bool ours = id.ok() && id->server_name == server_name_;
+    if (remote_ == nullptr || (ours && via.empty())) {
       return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
-                         absl::StrCat("Room ", room_id,
-                                      " is not known here, and peeking into rooms on other "
-                                      "servers is not available yet"));
+                         absl::StrCat("Unknown room ", room_id));
     }
-    return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
-                       absl::StrCat("Unknown room ", room_id));
+    absl::StatusOr<std::string> peeked = remote_->Peek(room_id, via);
+    if (!peeked.ok()) return PeekFailure(room_id, peeked.status());
   }
   LocalPeek peek{request.user_id(), request.device_id(),
                  absl::ToUnixMillis(clock_.Now() + lifetime_)};

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "internal/roomserver/perform/remote_membership.h"
 #include "internal/roomserver/storage/room_store.h"
 #include "periscope/roomserver/v1/roomserver.pb.h"
 #include "pkg/clock/clock.h"
@@ -21,11 +22,19 @@ namespace periscope::roomserver {
 
 class LocalPeeks {
  public:
-  LocalPeeks(RoomStore& store, const Clock& clock, std::string server_name, absl::Duration lifetime)
-      : store_(store), clock_(clock), server_name_(std::move(server_name)), lifetime_(lifetime) {}
+  // `remote` (may be null: no federation) peeks rooms of other servers.
+  LocalPeeks(RoomStore& store, const Clock& clock, std::string server_name, absl::Duration lifetime,
+             RemoteMembership* remote = nullptr)
+      : store_(store),
+        clock_(clock),
+        server_name_(std::move(server_name)),
+        lifetime_(lifetime),
+        remote_(remote) {}
 
-  // Starts or renews a device's peek. 404 M_NOT_FOUND for an unknown room or alias (and for rooms
-  // of other servers until federated peeking lands), 403 M_FORBIDDEN unless the room is
+  // Starts or renews a device's peek. A room this server does not know is peeked over federation
+  // first (MSC2444, through request.server_names and the room id's server): its state is then
+  // here, and the peek goes on as for a local room; the remote server's refusal is the answer.
+  // 404 M_NOT_FOUND for an unknown room or alias, 403 M_FORBIDDEN unless the room is
   // world_readable and unencrypted, 400 M_BAD_STATE if the user is joined.
   absl::StatusOr<v1::PerformPeekResponse> Peek(const v1::PerformPeekRequest& request);
   // Ends a device's peek; 400 M_BAD_STATE if it has none.
@@ -39,6 +48,7 @@ class LocalPeeks {
   const Clock& clock_;
   const std::string server_name_;
   const absl::Duration lifetime_;
+  RemoteMembership* remote_;
 };
 
 // Why a room cannot be peeked into now (403 M_FORBIDDEN unless its history is world_readable and
