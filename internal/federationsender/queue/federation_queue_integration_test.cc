@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "internal/federationsender/consumer/output_consumer.h"
+#include "internal/federationsender/peeks/outbound_peeks.h"
 #include "internal/federationsender/queue/transaction_sender.h"
 #include "internal/federationsender/storage/pg_queue_store.h"
 #include "internal/roomserver/api/output_stream.h"
@@ -497,5 +498,117 @@ TEST_F(InboundPeekRelayTest, QueriesFilterByRoomServerAndPeek) {
   EXPECT_TRUE(store_->InboundPeeks("!other:a.test", "", "")->empty());
 }
 
+// Our peeks into other servers' rooms: renewed while a local device looks, ended when none does.
+class OutboundPeeksTest : public FederationQueueTest {
+ protected:
+  void SetUp() override {
+    FederationQueueTest::SetUp();
+    peeks_ = std::make_unique<OutboundPeeks>(
+        *store_, remote_, clock_,
+        [this](const std::string& room, const std::vector<std::pair<std::string, std::string>>& p) {
+          for (const auto& [user, device] : p) retired_.push_back(room + " " + user + "/" + device);
+          return absl::OkStatus();
+        });
+  }
+  // A local device's new_peek (peeking) or retire_peek at `seq` of the room's stream.
+  void LocalPeek(int64_t seq, const std::string& device, bool peeking) {
+    roomserver::v1::OutputEvent output;
+    output.set_room_id("!r:a.test");
+    output.set_room_sequence(seq);
+    if (peeking) {
+      output.mutable_new_peek()->set_user_id("@bob:a.test");
+      output.mutable_new_peek()->set_device_id(device);
+    } else {
+      output.mutable_retire_peek()->set_user_id("@bob:a.test");
+      output.mutable_retire_peek()->set_device_id(device);
+    }
+    std::string payload = roomserver::EncodeOutputPayload(output);
+    stream::Message message;
+    message.data = payload;
+    consumer_->Handle(message);
+  }
+  std::vector<std::string> Targets(const std::string& method) {
+    std::vector<std::string> out;
+    for (const auto& call : remote_.calls()) {
+      if (call.method == method) out.push_back(call.target);
+    }
+    return out;
+  }
+  std::unique_ptr<OutboundPeeks> peeks_;
+  std::vector<std::string> retired_;
+};
+
+TEST_F(OutboundPeeksTest, APeekIsRenewedAtHalfItsIntervalWhileADeviceLooks) {
+  remote_.On("far.test", "/_matrix/federation/v1/peek/",
+             FakeFederation::Answer(200, {{"renewal_interval", 20000}}));
+  LocalPeek(1, "PHONE", true);
+  ASSERT_TRUE(peeks_->Record("!r:a.test", "far.test", "pk1", 10000).ok());
+  clock_.Advance(absl::Milliseconds(4999));
+  peeks_->Sweep();
+  EXPECT_TRUE(remote_.calls().empty()) << "not before half the interval";
+  clock_.Advance(absl::Milliseconds(1));
+  peeks_->Sweep();
+  EXPECT_EQ(Targets("POST"),
+            (std::vector<std::string>{"/_matrix/federation/v1/peek/%21r%3Aa.test/pk1/renew"}));
+  auto renewed = *store_->OutboundPeeks("!r:a.test");
+  ASSERT_EQ(renewed.size(), 1u);
+  EXPECT_EQ(renewed[0].renewal_interval_ms, 20000) << "the server's new interval";
+  clock_.Advance(absl::Seconds(9));
+  peeks_->Sweep();
+  EXPECT_EQ(Targets("POST").size(), 1u) << "half of the new interval is 10 s";
+  EXPECT_TRUE(Targets("DELETE").empty());
+}
+
+TEST_F(OutboundPeeksTest, WhenTheLastDeviceGoesThePeekIsDeleted) {
+  remote_.On("far.test", "/_matrix/federation/v1/peek/",
+             FakeFederation::Answer(200, Json::object()));
+  LocalPeek(1, "PHONE", true);
+  LocalPeek(2, "LAPTOP", true);
+  ASSERT_TRUE(peeks_->Record("!r:a.test", "far.test", "pk1", 60000).ok());
+  clock_.Advance(OutboundPeeks::kGrace);
+  LocalPeek(3, "PHONE", false);
+  peeks_->Sweep();
+  EXPECT_TRUE(Targets("DELETE").empty()) << "the laptop still looks";
+  LocalPeek(4, "LAPTOP", false);
+  LocalPeek(2, "LAPTOP", true);  // a redelivery behind the retire: changes nothing
+  peeks_->Sweep();
+  EXPECT_EQ(Targets("DELETE"),
+            (std::vector<std::string>{"/_matrix/federation/v1/peek/%21r%3Aa.test/pk1"}));
+  EXPECT_TRUE(store_->OutboundPeeks("")->empty());
+  EXPECT_TRUE(retired_.empty()) << "our own DELETE retires nobody";
+}
+
+TEST_F(OutboundPeeksTest, AFreshPeekWaitsForItsDeviceAndAnUndeliverableDeleteIsRetried) {
+  ASSERT_TRUE(peeks_->Record("!r:a.test", "far.test", "pk1", 60000).ok());
+  peeks_->Sweep();
+  EXPECT_TRUE(remote_.calls().empty()) << "the device's new_peek is still on its way";
+  clock_.Advance(OutboundPeeks::kGrace);
+  remote_.On("far.test", "/_matrix/federation/v1/peek/",
+             [](const FakeFederation::Request&) -> absl::StatusOr<federation::FederationResponse> {
+               return absl::UnavailableError("down");
+             });
+  peeks_->Sweep();
+  EXPECT_EQ(store_->OutboundPeeks("")->size(), 1u) << "kept: the DELETE did not get through";
+  clock_.Advance(absl::Seconds(60));
+  peeks_->Sweep();
+  EXPECT_TRUE(store_->OutboundPeeks("")->empty()) << "it would have lapsed there anyway";
+}
+
+TEST_F(OutboundPeeksTest, APeekTheServerEndedIsForgottenAndItsDevicesAreTold) {
+  remote_.On("far.test", "/_matrix/federation/v1/peek/",
+             FakeFederation::Answer(404, {{"errcode", "M_NOT_FOUND"}}));
+  LocalPeek(1, "PHONE", true);
+  ASSERT_TRUE(peeks_->Record("!r:a.test", "far.test", "pk1", 10000).ok());
+  ASSERT_TRUE(peeks_->Record("!r:a.test", "near.test", "pk2", 10000).ok());
+  EXPECT_TRUE(absl::IsNotFound(peeks_->EndedByServer("!r:a.test", "near.test", "other")));
+  EXPECT_TRUE(absl::IsNotFound(peeks_->EndedByServer("!r:a.test", "evil.test", "pk2")))
+      << "a server ends only its own peeks";
+  ASSERT_TRUE(peeks_->EndedByServer("!r:a.test", "near.test", "pk2").ok());
+  EXPECT_TRUE(retired_.empty()) << "the peek through far.test still carries the room";
+  clock_.Advance(absl::Seconds(5));
+  peeks_->Sweep();  // far.test answers the renewal 404: it is gone too
+  EXPECT_TRUE(store_->OutboundPeeks("")->empty());
+  EXPECT_EQ(retired_, (std::vector<std::string>{"!r:a.test @bob:a.test/PHONE"}));
+}
 }  // namespace
 }  // namespace periscope::federationsender
