@@ -356,4 +356,22 @@ test("federated peeking, outbound: users of B peek a room on A and see what C sa
     await syncFor(b, bob, phone, (s) => s.rooms?.leave?.[other], "the room in leave after expired_peeks");
     await until("B forgot its peek", async () => (await gauge(b, "periscope_federation_outbound_peeks")) === 0);
   });
+
+  await t.test("peek, then join: make_join/send_join, the room moves from peek to join, the peek is DELETEd", async () => {
+    const r = await call(b, "POST", `${v3}/peek/${enc(room)}`, { token: bob.access_token, body: { servers: [A] } });
+    assert.equal(r.status, 200, r.text);
+    await syncFor(b, bob, phone, (s) => s.rooms?.peek?.[room], "the peeked room again");
+    await until("A has B's peek", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 1);
+    const joinedB = await call(b, "POST", `${v3}/join/${enc(room)}?server_name=${A}`, { token: bob.access_token, body: {} });
+    assert.equal(joinedB.status, 200, joinedB.text);
+    // (A join over federation brings the room's state whole, which may differ from the peek's:
+    // the room's state comes again with it, as after any state reset.)
+    const moved = await syncFor(b, bob, phone, (s) => s.rooms?.join?.[room], "the room in join");
+    const seen = [...(moved.state?.events ?? []), ...(moved.timeline?.events ?? [])];
+    assert.ok(seen.some((e) => e.type === "m.room.member" && e.state_key === bob.user_id && e.content.membership === "join"));
+    assert.ok(!(await syncFor(b, bob, phone, (s) => s, "a sync")).rooms?.peek?.[room], "no longer in peek");
+    await send(a, alice, room, "after the join");
+    await syncFor(b, bob, phone, (s) => bodies(s.rooms?.join?.[room]).includes("after the join"), "A's message, as a member");
+    await until("B's peek DELETEd on A", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 0);
+  });
 });

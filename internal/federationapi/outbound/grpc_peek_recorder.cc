@@ -28,6 +28,18 @@ class GrpcPeekRecorder final : public PeekRecorder {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<std::optional<std::string>> LivePeek(const std::string& room_id) override {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    fs::QueryOutboundPeeksRequest request;
+    request.set_room_id(room_id);
+    fs::QueryOutboundPeeksResponse response;
+    grpc::Status s = stub_->QueryOutboundPeeks(&context, request, &response);
+    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
+    if (response.peeks().empty()) return std::nullopt;
+    return response.peeks(0).server_name();
+  }
+
   absl::Status EndedByServer(const std::string& room_id, const std::string& server_name,
                              const std::string& peek_id) override {
     grpc::ClientContext context;

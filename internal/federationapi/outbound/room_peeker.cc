@@ -207,6 +207,15 @@ absl::StatusOr<v1::PerformOutboundPeekResponse> RoomPeeker::Peek(
   for (const std::string& server : request.server_names()) add(server);
   if (size_t colon = room_id.find(':'); colon != std::string::npos) add(room_id.substr(colon + 1));
 
+  // Several local devices peeking one room share one peek.
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> live, recorder_.LivePeek(room_id));
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> known, rooms_.RoomVersion(room_id));
+  if (live && known) {
+    v1::PerformOutboundPeekResponse shared;
+    shared.set_server_name(*live);
+    shared.set_room_version(absl::StrCat(*known));
+    return shared;
+  }
   absl::StatusOr<v1::PerformOutboundPeekResponse> result =
       MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
                   absl::StrCat("No known servers for room ", room_id));

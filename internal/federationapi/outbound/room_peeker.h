@@ -44,6 +44,7 @@ class RoomPeeker {
         being_joined_(being_joined),
         process_parked_(std::move(process_parked)) {}
 
+  // A live peek of the room (another local device's) is shared: nothing is sent.
   // NOT_FOUND when no server could be asked or none knows the room; a refusal (403, 400) as it
   // came; UNAVAILABLE when no server answered or an answer could not be used.
   absl::StatusOr<v1::PerformOutboundPeekResponse> Peek(

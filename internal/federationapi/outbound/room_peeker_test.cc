@@ -27,6 +27,7 @@ constexpr char kRoom[] = "!lobby:res.test";
 class RecordingRooms : public RoomInput {
  public:
   absl::StatusOr<std::optional<int>> RoomVersion(const std::string&) override {
+    if (known) return 10;
     return std::nullopt;
   }
   absl::StatusOr<roomserver::v1::InputRoomEventsResponse> Input(
@@ -45,6 +46,7 @@ class RecordingRooms : public RoomInput {
 
   std::vector<roomserver::v1::InputRoomEventsRequest> requests;
   bool soft_fail_latest = false;
+  bool known = false;
 };
 
 class RecordingRecorder : public PeekRecorder {
@@ -56,6 +58,10 @@ class RecordingRecorder : public PeekRecorder {
   }
   absl::Status EndedByServer(const std::string&, const std::string&, const std::string&) override {
     return absl::OkStatus();
+  }
+  absl::StatusOr<std::optional<std::string>> LivePeek(const std::string&) override {
+    if (records.empty()) return std::nullopt;
+    return records.back().server;
   }
   struct Recorded {
     std::string room_id, server, peek_id;
@@ -168,6 +174,16 @@ TEST_F(RoomPeekerTest, DendritesShapeIsTakenInAndRecorded) {
   EXPECT_EQ(put.method, "PUT");
   EXPECT_NE(put.target.find("ver=10"), std::string::npos);
   EXPECT_NE(put.target.find(recorder_.records[0].peek_id), std::string::npos);
+}
+
+TEST_F(RoomPeekerTest, ASecondDeviceSharesTheLivePeek) {
+  Answers("res.test", DendriteAnswer());
+  ASSERT_TRUE(peeker_->Peek(Request({})).ok());
+  rooms_.known = true;  // the first peek's state is in
+  absl::StatusOr<v1::PerformOutboundPeekResponse> again = peeker_->Peek(Request({}));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->server_name(), "res.test");
+  EXPECT_EQ(Calls("PUT").size(), 1u) << "one peek for both";
 }
 
 TEST_F(RoomPeekerTest, TheFinalShapeIsTakenInTheSameWay) {

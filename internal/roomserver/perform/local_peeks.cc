@@ -50,16 +50,6 @@ absl::Status EnqueueRetirePeek(RoomWriteTxn& txn, const std::string& room_id, co
   return QueueOutput(txn, output);
 }
 
-// Whether the room's state is here: a room known only from an invite (out of band) has none,
-// and is peeked over federation like an unknown one.
-absl::StatusOr<bool> HasState(RoomStore& store, const std::string& room_id,
-                              std::optional<int> version) {
-  if (!version) return false;
-  PERISCOPE_ASSIGN_OR_RETURN(std::vector<EventRecord> create,
-                             store.CurrentState(room_id, {{"m.room.create", ""}}));
-  return !create.empty();
-}
-
 // A federated peek's failure as the client sees it: the remote server's refusal as it was
 // (404, 403, 400), an unreachable or unusable server as 502 M_UNKNOWN.
 absl::Status PeekFailure(const std::string& room_id, const absl::Status& status) {
@@ -94,18 +84,31 @@ absl::Status CheckPeekable(const matrix::AuthEvents& state) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> LocalPeeks::PeekOverFederation(const std::string& room_id) {
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
+  if (!version) return true;
+  PERISCOPE_ASSIGN_OR_RETURN(std::vector<EventRecord> create,
+                             store_.CurrentState(room_id, {{"m.room.create", ""}}));
+  // Known only from an invite (out of band): no state to peek at.
+  if (create.empty()) return true;
+  PERISCOPE_ASSIGN_OR_RETURN(bool in_room, store_.HasJoinedMemberOf(room_id, server_name_));
+  if (in_room) return false;
+  // None of our users is in it: what we hold may be stale (an earlier peek, users who left) and
+  // nothing keeps it current, unless it is our own room (then nobody else has more).
+  absl::StatusOr<matrix::Json> event = matrix::ParseJson(create.front().event_json);
+  absl::StatusOr<matrix::SigilId> creator =
+      matrix::ParseSigilId(event.ok() ? matrix::StringField(*event, "sender") : "", '@');
+  return !creator.ok() || creator->server_name != server_name_;
+}
+
 absl::StatusOr<v1::PerformPeekResponse> LocalPeeks::Peek(const v1::PerformPeekRequest& request) {
   PERISCOPE_RETURN_IF_ERROR(CheckDevice(request.user_id(), request.device_id()));
   PERISCOPE_ASSIGN_OR_RETURN(std::string room_id,
                              ResolveRoomIdOrAlias(store_, request.room_id_or_alias()));
-  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
-  PERISCOPE_ASSIGN_OR_RETURN(bool has_state, HasState(store_, room_id, version));
-  if (!has_state) {
-    // Another server's room (a room version 12 id names no server: the via servers may).
+  PERISCOPE_ASSIGN_OR_RETURN(bool over_federation, PeekOverFederation(room_id));
+  if (over_federation) {
     std::vector<std::string> via(request.server_names().begin(), request.server_names().end());
-    absl::StatusOr<matrix::SigilId> id = matrix::ParseSigilId(room_id, '!');
-    const bool ours = id.ok() && id->server_name == server_name_;
-    if (remote_ == nullptr || (ours && via.empty())) {
+    if (remote_ == nullptr) {
       return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
                          absl::StrCat("Unknown room ", room_id));
     }

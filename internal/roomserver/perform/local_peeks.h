@@ -39,6 +39,10 @@ class LocalPeeks {
   absl::StatusOr<v1::PerformPeekResponse> Peek(const v1::PerformPeekRequest& request);
   // Ends a device's peek; 400 M_BAD_STATE if it has none.
   absl::Status Unpeek(const v1::PerformUnpeekRequest& request);
+  // Whether a peek of the room goes over federation first: the room is unknown, or known without
+  // state (an invite), or another server's room none of our users is in (what we hold of it may
+  // be stale, and only a federated peek relays its events to us).
+  absl::StatusOr<bool> PeekOverFederation(const std::string& room_id);
   // The room's live local peekers.
   absl::StatusOr<v1::QueryLocalPeekersResponse> Peekers(
       const v1::QueryLocalPeekersRequest& request);
