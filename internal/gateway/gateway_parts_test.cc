@@ -118,6 +118,8 @@ TEST(StatusMappingTest, Table) {
       {absl::ResourceExhaustedError("x"), 429, "M_LIMIT_EXCEEDED"},
       {absl::UnimplementedError("x"), 501, "M_UNRECOGNIZED"},
       {absl::UnavailableError("x"), 503, "M_UNKNOWN"},
+      // Another server unreachable or its answer unusable (a join, a peek) names itself.
+      {MatrixError(absl::StatusCode::kUnavailable, "M_UNKNOWN", "x"), 502, "M_UNKNOWN"},
       {absl::DeadlineExceededError("x"), 504, "M_UNKNOWN"},
       {absl::CancelledError("x"), 503, "M_UNKNOWN"},
       {absl::InternalError("secret detail"), 500, "M_UNKNOWN"},

@@ -34,6 +34,9 @@ HttpError MapStatus(const absl::Status& status) {
     case absl::StatusCode::kUnimplemented:
       return {501, std::string(errcode::kUnrecognized), "This endpoint is not implemented yet"};
     case absl::StatusCode::kUnavailable:
+      // With an errcode: another server could not be reached or gave an answer that cannot be
+      // used (a join, a peek): 502, and the message says which.
+      if (given) return {502, *given, message};
       // A component (or its database) is down or overloaded; the client should retry.
       return {503, std::string(errcode::kUnknown),
               "A server component is unavailable; try again shortly"};

@@ -41,7 +41,7 @@ struct RoomserverComponent::Parts {
         directory(store, config.server_name),
         peeks(store, clock, config.server_name, config.peeking.local_peek_lifetime,
               remote_membership.get()),
-        inbound_peeks(store, clock),
+        inbound_peeks(store, clock, config.server_name),
         input(store, clock, config.server_name),
         templates(store, writer),
         out_of_band(config.server_name, store, clock),

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "pkg/matrix/auth_events.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/identifiers.h"
 #include "pkg/matrix/server_acl.h"
@@ -112,7 +113,7 @@ absl::StatusOr<matrix::Json> InboundPeekHandler::StartPeek(
   request.set_renewal_interval_ms(absl::ToInt64Milliseconds(options_.renewal_interval));
   PERISCOPE_ASSIGN_OR_RETURN(roomserver::v1::PerformInboundPeekResponse snapshot,
                              rooms_.InboundPeek(request));
-  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json answer, Answer(snapshot));
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json answer, Answer(room_id, snapshot));
   // The peek is registered when the federationsender reads new_inbound_peek from the stream,
   // usually within milliseconds: answer once it has, so that a renewal or a DELETE sent at once
   // finds it. (Past the wait the answer goes anyway: the registration follows.)
@@ -130,7 +131,7 @@ absl::StatusOr<matrix::Json> InboundPeekHandler::StartPeek(
 }
 
 absl::StatusOr<matrix::Json> InboundPeekHandler::Answer(
-    const roomserver::v1::PerformInboundPeekResponse& snapshot) {
+    const std::string& room_id, const roomserver::v1::PerformInboundPeekResponse& snapshot) {
   int room_version = 0;
   if (!absl::SimpleAtoi(snapshot.room_version(), &room_version)) {
     return absl::InternalError("the roomserver named no room version");
@@ -152,6 +153,19 @@ absl::StatusOr<matrix::Json> InboundPeekHandler::Answer(
   PERISCOPE_ASSIGN_OR_RETURN(std::vector<StoredPdu> events,
                              room_reads_.EventsById({wanted.begin(), wanted.end()}));
   PERISCOPE_ASSIGN_OR_RETURN(std::vector<StoredPdu> chain, reads_.AuthChain(events, room_version));
+  // Dendrite's auth_chain must hold every auth event of the state, those in the state too (the
+  // create event above all: Dendrite refuses an auth_chain without it).
+  std::set<std::string> authorising;
+  for (const std::vector<StoredPdu>* list : {&events, &chain}) {
+    for (const StoredPdu& e : *list) {
+      matrix::Json event = matrix::Json::parse(e.json, nullptr, false);
+      if (!event.is_object()) continue;
+      for (const std::string& id : matrix::AuthEventIdsOf(event, room_version)) {
+        authorising.insert(id);
+      }
+    }
+  }
+  if (room_version >= 12) authorising.insert(matrix::CreateEventIdOfRoom(room_id));
   matrix::Json state = matrix::Json::array();
   matrix::Json all = matrix::Json::array();
   matrix::Json latest;
@@ -163,6 +177,9 @@ absl::StatusOr<matrix::Json> InboundPeekHandler::Answer(
   }
   if (latest.is_null()) return absl::InternalError("the snapshot's latest event is not stored");
   matrix::Json auth_chain = matrix::Json::array();
+  for (const StoredPdu& e : events) {
+    if (authorising.contains(e.event_id)) auth_chain.push_back(PduForFederation(e));
+  }
   for (const StoredPdu& e : chain) {
     matrix::Json pdu = PduForFederation(e);
     auth_chain.push_back(pdu);
@@ -185,6 +202,12 @@ absl::StatusOr<matrix::Json> InboundPeekHandler::Renew(const std::string& origin
                                                        const std::string& peek_id) {
   auto renew = [&]() -> absl::StatusOr<matrix::Json> {
     PERISCOPE_RETURN_IF_ERROR(CheckIds(room_id, peek_id));
+    // A server the room's ACL came to deny since its PUT renews nothing.
+    PERISCOPE_ASSIGN_OR_RETURN(matrix::Json acl, rooms_.ServerAcl(room_id));
+    if (!matrix::ServerAllowedByAcl(acl, origin)) {
+      return MatrixError(absl::StatusCode::kPermissionDenied, errcode::kForbidden,
+                         "Forbidden by server ACLs");
+    }
     PERISCOPE_ASSIGN_OR_RETURN(int64_t interval, registry_.Renew(room_id, origin, peek_id));
     return matrix::Json{{"renewal_interval", interval}};
   };

@@ -65,7 +65,8 @@ class InboundPeekHandler {
                                          const std::string& peek_id,
                                          const std::vector<std::string>& supported_versions);
   // The JSON answer of a snapshot.
-  absl::StatusOr<matrix::Json> Answer(const roomserver::v1::PerformInboundPeekResponse& snapshot);
+  absl::StatusOr<matrix::Json> Answer(const std::string& room_id,
+                                      const roomserver::v1::PerformInboundPeekResponse& snapshot);
   void Count(absl::string_view request, const absl::Status& status);
 
   RoomInput& rooms_;

@@ -1,5 +1,6 @@
 #include "internal/federationapi/outbound/room_peeker.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,8 @@ constexpr int kMinRoomVersion = 4;
 constexpr int kMaxRoomVersion = 12;
 // The peeked server snapshots the room: it may be busy with a big one.
 constexpr absl::Duration kPeekTimeout = absl::Seconds(60);
+constexpr int64_t kMinRenewalIntervalMs = 1000;
+constexpr int64_t kMaxRenewalIntervalMs = int64_t{7} * 24 * 3600 * 1000;
 constexpr char kPeekIdAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 absl::Status BadAnswer(const std::string& server, absl::string_view why) {
@@ -59,7 +62,9 @@ absl::StatusOr<RoomPeeker::Snapshot> RoomPeeker::ParseAnswer(const matrix::Json&
   if (!interval.is_number_integer() || interval.get<int64_t>() <= 0) {
     return BadAnswer(server, "renewal_interval is not a positive integer");
   }
-  out.renewal_interval_ms = interval.get<int64_t>();
+  // Kept within reason: a 1 ms interval would have us renew every sweep, a huge one overflow.
+  out.renewal_interval_ms =
+      std::clamp<int64_t>(interval.get<int64_t>(), kMinRenewalIntervalMs, kMaxRenewalIntervalMs);
   const matrix::Json& per_extremity = matrix::JsonField(answer, "latest_event_state_ids");
   const matrix::Json& events = matrix::JsonField(answer, "events");
   const bool final_shape = per_extremity.is_object() && !per_extremity.empty() && events.is_array();
@@ -89,20 +94,22 @@ absl::StatusOr<RoomPeeker::Snapshot> RoomPeeker::ParseAnswer(const matrix::Json&
     absl::StatusOr<std::string> id = matrix::ComputeEventId(e, out.room_version);
     if (id.ok()) by_id.emplace(*id, &e);
   }
-  // The deepest forward extremity is the latest event.
+  // The deepest forward extremity is the latest event (the first, among equals).
   std::string latest_id;
-  int64_t latest_depth = -1;
   for (const auto& [id, ids] : per_extremity.items()) {
     auto found = by_id.find(id);
     if (found == by_id.end()) return BadAnswer(server, "it names an event it does not carry");
-    if (DepthOf(*found->second) > latest_depth) {
-      latest_depth = DepthOf(*found->second);
+    if (latest_id.empty() || DepthOf(*found->second) > DepthOf(*by_id.find(latest_id)->second)) {
       latest_id = id;
     }
   }
+  auto latest_state = per_extremity.find(latest_id);
+  if (latest_id.empty() || latest_state == per_extremity.end()) {
+    return BadAnswer(server, "it names no latest event");
+  }
   std::set<std::string> state_ids;
   for (const matrix::Json* list :
-       {&matrix::JsonField(answer, "common_state_ids"), &per_extremity[latest_id]}) {
+       {&matrix::JsonField(answer, "common_state_ids"), &*latest_state}) {
     if (!list->is_array()) return BadAnswer(server, "a list of state ids is not a list");
     for (const matrix::Json& id : *list) {
       if (!id.is_string()) return BadAnswer(server, "a state id is not a string");
@@ -117,7 +124,7 @@ absl::StatusOr<RoomPeeker::Snapshot> RoomPeeker::ParseAnswer(const matrix::Json&
   for (const auto& [id, event] : by_id) {
     if (id != latest_id && !state_ids.contains(id)) out.chain.push_back(*event);
   }
-  out.latest = *by_id.at(latest_id);
+  out.latest = *by_id.find(latest_id)->second;
   return out;
 }
 
@@ -195,8 +202,34 @@ absl::StatusOr<v1::PerformOutboundPeekResponse> RoomPeeker::PeekThrough(const st
 
 absl::StatusOr<v1::PerformOutboundPeekResponse> RoomPeeker::Peek(
     const v1::PerformOutboundPeekRequest& request) {
+  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(request.room_id()));
+  std::shared_ptr<Attempt> attempt;
+  bool first = false;
+  {
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<Attempt>& slot = in_flight_[request.room_id()];
+    if (slot == nullptr) {
+      slot = std::make_shared<Attempt>();
+      first = true;
+    }
+    attempt = slot;
+  }
+  if (!first) {
+    attempt->done.WaitForNotification();
+    return attempt->result;
+  }
+  attempt->result = PeekNow(request);
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(request.room_id());
+  }
+  attempt->done.Notify();
+  return attempt->result;
+}
+
+absl::StatusOr<v1::PerformOutboundPeekResponse> RoomPeeker::PeekNow(
+    const v1::PerformOutboundPeekRequest& request) {
   const std::string& room_id = request.room_id();
-  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(room_id));
   std::vector<std::string> servers;
   auto add = [&](const std::string& server) {
     if (server.empty() || server == our_server_name_ || servers.size() >= kMaxCandidates) return;

@@ -16,10 +16,14 @@
 // (rooms_being_joined.h) and processed once the state is in.
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "internal/federationapi/inbound/room_input.h"
 #include "internal/federationapi/inbound/rooms_being_joined.h"
 #include "internal/federationapi/keyring/keyring.h"
@@ -44,7 +48,8 @@ class RoomPeeker {
         being_joined_(being_joined),
         process_parked_(std::move(process_parked)) {}
 
-  // A live peek of the room (another local device's) is shared: nothing is sent.
+  // A live peek of the room (another local device's) is shared: nothing is sent; so is a peek of
+  // it under way (one PUT, and one snapshot taken in, for devices peeking at once).
   // NOT_FOUND when no server could be asked or none knows the room; a refusal (403, 400) as it
   // came; UNAVAILABLE when no server answered or an answer could not be used.
   absl::StatusOr<v1::PerformOutboundPeekResponse> Peek(
@@ -65,6 +70,12 @@ class RoomPeeker {
   static constexpr size_t kMaxCandidates = 5;
 
  private:
+  struct Attempt {
+    absl::Notification done;
+    absl::StatusOr<v1::PerformOutboundPeekResponse> result = absl::UnknownError("under way");
+  };
+  absl::StatusOr<v1::PerformOutboundPeekResponse> PeekNow(
+      const v1::PerformOutboundPeekRequest& request);
   absl::StatusOr<v1::PerformOutboundPeekResponse> PeekThrough(const std::string& room_id,
                                                               const std::string& server);
   absl::Status TakeIn(const std::string& room_id, const std::string& server,
@@ -77,6 +88,8 @@ class RoomPeeker {
   PeekRecorder& recorder_;
   RoomsBeingJoined* being_joined_;
   ParkedProcessor process_parked_;
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Attempt>> in_flight_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace periscope::federationapi

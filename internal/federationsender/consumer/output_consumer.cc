@@ -64,7 +64,8 @@ absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::O
       std::find(added.adds_state_event_ids().begin(), added.adds_state_event_ids().end(),
                 added.event_id()) != added.adds_state_event_ids().end();
   const std::string type = matrix::StringField(event, "type");
-  if (entered_state && matrix::StringField(event, "state_key").empty()) {
+  if (entered_state && event.contains("state_key") &&
+      matrix::StringField(event, "state_key").empty()) {
     // MSC2444: peeking needs world_readable history and no encryption.
     out.ends_inbound_peeks =
         type == "m.room.encryption" ||

@@ -133,7 +133,7 @@ void OutboundPeeks::Renew(const OutboundPeekRecord& peek) {
   OutboundPeekRecord renewed = peek;
   renewed.renewed_ts = absl::ToUnixMillis(clock_.Now());
   renewed.renewal_interval_ms = interval->get<int64_t>();
-  if (absl::Status s = store_.PutOutboundPeek(renewed); !s.ok()) {
+  if (absl::Status s = store_.RenewOutboundPeek(renewed).status(); !s.ok()) {
     logging::Warn("federationsender.outbound_peek_store_failed",
                   {{"room_id", peek.room_id}, {"error", s}});
   }
@@ -151,7 +151,10 @@ void OutboundPeeks::Sweep() {
     absl::StatusOr<std::vector<std::pair<std::string, std::string>>> peekers =
         store_.LocalPeekers(peek.room_id);
     if (!peekers.ok()) continue;
-    if (peekers->empty() && now - peek.created_ts >= absl::ToInt64Milliseconds(kGrace)) {
+    // A peek no local device has looked through yet may be waiting for its device's new_peek
+    // (the stream lags behind the peek's start): it gets kGrace.
+    if (peekers->empty() &&
+        (peek.confirmed || now - peek.created_ts >= absl::ToInt64Milliseconds(kGrace))) {
       // Nobody here looks any more. A DELETE that cannot be delivered is tried again at the
       // next sweep until the peek would have lapsed anyway.
       if (Delete(peek) || now > peek.renewed_ts + peek.renewal_interval_ms) {

@@ -36,10 +36,10 @@ class OutboundPeeks {
     // expired_peeks received.
     std::function<void()> on_expired_received;
   };
-  // A peek recorded less than this ago is kept even with no local peeker: the device's new_peek
-  // follows the federated peek through the stream. (Only a peek whose device left within this
-  // of its start waits for it before its DELETE.)
-  static constexpr absl::Duration kGrace = absl::Seconds(5);
+  // A peek no local device's new_peek has come for since it was recorded is kept this long
+  // without local peekers: the device's new_peek follows the federated peek through the stream,
+  // which may lag. (Once one came, the last device's going ends the peek at once.)
+  static constexpr absl::Duration kGrace = absl::Minutes(5);
 
   OutboundPeeks(QueueStore& store, federation::FederationCaller& federation, const Clock& clock,
                 RetireLocalPeeks retire, Counters counters = {},

@@ -562,10 +562,9 @@ TEST_F(OutboundPeeksTest, APeekIsRenewedAtHalfItsIntervalWhileADeviceLooks) {
 TEST_F(OutboundPeeksTest, WhenTheLastDeviceGoesThePeekIsDeleted) {
   remote_.On("far.test", "/_matrix/federation/v1/peek/",
              FakeFederation::Answer(200, Json::object()));
-  LocalPeek(1, "PHONE", true);
-  LocalPeek(2, "LAPTOP", true);
   ASSERT_TRUE(peeks_->Record("!r:a.test", "far.test", "pk1", 60000).ok());
-  clock_.Advance(OutboundPeeks::kGrace);
+  LocalPeek(1, "PHONE", true);  // the device whose peek began it
+  LocalPeek(2, "LAPTOP", true);
   LocalPeek(3, "PHONE", false);
   peeks_->Sweep();
   EXPECT_TRUE(Targets("DELETE").empty()) << "the laptop still looks";
@@ -579,7 +578,7 @@ TEST_F(OutboundPeeksTest, WhenTheLastDeviceGoesThePeekIsDeleted) {
 }
 
 TEST_F(OutboundPeeksTest, AFreshPeekWaitsForItsDeviceAndAnUndeliverableDeleteIsRetried) {
-  ASSERT_TRUE(peeks_->Record("!r:a.test", "far.test", "pk1", 60000).ok());
+  ASSERT_TRUE(peeks_->Record("!r:a.test", "far.test", "pk1", 600000).ok());
   peeks_->Sweep();
   EXPECT_TRUE(remote_.calls().empty()) << "the device's new_peek is still on its way";
   clock_.Advance(OutboundPeeks::kGrace);
@@ -589,7 +588,7 @@ TEST_F(OutboundPeeksTest, AFreshPeekWaitsForItsDeviceAndAnUndeliverableDeleteIsR
              });
   peeks_->Sweep();
   EXPECT_EQ(store_->OutboundPeeks("")->size(), 1u) << "kept: the DELETE did not get through";
-  clock_.Advance(absl::Seconds(60));
+  clock_.Advance(absl::Minutes(10));
   peeks_->Sweep();
   EXPECT_TRUE(store_->OutboundPeeks("")->empty()) << "it would have lapsed there anyway";
 }

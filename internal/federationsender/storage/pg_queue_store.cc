@@ -79,6 +79,8 @@ CREATE TABLE federationsender_outbound_peeks (
   renewed_ts BIGINT NOT NULL,
   renewal_interval_ms BIGINT NOT NULL,
   created_ts BIGINT NOT NULL,
+  -- Set once a local device's peek of the room came through the stream after the peek began.
+  confirmed BOOLEAN NOT NULL DEFAULT false,
   PRIMARY KEY (room_id, server_name, peek_id)
 );
 CREATE TABLE federationsender_local_peekers (
@@ -234,9 +236,18 @@ constexpr pg::Statement kPutOutboundPeek{
     "renewal_interval_ms = EXCLUDED.renewal_interval_ms"};
 constexpr pg::Statement kOutboundPeeks{
     "federationsender_outbound_peeks",
-    "SELECT room_id, server_name, peek_id, renewed_ts, renewal_interval_ms, created_ts "
-    "FROM federationsender_outbound_peeks WHERE ($1 = '' OR room_id = $1) "
+    "SELECT room_id, server_name, peek_id, renewed_ts, renewal_interval_ms, created_ts, "
+    "confirmed FROM federationsender_outbound_peeks WHERE ($1 = '' OR room_id = $1) "
     "ORDER BY room_id, server_name, peek_id"};
+constexpr pg::Statement kConfirmOutboundPeeks{
+    "federationsender_confirm_outbound_peeks",
+    "UPDATE federationsender_outbound_peeks SET confirmed = true WHERE room_id = $1 AND "
+    "NOT confirmed"};
+// A renewal updates the peek if it is still held (never brings back one that ended meanwhile).
+constexpr pg::Statement kRenewOutboundPeek{
+    "federationsender_renew_outbound_peek",
+    "UPDATE federationsender_outbound_peeks SET renewed_ts = $4, renewal_interval_ms = $5 "
+    "WHERE room_id = $1 AND server_name = $2 AND peek_id = $3"};
 constexpr pg::Statement kDeleteOutboundPeek{
     "federationsender_delete_outbound_peek",
     "DELETE FROM federationsender_outbound_peeks WHERE room_id = $1 AND server_name = $2 AND "
@@ -284,6 +295,9 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
       PERISCOPE_RETURN_IF_ERROR(c.Query(peeker->peeking ? kAddLocalPeeker : kRemoveLocalPeeker,
                                         {event.room_id, peeker->user_id, peeker->device_id})
                                     .status());
+      if (peeker->peeking) {
+        PERISCOPE_RETURN_IF_ERROR(c.Query(kConfirmOutboundPeeks, {event.room_id}).status());
+      }
     } else if (const std::optional<InboundPeekRecord>& peek = event.new_inbound_peek) {
       PERISCOPE_RETURN_IF_ERROR(
           c.Query(kUpsertInboundPeek,
@@ -506,7 +520,7 @@ absl::StatusOr<std::vector<OutboundPeekRecord>> PgQueueStore::OutboundPeeks(
   std::vector<OutboundPeekRecord> out;
   for (int i = 0; i < r.rows(); ++i) {
     out.push_back({std::string(r.Text(i, 0)), std::string(r.Text(i, 1)), std::string(r.Text(i, 2)),
-                   r.Int(i, 3), r.Int(i, 4), r.Int(i, 5)});
+                   r.Int(i, 3), r.Int(i, 4), r.Int(i, 5), r.Bool(i, 6)});
   }
   return out;
 }
@@ -525,6 +539,13 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> PgQueueStore::L
   std::vector<std::pair<std::string, std::string>> out;
   for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0), r.Text(i, 1));
   return out;
+}
+
+absl::StatusOr<bool> PgQueueStore::RenewOutboundPeek(const OutboundPeekRecord& peek) {
+  PERISCOPE_ASSIGN_OR_RETURN(
+      pg::Result r, pool_.Query(kRenewOutboundPeek, {peek.room_id, peek.server_name, peek.peek_id,
+                                                     peek.renewed_ts, peek.renewal_interval_ms}));
+  return r.affected() > 0;
 }
 
 }  // namespace periscope::federationsender

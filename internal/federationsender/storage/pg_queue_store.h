@@ -44,6 +44,7 @@ class PgQueueStore final : public QueueStore {
   absl::Status PutOutboundPeek(const OutboundPeekRecord& peek) override;
   absl::StatusOr<std::vector<OutboundPeekRecord>> OutboundPeeks(
       const std::string& room_id) override;
+  absl::StatusOr<bool> RenewOutboundPeek(const OutboundPeekRecord& peek) override;
   absl::StatusOr<bool> DeleteOutboundPeek(const std::string& room_id,
                                           const std::string& server_name,
                                           const std::string& peek_id) override;

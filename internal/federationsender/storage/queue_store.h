@@ -54,6 +54,8 @@ struct OutboundPeekRecord {
   int64_t renewal_interval_ms = 0;
   // When it was recorded (kept by renewals).
   int64_t created_ts = 0;
+  // A local device's new_peek of the room came through the stream since it was recorded.
+  bool confirmed = false;
 };
 
 // A local device starting or ending its peek of a room (new_peek / retire_peek).
@@ -170,6 +172,8 @@ class QueueStore {
   virtual absl::Status PutOutboundPeek(const OutboundPeekRecord& peek) = 0;
   virtual absl::StatusOr<std::vector<OutboundPeekRecord>> OutboundPeeks(
       const std::string& room_id) = 0;
+  // Renews a held peek (renewed_ts, renewal_interval_ms); false if it is no longer held.
+  virtual absl::StatusOr<bool> RenewOutboundPeek(const OutboundPeekRecord& peek) = 0;
   virtual absl::StatusOr<bool> DeleteOutboundPeek(const std::string& room_id,
                                                   const std::string& server_name,
                                                   const std::string& peek_id) = 0;

@@ -41,7 +41,11 @@ absl::StatusOr<v1::PerformInboundPeekResponse> InboundPeeks::Peek(
     return absl::InvalidArgumentError("renewal_interval_ms must be positive");
   }
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
-  if (!version) {
+  // A room none of our users is in is not ours to serve: what we hold of it (an earlier peek of
+  // our own, users who left) may be stale, and nothing would be relayed.
+  PERISCOPE_ASSIGN_OR_RETURN(bool in_room, version ? store_.HasJoinedMemberOf(room_id, server_name_)
+                                                   : absl::StatusOr<bool>(false));
+  if (!version || !in_room) {
     return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
                        absl::StrCat("Unknown room ", room_id));
   }

@@ -20,18 +20,20 @@ namespace periscope::roomserver {
 
 class InboundPeeks {
  public:
-  InboundPeeks(RoomStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  InboundPeeks(RoomStore& store, const Clock& clock, std::string server_name)
+      : store_(store), clock_(clock), server_name_(std::move(server_name)) {}
 
-  // 404 M_NOT_FOUND for an unknown room; 400 M_UNRECOGNIZED for a bad peek id;
-  // 400 M_INCOMPATIBLE_ROOM_VERSION when the room's version is not offered (no versions offered
-  // means version 1 only, as for make_join); 403 M_FORBIDDEN unless world_readable and
-  // unencrypted. The answer carries the room version, the latest event and the state after each
+  // 404 M_NOT_FOUND for a room unknown here or none of our users is in; 400 M_UNRECOGNIZED for a
+  // bad peek id; 400 M_INCOMPATIBLE_ROOM_VERSION when the room's version is not offered (no
+  // versions offered means version 1 only, as for make_join); 403 M_FORBIDDEN unless world_readable
+  // and unencrypted. The answer carries the room version, the latest event and the state after each
   // forward extremity (common part and per-extremity rest), as event ids.
   absl::StatusOr<v1::PerformInboundPeekResponse> Peek(const v1::PerformInboundPeekRequest& request);
 
  private:
   RoomStore& store_;
   const Clock& clock_;
+  const std::string server_name_;
 };
 
 }  // namespace periscope::roomserver

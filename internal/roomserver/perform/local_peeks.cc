@@ -106,11 +106,19 @@ absl::StatusOr<v1::PerformPeekResponse> LocalPeeks::Peek(const v1::PerformPeekRe
   PERISCOPE_ASSIGN_OR_RETURN(std::string room_id,
                              ResolveRoomIdOrAlias(store_, request.room_id_or_alias()));
   PERISCOPE_ASSIGN_OR_RETURN(bool over_federation, PeekOverFederation(room_id));
+  std::vector<std::string> via(request.server_names().begin(), request.server_names().end());
+  absl::StatusOr<matrix::SigilId> id = matrix::ParseSigilId(room_id, '!');
+  if (over_federation && via.empty() && id.ok() && id->server_name == server_name_) {
+    // Our own room id, and nowhere else to ask.
+    return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
+                       absl::StrCat("Unknown room ", room_id));
+  }
   if (over_federation) {
-    std::vector<std::string> via(request.server_names().begin(), request.server_names().end());
     if (remote_ == nullptr) {
       return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
-                         absl::StrCat("Unknown room ", room_id));
+                         absl::StrCat("Room ", room_id,
+                                      " is not known here, and peeking into rooms on other "
+                                      "servers is not wired in this deployment"));
     }
     absl::StatusOr<std::string> peeked = remote_->Peek(room_id, via);
     if (!peeked.ok()) return PeekFailure(room_id, peeked.status());
