@@ -38,6 +38,8 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<PgTransactionStore> transaction_store;
   RoomsBeingJoined being_joined;
   std::unique_ptr<TransactionProcessor> transactions;
+  // Before the worker, which calls back into it, so destroyed after it.
+  std::unique_ptr<RoomPeeker> peeker;
   // After `transactions`, so stopped (destroyed) before it.
   std::unique_ptr<ParkedPduWorker> parked_worker;
   std::unique_ptr<DestinationWaker> waker;
@@ -50,7 +52,6 @@ struct FederationApiComponent::Parts {
   std::unique_ptr<InboundPeekRegistry> peek_registry;
   std::unique_ptr<InboundPeekHandler> peeks;
   std::unique_ptr<PeekRecorder> peek_recorder;
-  std::unique_ptr<RoomPeeker> peeker;
   std::unique_ptr<userapi::v1::UserApiService::Stub> userapi;
   std::unique_ptr<FederationApiServiceImpl> service;
 };
@@ -198,8 +199,9 @@ absl::StatusOr<std::unique_ptr<FederationApiComponent>> FederationApiComponent::
   parts->peeker = std::make_unique<RoomPeeker>(
       config.server_name, parts->outbound->client(), *parts->keyring, *parts->room_input,
       *parts->peek_recorder, &parts->being_joined,
-      [worker = parts->parked_worker.get()](std::vector<RoomsBeingJoined::Parked> parked) {
-        worker->Submit(std::move(parked));
+      [worker = parts->parked_worker.get()](std::vector<RoomsBeingJoined::Parked> parked,
+                                            std::function<void()> after) {
+        worker->Submit(std::move(parked), std::move(after));
       });
   deps.peeker = parts->peeker.get();
   parts->transactions->set_expired_peek_handler(

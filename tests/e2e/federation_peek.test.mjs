@@ -36,6 +36,18 @@ async function send(server, who, room, body) {
   return r.json.event_id;
 }
 
+// Registers `n` users on `server` and joins them to `room`.
+async function joinSenders(server, room, n) {
+  const senders = [];
+  for (let i = 0; i < n; i++) {
+    const user = await register(server, `sender${i}`);
+    const joined = await call(server, "POST", `${v3}/join/${enc(room)}`, { token: user.access_token, body: {} });
+    assert.equal(joined.status, 200, joined.text);
+    senders.push(user);
+  }
+  return senders;
+}
+
 async function waitFor(what, found, ms = 20000) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -178,13 +190,7 @@ test("federated peeking, inbound: another server peeks our world-readable rooms"
 
   await t.test("gap-free: 1,000 messages from 10 senders racing the PUT reach the peer exactly once, in order", async () => {
     const race = await createRoom(a, alice, "world_readable");
-    const senders = [];
-    for (let i = 0; i < 10; i++) {
-      const user = await register(a, `sender${i}`);
-      const joined = await call(a, "POST", `${v3}/join/${enc(race)}`, { token: user.access_token, body: {} });
-      assert.equal(joined.status, 200, joined.text);
-      senders.push(user);
-    }
+    const senders = await joinSenders(a, race, 10);
     const sending = Promise.all(senders.map(async (user, i) => {
       for (let n = 0; n < 100; n++) await send(a, user, race, `s${i}-${n}`);
     }));
@@ -373,5 +379,91 @@ test("federated peeking, outbound: users of B peek a room on A and see what C sa
     await send(a, alice, room, "after the join");
     await syncFor(b, bob, phone, (s) => bodies(s.rooms?.join?.[room]).includes("after the join"), "A's message, as a member");
     await until("B's peek DELETEd on A", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 0);
+  });
+});
+
+test("federated peeking: gap-free to B's device across a restart, and the peek ends when the device stops syncing", async (t) => {
+  const fed = await startFederation([
+    // (An interval longer than A's federationsender takes to restart: one shorter would rightly
+    // evict B's peek while its renewals cannot be answered.)
+    { name: A, mode: "mesh", env: { PERISCOPE_PEEKING__FEDERATION_RENEWAL_INTERVAL: "20s" } },
+    { name: "b.periscope.test", mode: "mesh", env: { PERISCOPE_PEEKING__LOCAL_PEEK_LIFETIME: "4s" } },
+  ]);
+  t.after(() => fed.destroy());
+  const a = fed.servers[A];
+  const b = fed.servers["b.periscope.test"];
+  t.afterEach((ctx) => { if (ctx.failed) console.log(a.logs(), b.logs()); });
+  const alice = await register(a, "alice");
+  const bob = await register(b, "bob");
+  const room = await createRoom(a, alice, "world_readable");
+  const senders = await joinSenders(a, room, 10);
+
+  await t.test("1,000 messages from 10 senders racing the peek, A's federationsender restarted: each after the snapshot reaches B's device once, in order", async () => {
+    // Bob's device: a sync loop that keeps every message its peek shows, in order, and rides
+    // out the restarts.
+    const received = [];
+    let syncing = true;
+    const filter = enc(JSON.stringify({ room: { timeline: { limit: 1000 } } }));
+    const loop = (async () => {
+      let since;
+      while (syncing) {
+        const q = since ? `&timeout=1000&since=${enc(since)}` : "&timeout=0";
+        const r = await call(b, "GET", `${v3}/sync?filter=${filter}${q}`, { token: bob.access_token }).catch(() => undefined);
+        if (r?.status !== 200) { await new Promise((res) => setTimeout(res, 200)); continue; }
+        since = r.json.next_batch;
+        const peeked = r.json.rooms?.peek?.[room];
+        assert.ok(!peeked?.timeline?.limited || received.length === 0, "no gap in a live peek's timeline");
+        for (const e of peeked?.timeline?.events ?? []) {
+          if (e.type === "m.room.message") received.push(e.content.body);
+        }
+      }
+    })();
+    let sent = 0;
+    const sending = Promise.all(senders.map(async (user, i) => {
+      for (let n = 0; n < 100; n++) {
+        await send(a, user, room, `s${i}-${n}`);
+        sent++;
+      }
+    }));
+    while (sent < 200) await new Promise((r) => setTimeout(r, 10));
+    const peeked = await call(b, "POST", `${v3}/peek/${enc(room)}`, { token: bob.access_token, body: { servers: [A] } });
+    assert.equal(peeked.status, 200, peeked.text);
+    while (sent < 500) await new Promise((r) => setTimeout(r, 10));
+    await a.restartComponents(["federationsender"]);
+    // (B's syncapi is not restarted here: after such a restart mid-stream the peeked room's next
+    // /sync has come back limited, a gap its client must fill with /messages. Open: see the
+    // issue's note.)
+    await sending;
+    // A's order of the room's messages, oldest first.
+    const all = [];
+    let from;
+    for (;;) {
+      const page = await call(a, "GET", `${v3}/rooms/${enc(room)}/messages?dir=b&limit=100${from ? `&from=${enc(from)}` : ""}`, { token: alice.access_token });
+      assert.equal(page.status, 200, page.text);
+      for (const e of page.json.chunk) if (e.type === "m.room.message") all.unshift(e.content.body);
+      if (!page.json.end || page.json.chunk.length === 0) break;
+      from = page.json.end;
+    }
+    assert.equal(all.length, 1000);
+    await until("B's device has caught up", async () => received.at(-1) === all.at(-1), 60000)
+      .catch((e) => {
+        console.log(`B's device has ${received.length} messages, ${all.filter((m) => !received.includes(m)).length} of A's missing`);
+        throw e;
+      });
+    syncing = false;
+    await loop;
+    // The peek began at received[0] (its snapshot's latest event); everything after it came once,
+    // in A's order.
+    const start = all.indexOf(received[0]);
+    assert.ok(start > 0 && start < 1000, `the peek began mid-stream (at ${start})`);
+    assert.deepEqual(received, all.slice(start));
+  });
+
+  await t.test("the device stops syncing: its peek expires on B, and B DELETEs the peek on A", async () => {
+    await until("A has B's peek", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 1);
+    // Nobody syncs now: after B's local_peek_lifetime (4 s) B's syncapi retires the peek.
+    await until("B's peek is gone from A", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 0, 30000);
+    const text = await (await fetch(a.metricsUrls.federationapi)).text();
+    assert.match(text, /^periscope_federation_peek_requests_total\{direction="inbound",outcome="ok",request="unpeek"\} 1$/m, "a DELETE, not an eviction");
   });
 });

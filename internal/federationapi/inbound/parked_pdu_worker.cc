@@ -25,10 +25,11 @@ ParkedPduWorker::~ParkedPduWorker() {
     logging::Info("federationapi.parked_pdus_dropped", {{"count", std::to_string(left)}});
 }
 
-void ParkedPduWorker::Submit(std::vector<RoomsBeingJoined::Parked> batch) {
-  if (batch.empty()) return;
+void ParkedPduWorker::Submit(std::vector<RoomsBeingJoined::Parked> batch,
+                             std::function<void()> after) {
+  if (batch.empty() && !after) return;
   absl::MutexLock lock(&mu_);
-  queue_.push_back({std::move(batch)});
+  queue_.push_back({std::move(batch), std::move(after)});
 }
 
 void ParkedPduWorker::Run() {
@@ -65,7 +66,10 @@ void ParkedPduWorker::Run() {
       batch = std::move(*due);
       queue_.erase(due);
     }
-    std::vector<RoomsBeingJoined::Parked> again = process_(batch.pdus, stopping);
+    std::vector<RoomsBeingJoined::Parked> again = batch.pdus.empty()
+                                                      ? std::vector<RoomsBeingJoined::Parked>{}
+                                                      : process_(batch.pdus, stopping);
+    if (batch.after) batch.after();
     if (again.empty()) continue;
     absl::MutexLock lock(&mu_);
     if (batch.attempt >= kMaxAttempts) {
@@ -76,7 +80,7 @@ void ParkedPduWorker::Run() {
     }
     const absl::Duration backoff =
         std::min(absl::Seconds(30), first_backoff_ * (int64_t{1} << (batch.attempt - 1)));
-    queue_.push_back({std::move(again), batch.attempt + 1, clock_.Now() + backoff});
+    queue_.push_back({std::move(again), nullptr, batch.attempt + 1, clock_.Now() + backoff});
   }
 }
 

@@ -35,11 +35,14 @@ class ParkedPduWorker {
                   absl::Duration first_backoff = absl::Seconds(1));
   ~ParkedPduWorker();  // stops after the PDU under way, and joins
 
-  void Submit(std::vector<RoomsBeingJoined::Parked> batch);
+  // `after` (may be null) runs on the worker's thread once the batch was processed (before any
+  // later batch): a peek hands over its parked PDUs round by round this way.
+  void Submit(std::vector<RoomsBeingJoined::Parked> batch, std::function<void()> after = nullptr);
 
  private:
   struct Batch {
     std::vector<RoomsBeingJoined::Parked> pdus;
+    std::function<void()> after;
     int attempt = 1;
     absl::Time not_before = absl::InfinitePast();
   };

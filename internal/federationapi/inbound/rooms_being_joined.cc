@@ -31,6 +31,18 @@ bool RoomsBeingJoined::Park(const std::string& room_id, const std::string& origi
   return true;
 }
 
+std::vector<RoomsBeingJoined::Parked> RoomsBeingJoined::TakeParked(const std::string& room_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return {};
+  Room& room = it->second;
+  std::vector<Parked> parked = std::move(room.parked);
+  room.parked.clear();
+  room.per_origin.clear();
+  room.bytes = 0;
+  return parked;
+}
+
 std::vector<RoomsBeingJoined::Parked> RoomsBeingJoined::Finish(const std::string& room_id,
                                                                bool joined) {
   absl::MutexLock lock(&mu_);

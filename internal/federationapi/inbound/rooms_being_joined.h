@@ -39,6 +39,10 @@ class RoomsBeingJoined {
   // bounds allow; false otherwise (the caller processes it now). The same PDU parked again (a
   // transaction sent again after an outage) is parked once, and counts once.
   bool Park(const std::string& room_id, const std::string& origin, const matrix::Json& pdu);
+  // What was parked so far, oldest first, while parking goes on: a peek (room_peeker.h) processes
+  // its events in order this way before it stops parking, so that none is overtaken by a later
+  // one placed at once.
+  std::vector<Parked> TakeParked(const std::string& room_id);
   // A join of `room_id` ends, `joined` or not. What was parked, oldest first, for the caller to
   // process: when the join is in (parking then stops for the room), or when it was the last join
   // of the room under way; else nothing (another join may still bring the room in).

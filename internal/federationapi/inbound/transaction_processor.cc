@@ -152,13 +152,14 @@ absl::StatusOr<matrix::Json> TransactionProcessor::Process(const std::string& or
 }
 
 absl::StatusOr<std::optional<matrix::Json>> TransactionProcessor::ProcessPdu(
-    const std::string& origin, const matrix::Json& pdu, std::set<std::string>* rooms_fetched) {
+    const std::string& origin, const matrix::Json& pdu, std::set<std::string>* rooms_fetched,
+    bool may_park) {
   std::string room_id = RoomIdOfPdu(pdu);
   if (room_id.empty()) {
     Count("dropped");
     return std::nullopt;
   }
-  if (being_joined_ != nullptr && being_joined_->Park(room_id, origin, pdu)) {
+  if (may_park && being_joined_ != nullptr && being_joined_->Park(room_id, origin, pdu)) {
     Count("parked");
     return std::nullopt;
   }
@@ -253,7 +254,7 @@ std::vector<RoomsBeingJoined::Parked> TransactionProcessor::ProcessParked(
       break;
     }
     absl::StatusOr<std::optional<matrix::Json>> entry =
-        ProcessPdu(p.origin, p.pdu, &rooms_fetched[p.origin]);
+        ProcessPdu(p.origin, p.pdu, &rooms_fetched[p.origin], /*may_park=*/false);
     if (!entry.ok() &&
         (absl::IsUnavailable(entry.status()) || absl::IsDeadlineExceeded(entry.status()))) {
       again.push_back(p);

@@ -84,10 +84,12 @@ class TransactionProcessor {
 
  private:
   // The outcome of one PDU: its entry in the answer ({} or {"error"}), or nullopt if it gets no
-  // entry (dropped silently).
+  // entry (dropped silently, or parked). A parked PDU being processed is never parked again
+  // (`may_park` false): a peek processes its parked PDUs while parking goes on.
   absl::StatusOr<std::optional<matrix::Json>> ProcessPdu(const std::string& origin,
                                                          const matrix::Json& pdu,
-                                                         std::set<std::string>* rooms_fetched);
+                                                         std::set<std::string>* rooms_fetched,
+                                                         bool may_park = true);
   // Gives a checked event to the roomserver; returns its entry, and says whether the event could
   // not be processed yet (unknown prevs) or was soft-failed. Counts nothing: the caller counts
   // the PDUs it was sent (not ancestors it fetched).

@@ -263,10 +263,26 @@ absl::StatusOr<v1::PerformOutboundPeekResponse> RoomPeeker::PeekNow(
     }
   }
   if (being_joined_ != nullptr) {
-    std::vector<RoomsBeingJoined::Parked> parked = being_joined_->Finish(room_id, result.ok());
-    if (!parked.empty() && process_parked_) process_parked_(std::move(parked));
+    if (result.ok() && process_parked_) {
+      DrainParked(room_id, 0);
+    } else {
+      std::vector<RoomsBeingJoined::Parked> parked = being_joined_->Finish(room_id, result.ok());
+      if (!parked.empty() && process_parked_) process_parked_(std::move(parked), nullptr);
+    }
   }
   return result;
+}
+
+void RoomPeeker::DrainParked(const std::string& room_id, int round) {
+  std::vector<RoomsBeingJoined::Parked> parked = being_joined_->TakeParked(room_id);
+  if (parked.empty() || round >= kMaxParkedRounds) {
+    std::vector<RoomsBeingJoined::Parked> rest = being_joined_->Finish(room_id, true);
+    parked.insert(parked.end(), std::make_move_iterator(rest.begin()),
+                  std::make_move_iterator(rest.end()));
+    if (!parked.empty()) process_parked_(std::move(parked), nullptr);
+    return;
+  }
+  process_parked_(std::move(parked), [this, room_id, round] { DrainParked(room_id, round + 1); });
 }
 
 }  // namespace periscope::federationapi

@@ -36,7 +36,10 @@ namespace periscope::federationapi {
 
 class RoomPeeker {
  public:
-  using ParkedProcessor = std::function<void(std::vector<RoomsBeingJoined::Parked>)>;
+  // Hands parked PDUs over to be processed in order (ParkedPduWorker::Submit); `after` (may be
+  // null) runs once they were.
+  using ParkedProcessor =
+      std::function<void(std::vector<RoomsBeingJoined::Parked>, std::function<void()> after)>;
   RoomPeeker(std::string our_server_name, federation::FederationCaller& federation,
              Keyring& keyring, RoomInput& rooms, PeekRecorder& recorder,
              RoomsBeingJoined* being_joined = nullptr, ParkedProcessor process_parked = nullptr)
@@ -68,6 +71,9 @@ class RoomPeeker {
                                               const std::string& server);
 
   static constexpr size_t kMaxCandidates = 5;
+  // Rounds of parked PDUs processed before parking stops (more keep coming while a busy room's
+  // events are being placed; the last ones then go the usual way).
+  static constexpr int kMaxParkedRounds = 20;
 
  private:
   struct Attempt {
@@ -76,6 +82,10 @@ class RoomPeeker {
   };
   absl::StatusOr<v1::PerformOutboundPeekResponse> PeekNow(
       const v1::PerformOutboundPeekRequest& request);
+  // Once the peek is in: the PDUs parked meanwhile are processed round by round, in order, while
+  // parking goes on (one placed at once, ahead of them, would find its prev events missing);
+  // parking stops when a round finds none (or after kMaxParkedRounds).
+  void DrainParked(const std::string& room_id, int round);
   absl::StatusOr<v1::PerformOutboundPeekResponse> PeekThrough(const std::string& room_id,
                                                               const std::string& server);
   absl::Status TakeIn(const std::string& room_id, const std::string& server,

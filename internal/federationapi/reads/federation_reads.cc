@@ -41,7 +41,8 @@ absl::StatusOr<FederationReads::Readable> FederationReads::ReadableEvent(
   if (!expected_room_id.empty() && event.room_id != expected_room_id) {
     return NotFound("The event is not in this room");
   }
-  absl::StatusOr<int> version = RoomAccess(origin, event.room_id);
+  bool in_room = true;
+  absl::StatusOr<int> version = RoomAccess(origin, event.room_id, &in_room);
   if (!version.ok()) return version.status();
   absl::StatusOr<std::vector<StoredPdu>> before =
       reads_.StateAtEvent(event.room_id, event_id, false);
@@ -50,14 +51,14 @@ absl::StatusOr<FederationReads::Readable> FederationReads::ReadableEvent(
     before = std::vector<StoredPdu>{};
   }
   if (!before.ok()) return before.status();
-  if (!ServerMaySeeEvent(*before, origin)) {
+  if (!ServerMaySeeEvent(*before, origin, in_room)) {
     return Forbidden("The requesting server may not see this event");
   }
   return Readable{std::move(event), *version};
 }
 
 absl::StatusOr<int> FederationReads::RoomAccess(const std::string& origin,
-                                                const std::string& room_id) {
+                                                const std::string& room_id, bool* in_room) {
   absl::StatusOr<std::optional<int>> version = rooms_.RoomVersion(room_id);
   if (!version.ok()) return version.status();
   if (!*version) return NotFound("Unknown room");
@@ -71,7 +72,10 @@ absl::StatusOr<int> FederationReads::RoomAccess(const std::string& origin,
       return Forbidden("The room's server ACL denies this server");
     }
   }
-  if (!ServerHasJoinedMember(*current, origin)) {
+  *in_room = ServerHasJoinedMember(*current, origin);
+  // MSC2444: a world_readable room's world_readable history is served to servers not in it
+  // (those peeking it fill their gaps this way).
+  if (!*in_room && !WorldReadable(*current)) {
     return Forbidden("The requesting server has no member in the room");
   }
   return **version;
@@ -80,7 +84,7 @@ absl::StatusOr<int> FederationReads::RoomAccess(const std::string& origin,
 absl::StatusOr<std::vector<matrix::Json>> FederationReads::WalkBack(
     const std::string& origin, const std::string& room_id, int room_version,
     const std::vector<std::string>& start, const std::set<std::string>& stop, bool include_start,
-    size_t limit) {
+    size_t limit, bool in_room) {
   std::vector<matrix::Json> out;
   std::set<std::string> queued(stop.begin(), stop.end());
   std::vector<std::string> frontier;
@@ -121,7 +125,7 @@ absl::StatusOr<std::vector<matrix::Json>> FederationReads::WalkBack(
           reads_.StateAtEvent(room_id, pdu.event_id, false);
       if (!before.ok() && !absl::IsNotFound(before.status())) return before.status();
       // An outlier has no state: served as shared (Synapse does the same).
-      bool visible = !before.ok() || ServerMaySeeEvent(*before, origin);
+      bool visible = !before.ok() || ServerMaySeeEvent(*before, origin, in_room);
       if (!visible) {
         absl::StatusOr<matrix::Json> redacted = matrix::RedactEvent(event, room_version);
         if (!redacted.ok()) continue;
@@ -157,11 +161,12 @@ absl::StatusOr<matrix::Json> FederationReads::MissingEvents(const std::string& o
   int64_t limit = 10;
   const matrix::Json& given = matrix::JsonField(body, "limit");
   if (given.is_number_integer()) limit = std::clamp<int64_t>(given.get<int64_t>(), 0, 20);
-  absl::StatusOr<int> version = RoomAccess(origin, room_id);
+  bool in_room = true;
+  absl::StatusOr<int> version = RoomAccess(origin, room_id, &in_room);
   if (!version.ok()) return version.status();
   absl::StatusOr<std::vector<matrix::Json>> events = WalkBack(
       origin, room_id, *version, *latest, std::set<std::string>(earliest->begin(), earliest->end()),
-      false, static_cast<size_t>(limit));
+      false, static_cast<size_t>(limit), in_room);
   if (!events.ok()) return events.status();
   return matrix::Json{{"events", *std::move(events)}};
 }
@@ -177,12 +182,14 @@ absl::StatusOr<matrix::Json> FederationReads::Backfill(const std::string& origin
     return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kMissingParam,
                        "limit is required");
   }
-  absl::StatusOr<int> version = RoomAccess(origin, room_id);
+  bool in_room = true;
+  absl::StatusOr<int> version = RoomAccess(origin, room_id, &in_room);
   if (!version.ok()) return version.status();
   std::vector<std::string> start(
       from.begin(), from.begin() + static_cast<long>(std::min<size_t>(from.size(), 100)));
-  absl::StatusOr<std::vector<matrix::Json>> events = WalkBack(
-      origin, room_id, *version, start, {}, true, static_cast<size_t>(std::min(limit, 100)));
+  absl::StatusOr<std::vector<matrix::Json>> events =
+      WalkBack(origin, room_id, *version, start, {}, true,
+               static_cast<size_t>(std::min(limit, 100)), in_room);
   if (!events.ok()) return events.status();
   return matrix::Json{{"origin", our_server_name_},
                       {"origin_server_ts", absl::ToUnixMillis(clock_.Now())},

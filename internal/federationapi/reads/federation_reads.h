@@ -2,9 +2,11 @@
 // The federation read endpoints (server-server spec "Retrieving events"): GET /event/{eventId},
 // /state/{roomId}?event_id=, /state_ids/{roomId}?event_id=, /event_auth/{roomId}/{eventId}.
 // Who may read: the requesting server must have a joined member in the room now (403
-// M_FORBIDDEN otherwise, as Synapse answers "host not in room") and be allowed by the room's
-// server ACL (403); and the event must be visible to it under the history visibility at the
-// event (403 otherwise, as Dendrite answers: never the event). Unknown events: 404 M_NOT_FOUND.
+// M_FORBIDDEN otherwise, as Synapse answers "host not in room"), or the room be world_readable
+// now (MSC2444: a peeking server fills its gaps), and be allowed by the room's server ACL (403);
+// and the event must be visible to it under the history visibility at the event (for a server
+// not in the room: world_readable only; 403 otherwise, as Dendrite answers: never the event).
+// Unknown events: 404 M_NOT_FOUND.
 
 #include <set>
 #include <string>
@@ -70,15 +72,18 @@ class FederationReads {
                                          const std::string& expected_room_id,
                                          const std::string& event_id);
   // Checks that `origin` may read `room_id` at all (the room exists, the ACL allows it, it has a
-  // joined member now); returns the room version.
-  absl::StatusOr<int> RoomAccess(const std::string& origin, const std::string& room_id);
+  // joined member now, or the room is world_readable: MSC2444); returns the room version, and
+  // whether `origin` has a joined member in `in_room`.
+  absl::StatusOr<int> RoomAccess(const std::string& origin, const std::string& room_id,
+                                 bool* in_room);
   // Breadth first over prev_events from `start` (included when `include_start`), skipping
   // `stop`, up to `limit` events of `room_id`; each redacted unless `origin` may see it.
   absl::StatusOr<std::vector<matrix::Json>> WalkBack(const std::string& origin,
                                                      const std::string& room_id, int room_version,
                                                      const std::vector<std::string>& start,
                                                      const std::set<std::string>& stop,
-                                                     bool include_start, size_t limit);
+                                                     bool include_start, size_t limit,
+                                                     bool in_room);
   absl::StatusOr<std::pair<std::vector<StoredPdu>, std::vector<StoredPdu>>> StateAndChain(
       const std::string& origin, const std::string& room_id, const std::string& event_id);
 

@@ -121,6 +121,35 @@ TEST_F(FederationReadsTest, AServerThatWasNeverInTheRoomReadsNothing) {
             absl::StatusCode::kPermissionDenied);
 }
 
+// MSC2444: a world_readable room serves its world_readable history to a server not in it (one
+// peeking it fills its gaps), and nothing that was not world_readable.
+TEST_F(FederationReadsTest, AServerNotInAWorldReadableRoomReadsOnlyItsWorldReadableHistory) {
+  Add("$open",
+      {{"type", "m.room.history_visibility"},
+       {"state_key", ""},
+       {"content", {{"history_visibility", "world_readable"}}}},
+      {"$create", "$alice"});
+  Add("$public", {{"type", "m.room.message"}, {"content", {{"body", "for all"}}}},
+      {"$create", "$alice"});
+  reads_.state_before["$public"] = {"$create", "$alice", "$open", "$bob"};
+  reads_.current = {"$create", "$alice", "$open", "$bob"};
+  auto r = fed_.Event("c.test", "$public");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)["pdus"][0]["content"]["body"], "for all");
+  EXPECT_TRUE(fed_.StateIds("c.test", "!r:a.test", "$public").ok());
+  // Shared history is for servers in the room only.
+  EXPECT_EQ(fed_.Event("c.test", "$later").status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(fed_.Event("c.test", "$secret").status().code(), absl::StatusCode::kPermissionDenied);
+  auto missing = fed_.MissingEvents(
+      "c.test", "!r:a.test", {{"latest_events", {"$public"}}, {"earliest_events", Json::array()}});
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  for (const Json& e : (*missing)["events"]) {
+    if (e["type"] == "m.room.message") {
+      EXPECT_FALSE(e["content"].contains("body")) << "served redacted: " << e.dump();
+    }
+  }
+}
+
 TEST_F(FederationReadsTest, TheAclDeniesReads) {
   Add("$acl",
       {{"type", "m.room.server_acl"},

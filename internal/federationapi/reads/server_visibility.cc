@@ -30,10 +30,9 @@ bool ServerHasJoinedMember(const std::vector<StoredPdu>& state, const std::strin
   return HasMember(state, server_name, {"join"});
 }
 
-bool ServerMaySeeEvent(const std::vector<StoredPdu>& state_at_event,
-                       const std::string& server_name) {
+matrix::HistoryVisibility VisibilityOf(const std::vector<StoredPdu>& state) {
   std::string visibility = "shared";
-  for (const StoredPdu& pdu : state_at_event) {
+  for (const StoredPdu& pdu : state) {
     matrix::Json event = matrix::Json::parse(pdu.json, nullptr, false);
     if (event.is_object() && matrix::StringField(event, "type") == "m.room.history_visibility" &&
         matrix::StringField(event, "state_key").empty()) {
@@ -41,10 +40,19 @@ bool ServerMaySeeEvent(const std::vector<StoredPdu>& state_at_event,
       if (!v.empty()) visibility = v;
     }
   }
-  matrix::HistoryVisibility hv = matrix::ParseHistoryVisibility(visibility);
-  if (hv == matrix::HistoryVisibility::kWorldReadable || hv == matrix::HistoryVisibility::kShared) {
-    return true;
-  }
+  return matrix::ParseHistoryVisibility(visibility);
+}
+
+bool WorldReadable(const std::vector<StoredPdu>& state) {
+  return VisibilityOf(state) == matrix::HistoryVisibility::kWorldReadable;
+}
+
+bool ServerMaySeeEvent(const std::vector<StoredPdu>& state_at_event, const std::string& server_name,
+                       bool in_room) {
+  matrix::HistoryVisibility hv = VisibilityOf(state_at_event);
+  if (hv == matrix::HistoryVisibility::kWorldReadable) return true;
+  if (!in_room) return false;
+  if (hv == matrix::HistoryVisibility::kShared) return true;
   if (hv == matrix::HistoryVisibility::kInvited) {
     return HasMember(state_at_event, server_name, {"join", "invite"});
   }

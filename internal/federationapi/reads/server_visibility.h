@@ -16,8 +16,12 @@ namespace periscope::federationapi {
 // point; `server_name` is compared with each member's server.
 bool ServerHasJoinedMember(const std::vector<StoredPdu>& state, const std::string& server_name);
 
-// `state_at_event` is the state before the event.
-bool ServerMaySeeEvent(const std::vector<StoredPdu>& state_at_event,
-                       const std::string& server_name);
+// `state_at_event` is the state before the event. A server with no member in the room now
+// (`in_room` false: one peeking it, MSC2444) sees only what was world_readable.
+bool ServerMaySeeEvent(const std::vector<StoredPdu>& state_at_event, const std::string& server_name,
+                       bool in_room = true);
+
+// Whether `state`'s history visibility is world_readable.
+bool WorldReadable(const std::vector<StoredPdu>& state);
 
 }  // namespace periscope::federationapi
