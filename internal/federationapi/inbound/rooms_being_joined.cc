@@ -36,10 +36,9 @@ std::vector<RoomsBeingJoined::Parked> RoomsBeingJoined::TakeParked(const std::st
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) return {};
   Room& room = it->second;
+  // The bounds keep counting what was taken: they hold for the whole join or peek.
   std::vector<Parked> parked = std::move(room.parked);
   room.parked.clear();
-  room.per_origin.clear();
-  room.bytes = 0;
   return parked;
 }
 

@@ -123,7 +123,10 @@ absl::StatusOr<matrix::Json> TransactionProcessor::Process(const std::string& or
   // peekable). Done before the answer is recorded: a failure is retried with the transaction.
   if (auto expired = body.find("expired_peeks");
       expired != body.end() && expired->is_array() && on_expired_peek_) {
+    size_t told = 0;
     for (const matrix::Json& peek : *expired) {
+      // As many as a transaction's PDUs at most: each costs a call.
+      if (++told > kMaxPdus) break;
       const std::string room_id = matrix::StringField(peek, "room_id");
       const std::string peek_id = matrix::StringField(peek, "peek_id");
       if (room_id.empty() || peek_id.empty()) continue;

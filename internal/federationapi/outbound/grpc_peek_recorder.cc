@@ -28,7 +28,7 @@ class GrpcPeekRecorder final : public PeekRecorder {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::optional<std::string>> LivePeek(const std::string& room_id) override {
+  absl::StatusOr<std::optional<Live>> LivePeek(const std::string& room_id) override {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
     fs::QueryOutboundPeeksRequest request;
@@ -37,7 +37,8 @@ class GrpcPeekRecorder final : public PeekRecorder {
     grpc::Status s = stub_->QueryOutboundPeeks(&context, request, &response);
     if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
     if (response.peeks().empty()) return std::nullopt;
-    return response.peeks(0).server_name();
+    const fs::OutboundPeek& peek = response.peeks(0);
+    return Live{peek.server_name(), peek.peek_id(), peek.renewal_interval_ms()};
   }
 
   absl::Status EndedByServer(const std::string& room_id, const std::string& server_name,

@@ -20,9 +20,13 @@ class PeekRecorder {
   virtual ~PeekRecorder() = default;
   virtual absl::Status Record(const std::string& room_id, const std::string& server_name,
                               const std::string& peek_id, int64_t renewal_interval_ms) = 0;
-  // The server we hold a live peek of the room through, if any: another local device peeking the
-  // room shares it.
-  virtual absl::StatusOr<std::optional<std::string>> LivePeek(const std::string& room_id) = 0;
+  // A live peek of the room we hold, if any: another local device peeking the room shares it.
+  struct Live {
+    std::string server_name;
+    std::string peek_id;
+    int64_t renewal_interval_ms = 0;
+  };
+  virtual absl::StatusOr<std::optional<Live>> LivePeek(const std::string& room_id) = 0;
   // The peeked server ended the peek (expired_peeks): forgotten without a DELETE, and the room's
   // local peekers are told it ended.
   virtual absl::Status EndedByServer(const std::string& room_id, const std::string& server_name,

@@ -1,7 +1,9 @@
 #include "internal/federationapi/outbound/room_peeker.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "internal/federationapi/inbound/pdu_checks.h"
@@ -130,6 +132,15 @@ absl::StatusOr<RoomPeeker::Snapshot> RoomPeeker::ParseAnswer(const matrix::Json&
 
 absl::Status RoomPeeker::TakeIn(const std::string& room_id, const std::string& server,
                                 const Snapshot& snapshot) {
+  // One event per state key: a state that names two is not a state (Dendrite refuses it too).
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const matrix::Json& e : snapshot.state) {
+    const matrix::Json& key = matrix::JsonField(e, "state_key");
+    if (!key.is_string()) return BadAnswer(server, "a state event has no state_key");
+    if (!keys.emplace(matrix::StringField(e, "type"), key.get<std::string>()).second) {
+      return BadAnswer(server, "its state has two events for one state key");
+    }
+  }
   PERISCOPE_ASSIGN_OR_RETURN(
       std::set<std::string> state_ids,
       InputSentState(snapshot.state, snapshot.chain, room_id, snapshot.room_version, server,
@@ -215,7 +226,11 @@ absl::StatusOr<v1::PerformOutboundPeekResponse> RoomPeeker::Peek(
     attempt = slot;
   }
   if (!first) {
-    attempt->done.WaitForNotification();
+    if (!attempt->done.WaitForNotificationWithTimeout(kWaitForOtherPeek)) {
+      return MatrixError(
+          absl::StatusCode::kUnavailable, errcode::kUnknown,
+          absl::StrCat("Another peek of ", request.room_id(), " is still under way; try again"));
+    }
     return attempt->result;
   }
   attempt->result = PeekNow(request);
@@ -241,11 +256,15 @@ absl::StatusOr<v1::PerformOutboundPeekResponse> RoomPeeker::PeekNow(
   if (size_t colon = room_id.find(':'); colon != std::string::npos) add(room_id.substr(colon + 1));
 
   // Several local devices peeking one room share one peek.
-  PERISCOPE_ASSIGN_OR_RETURN(std::optional<std::string> live, recorder_.LivePeek(room_id));
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<PeekRecorder::Live> live, recorder_.LivePeek(room_id));
   PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> known, rooms_.RoomVersion(room_id));
   if (live && known) {
+    // Recorded again: the peek then waits for this device's new_peek before it may end, even if
+    // the devices that looked through it so far all go meanwhile.
+    PERISCOPE_RETURN_IF_ERROR(
+        recorder_.Record(room_id, live->server_name, live->peek_id, live->renewal_interval_ms));
     v1::PerformOutboundPeekResponse shared;
-    shared.set_server_name(*live);
+    shared.set_server_name(live->server_name);
     shared.set_room_version(absl::StrCat(*known));
     return shared;
   }

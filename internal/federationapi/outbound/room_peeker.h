@@ -74,6 +74,9 @@ class RoomPeeker {
   // Rounds of parked PDUs processed before parking stops (more keep coming while a busy room's
   // events are being placed; the last ones then go the usual way).
   static constexpr int kMaxParkedRounds = 20;
+  // A peek of a room waits this long for one of it already under way (the caller's own deadline,
+  // the roomserver's, is 120 s).
+  static constexpr absl::Duration kWaitForOtherPeek = absl::Seconds(110);
 
  private:
   struct Attempt {

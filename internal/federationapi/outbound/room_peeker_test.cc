@@ -59,9 +59,9 @@ class RecordingRecorder : public PeekRecorder {
   absl::Status EndedByServer(const std::string&, const std::string&, const std::string&) override {
     return absl::OkStatus();
   }
-  absl::StatusOr<std::optional<std::string>> LivePeek(const std::string&) override {
+  absl::StatusOr<std::optional<Live>> LivePeek(const std::string&) override {
     if (records.empty()) return std::nullopt;
-    return records.back().server;
+    return Live{records.back().server, records.back().peek_id, records.back().interval};
   }
   struct Recorded {
     std::string room_id, server, peek_id;
@@ -184,6 +184,8 @@ TEST_F(RoomPeekerTest, ASecondDeviceSharesTheLivePeek) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->server_name(), "res.test");
   EXPECT_EQ(Calls("PUT").size(), 1u) << "one peek for both";
+  ASSERT_EQ(recorder_.records.size(), 2u) << "recorded again, to wait for the second device";
+  EXPECT_EQ(recorder_.records[1].peek_id, recorder_.records[0].peek_id);
 }
 
 TEST_F(RoomPeekerTest, TheFinalShapeIsTakenInTheSameWay) {
@@ -219,6 +221,17 @@ TEST_F(RoomPeekerTest, AnUnusableAnswerIsCancelledAndNothingRecorded) {
   for (const auto& request : rooms_.requests) {
     for (const auto& in : request.events()) EXPECT_FALSE(in.has_state());
   }
+}
+
+TEST_F(RoomPeekerTest, AStateWithTwoEventsForOneKeyIsRefused) {
+  Json doubled = DendriteAnswer();
+  Json other = doubled["state"][4];  // history visibility, again (another event for the key)
+  other["content"]["history_visibility"] = "shared";
+  doubled["state"].push_back(other);
+  Answers("res.test", doubled);
+  EXPECT_FALSE(peeker_->Peek(Request({})).ok());
+  EXPECT_TRUE(rooms_.requests.empty());
+  EXPECT_TRUE(recorder_.records.empty());
 }
 
 TEST_F(RoomPeekerTest, ALatestEventThatDoesNotFitIsNotAPeek) {

@@ -124,8 +124,12 @@ absl::StatusOr<std::vector<matrix::Json>> FederationReads::WalkBack(
       absl::StatusOr<std::vector<StoredPdu>> before =
           reads_.StateAtEvent(room_id, pdu.event_id, false);
       if (!before.ok() && !absl::IsNotFound(before.status())) return before.status();
-      // An outlier has no state: served as shared (Synapse does the same).
-      bool visible = !before.ok() || ServerMaySeeEvent(*before, origin, in_room);
+      // An outlier has no state: served as shared (Synapse does the same) to a server in the
+      // room, and not at all to one that is not.
+      bool visible = before.ok() ? ServerMaySeeEvent(*before, origin, in_room) : in_room;
+      // A server not in the room gets only world_readable history, not even an outline of the
+      // rest (its prev events are walked through all the same).
+      if (!visible && !in_room) continue;
       if (!visible) {
         absl::StatusOr<matrix::Json> redacted = matrix::RedactEvent(event, room_version);
         if (!redacted.ok()) continue;

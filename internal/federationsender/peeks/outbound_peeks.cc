@@ -1,5 +1,7 @@
 #include "internal/federationsender/peeks/outbound_peeks.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "pkg/logging/logging.h"
 #include "pkg/matrix/errcodes.h"
@@ -8,6 +10,10 @@
 
 namespace periscope::federationsender {
 namespace {
+
+// A peeked server's interval, kept within reason (as the federationapi keeps the first one).
+constexpr int64_t kMinRenewalIntervalMs = 1000;
+constexpr int64_t kMaxRenewalIntervalMs = int64_t{7} * 24 * 3600 * 1000;
 
 std::string PeekPath(const OutboundPeekRecord& peek) {
   return absl::StrCat("/_matrix/federation/v1/peek/", federation::EncodePathArg(peek.room_id), "/",
@@ -132,7 +138,8 @@ void OutboundPeeks::Renew(const OutboundPeekRecord& peek) {
   if (counters_.on_renewal) counters_.on_renewal("ok");
   OutboundPeekRecord renewed = peek;
   renewed.renewed_ts = absl::ToUnixMillis(clock_.Now());
-  renewed.renewal_interval_ms = interval->get<int64_t>();
+  renewed.renewal_interval_ms =
+      std::clamp<int64_t>(interval->get<int64_t>(), kMinRenewalIntervalMs, kMaxRenewalIntervalMs);
   if (absl::Status s = store_.RenewOutboundPeek(renewed).status(); !s.ok()) {
     logging::Warn("federationsender.outbound_peek_store_failed",
                   {{"room_id", peek.room_id}, {"error", s}});

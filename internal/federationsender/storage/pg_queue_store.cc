@@ -79,8 +79,6 @@ CREATE TABLE federationsender_outbound_peeks (
   renewed_ts BIGINT NOT NULL,
   renewal_interval_ms BIGINT NOT NULL,
   created_ts BIGINT NOT NULL,
-  -- Set once a local device's peek of the room came through the stream after the peek began.
-  confirmed BOOLEAN NOT NULL DEFAULT false,
   PRIMARY KEY (room_id, server_name, peek_id)
 );
 CREATE TABLE federationsender_local_peekers (
@@ -89,6 +87,11 @@ CREATE TABLE federationsender_local_peekers (
   device_id TEXT NOT NULL,
   PRIMARY KEY (room_id, user_id, device_id)
 );
+)sql";
+
+// Set once a local device's peek of the room came through the stream after the peek was recorded.
+constexpr char kSchemaV4[] = R"sql(
+ALTER TABLE federationsender_outbound_peeks ADD COLUMN confirmed BOOLEAN NOT NULL DEFAULT false;
 )sql";
 
 // Expired peeks per transaction: well under any body limit.
@@ -233,7 +236,8 @@ constexpr pg::Statement kPutOutboundPeek{
     "renewal_interval_ms, created_ts) VALUES ($1, $2, $3, $4, $5, $4) "
     "ON CONFLICT (room_id, server_name, peek_id) "
     "DO UPDATE SET renewed_ts = EXCLUDED.renewed_ts, "
-    "renewal_interval_ms = EXCLUDED.renewal_interval_ms"};
+    "renewal_interval_ms = EXCLUDED.renewal_interval_ms, created_ts = EXCLUDED.created_ts, "
+    "confirmed = false"};
 constexpr pg::Statement kOutboundPeeks{
     "federationsender_outbound_peeks",
     "SELECT room_id, server_name, peek_id, renewed_ts, renewal_interval_ms, created_ts, "
@@ -278,6 +282,7 @@ const std::vector<pg::Migration>& FederationSenderMigrations() {
       {1, "joined servers, room sequences and destination queues", kSchemaV1},
       {2, "inbound peeks and the expired peeks to tell", kSchemaV2},
       {3, "outbound peeks and local peekers", kSchemaV3},
+      {4, "outbound peeks confirmed by their device", kSchemaV4},
   };
   return kMigrations;
 }
