@@ -36,9 +36,13 @@ std::vector<RoomsBeingJoined::Parked> RoomsBeingJoined::TakeParked(const std::st
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) return {};
   Room& room = it->second;
-  // The bounds keep counting what was taken: they hold for the whole join or peek.
+  // The bounds are for what waits: what is taken is being processed. (A busy room's events keep
+  // coming during a long drain; counting them all would stop parking them half way, and the next
+  // would be placed ahead of the ones still parked.)
   std::vector<Parked> parked = std::move(room.parked);
   room.parked.clear();
+  room.per_origin.clear();
+  room.bytes = 0;
   return parked;
 }
 
