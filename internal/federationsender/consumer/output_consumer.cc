@@ -72,6 +72,7 @@ absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::O
         (type == "m.room.history_visibility" &&
          !matrix::NonMemberMaySeeEvent(matrix::ParseHistoryVisibility(
              matrix::StringField(matrix::ContentOf(event), "history_visibility"))));
+    if (type == "m.room.server_acl") out.new_server_acl_json = matrix::ContentOf(event).dump();
   }
   if (entered_state && type == "m.room.member") {
     std::string user_id = matrix::StringField(event, "state_key");

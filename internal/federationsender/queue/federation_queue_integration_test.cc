@@ -475,6 +475,21 @@ TEST_F(InboundPeekRelayTest, ARoomThatStopsBeingPeekableEndsItsPeeksAfterThatEve
   EXPECT_EQ(*store_->InboundPeekCount(), 0);
 }
 
+TEST_F(InboundPeekRelayTest, AServerTheAclComesToDenyLosesItsPeeksAndIsTold) {
+  Join(1, "@alice:a.test", false);
+  Peek(2, "p.test", "pk");
+  Peek(3, "c.test", "pk");
+  Deliver(4, "@alice:a.test", "m.room.server_acl", "", {{"allow", {"*"}}, {"deny", {"p.test"}}});
+  Deliver(5, "@alice:a.test", "m.room.message");
+  SendAll("p.test");
+  SendAll("c.test");
+  EXPECT_EQ(ExpiredTold("p.test"), (std::vector<std::string>{"!r:a.test/pk"}));
+  EXPECT_TRUE(ExpiredTold("c.test").empty());
+  EXPECT_EQ(SentTo("c.test"), (std::vector<std::string>{"4", "5"}));
+  EXPECT_EQ(SentTo("p.test"), (std::vector<std::string>{"4"})) << "nothing after the ACL";
+  EXPECT_EQ(*store_->InboundPeekCount(), 1);
+}
+
 TEST_F(InboundPeekRelayTest, ADeletedPeekGetsNothingMoreAndIsNotToldItExpired) {
   Join(1, "@alice:a.test", false);
   Peek(2, "p.test", "pk");

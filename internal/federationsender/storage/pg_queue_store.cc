@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "pkg/matrix/canonical_json.h"
+#include "pkg/matrix/server_acl.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::federationsender {
@@ -181,6 +183,13 @@ constexpr pg::Statement kEndRoomPeeks{
     "RETURNING room_id, server_name, peek_id) "
     "INSERT INTO federationsender_expired_peeks (destination, room_id, peek_id) "
     "SELECT server_name, room_id, peek_id FROM gone RETURNING destination"};
+// One server's peeks of the room end (the room's server ACL came to deny it).
+constexpr pg::Statement kEndServerPeeks{
+    "federationsender_end_server_peeks",
+    "WITH gone AS (DELETE FROM federationsender_inbound_peeks WHERE room_id = $1 AND "
+    "server_name = $2 RETURNING room_id, server_name, peek_id) "
+    "INSERT INTO federationsender_expired_peeks (destination, room_id, peek_id) "
+    "SELECT server_name, room_id, peek_id FROM gone RETURNING destination"};
 constexpr pg::Statement kEvictPeeks{
     "federationsender_evict_peeks",
     "WITH gone AS (DELETE FROM federationsender_inbound_peeks "
@@ -345,6 +354,15 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
       if (event.ends_inbound_peeks) {
         PERISCOPE_ASSIGN_OR_RETURN(pg::Result told, c.Query(kEndRoomPeeks, {event.room_id}));
         for (int i = 0; i < told.rows(); ++i) AddUnique(destinations, std::string(told.Text(i, 0)));
+      } else if (!event.new_server_acl_json.empty()) {
+        const matrix::Json acl = matrix::Json::parse(event.new_server_acl_json, nullptr, false);
+        for (int i = 0; i < peeking.rows(); ++i) {
+          std::string server(peeking.Text(i, 0));
+          if (matrix::ServerAllowedByAcl(acl, server)) continue;
+          PERISCOPE_ASSIGN_OR_RETURN(pg::Result told,
+                                     c.Query(kEndServerPeeks, {event.room_id, server}));
+          if (told.rows() > 0) AddUnique(destinations, std::move(server));
+        }
       }
     }
     PERISCOPE_RETURN_IF_ERROR(

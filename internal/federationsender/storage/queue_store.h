@@ -86,6 +86,9 @@ struct RoomEventToQueue {
   // The event makes the room unpeekable (history no longer world_readable, or encryption): the
   // room's inbound peeks end after it, and their servers are told with expired_peeks.
   bool ends_inbound_peeks = false;
+  // The content of an m.room.server_acl the event puts into the state, as JSON (empty if none):
+  // the inbound peeks of servers it denies end after the event, told with expired_peeks.
+  std::string new_server_acl_json;
   // Set on a new_inbound_peek message (room_id and room_sequence are then the message's, the
   // event fields empty): the peek is registered, or renewed if it exists.
   std::optional<InboundPeekRecord> new_inbound_peek;
