@@ -9,7 +9,7 @@
 // Run with bench/run-http federation_latency.
 
 import { startFederation } from "../tests/e2e/federation_harness.mjs";
-import { nowMs, registerUser, summary } from "./lib/bench_server.mjs";
+import { nowMs, registerUser, summary, timedSends } from "./lib/bench_server.mjs";
 import { call } from "../tests/e2e/http.mjs";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
@@ -55,21 +55,7 @@ try {
   await send("warmup");
   while (!seen.has("warmup")) await new Promise((r) => setTimeout(r, 20));
 
-  const sentAt = new Map();
-  const begin = nowMs();
-  for (let i = 0; i < MESSAGES; i++) {
-    const wait = begin + (i * 1000) / RATE - nowMs();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    sentAt.set(`m${i}`, nowMs());
-    const r = await send(`m${i}`);
-    if (r.status !== 200) throw new Error(`send: ${r.text}`);
-  }
-  await new Promise((r) => setTimeout(r, 2000));
-  const latencies = [];
-  let missed = 0;
-  for (const [body, at] of sentAt) {
-    if (seen.has(body)) latencies.push(seen.get(body) - at); else missed++;
-  }
+  const { latencies, missed } = await timedSends({ messages: MESSAGES, rate: RATE, send, seen });
   console.log(`send on A -> waiting /sync on B: ${MESSAGES} messages at ${RATE}/s: ${summary(latencies)}; missed ${missed}`);
 
   // B's inbound throughput: B is stopped while A queues the burst, then started; A drains its

@@ -93,3 +93,25 @@ export async function metricValue(server, name) {
   const text = await (await fetch(server.metricsUrls.monolith)).text();
   return Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m"))?.[1]);
 }
+
+// Sends `messages` messages ("m0", "m1", ...) at `rate` per second with send(body), waits 2 s,
+// and returns {latencies, missed}: for each, the time from its send's start to `seen` (a Map of
+// body -> arrival time, filled by the caller's reader) having it.
+export async function timedSends({ messages, rate, send, seen }) {
+  const sentAt = new Map();
+  const begin = nowMs();
+  for (let i = 0; i < messages; i++) {
+    const wait = begin + (i * 1000) / rate - nowMs();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    sentAt.set(`m${i}`, nowMs());
+    const r = await send(`m${i}`);
+    if (r.status !== 200) throw new Error(`send: ${r.text}`);
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const latencies = [];
+  let missed = 0;
+  for (const [body, at] of sentAt) {
+    if (seen.has(body)) latencies.push(seen.get(body) - at); else missed++;
+  }
+  return { latencies, missed };
+}

@@ -1,12 +1,13 @@
-#include "absl/time/clock.h"
 #include "internal/federationapi/inbound/inbound_peek_registry.h"
 #include "periscope/federationsender/v1/federationsender_service.grpc.pb.h"
-#include "pkg/grpc/status_conversion.h"
+#include "pkg/grpc/unary_call.h"
+#include "pkg/status/matrix_status.h"
 
 namespace periscope::federationapi {
 namespace {
 
 namespace fs = ::periscope::federationsender::v1;
+using Stub = fs::FederationSenderService::Stub;
 
 class GrpcInboundPeekRegistry final : public InboundPeekRegistry {
  public:
@@ -16,48 +17,39 @@ class GrpcInboundPeekRegistry final : public InboundPeekRegistry {
   absl::StatusOr<std::vector<fs::InboundPeek>> Find(const std::string& room_id,
                                                     const std::string& server_name,
                                                     const std::string& peek_id) override {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
     fs::QueryInboundPeekRequest request;
     request.set_room_id(room_id);
     request.set_server_name(server_name);
     request.set_peek_id(peek_id);
-    fs::QueryInboundPeekResponse response;
-    grpc::Status s = stub_->QueryInboundPeek(&context, request, &response);
-    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
+    PERISCOPE_ASSIGN_OR_RETURN(
+        fs::QueryInboundPeekResponse response,
+        grpcutil::UnaryCall(*stub_, &Stub::QueryInboundPeek, request, timeout_));
     return std::vector<fs::InboundPeek>(response.peeks().begin(), response.peeks().end());
   }
 
   absl::StatusOr<int64_t> Renew(const std::string& room_id, const std::string& server_name,
                                 const std::string& peek_id) override {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
     fs::PerformInboundPeekRenewalRequest request;
     request.set_room_id(room_id);
     request.set_server_name(server_name);
     request.set_peek_id(peek_id);
-    fs::PerformInboundPeekRenewalResponse response;
-    grpc::Status s = stub_->PerformInboundPeekRenewal(&context, request, &response);
-    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
+    PERISCOPE_ASSIGN_OR_RETURN(
+        fs::PerformInboundPeekRenewalResponse response,
+        grpcutil::UnaryCall(*stub_, &Stub::PerformInboundPeekRenewal, request, timeout_));
     return response.renewal_interval_ms();
   }
 
   absl::Status Delete(const std::string& room_id, const std::string& server_name,
                       const std::string& peek_id) override {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
     fs::PerformInboundUnpeekRequest request;
     request.set_room_id(room_id);
     request.set_server_name(server_name);
     request.set_peek_id(peek_id);
-    fs::PerformInboundUnpeekResponse response;
-    grpc::Status s = stub_->PerformInboundUnpeek(&context, request, &response);
-    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
-    return absl::OkStatus();
+    return grpcutil::UnaryCall(*stub_, &Stub::PerformInboundUnpeek, request, timeout_).status();
   }
 
  private:
-  std::unique_ptr<fs::FederationSenderService::Stub> stub_;
+  std::unique_ptr<Stub> stub_;
   const absl::Duration timeout_;
 };
 

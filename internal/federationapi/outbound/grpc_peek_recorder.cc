@@ -1,12 +1,13 @@
-#include "absl/time/clock.h"
 #include "internal/federationapi/outbound/peek_recorder.h"
 #include "periscope/federationsender/v1/federationsender_service.grpc.pb.h"
-#include "pkg/grpc/status_conversion.h"
+#include "pkg/grpc/unary_call.h"
+#include "pkg/status/matrix_status.h"
 
 namespace periscope::federationapi {
 namespace {
 
 namespace fs = ::periscope::federationsender::v1;
+using Stub = fs::FederationSenderService::Stub;
 
 class GrpcPeekRecorder final : public PeekRecorder {
  public:
@@ -15,27 +16,20 @@ class GrpcPeekRecorder final : public PeekRecorder {
 
   absl::Status Record(const std::string& room_id, const std::string& server_name,
                       const std::string& peek_id, int64_t renewal_interval_ms) override {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
     fs::PerformOutboundPeekRequest request;
     request.set_room_id(room_id);
     request.set_server_name(server_name);
     request.set_peek_id(peek_id);
     request.set_renewal_interval_ms(renewal_interval_ms);
-    fs::PerformOutboundPeekResponse response;
-    grpc::Status s = stub_->PerformOutboundPeek(&context, request, &response);
-    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
-    return absl::OkStatus();
+    return grpcutil::UnaryCall(*stub_, &Stub::PerformOutboundPeek, request, timeout_).status();
   }
 
   absl::StatusOr<std::optional<Live>> LivePeek(const std::string& room_id) override {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
     fs::QueryOutboundPeeksRequest request;
     request.set_room_id(room_id);
-    fs::QueryOutboundPeeksResponse response;
-    grpc::Status s = stub_->QueryOutboundPeeks(&context, request, &response);
-    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
+    PERISCOPE_ASSIGN_OR_RETURN(
+        fs::QueryOutboundPeeksResponse response,
+        grpcutil::UnaryCall(*stub_, &Stub::QueryOutboundPeeks, request, timeout_));
     if (response.peeks().empty()) return std::nullopt;
     const fs::OutboundPeek& peek = response.peeks(0);
     return Live{peek.server_name(), peek.peek_id(), peek.renewal_interval_ms()};
@@ -43,20 +37,15 @@ class GrpcPeekRecorder final : public PeekRecorder {
 
   absl::Status EndedByServer(const std::string& room_id, const std::string& server_name,
                              const std::string& peek_id) override {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
     fs::PerformOutboundUnpeekRequest request;
     request.set_room_id(room_id);
     request.set_ended_by_server(server_name);
     request.set_peek_id(peek_id);
-    fs::PerformOutboundUnpeekResponse response;
-    grpc::Status s = stub_->PerformOutboundUnpeek(&context, request, &response);
-    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
-    return absl::OkStatus();
+    return grpcutil::UnaryCall(*stub_, &Stub::PerformOutboundUnpeek, request, timeout_).status();
   }
 
  private:
-  std::unique_ptr<fs::FederationSenderService::Stub> stub_;
+  std::unique_ptr<Stub> stub_;
   const absl::Duration timeout_;
 };
 
