@@ -12,6 +12,7 @@
 #include "pkg/pg/migrations.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
 namespace periscope::federationsender {
@@ -70,6 +71,20 @@ absl::StatusOr<std::unique_ptr<FederationSenderComponent>> FederationSenderCompo
             .Add({});
     counters.on_expired_peeks_sent = [&expired_sent](int64_t n) {
       expired_sent.Increment(static_cast<double>(n));
+    };
+    auto& lag = prometheus::BuildHistogram()
+                    .Name("periscope_federation_relay_lag_seconds")
+                    .Help(
+                        "From the roomserver writing an event to another server's 2xx for the "
+                        "/send carrying it, per PDU; to=peeking for servers that only peek the "
+                        "room (MSC2444), to=joined for servers in it.")
+                    .Register(*registry);
+    const prometheus::Histogram::BucketBoundaries buckets = {
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+    prometheus::Histogram& to_peeking = lag.Add({{"to", "peeking"}}, buckets);
+    prometheus::Histogram& to_joined = lag.Add({{"to", "joined"}}, buckets);
+    counters.on_relayed = [&to_peeking, &to_joined](absl::Duration d, bool to_peeker) {
+      (to_peeker ? to_peeking : to_joined).Observe(absl::ToDoubleSeconds(d));
     };
   }
   parts->sender = std::make_unique<TransactionSender>(*parts->store, parts->outbound->client(),

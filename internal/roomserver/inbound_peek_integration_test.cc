@@ -141,5 +141,50 @@ TEST_F(InboundPeekTest, RefusedPeeksWriteNothing) {
   EXPECT_EQ(peeks, 1) << "only the accepted peek entered the stream";
 }
 
+// A DELETE the federationsender could not match puts the peek's end into the room's stream,
+// behind its start and anything sent before it; an unknown room or a bad id writes nothing.
+TEST_F(InboundPeekTest, ARetiredPeekEndsBehindItsStartInTheRoomsStream) {
+  const std::string room = CreateRoom("world_readable");
+  ASSERT_TRUE(InboundPeek(room, "pk").ok());
+  ASSERT_TRUE(Send(room, kAlice, "m.room.message", R"({"body":"between"})").ok());
+  auto retire = [&](const std::string& room_id, const std::string& peek_id) {
+    v1::PerformRetireInboundPeekRequest request;
+    request.set_room_id(room_id);
+    request.set_server_name("peer.test");
+    request.set_peek_id(peek_id);
+    grpc::ClientContext ctx;
+    v1::PerformRetireInboundPeekResponse response;
+    grpc::Status status = stub_->PerformRetireInboundPeek(&ctx, request, &response);
+    return status.ok() ? absl::OkStatus() : grpcutil::FromGrpcStatus(status, ctx);
+  };
+  EXPECT_EQ(MatrixErrcode(retire("!nope:rs.test", "pk")).value_or(""), "M_NOT_FOUND");
+  EXPECT_EQ(MatrixErrcode(retire(room, "toolongid")).value_or(""), "M_UNRECOGNIZED");
+  ASSERT_TRUE(retire(room, "pk").ok());
+  std::vector<v1::OutputEvent> stream = ReadOutputUntil([](const auto& got) {
+    for (const auto& o : got) {
+      if (o.has_retire_inbound_peek()) return true;
+    }
+    return false;
+  });
+  int64_t started = -1, sent = -1, ended = -1, ends = 0;
+  for (const auto& o : stream) {
+    if (o.room_id() != room) continue;
+    if (o.has_new_inbound_peek()) started = o.room_sequence();
+    if (o.has_new_room_event() &&
+        o.new_room_event().event_json().find("between") != std::string::npos) {
+      sent = o.room_sequence();
+    }
+    if (o.has_retire_inbound_peek()) {
+      ++ends;
+      ended = o.room_sequence();
+      EXPECT_EQ(o.retire_inbound_peek().server_name(), "peer.test");
+      EXPECT_EQ(o.retire_inbound_peek().peek_id(), "pk");
+    }
+  }
+  EXPECT_EQ(ends, 1);
+  EXPECT_LT(started, sent);
+  EXPECT_LT(sent, ended);
+}
+
 }  // namespace
 }  // namespace periscope::roomserver::testing

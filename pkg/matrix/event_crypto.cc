@@ -8,6 +8,7 @@
 #include "pkg/matrix/base64.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/json_signing.h"
+#include "pkg/matrix/room_versions.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::matrix {
@@ -64,7 +65,8 @@ std::set<std::string, std::less<>> KeptContentKeys(absl::string_view type, int v
 
 absl::StatusOr<int> ParseRoomVersion(absl::string_view version) {
   int v = 0;
-  if (!absl::SimpleAtoi(version, &v) || v < 4 || v > 12 || absl::StrCat(v) != version) {
+  if (!absl::SimpleAtoi(version, &v) || v < kMinSupportedRoomVersion ||
+      v > kMaxSupportedRoomVersion || absl::StrCat(v) != version) {
     return MatrixError(absl::StatusCode::kInvalidArgument, "M_UNSUPPORTED_ROOM_VERSION",
                        absl::StrCat("room version \"", version, "\" is not supported (4-12 are)"));
   }

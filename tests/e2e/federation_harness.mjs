@@ -13,11 +13,12 @@ import { startFakeServer } from "./fake_server.mjs";
 
 const v3 = "/_matrix/client/v3";
 
-// Starts Periscope servers named `names` (modes[i] each) and a fake server, all trusting each
-// other; returns {servers: {name: server}, fake, destroy}.
-export async function startFederation(specs) {
+// Starts Periscope servers named `names` (modes[i] each) and fake servers (evil and stale, and
+// any `extraFakes` names), all trusting each other; returns {servers: {name: server}, fake (the
+// evil one), fakes: {name: fake}, destroy}.
+export async function startFederation(specs, { extraFakes = [] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "periscope-federation-"));
-  const fakeNames = ["evil.periscope.test", "stale.periscope.test"];
+  const fakeNames = ["evil.periscope.test", "stale.periscope.test", ...extraFakes];
   const all = [...specs.map((s) => s.name), ...fakeNames];
   const ports = {};
   const certs = {};

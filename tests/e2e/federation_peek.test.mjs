@@ -370,15 +370,32 @@ test("federated peeking, outbound: users of B peek a room on A and see what C sa
     await until("A has B's peek", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 1);
     const joinedB = await call(b, "POST", `${v3}/join/${enc(room)}?server_name=${A}`, { token: bob.access_token, body: {} });
     assert.equal(joinedB.status, 200, joinedB.text);
-    // (A join over federation brings the room's state whole, which may differ from the peek's:
-    // the room's state comes again with it, as after any state reset.)
+    // The join continues the room the device already has: its own join in the timeline, and none
+    // of the state it was sent with the peek again (the send_join answer names it all).
     const moved = await syncFor(b, bob, phone, (s) => s.rooms?.join?.[room], "the room in join");
-    const seen = [...(moved.state?.events ?? []), ...(moved.timeline?.events ?? [])];
-    assert.ok(seen.some((e) => e.type === "m.room.member" && e.state_key === bob.user_id && e.content.membership === "join"));
+    assert.ok((moved.timeline?.events ?? []).some((e) => e.type === "m.room.member" && e.state_key === bob.user_id && e.content.membership === "join"),
+      JSON.stringify(moved.timeline));
+    assert.deepEqual((moved.state?.events ?? []).map((e) => e.type), [], "no state resent");
+    assert.equal(moved.timeline.limited, false);
     assert.ok(!(await syncFor(b, bob, phone, (s) => s, "a sync")).rooms?.peek?.[room], "no longer in peek");
     await send(a, alice, room, "after the join");
     await syncFor(b, bob, phone, (s) => bodies(s.rooms?.join?.[room]).includes("after the join"), "A's message, as a member");
     await until("B's peek DELETEd on A", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 0);
+  });
+
+  await t.test("B's device peeks by A's alias: A's directory names the room, and A is asked", async () => {
+    const named = await createRoom(a, alice, "world_readable", { room_alias_name: "readable" });
+    await send(a, alice, named, "under an alias");
+    const r = await call(b, "POST", `${v3}/peek/${enc(`#readable:${A}`)}`, { token: bob.access_token, body: {} });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.room_id, named);
+    await syncFor(b, bob, phone, (s) => bodies(s.rooms?.peek?.[named]).includes("under an alias"), "the room peeked by alias");
+    await until("A has B's alias peek", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 1);
+    assertError(await call(b, "POST", `${v3}/peek/${enc(`#nothing:${A}`)}`, { token: bob.access_token, body: {} }), 404, "M_NOT_FOUND");
+    const off = await call(b, "POST", `${v3}/rooms/${enc(named)}/unpeek`, { token: bob.access_token, body: {} });
+    assert.equal(off.status, 200, off.text);
+    await syncFor(b, bob, phone, (s) => s.rooms?.leave?.[named], "the alias-peeked room in leave");
+    await until("B's alias peek DELETEd on A", async () => (await gauge(a, "periscope_federation_inbound_peeks")) === 0);
   });
 });
 

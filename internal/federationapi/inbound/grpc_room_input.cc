@@ -64,6 +64,16 @@ class GrpcRoomInput final : public RoomInput {
     return response;
   }
 
+  absl::Status RetireInboundPeek(
+      const roomserver::v1::PerformRetireInboundPeekRequest& request) override {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    roomserver::v1::PerformRetireInboundPeekResponse response;
+    grpc::Status s = stub_.PerformRetireInboundPeek(&context, request, &response);
+    if (!s.ok()) return grpcutil::FromGrpcStatus(s, context);
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<roomserver::v1::QueryMembershipTemplateResponse> MembershipTemplate(
       const std::string& room_id, const std::string& user_id,
       const std::string& membership) override {

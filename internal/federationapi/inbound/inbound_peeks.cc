@@ -221,8 +221,21 @@ absl::StatusOr<matrix::Json> InboundPeekHandler::Unpeek(const std::string& origi
                                                         const std::string& peek_id) {
   auto unpeek = [&]() -> absl::StatusOr<matrix::Json> {
     PERISCOPE_RETURN_IF_ERROR(CheckIds(room_id, peek_id));
-    PERISCOPE_RETURN_IF_ERROR(registry_.Delete(room_id, origin, peek_id));
-    return matrix::Json::object();
+    absl::Status deleted = registry_.Delete(room_id, origin, peek_id);
+    if (deleted.ok()) return matrix::Json::object();
+    if (!absl::IsNotFound(deleted)) return deleted;
+    // Not registered: never started, already over, or started but not yet read from the stream
+    // (the PUT's answer went past its wait). For the last, the end goes into the room's stream
+    // behind the start, so the peek cannot outlive this DELETE. Such writes are rate-limited as
+    // starts are; the answer is the 404 either way.
+    if (limiter_.Take(origin) > absl::ZeroDuration()) return deleted;
+    roomserver::v1::PerformRetireInboundPeekRequest retire;
+    retire.set_room_id(room_id);
+    retire.set_server_name(origin);
+    retire.set_peek_id(peek_id);
+    absl::Status retired = rooms_.RetireInboundPeek(retire);
+    if (!retired.ok() && !absl::IsNotFound(retired)) return retired;
+    return deleted;
   };
   absl::StatusOr<matrix::Json> answer = unpeek();
   Count("unpeek", answer.status());

@@ -64,9 +64,17 @@ class FakeRoomserver : public RoomInput, public RoomReads {
     return EventsById({"$create", "$join"});
   }
 
+  absl::Status RetireInboundPeek(
+      const roomserver::v1::PerformRetireInboundPeekRequest& request) override {
+    if (request.room_id() != kRoom) return absl::NotFoundError("unknown room");
+    retirements.push_back(request.server_name() + "/" + request.peek_id());
+    return absl::OkStatus();
+  }
+
   Json acl = nullptr;
   absl::Status refusal;
   std::vector<roomserver::v1::PerformInboundPeekRequest> snapshots;
+  std::vector<std::string> retirements;
 };
 
 // The federationsender's registry: a snapshot registers its peek (as the stream would).
@@ -237,6 +245,19 @@ TEST_F(InboundPeekHandlerTest, RenewAndDeleteAnswerOnlyForLivePeeksOfTheirServer
   EXPECT_EQ(counted_["renew/ok"], 1);
   EXPECT_EQ(counted_["unpeek/ok"], 1);
   EXPECT_EQ(counted_["renew/not_found"], 2);
+}
+
+// A DELETE the registry cannot match may be of a peek whose start is still in the stream (the
+// PUT answered past its wait): its end is written into the room's stream behind the start. It is
+// still a 404, and a DELETE of a registered peek writes nothing.
+TEST_F(InboundPeekHandlerTest, ADeleteOfAnUnregisteredPeekEndsItInTheRoomsStream) {
+  EXPECT_EQ(Errcode(handler_.Unpeek("them.test", kRoom, "late").status()), "M_NOT_FOUND");
+  EXPECT_EQ(rooms_.retirements, (std::vector<std::string>{"them.test/late"}));
+  EXPECT_EQ(Errcode(handler_.Unpeek("them.test", "!other:us.test", "late").status()),
+            "M_NOT_FOUND");
+  ASSERT_TRUE(Peek("pk").ok());
+  ASSERT_TRUE(handler_.Unpeek("them.test", kRoom, "pk").ok());
+  EXPECT_EQ(rooms_.retirements.size(), 1u);
 }
 
 }  // namespace

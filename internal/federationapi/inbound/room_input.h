@@ -39,6 +39,12 @@ class RoomInput {
       const roomserver::v1::PerformInboundPeekRequest& request) {
     return absl::UnimplementedError("inbound peeks are not available");
   }
+  // Ends another server's peek at the current place of the room's stream, registered or not yet
+  // (roomserver PerformRetireInboundPeek): NOT_FOUND for an unknown room.
+  virtual absl::Status RetireInboundPeek(
+      const roomserver::v1::PerformRetireInboundPeekRequest& request) {
+    return absl::UnimplementedError("inbound peeks are not available");
+  }
   // Records a local user's invite or leave in a room this server is not in (roomserver
   // InputOutOfBandMembership): PERMISSION_DENIED when the room, which we are in, refuses it.
   virtual absl::Status OutOfBandMembership(

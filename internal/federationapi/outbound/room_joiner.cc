@@ -13,15 +13,13 @@
 #include "pkg/matrix/event_crypto.h"
 #include "pkg/matrix/identifiers.h"
 #include "pkg/matrix/json_fields.h"
+#include "pkg/matrix/room_versions.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::federationapi {
 namespace {
 
 namespace errcode = matrix::errcode;
-
-constexpr int kMinRoomVersion = 4;
-constexpr int kMaxRoomVersion = 12;
 
 // make_join and send_join wait for a resident that may be busy with a big room.
 constexpr absl::Duration kMakeJoinTimeout = absl::Seconds(30);
@@ -45,9 +43,7 @@ absl::StatusOr<RoomJoiner::Template> RoomJoiner::MakeMembership(
       absl::StrCat("/_matrix/federation/v1/make_", membership, "/",
                    federation::EncodePathArg(room_id), "/", federation::EncodePathArg(user_id));
   // A join says which room versions we can take; a leave needs none (the room is known).
-  for (int v = kMinRoomVersion; membership == "join" && v <= kMaxRoomVersion; ++v) {
-    absl::StrAppend(&target, v == kMinRoomVersion ? "?" : "&", "ver=", v);
-  }
+  if (membership == "join") target += matrix::SupportedRoomVersionsQuery();
   absl::Status last = MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
                                   absl::StrCat("No known servers for room ", room_id));
   for (const std::string& server : servers) {

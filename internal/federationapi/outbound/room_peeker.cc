@@ -14,6 +14,7 @@
 #include "pkg/matrix/event_crypto.h"
 #include "pkg/matrix/identifiers.h"
 #include "pkg/matrix/json_fields.h"
+#include "pkg/matrix/room_versions.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::federationapi {
@@ -21,10 +22,8 @@ namespace {
 
 namespace errcode = matrix::errcode;
 
-constexpr int kMinRoomVersion = 4;
-constexpr int kMaxRoomVersion = 12;
-// The peeked server snapshots the room: it may be busy with a big one.
-constexpr absl::Duration kPeekTimeout = absl::Seconds(60);
+// One server's PUT /peek answer: the peeked server snapshots the room, which may be a big one.
+constexpr absl::Duration kPeekTimeout = absl::Seconds(30);
 constexpr int64_t kMinRenewalIntervalMs = 1000;
 constexpr int64_t kMaxRenewalIntervalMs = int64_t{7} * 24 * 3600 * 1000;
 constexpr char kPeekIdAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -73,7 +72,7 @@ absl::StatusOr<RoomPeeker::Snapshot> RoomPeeker::ParseAnswer(const matrix::Json&
   const std::string version_name =
       VersionOf(answer, final_shape ? events : matrix::JsonField(answer, "state"));
   absl::StatusOr<int> version = matrix::ParseRoomVersion(version_name);
-  if (!version.ok() || *version < kMinRoomVersion) {
+  if (!version.ok() || *version < matrix::kMinSupportedRoomVersion) {
     return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kIncompatibleRoomVersion,
                        absl::StrCat("The room's version \"", version_name, "\" (from ", server,
                                     ") is not one this server supports"));
@@ -175,17 +174,15 @@ absl::Status RoomPeeker::TakeIn(const std::string& room_id, const std::string& s
 }
 
 absl::StatusOr<v1::PerformOutboundPeekResponse> RoomPeeker::PeekThrough(const std::string& room_id,
-                                                                        const std::string& server) {
+                                                                        const std::string& server,
+                                                                        absl::Duration timeout) {
   const std::string peek_id = crypto::RandomString(8, kPeekIdAlphabet);
   const std::string path = absl::StrCat("/_matrix/federation/v1/peek/",
                                         federation::EncodePathArg(room_id), "/", peek_id);
-  std::string target = path;
-  for (int v = kMinRoomVersion; v <= kMaxRoomVersion; ++v) {
-    absl::StrAppend(&target, v == kMinRoomVersion ? "?" : "&", "ver=", v);
-  }
+  const std::string target = path + matrix::SupportedRoomVersionsQuery();
   PERISCOPE_ASSIGN_OR_RETURN(
       federation::FederationResponse answer,
-      federation_.Call(server, "PUT", target, matrix::Json::object(), kPeekTimeout));
+      federation_.Call(server, "PUT", target, matrix::Json::object(), timeout));
   if (!answer.ok()) return federation::RemoteErrorStatus(server, answer);
   auto take_in = [&]() -> absl::StatusOr<v1::PerformOutboundPeekResponse> {
     PERISCOPE_ASSIGN_OR_RETURN(Snapshot snapshot, ParseAnswer(answer.body, server));
@@ -272,8 +269,16 @@ absl::StatusOr<v1::PerformOutboundPeekResponse> RoomPeeker::PeekNow(
       MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
                   absl::StrCat("No known servers for room ", room_id));
   if (being_joined_ != nullptr) being_joined_->Begin(room_id);
+  // The candidates share one budget, so that the answer comes within the caller's deadline.
+  const absl::Time deadline = clock_->Now() + kPeekBudget;
   for (const std::string& server : servers) {
-    result = PeekThrough(room_id, server);
+    const absl::Duration left = deadline - clock_->Now();
+    if (left <= absl::ZeroDuration()) {
+      result = absl::UnavailableError(absl::StrCat("No server answered a peek of ", room_id,
+                                                   " in time; the others were not asked"));
+      break;
+    }
+    result = PeekThrough(room_id, server, std::min(kPeekTimeout, left));
     if (result.ok()) break;
     // A refusal is the room's answer; an unreachable or unknowing server leaves the next one.
     const absl::StatusCode code = result.status().code();

@@ -29,6 +29,7 @@
 #include "internal/federationapi/keyring/keyring.h"
 #include "internal/federationapi/outbound/peek_recorder.h"
 #include "periscope/federationapi/v1/federationapi.pb.h"
+#include "pkg/clock/clock.h"
 #include "pkg/federation/federation_client.h"
 #include "pkg/matrix/canonical_json.h"
 
@@ -77,6 +78,12 @@ class RoomPeeker {
   // A peek of a room waits this long for one of it already under way (the caller's own deadline,
   // the roomserver's, is 120 s).
   static constexpr absl::Duration kWaitForOtherPeek = absl::Seconds(110);
+  // The servers asked in turn share this, the rest of the caller's 120 s being for taking the
+  // answer in: past it, the ones left are not asked.
+  static constexpr absl::Duration kPeekBudget = absl::Seconds(90);
+
+  // Budgets are counted on `clock` (the system's by default).
+  void set_clock(const Clock& clock) { clock_ = &clock; }
 
  private:
   struct Attempt {
@@ -90,7 +97,8 @@ class RoomPeeker {
   // parking stops when a round finds none (or after kMaxParkedRounds).
   void DrainParked(const std::string& room_id, int round);
   absl::StatusOr<v1::PerformOutboundPeekResponse> PeekThrough(const std::string& room_id,
-                                                              const std::string& server);
+                                                              const std::string& server,
+                                                              absl::Duration timeout);
   absl::Status TakeIn(const std::string& room_id, const std::string& server,
                       const Snapshot& snapshot);
 
@@ -101,6 +109,7 @@ class RoomPeeker {
   PeekRecorder& recorder_;
   RoomsBeingJoined* being_joined_;
   ParkedProcessor process_parked_;
+  const Clock* clock_ = &SystemClock::Get();
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Attempt>> in_flight_ ABSL_GUARDED_BY(mu_);
 };

@@ -210,6 +210,25 @@ TEST_F(RoomPeekerTest, ARefusalIsTheAnswerButAnUnknowingServerLeavesTheNext) {
   EXPECT_TRUE(recorder_.records.empty());
 }
 
+// Servers that do not answer share one budget: past it the rest are not asked, so the answer comes
+// before the caller (the roomserver, 120 s) gives up, and each is given only what is left.
+TEST_F(RoomPeekerTest, UnansweringServersShareOneBudget) {
+  peeker_->set_clock(clock_);
+  for (const char* server : {"s1.test", "s2.test", "s3.test", "s4.test"}) {
+    federation_.On(
+        server, "/_matrix/federation/v1/peek/",
+        [this](const FakeFederation::Request&) -> absl::StatusOr<federation::FederationResponse> {
+          clock_.Advance(absl::Seconds(40));
+          return absl::UnavailableError("timed out");
+        });
+  }
+  absl::StatusOr<v1::PerformOutboundPeekResponse> peeked =
+      peeker_->Peek(Request({"s1.test", "s2.test", "s3.test", "s4.test"}));
+  EXPECT_TRUE(absl::IsUnavailable(peeked.status())) << peeked.status();
+  EXPECT_EQ(Calls("PUT"), (std::vector<std::string>{"s1.test", "s2.test", "s3.test"}));
+  EXPECT_TRUE(recorder_.records.empty());
+}
+
 TEST_F(RoomPeekerTest, AnUnusableAnswerIsCancelledAndNothingRecorded) {
   Json forged = DendriteAnswer();
   forged["state"][2]["content"]["users"]["@mallory:evil.test"] = 100;  // signature now wrong

@@ -38,6 +38,35 @@ OutputConsumer::~OutputConsumer() {
   if (consumer_) consumer_->Stop();
 }
 
+namespace {
+
+// What a state event in the room's current state means for the queue: a membership change, or the
+// end of inbound peeks (MSC2444: peeking needs world_readable history and no encryption; a server
+// ACL ends the peeks of the servers it denies).
+void NoteStateEffects(const matrix::Json& event, RoomEventToQueue& out) {
+  const std::string type = matrix::StringField(event, "type");
+  if (type == "m.room.member") {
+    std::string user_id = matrix::StringField(event, "state_key");
+    absl::StatusOr<matrix::UserIdParts> user = matrix::ParseUserId(user_id);
+    if (user.ok()) {
+      out.memberships.push_back(
+          {user_id, user->server_name,
+           matrix::StringField(matrix::ContentOf(event), "membership") == "join"});
+    }
+    return;
+  }
+  if (!event.contains("state_key") || !matrix::StringField(event, "state_key").empty()) return;
+  if (type == "m.room.encryption" ||
+      (type == "m.room.history_visibility" &&
+       !matrix::NonMemberMaySeeEvent(matrix::ParseHistoryVisibility(
+           matrix::StringField(matrix::ContentOf(event), "history_visibility"))))) {
+    out.ends_inbound_peeks = true;
+  }
+  if (type == "m.room.server_acl") out.new_server_acl_json = matrix::ContentOf(event).dump();
+}
+
+}  // namespace
+
 absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::OutputEvent& output,
                                                          const std::string& our_server_name) {
   const roomserver::v1::NewRoomEvent& added = output.new_room_event();
@@ -47,6 +76,7 @@ absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::O
   out.room_sequence = output.room_sequence();
   out.event_id = added.event_id();
   out.event_json = added.event_json();
+  out.committed_ts = output.committed_ts();
   absl::StatusOr<matrix::UserIdParts> sender =
       matrix::ParseUserId(matrix::StringField(event, "sender"));
   // Ours to send: a local user's event. An event that came over federation is its origin's,
@@ -63,33 +93,14 @@ absl::StatusOr<RoomEventToQueue> OutputConsumer::ToQueue(const roomserver::v1::O
       added.state_reset() ||
       std::find(added.adds_state_event_ids().begin(), added.adds_state_event_ids().end(),
                 added.event_id()) != added.adds_state_event_ids().end();
-  const std::string type = matrix::StringField(event, "type");
-  if (entered_state && event.contains("state_key") &&
-      matrix::StringField(event, "state_key").empty()) {
-    // MSC2444: peeking needs world_readable history and no encryption.
-    out.ends_inbound_peeks =
-        type == "m.room.encryption" ||
-        (type == "m.room.history_visibility" &&
-         !matrix::NonMemberMaySeeEvent(matrix::ParseHistoryVisibility(
-             matrix::StringField(matrix::ContentOf(event), "history_visibility"))));
-    if (type == "m.room.server_acl") out.new_server_acl_json = matrix::ContentOf(event).dump();
-  }
-  if (entered_state && type == "m.room.member") {
-    std::string user_id = matrix::StringField(event, "state_key");
-    absl::StatusOr<matrix::UserIdParts> user = matrix::ParseUserId(user_id);
-    if (user.ok()) {
-      out.memberships.push_back(
-          {user_id, user->server_name,
-           matrix::StringField(matrix::ContentOf(event), "membership") == "join"});
-    }
-  }
+  if (entered_state) NoteStateEffects(event, out);
   return out;
 }
 
-absl::StatusOr<std::vector<MembershipChange>> OutputConsumer::MergedMemberships(
-    const std::string& room_id, const roomserver::v1::NewRoomEvent& added) {
-  std::vector<MembershipChange> out;
-  if (lookup_ == nullptr) return out;
+absl::Status OutputConsumer::MergedState(const std::string& room_id,
+                                         const roomserver::v1::NewRoomEvent& added,
+                                         RoomEventToQueue& out) {
+  if (lookup_ == nullptr) return absl::OkStatus();
   std::vector<std::string> adds(added.adds_state_event_ids().begin(),
                                 added.adds_state_event_ids().end());
   if (added.state_reset()) {
@@ -123,15 +134,10 @@ absl::StatusOr<std::vector<MembershipChange>> OutputConsumer::MergedMemberships(
     }
     for (const roomserver::LookedUpEvent& found : *events) {
       absl::StatusOr<matrix::Json> event = matrix::ParseJson(found.event_json);
-      if (!event.ok() || matrix::StringField(*event, "type") != "m.room.member") continue;
-      std::string user_id = matrix::StringField(*event, "state_key");
-      absl::StatusOr<matrix::UserIdParts> user = matrix::ParseUserId(user_id);
-      if (!user.ok()) continue;
-      out.push_back({user_id, user->server_name,
-                     matrix::StringField(matrix::ContentOf(*event), "membership") == "join"});
+      if (event.ok()) NoteStateEffects(*event, out);
     }
   }
-  return out;
+  return absl::OkStatus();
 }
 
 stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
@@ -142,6 +148,14 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
     return stream::Outcome::Term("undecodable output event");
   }
   if (output->has_new_inbound_peek()) return Apply(InboundPeekToQueue(*output));
+  if (output->has_retire_inbound_peek()) {
+    RoomEventToQueue end;
+    end.room_id = output->room_id();
+    end.room_sequence = output->room_sequence();
+    end.inbound_peek_end = InboundPeekEnd{output->retire_inbound_peek().server_name(),
+                                          output->retire_inbound_peek().peek_id()};
+    return Apply(end);
+  }
   if (output->has_new_peek() || output->has_retire_peek()) {
     RoomEventToQueue change;
     change.room_id = output->room_id();
@@ -164,16 +178,22 @@ stream::Outcome OutputConsumer::Handle(const stream::Message& message) {
     return stream::Outcome::Term("unreadable event");
   }
   // A merge of branches, or a join over federation, brings in state the stream never carried:
-  // its member events say which servers are in the room now.
+  // its member events say which servers are in the room now, and a visibility, encryption or
+  // server ACL merged in ends peeks as if it had been sent.
   while (true) {
-    absl::StatusOr<std::vector<MembershipChange>> merged =
-        MergedMemberships(output->room_id(), output->new_room_event());
-    if (merged.ok()) {
-      queued->memberships.insert(queued->memberships.begin(), merged->begin(), merged->end());
+    RoomEventToQueue merged;
+    absl::Status looked_up = MergedState(output->room_id(), output->new_room_event(), merged);
+    if (looked_up.ok()) {
+      queued->memberships.insert(queued->memberships.begin(), merged.memberships.begin(),
+                                 merged.memberships.end());
+      queued->ends_inbound_peeks = queued->ends_inbound_peeks || merged.ends_inbound_peeks;
+      if (queued->new_server_acl_json.empty()) {
+        queued->new_server_acl_json = std::move(merged.new_server_acl_json);
+      }
       break;
     }
     logging::Warn("federationsender.state_lookup_failed",
-                  {{"room_id", queued->room_id}, {"error", merged.status()}});
+                  {{"room_id", queued->room_id}, {"error", looked_up}});
     if (stopping_.WaitForNotificationWithTimeout(retry_interval_)) {
       return stream::Outcome::Nak(absl::Seconds(1));
     }

@@ -61,9 +61,12 @@ class OutputConsumer {
   static RoomEventToQueue InboundPeekToQueue(const roomserver::v1::OutputEvent& output);
   // Applies one message, retrying a store failure in place.
   stream::Outcome Apply(const RoomEventToQueue& queued);
-  // The membership changes of the state events the event brought in besides itself.
-  absl::StatusOr<std::vector<MembershipChange>> MergedMemberships(
-      const std::string& room_id, const roomserver::v1::NewRoomEvent& added);
+  // What the state events the event brought in besides itself (a merge of branches, a join's
+  // whole state) mean for the queue: membership changes, and peeks they end (a merged-in
+  // visibility, encryption or server ACL), in `out`'s memberships, ends_inbound_peeks and
+  // new_server_acl_json.
+  absl::Status MergedState(const std::string& room_id, const roomserver::v1::NewRoomEvent& added,
+                           RoomEventToQueue& out);
 
   const std::string our_server_name_;
   QueueStore& store_;

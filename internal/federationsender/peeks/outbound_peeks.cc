@@ -6,6 +6,7 @@
 #include "pkg/logging/logging.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/json_fields.h"
+#include "pkg/matrix/room_versions.h"
 #include "pkg/status/matrix_status.h"
 
 namespace periscope::federationsender {
@@ -18,6 +19,12 @@ constexpr int64_t kMaxRenewalIntervalMs = int64_t{7} * 24 * 3600 * 1000;
 std::string PeekPath(const OutboundPeekRecord& peek) {
   return absl::StrCat("/_matrix/federation/v1/peek/", federation::EncodePathArg(peek.room_id), "/",
                       federation::EncodePathArg(peek.peek_id));
+}
+
+// The server does not know the endpoint (as opposed to the peek): 405, or M_UNRECOGNIZED.
+bool HasNoRenewEndpoint(const federation::FederationResponse& answer) {
+  return answer.status == 405 ||
+         ((answer.status == 404 || answer.status == 400) && answer.Errcode() == "M_UNRECOGNIZED");
 }
 
 }  // namespace
@@ -98,10 +105,32 @@ absl::Status OutboundPeeks::Unpeek(const std::string& room_id) {
   return absl::OkStatus();
 }
 
+bool OutboundPeeks::InBackoff(const std::string& server) {
+  absl::MutexLock lock(&backoff_mu_);
+  auto it = backoff_.find(server);
+  return it != backoff_.end() && clock_.Now() < it->second.retry_at;
+}
+
+void OutboundPeeks::Answered(const std::string& server, bool answered) {
+  absl::MutexLock lock(&backoff_mu_);
+  if (answered) {
+    backoff_.erase(server);
+    return;
+  }
+  ServerBackoff& b = backoff_[server];
+  b.failures = std::min(b.failures + 1, 30);
+  absl::Duration wait = kFirstBackoff;
+  for (int i = 1; i < b.failures && wait < kMaxBackoff; ++i) wait *= 2;
+  b.retry_at = clock_.Now() + std::min(wait, kMaxBackoff);
+}
+
 bool OutboundPeeks::Delete(const OutboundPeekRecord& peek) {
   absl::StatusOr<federation::FederationResponse> answer =
       federation_.Call(peek.server_name, "DELETE", PeekPath(peek), std::nullopt, absl::Seconds(10));
-  const bool over = answer.ok() && (answer->ok() || answer->status == 404);
+  // (404: the server has no such peek, or no DELETE endpoint at all, as Dendrite's revision; 405
+  // likewise: nothing more can be done there.)
+  const bool over = answer.ok() && (answer->ok() || answer->status == 404 || answer->status == 405);
+  Answered(peek.server_name, over);
   logging::Info("federationsender.outbound_peek_deleted",
                 {{"room_id", peek.room_id},
                  {"server", peek.server_name},
@@ -115,7 +144,15 @@ void OutboundPeeks::Renew(const OutboundPeekRecord& peek) {
   absl::StatusOr<federation::FederationResponse> answer =
       federation_.Call(peek.server_name, "POST", absl::StrCat(PeekPath(peek), "/renew"),
                        matrix::Json::object(), absl::Seconds(10));
+  if (answer.ok() && HasNoRenewEndpoint(*answer)) {
+    // A server of Dendrite's revision has no renew endpoint: the same PUT again renews the peek
+    // (a repeated PUT of a live peek is idempotent), and answers its interval with the snapshot.
+    answer = federation_.Call(peek.server_name, "PUT",
+                              PeekPath(peek) + matrix::SupportedRoomVersionsQuery(),
+                              matrix::Json::object(), absl::Seconds(30));
+  }
   if (answer.ok() && answer->status == 404) {
+    Answered(peek.server_name, true);
     // The server no longer has it (it evicted it, or forgot it): the peek is over.
     if (counters_.on_renewal) counters_.on_renewal("ended");
     if (absl::Status s = Forget(peek); !s.ok()) {
@@ -126,6 +163,7 @@ void OutboundPeeks::Renew(const OutboundPeekRecord& peek) {
   }
   const matrix::Json* interval =
       answer.ok() && answer->ok() ? &matrix::JsonField(answer->body, "renewal_interval") : nullptr;
+  Answered(peek.server_name, interval != nullptr);
   if (interval == nullptr || !interval->is_number_integer() || interval->get<int64_t>() <= 0) {
     if (counters_.on_renewal) counters_.on_renewal("failed");
     logging::Warn("federationsender.outbound_peek_renewal_failed",
@@ -162,13 +200,15 @@ void OutboundPeeks::Sweep() {
     // (the stream lags behind the peek's start): it gets kGrace.
     if (peekers->empty() &&
         (peek.confirmed || now - peek.created_ts >= absl::ToInt64Milliseconds(kGrace))) {
-      // Nobody here looks any more. A DELETE that cannot be delivered is tried again at the
-      // next sweep until the peek would have lapsed anyway.
-      if (Delete(peek) || now > peek.renewed_ts + peek.renewal_interval_ms) {
+      // Nobody here looks any more. A DELETE that cannot be delivered is tried again (after the
+      // server's backoff) until the peek would have lapsed anyway.
+      const bool lapsed = now > peek.renewed_ts + peek.renewal_interval_ms;
+      if ((!InBackoff(peek.server_name) && Delete(peek)) || lapsed) {
         (void)store_.DeleteOutboundPeek(peek.room_id, peek.server_name, peek.peek_id);
         continue;
       }
-    } else if (!peekers->empty() && now >= peek.renewed_ts + peek.renewal_interval_ms / 2) {
+    } else if (!peekers->empty() && now >= peek.renewed_ts + peek.renewal_interval_ms / 2 &&
+               !InBackoff(peek.server_name)) {
       Renew(peek);
     }
     ++live;

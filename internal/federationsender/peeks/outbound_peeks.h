@@ -9,6 +9,7 @@
 // /sync peek section). Time comes from the injected clock.
 
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <utility>
@@ -36,6 +37,10 @@ class OutboundPeeks {
     // expired_peeks received.
     std::function<void()> on_expired_received;
   };
+  // A server that did not answer a renewal or a DELETE is asked again after this, doubled per
+  // failure in a row up to kMaxBackoff.
+  static constexpr absl::Duration kFirstBackoff = absl::Seconds(2);
+  static constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
   // A peek no local device's new_peek has come for since it was recorded is kept this long
   // without local peekers: the device's new_peek follows the federated peek through the stream,
   // which may lag. (Once one came, the last device's going ends the peek at once.)
@@ -83,6 +88,17 @@ class OutboundPeeks {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool check_now_ ABSL_GUARDED_BY(mu_) = false;
+  // Per peeked server that did not answer: failures in a row, and when it may next be asked. Kept
+  // in memory (a restart asks at once); a sweep skips the server's peeks until then, so a dead
+  // server is neither hammered every poll nor holds the sweep up for each of its peeks.
+  struct ServerBackoff {
+    int failures = 0;
+    absl::Time retry_at;
+  };
+  absl::Mutex backoff_mu_;
+  std::map<std::string, ServerBackoff> backoff_ ABSL_GUARDED_BY(backoff_mu_);
+  bool InBackoff(const std::string& server);
+  void Answered(const std::string& server, bool answered);
   std::thread thread_;
 };
 

@@ -342,6 +342,18 @@ class InboundPeekRelayTest : public FederationQueueTest {
     message.data = payload;  // a view
     return consumer_->Handle(message);
   }
+  // The retire_inbound_peek message at `seq`: a DELETE that came before the peek was registered.
+  stream::Outcome EndPeek(int64_t seq, const std::string& server, const std::string& peek_id) {
+    roomserver::v1::OutputEvent output;
+    output.set_room_id("!r:a.test");
+    output.set_room_sequence(seq);
+    output.mutable_retire_inbound_peek()->set_server_name(server);
+    output.mutable_retire_inbound_peek()->set_peek_id(peek_id);
+    std::string payload = roomserver::EncodeOutputPayload(output);
+    stream::Message message;
+    message.data = payload;  // a view
+    return consumer_->Handle(message);
+  }
   void SendAll(const std::string& destination) {
     for (int i = 0; i < 10; ++i) {
       absl::StatusOr<TransactionSender::Result> r = sender_->SendOnce(destination);
@@ -363,6 +375,24 @@ class InboundPeekRelayTest : public FederationQueueTest {
     return out;
   }
 };
+
+// A DELETE the registry could not match yet ends the peek at its place in the room's stream: a
+// start ahead of it is undone (nothing relayed after it, and no expired_peeks: the server asked),
+// a start after it (the same id PUT again) is a new peek, and a redelivered end changes nothing.
+TEST_F(InboundPeekRelayTest, AnEndInTheStreamUndoesOnlyTheStartBeforeIt) {
+  Join(1, "@alice:a.test", false);
+  ASSERT_EQ(Peek(2, "p.test", "pk").kind, stream::Outcome::Kind::kAck);
+  ASSERT_EQ(EndPeek(3, "p.test", "pk").kind, stream::Outcome::Kind::kAck);
+  EXPECT_TRUE(store_->InboundPeeks("", "p.test", "")->empty());
+  Deliver(4, "@alice:a.test", "m.room.message");
+  ASSERT_EQ(Peek(5, "p.test", "pk").kind, stream::Outcome::Kind::kAck);
+  ASSERT_EQ(EndPeek(3, "p.test", "pk").kind, stream::Outcome::Kind::kAck);  // redelivered
+  Deliver(6, "@alice:a.test", "m.room.message");
+  SendAll("p.test");
+  EXPECT_EQ(SentTo("p.test"), (std::vector<std::string>{"6"}));
+  EXPECT_TRUE(ExpiredTold("p.test").empty());
+  EXPECT_EQ(store_->InboundPeeks("", "p.test", "")->size(), 1u);
+}
 
 TEST_F(InboundPeekRelayTest, APeekGetsEveryEventAfterItsPlaceFromAnyServerAndNoneBefore) {
   Join(1, "@alice:a.test", false);
@@ -490,6 +520,107 @@ TEST_F(InboundPeekRelayTest, AServerTheAclComesToDenyLosesItsPeeksAndIsTold) {
   EXPECT_EQ(*store_->InboundPeekCount(), 1);
 }
 
+// State resolution may change the visibility or the ACL without the event that set it being the
+// one the stream carries (a merge of branches brings it in): the peeks end all the same, after
+// the event that merged it, and their servers are told.
+TEST_F(InboundPeekRelayTest, AVisibilityOrAclMergedInByStateResolutionEndsPeeks) {
+  FakeLookup lookup;
+  lookup.events["$shared"] = Json{{"type", "m.room.history_visibility"},
+                                  {"state_key", ""},
+                                  {"sender", "@carol:c.test"},
+                                  {"content", {{"history_visibility", "shared"}}}}
+                                 .dump();
+  lookup.events["$acl"] = Json{{"type", "m.room.server_acl"},
+                               {"state_key", ""},
+                               {"sender", "@carol:c.test"},
+                               {"content", {{"allow", {"*"}}, {"deny", {"c.test"}}}}}
+                              .dump();
+  consumer_->set_lookup(&lookup);
+  // (A second room, so the ACL's effect is seen apart from the visibility's.)
+  auto merge = [&](const std::string& room, int64_t seq, const std::string& merged_id) {
+    Json event = {{"room_id", room},
+                  {"type", "m.room.message"},
+                  {"sender", "@alice:a.test"},
+                  {"content", Json::object()},
+                  {"depth", seq},
+                  {"origin_server_ts", seq}};
+    roomserver::v1::OutputEvent output;
+    output.set_room_id(room);
+    output.set_room_sequence(seq);
+    auto* added = output.mutable_new_room_event();
+    added->set_event_id(absl::StrCat("$m", seq));
+    added->set_event_json(event.dump());
+    added->add_adds_state_event_ids(merged_id);
+    std::string payload = roomserver::EncodeOutputPayload(output);
+    stream::Message message;
+    message.data = payload;  // a view
+    return consumer_->Handle(message);
+  };
+  Join(1, "@alice:a.test", false);
+  Peek(2, "p.test", "pk");
+  Peek(3, "c.test", "pk");
+  ASSERT_EQ(merge("!r:a.test", 4, "$shared").kind, stream::Outcome::Kind::kAck);
+  Deliver(5, "@alice:a.test", "m.room.message");
+  SendAll("p.test");
+  EXPECT_EQ(ExpiredTold("p.test"), (std::vector<std::string>{"!r:a.test/pk"}));
+  EXPECT_EQ(SentTo("p.test"), (std::vector<std::string>{"4"})) << "nothing after the merge";
+  EXPECT_EQ(*store_->InboundPeekCount(), 0);
+
+  // The ACL, merged into another room, ends only the denied server's peek there.
+  for (const char* server : {"p.test", "c.test"}) {
+    roomserver::v1::OutputEvent output;
+    output.set_room_id("!s:a.test");
+    output.set_room_sequence(std::string(server) == "p.test" ? 1 : 2);
+    output.mutable_new_inbound_peek()->set_server_name(server);
+    output.mutable_new_inbound_peek()->set_peek_id("pk");
+    output.mutable_new_inbound_peek()->set_peeked_ts(1000);
+    output.mutable_new_inbound_peek()->set_renewal_interval_ms(60000);
+    std::string payload = roomserver::EncodeOutputPayload(output);
+    stream::Message message;
+    message.data = payload;
+    ASSERT_EQ(consumer_->Handle(message).kind, stream::Outcome::Kind::kAck);
+  }
+  ASSERT_EQ(merge("!s:a.test", 3, "$acl").kind, stream::Outcome::Kind::kAck);
+  EXPECT_EQ(store_->InboundPeeks("!s:a.test", "", "")->size(), 1u);
+  EXPECT_EQ(store_->InboundPeeks("!s:a.test", "c.test", "")->size(), 0u);
+}
+
+// The relay lag is measured per PDU from the roomserver's write to the destination's 2xx, and
+// says whether the destination only peeks the room.
+TEST_F(InboundPeekRelayTest, TheRelayLagRunsFromTheWriteToTheAnswerPerKindOfDestination) {
+  std::vector<std::pair<absl::Duration, bool>> lags;
+  TransactionSenderCounters counters;
+  counters.on_relayed = [&lags](absl::Duration lag, bool to_peeker) {
+    lags.push_back({lag, to_peeker});
+  };
+  TransactionSender sender(*store_, remote_, "a.test", clock_, absl::Hours(1), counters);
+  Join(1, "@alice:a.test", false);
+  Join(2, "@carol:c.test", true);
+  Peek(3, "p.test", "pk");
+  roomserver::v1::OutputEvent output;
+  output.set_room_id("!r:a.test");
+  output.set_room_sequence(4);
+  output.set_committed_ts(absl::ToUnixMillis(clock_.Now() - absl::Seconds(3)));
+  auto* added = output.mutable_new_room_event();
+  added->set_event_id("$e4");
+  added->set_event_json(Json{
+      {"room_id", "!r:a.test"},
+      {"type", "m.room.message"},
+      {"sender", "@alice:a.test"},
+      {"content", Json::object()},
+      {"depth", 4}}.dump());
+  std::string payload = roomserver::EncodeOutputPayload(output);
+  stream::Message message;
+  message.data = payload;  // a view
+  ASSERT_EQ(consumer_->Handle(message).kind, stream::Outcome::Kind::kAck);
+  ASSERT_EQ(*sender.SendOnce("p.test"), TransactionSender::Result::kSent);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_EQ(*sender.SendOnce("c.test"), TransactionSender::Result::kSent);
+  ASSERT_EQ(lags.size(), 2u);
+  EXPECT_EQ(lags[0], std::make_pair(absl::Seconds(3), true));
+  EXPECT_EQ(lags[1], std::make_pair(absl::Seconds(4), false));
+}
+
 TEST_F(InboundPeekRelayTest, ADeletedPeekGetsNothingMoreAndIsNotToldItExpired) {
   Join(1, "@alice:a.test", false);
   Peek(2, "p.test", "pk");
@@ -606,6 +737,67 @@ TEST_F(OutboundPeeksTest, AFreshPeekWaitsForItsDeviceAndAnUndeliverableDeleteIsR
   clock_.Advance(absl::Minutes(10));
   peeks_->Sweep();
   EXPECT_TRUE(store_->OutboundPeeks("")->empty()) << "it would have lapsed there anyway";
+}
+
+// A server that does not answer is not asked at every poll: its peeks wait out a backoff that
+// doubles per failure, and an answer clears it.
+TEST_F(OutboundPeeksTest, AServerThatDoesNotAnswerIsAskedAgainOnlyAfterItsBackoff) {
+  bool up = false;
+  remote_.On(
+      "far.test", "/_matrix/federation/v1/peek/",
+      [&up](const FakeFederation::Request&) -> absl::StatusOr<federation::FederationResponse> {
+        if (!up) return absl::UnavailableError("down");
+        return federation::FederationResponse{200, Json{{"renewal_interval", 600000}}};
+      });
+  LocalPeek(1, "PHONE", true);
+  ASSERT_TRUE(peeks_->Record("!r:a.test", "far.test", "pk1", 600000).ok());
+  ASSERT_TRUE(peeks_->Record("!r:a.test", "far.test", "pk2", 600000).ok());
+  clock_.Advance(absl::Minutes(5));
+  peeks_->Sweep();
+  EXPECT_EQ(Targets("POST").size(), 1u) << "the second peek of the server waits with it";
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(absl::Milliseconds(500));
+    peeks_->Sweep();
+  }
+  EXPECT_EQ(Targets("POST").size(), 1u) << "not asked again within 2 s";
+  clock_.Advance(absl::Milliseconds(500));
+  peeks_->Sweep();
+  EXPECT_EQ(Targets("POST").size(), 2u) << "asked after 2 s";
+  clock_.Advance(absl::Seconds(3));
+  peeks_->Sweep();
+  EXPECT_EQ(Targets("POST").size(), 2u) << "the second failure doubles the wait to 4 s";
+  up = true;
+  clock_.Advance(absl::Seconds(1));
+  peeks_->Sweep();
+  EXPECT_EQ(Targets("POST").size(), 4u) << "both renewed once it answers";
+  clock_.Advance(absl::Minutes(1));
+  peeks_->Sweep();
+  EXPECT_EQ(Targets("POST").size(), 4u) << "renewed: next due at half the new interval";
+}
+
+// A peer of Dendrite's revision has no renew endpoint (404 M_UNRECOGNIZED): the same PUT again
+// renews the peek there, rather than the 404 ending it here.
+TEST_F(OutboundPeeksTest, APeerWithoutRenewIsRenewedByPuttingThePeekAgain) {
+  remote_.On(
+      "old.test", "/_matrix/federation/v1/peek/",
+      [](const FakeFederation::Request& r) -> absl::StatusOr<federation::FederationResponse> {
+        if (r.method == "PUT") {
+          return federation::FederationResponse{200, Json{{"renewal_interval", 30000}}};
+        }
+        return federation::FederationResponse{
+            404, Json{{"errcode", "M_UNRECOGNIZED"}, {"error", "Unrecognized request"}}};
+      });
+  LocalPeek(1, "PHONE", true);
+  ASSERT_TRUE(peeks_->Record("!r:a.test", "old.test", "pk1", 10000).ok());
+  clock_.Advance(absl::Seconds(5));
+  peeks_->Sweep();
+  ASSERT_EQ(Targets("PUT").size(), 1u);
+  EXPECT_EQ(Targets("PUT")[0].rfind("/_matrix/federation/v1/peek/%21r%3Aa.test/pk1?ver=4&", 0), 0u)
+      << Targets("PUT")[0];
+  auto peeks = *store_->OutboundPeeks("!r:a.test");
+  ASSERT_EQ(peeks.size(), 1u) << "still peeking";
+  EXPECT_EQ(peeks[0].renewal_interval_ms, 30000);
+  EXPECT_TRUE(retired_.empty());
 }
 
 TEST_F(OutboundPeeksTest, APeekTheServerEndedIsForgottenAndItsDevicesAreTold) {

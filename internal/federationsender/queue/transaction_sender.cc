@@ -1,5 +1,7 @@
 #include "internal/federationsender/queue/transaction_sender.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "pkg/logging/logging.h"
 #include "pkg/matrix/canonical_json.h"
@@ -75,6 +77,15 @@ absl::StatusOr<TransactionSender::Result> TransactionSender::SendOnce(
     if (counters_.on_transaction) counters_.on_transaction("ok");
     if (counters_.on_expired_peeks_sent && !(*txn)->expired_peeks.empty()) {
       counters_.on_expired_peeks_sent(static_cast<int64_t>((*txn)->expired_peeks.size()));
+    }
+    if (counters_.on_relayed) {
+      const absl::Time now = clock_.Now();
+      for (const QueuedPdu& pdu : (*txn)->pdus) {
+        if (pdu.committed_ts <= 0) continue;  // written before the time was kept
+        counters_.on_relayed(
+            std::max(absl::ZeroDuration(), now - absl::FromUnixMillis(pdu.committed_ts)),
+            pdu.to_peeker);
+      }
     }
     if (answer->body.is_object() && answer->body.contains("pdus") &&
         answer->body["pdus"].is_object()) {

@@ -25,6 +25,9 @@ struct TransactionSenderCounters {
   std::function<void(absl::string_view outcome)> on_transaction;
   // Expired peeks told in a transaction the destination accepted.
   std::function<void(int64_t count)> on_expired_peeks_sent;
+  // Per PDU in a transaction the destination accepted: from the roomserver writing the event to
+  // the destination's 2xx, and whether it went there because the destination peeks the room.
+  std::function<void(absl::Duration lag, bool to_peeker)> on_relayed;
 };
 
 class TransactionSender {

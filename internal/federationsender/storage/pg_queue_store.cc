@@ -96,6 +96,11 @@ constexpr char kSchemaV4[] = R"sql(
 ALTER TABLE federationsender_outbound_peeks ADD COLUMN confirmed BOOLEAN NOT NULL DEFAULT false;
 )sql";
 
+constexpr char kSchemaV5[] = R"sql(
+ALTER TABLE federationsender_queue ADD COLUMN committed_ts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE federationsender_queue ADD COLUMN to_peeker BOOLEAN NOT NULL DEFAULT false;
+)sql";
+
 // Expired peeks per transaction: well under any body limit.
 constexpr int kMaxExpiredPeeksPerTransaction = 100;
 
@@ -119,8 +124,8 @@ constexpr pg::Statement kUnjoin{
     "DELETE FROM federationsender_joined_members WHERE room_id = $1 AND user_id = $2"};
 constexpr pg::Statement kEnqueue{
     "federationsender_enqueue",
-    "INSERT INTO federationsender_queue (destination, event_id, event_json) VALUES ($1, $2, $3) "
-    "ON CONFLICT (destination, event_id) DO NOTHING"};
+    "INSERT INTO federationsender_queue (destination, event_id, event_json, committed_ts, "
+    "to_peeker) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (destination, event_id) DO NOTHING"};
 constexpr pg::Statement kLockDestination{
     "federationsender_lock_destination",
     "INSERT INTO federationsender_destinations (destination) VALUES ($1) "
@@ -128,8 +133,8 @@ constexpr pg::Statement kLockDestination{
     "RETURNING txn_id"};
 constexpr pg::Statement kTransactionPdus{
     "federationsender_transaction_pdus",
-    "SELECT event_id, event_json FROM federationsender_queue WHERE destination = $1 AND "
-    "txn_id = $2 ORDER BY position"};
+    "SELECT event_id, event_json, committed_ts, to_peeker FROM federationsender_queue "
+    "WHERE destination = $1 AND txn_id = $2 ORDER BY position"};
 // The oldest PDUs not yet in a transaction, up to $3 of them and $4 bytes in all (the first one
 // whatever its size): a receiver refuses bodies past its limit (1 MiB by default here), and a
 // transaction it refused would otherwise be sent again, unchanged, forever.
@@ -142,7 +147,7 @@ constexpr pg::Statement kClaimPdus{
     "    ORDER BY position LIMIT $3) head "
     "  WHERE running <= $4 OR position = (SELECT min(position) FROM federationsender_queue "
     "    WHERE destination = $1 AND txn_id IS NULL)) "
-    "RETURNING position, event_id, event_json"};
+    "RETURNING position, event_id, event_json, committed_ts, to_peeker"};
 constexpr pg::Statement kSetTransaction{
     "federationsender_set_transaction",
     "UPDATE federationsender_destinations SET txn_id = $2 WHERE destination = $1"};
@@ -292,6 +297,7 @@ const std::vector<pg::Migration>& FederationSenderMigrations() {
       {2, "inbound peeks and the expired peeks to tell", kSchemaV2},
       {3, "outbound peeks and local peekers", kSchemaV3},
       {4, "outbound peeks confirmed by their device", kSchemaV4},
+      {5, "when each queued PDU was written, and whether it goes to a peeking server", kSchemaV5},
   };
   return kMigrations;
 }
@@ -318,6 +324,9 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
                   {event.room_id, peek->server_name, peek->peek_id, peek->latest_event_id,
                    peek->renewed_ts, peek->renewal_interval_ms})
               .status());
+    } else if (const std::optional<InboundPeekEnd>& end = event.inbound_peek_end) {
+      PERISCOPE_RETURN_IF_ERROR(
+          c.Query(kDeleteInboundPeek, {event.room_id, end->server_name, end->peek_id}).status());
     } else {
       PERISCOPE_ASSIGN_OR_RETURN(pg::Result joined, c.Query(kJoinedServers, {event.room_id}));
       PERISCOPE_ASSIGN_OR_RETURN(pg::Result peeking, c.Query(kPeekingServers, {event.room_id}));
@@ -333,17 +342,24 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
       }
       // Peeking servers get every event: the origin of one that came over federation does not
       // know them. A joined server gets it from its origin, and the origin has it already.
+      std::vector<std::string> peekers;  // destinations only because they peek
       for (int i = 0; i < peeking.rows(); ++i) {
         std::string server(peeking.Text(i, 0));
         const bool is_joined =
             std::find(joined_servers.begin(), joined_servers.end(), server) != joined_servers.end();
         if (!eligible(server)) continue;
         if (!event.send && (is_joined || server == event.origin)) continue;
+        if (!is_joined &&
+            std::find(destinations.begin(), destinations.end(), server) == destinations.end()) {
+          peekers.push_back(server);
+        }
         AddUnique(destinations, std::move(server));
       }
       for (const std::string& d : destinations) {
+        const bool to_peeker = std::find(peekers.begin(), peekers.end(), d) != peekers.end();
         PERISCOPE_RETURN_IF_ERROR(
-            c.Query(kEnqueue, {d, event.event_id, event.event_json}).status());
+            c.Query(kEnqueue, {d, event.event_id, event.event_json, event.committed_ts, to_peeker})
+                .status());
       }
       for (const MembershipChange& m : event.memberships) {
         PERISCOPE_RETURN_IF_ERROR((m.joined
@@ -395,7 +411,8 @@ absl::StatusOr<std::optional<PendingTransaction>> PgQueueStore::NextTransaction(
       absl::StatusOr<pg::Result> pdus = c.Query(kTransactionPdus, {destination, txn.txn_id});
       if (!pdus.ok()) return pdus.status();
       for (int i = 0; i < pdus->rows(); ++i) {
-        txn.pdus.push_back({std::string(pdus->Text(i, 0)), std::string(pdus->Text(i, 1))});
+        txn.pdus.push_back({std::string(pdus->Text(i, 0)), std::string(pdus->Text(i, 1)),
+                            pdus->Int(i, 2), pdus->Bool(i, 3)});
       }
       PERISCOPE_ASSIGN_OR_RETURN(pg::Result expired,
                                  c.Query(kTransactionExpiredPeeks, {destination, txn.txn_id}));
@@ -421,7 +438,8 @@ absl::StatusOr<std::optional<PendingTransaction>> PgQueueStore::NextTransaction(
     std::vector<std::pair<int64_t, QueuedPdu>> rows;
     for (int i = 0; i < claimed->rows(); ++i) {
       rows.push_back({claimed->Int(i, 0),
-                      {std::string(claimed->Text(i, 1)), std::string(claimed->Text(i, 2))}});
+                      {std::string(claimed->Text(i, 1)), std::string(claimed->Text(i, 2)),
+                       claimed->Int(i, 3), claimed->Bool(i, 4)}});
     }
     std::sort(rows.begin(), rows.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });

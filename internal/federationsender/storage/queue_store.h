@@ -58,6 +58,13 @@ struct OutboundPeekRecord {
   bool confirmed = false;
 };
 
+// A remote server's peek ended at this place of the room's stream (retire_inbound_peek: a DELETE
+// that came before the peek was registered). Its server asked: no expired_peeks.
+struct InboundPeekEnd {
+  std::string server_name;
+  std::string peek_id;
+};
+
 // A local device starting or ending its peek of a room (new_peek / retire_peek).
 struct LocalPeekerChange {
   std::string user_id;
@@ -66,13 +73,15 @@ struct LocalPeekerChange {
 };
 
 // One message of the output stream, as the queue needs it: a room event, or (with
-// new_inbound_peek) a peek registered at this place of the room's stream, or (with local_peeker)
-// a local device's peek starting or ending.
+// new_inbound_peek or inbound_peek_end) a peek registered or ended at this place of the room's
+// stream, or (with local_peeker) a local device's peek starting or ending.
 struct RoomEventToQueue {
   std::string room_id;
   int64_t room_sequence = 0;
   std::string event_id;
   std::string event_json;
+  // When the roomserver wrote it (ms since the epoch; 0 if unknown): the relay lag's start.
+  int64_t committed_ts = 0;
   // Queue it for the room's other servers (false for events that came over federation: their
   // origin sends them).
   bool send = false;
@@ -92,12 +101,18 @@ struct RoomEventToQueue {
   // Set on a new_inbound_peek message (room_id and room_sequence are then the message's, the
   // event fields empty): the peek is registered, or renewed if it exists.
   std::optional<InboundPeekRecord> new_inbound_peek;
+  // Set on a retire_inbound_peek message: the peek ends if it is live.
+  std::optional<InboundPeekEnd> inbound_peek_end;
   std::optional<LocalPeekerChange> local_peeker;
 };
 
 struct QueuedPdu {
   std::string event_id;
   std::string event_json;
+  // When the roomserver wrote it (ms since the epoch; 0 if unknown).
+  int64_t committed_ts = 0;
+  // Queued for the destination because it peeks the room (MSC2444), not because it is in it.
+  bool to_peeker = false;
 };
 
 struct PendingTransaction {

@@ -1,6 +1,7 @@
 #include "internal/roomserver/output/output_queue.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "internal/roomserver/api/output_stream.h"
 #include "internal/roomserver/state/room_dag.h"
 #include "periscope/roomserver/v1/output_event.pb.h"
@@ -23,6 +24,9 @@ void SetStateChange(v1::NewRoomEvent& event, const CurrentStateChange& change, b
 absl::Status QueueOutput(RoomWriteTxn& txn, v1::OutputEvent& output) {
   PERISCOPE_ASSIGN_OR_RETURN(int64_t sequence, txn.NextOutputSequence());
   output.set_room_sequence(sequence);
+  // Wall time, not the injected clock: it is compared with other processes' wall clocks (a lag
+  // metric), never used to decide anything.
+  output.set_committed_ts(absl::ToUnixMillis(absl::Now()));
   // The dedup id names the message's place in its room: unique for every message (a peek renewed
   // twice in one millisecond is two messages), the same for a retried publish of one.
   return txn.EnqueueOutput(absl::StrCat(output.room_id(), "/", sequence),

@@ -24,19 +24,23 @@ struct SnapshotPlace {
   std::string latest_event_id;
 };
 
+absl::Status ValidatePeek(const std::string& room_id, const std::string& server_name,
+                          const std::string& peek_id) {
+  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(room_id));
+  if (server_name.empty()) return absl::InvalidArgumentError("server_name is required");
+  if (!matrix::ValidPeekId(peek_id, room_id)) {
+    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kUnrecognized,
+                       "A peek id is 1 to 8 of the characters [0-9a-zA-Z.=_-]");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::PerformInboundPeekResponse> InboundPeeks::Peek(
     const v1::PerformInboundPeekRequest& request) {
   const std::string& room_id = request.room_id();
-  PERISCOPE_RETURN_IF_ERROR(matrix::ValidateRoomId(room_id));
-  if (request.server_name().empty()) {
-    return absl::InvalidArgumentError("server_name is required");
-  }
-  if (!matrix::ValidPeekId(request.peek_id(), room_id)) {
-    return MatrixError(absl::StatusCode::kInvalidArgument, errcode::kUnrecognized,
-                       "A peek id is 1 to 8 of the characters [0-9a-zA-Z.=_-]");
-  }
+  PERISCOPE_RETURN_IF_ERROR(ValidatePeek(room_id, request.server_name(), request.peek_id()));
   if (request.renewal_interval_ms() <= 0) {
     return absl::InvalidArgumentError("renewal_interval_ms must be positive");
   }
@@ -128,6 +132,24 @@ absl::StatusOr<v1::PerformInboundPeekResponse> InboundPeeks::Peek(
   }
   response.set_latest_event_id(place.latest_event_id);
   return response;
+}
+
+absl::Status InboundPeeks::Retire(const v1::PerformRetireInboundPeekRequest& request) {
+  const std::string& room_id = request.room_id();
+  PERISCOPE_RETURN_IF_ERROR(ValidatePeek(room_id, request.server_name(), request.peek_id()));
+  PERISCOPE_ASSIGN_OR_RETURN(std::optional<int> version, store_.RoomVersion(room_id));
+  if (!version) {
+    return MatrixError(absl::StatusCode::kNotFound, errcode::kNotFound,
+                       absl::StrCat("Unknown room ", room_id));
+  }
+  return store_.Write(room_id, [&](RoomWriteTxn& txn) -> absl::Status {
+    v1::OutputEvent output;
+    output.set_room_id(room_id);
+    v1::RetireInboundPeek* retire = output.mutable_retire_inbound_peek();
+    retire->set_server_name(request.server_name());
+    retire->set_peek_id(request.peek_id());
+    return QueueOutput(txn, output);
+  });
 }
 
 }  // namespace periscope::roomserver

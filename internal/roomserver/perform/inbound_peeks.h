@@ -7,7 +7,8 @@
 // snapshot holds exactly the events before it.
 //
 // Renewal, DELETE and eviction are the federationsender's (it holds the registry of peeks); a
-// repeated PUT comes here again, which renews the peek and answers the snapshot again.
+// repeated PUT comes here again, which renews the peek and answers the snapshot again. A DELETE
+// the registry could not match comes here too (Retire), in case the peek is not registered yet.
 
 #include <string>
 
@@ -29,6 +30,11 @@ class InboundPeeks {
   // and unencrypted. The answer carries the room version, the latest event and the state after each
   // forward extremity (common part and per-extremity rest), as event ids.
   absl::StatusOr<v1::PerformInboundPeekResponse> Peek(const v1::PerformInboundPeekRequest& request);
+
+  // Writes retire_inbound_peek at the current place of the room's stream, for a DELETE of a peek
+  // the federationsender did not know: if its new_inbound_peek is still ahead of it in the
+  // stream, the peek ends as soon as it is registered. 404 M_NOT_FOUND for an unknown room.
+  absl::Status Retire(const v1::PerformRetireInboundPeekRequest& request);
 
  private:
   RoomStore& store_;

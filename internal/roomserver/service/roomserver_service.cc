@@ -65,6 +65,12 @@ grpc::Status RoomserverServiceImpl::PerformInboundPeek(grpc::ServerContext* ctx,
                              "PerformInboundPeek");
 }
 
+grpc::Status RoomserverServiceImpl::PerformRetireInboundPeek(
+    grpc::ServerContext* ctx, const v1::PerformRetireInboundPeekRequest* request,
+    v1::PerformRetireInboundPeekResponse*) {
+  return Finish(inbound_peeks_.Retire(*request), ctx, "PerformRetireInboundPeek");
+}
+
 grpc::Status RoomserverServiceImpl::PerformUnpeek(grpc::ServerContext* ctx,
                                                   const v1::PerformUnpeekRequest* request,
                                                   v1::PerformUnpeekResponse*) {

@@ -49,6 +49,9 @@ class RoomserverServiceImpl final : public v1::RoomserverService::Service {
   grpc::Status PerformInboundPeek(grpc::ServerContext* ctx,
                                   const v1::PerformInboundPeekRequest* request,
                                   v1::PerformInboundPeekResponse* response) override;
+  grpc::Status PerformRetireInboundPeek(grpc::ServerContext* ctx,
+                                        const v1::PerformRetireInboundPeekRequest* request,
+                                        v1::PerformRetireInboundPeekResponse* response) override;
   grpc::Status QueryLocalPeekers(grpc::ServerContext* ctx,
                                  const v1::QueryLocalPeekersRequest* request,
                                  v1::QueryLocalPeekersResponse* response) override;

@@ -236,11 +236,21 @@ absl::StatusOr<std::vector<StateUpdate>> OutputConsumer::StateUpdatesOf(
     logging::Warn("syncapi.state_event_unknown", {{"room_id", event.room_id}, {"event_id", id}});
     unknown_add = true;
   }
-  if (added.state_reset() && state_read && !unknown_add) {
+  if (added.state_reset()) {
     PERISCOPE_ASSIGN_OR_RETURN(std::vector<SyncEvent> current, store_.CurrentState(event.room_id));
     for (const SyncEvent& e : current) {
-      if (!e.state_key || updates.contains({e.type, *e.state_key})) continue;
-      updates[{e.type, *e.state_key}] = StateUpdate{e.type, *e.state_key, std::nullopt, ""};
+      if (!e.state_key) continue;
+      auto it = updates.find({e.type, *e.state_key});
+      if (it == updates.end()) {
+        if (state_read && !unknown_add) {
+          updates[{e.type, *e.state_key}] = StateUpdate{e.type, *e.state_key, std::nullopt, ""};
+        }
+      } else if (it->second.event_id == e.event_id) {
+        // Unchanged: a reset names the whole state, most of which (after a peek, all but the
+        // joiner's own key) the room already had. Rewriting it would date it to this event and
+        // send it to every client again as if it had changed.
+        updates.erase(it);
+      }
     }
   }
   std::vector<StateUpdate> out;

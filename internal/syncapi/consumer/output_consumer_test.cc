@@ -269,6 +269,38 @@ TEST_F(OutputConsumerTest, AStateResetReadsTheNamedGroupAndAnUnreadableOneRemove
   EXPECT_EQ(joined, (std::vector<std::string>{kAlice, kBob}));  // alice stays
 }
 
+// A join over federation after a peek names the whole state, which the room already had but for
+// the joiner's key: that must not read as a merge (the timeline would restart, limited, and the
+// whole state go to every client again), nor move the unchanged entries to the join's position.
+TEST_F(OutputConsumerTest, AStateResetKeepsWhatItDoesNotChange) {
+  FakeLookup lookup;
+  consumer_->set_state_events(&lookup);
+  Deliver(Event(1, "$old", "m.room.member", kAlice, R"({"membership":"join"})", kAlice));
+  Deliver(Event(2, "$carol", "m.room.member", "@carol:remote", R"({"membership":"join"})",
+                "@carol:remote"));
+  int64_t before_join = *cache_->MaxPosition();
+  lookup.state_after = {"$old", "$carol", "$join"};
+  rs::OutputEvent join = Event(3, "$join", "m.room.member", kBob, R"({"membership":"join"})", kBob);
+  join.mutable_new_room_event()->clear_adds_state_event_ids();
+  join.mutable_new_room_event()->set_state_reset(true);
+  EXPECT_EQ(Deliver(join).kind, stream::Outcome::Kind::kAck);
+  bool limited = false;
+  std::vector<SyncEvent> timeline =
+      *cache_->RecentEvents(kRoom, before_join, *cache_->MaxPosition(), 10, &limited);
+  ASSERT_EQ(timeline.size(), 1u);
+  EXPECT_EQ(timeline[0].event_id, "$join");
+  EXPECT_FALSE(timeline[0].merges_state);
+  std::vector<SyncEvent> state = *cache_->CurrentState(kRoom);
+  for (const SyncEvent& e : state) {
+    if (e.event_id != "$join") {
+      EXPECT_LE(e.pos, before_join) << e.event_id;
+    }
+  }
+  std::vector<std::string> joined = *cache_->JoinedUsers(kRoom);
+  std::sort(joined.begin(), joined.end());
+  EXPECT_EQ(joined, (std::vector<std::string>{kAlice, kBob, "@carol:remote"}));
+}
+
 TEST_F(OutputConsumerTest, ARedeliveredEventBehindNewerOnesChangesNothing) {
   Deliver(Event(1, "$join", "m.room.member", kBob, R"({"membership":"join"})", kBob));
   Deliver(Event(2, "$leave", "m.room.member", kBob, R"({"membership":"leave"})", kBob));

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/routes/client/client_routes.h"
+#include "internal/gateway/routes/client/remote_alias.h"
 #include "internal/gateway/status_mapping.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/status/matrix_status.h"
@@ -56,14 +57,6 @@ absl::StatusOr<roomserver_v1::PerformMembershipRequest> ParseMembership(
   return out;
 }
 
-// The alias, if `room` is an alias of another server and remote aliases can be resolved.
-std::optional<std::string> RemoteAlias(const std::string& room, const ClientRouteDeps& deps) {
-  if (room.empty() || room[0] != '#' || deps.federationsender == nullptr) return std::nullopt;
-  size_t colon = room.find(':');
-  if (colon == std::string::npos || room.substr(colon + 1) == deps.server_name) return std::nullopt;
-  return room;
-}
-
 }  // namespace
 
 void AddMembershipRoutes(Router& router, ClientRouteDeps& deps) {
@@ -97,17 +90,13 @@ void AddMembershipRoutes(Router& router, ClientRouteDeps& deps) {
                   perform(std::move(change));
                 });
           };
-          std::optional<std::string> remote_alias = RemoteAlias(change->room_id_or_alias(), deps);
-          if (!remote_alias) return with_profile(*change);
           // An alias of another server: its server says which room, and who can be asked.
-          federationsender_v1::QueryRemoteAliasRequest query;
-          query.set_alias(*remote_alias);
-          deps.federationsender->QueryRemoteAlias(
-              query, [respond, with_profile, change = *change](
-                         absl::StatusOr<federationsender_v1::QueryRemoteAliasResponse> r) mutable {
-                if (!r.ok()) return respond(StatusResponse(r.status()));
-                change.set_room_id_or_alias(r->room_id());
-                for (const std::string& server : r->servers()) change.add_server_names(server);
+          ResolveRemoteAlias(
+              deps, change->room_id_or_alias(),
+              [respond, with_profile, change = *change](absl::StatusOr<ResolvedRoom> room) mutable {
+                if (!room.ok()) return respond(StatusResponse(room.status()));
+                change.set_room_id_or_alias(room->room_id);
+                for (const std::string& server : room->servers) change.add_server_names(server);
                 with_profile(std::move(change));
               });
         }));

@@ -1,11 +1,13 @@
 // Client-server API for local peeking (MSC2753): POST /peek/{roomIdOrAlias} and
 // POST /rooms/{roomId}/unpeek, under r0, v3 and /unstable/org.matrix.msc2753. The roomserver
 // decides (PerformPeek, PerformUnpeek); the gateway checks the caller (no guests), limits the
-// rate per device, and gathers the via-servers from the body's "servers" and ?server_name=.
+// rate per device, gathers the via-servers from the body's "servers" and ?server_name=, and
+// resolves another server's alias over federation (that server is then asked first).
 
 #include "absl/strings/str_cat.h"
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/routes/client/client_routes.h"
+#include "internal/gateway/routes/client/remote_alias.h"
 #include "internal/gateway/status_mapping.h"
 #include "pkg/matrix/errcodes.h"
 
@@ -60,11 +62,24 @@ void AddPeekRoutes(Router& router, ClientRouteDeps& deps) {
                  for (std::string& server : request.http.QueryParams("server_name")) {
                    peek.add_server_names(std::move(server));
                  }
-                 deps.roomserver->PerformPeek(
-                     peek, [respond](absl::StatusOr<roomserver_v1::PerformPeekResponse> r) {
-                       if (!r.ok()) return respond(StatusResponse(r.status()));
-                       respond(JsonResponse(200, {{"room_id", r->room_id()},
-                                                  {"peek_expiry_ts", r->peek_expiry_ts()}}));
+                 // Another server's alias is resolved by that server, which is then asked first.
+                 ResolveRemoteAlias(
+                     deps, peek.room_id_or_alias(),
+                     [&deps, respond, peek](absl::StatusOr<ResolvedRoom> room) mutable {
+                       if (!room.ok()) return respond(StatusResponse(room.status()));
+                       if (!room->servers.empty()) {
+                         peek.set_room_id_or_alias(room->room_id);
+                         google::protobuf::RepeatedPtrField<std::string> via(room->servers.begin(),
+                                                                             room->servers.end());
+                         via.MergeFrom(peek.server_names());
+                         *peek.mutable_server_names() = std::move(via);
+                       }
+                       deps.roomserver->PerformPeek(
+                           peek, [respond](absl::StatusOr<roomserver_v1::PerformPeekResponse> r) {
+                             if (!r.ok()) return respond(StatusResponse(r.status()));
+                             respond(JsonResponse(200, {{"room_id", r->room_id()},
+                                                        {"peek_expiry_ts", r->peek_expiry_ts()}}));
+                           });
                      });
                }));
     router.Add("POST", absl::StrCat(prefix, "/rooms/{roomId}/unpeek"),
