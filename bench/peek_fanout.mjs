@@ -117,6 +117,7 @@ try {
     }
     toLast.push(last);
   }
+  if (perPeer.length === 0) throw new Error("no peer received any message");
   console.log(`send on A -> a peeking server's /send (${PEERS} peers, ${MESSAGES} messages at ${RATE}/s): ${summary(perPeer)}; missed ${missed} of ${MESSAGES * PEERS}`);
   console.log(`send on A -> the last of ${PEERS} peers: ${summary(toLast)}`);
   const f = (v) => v.toFixed(0);

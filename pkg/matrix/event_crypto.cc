@@ -67,8 +67,10 @@ absl::StatusOr<int> ParseRoomVersion(absl::string_view version) {
   int v = 0;
   if (!absl::SimpleAtoi(version, &v) || v < kMinSupportedRoomVersion ||
       v > kMaxSupportedRoomVersion || absl::StrCat(v) != version) {
-    return MatrixError(absl::StatusCode::kInvalidArgument, "M_UNSUPPORTED_ROOM_VERSION",
-                       absl::StrCat("room version \"", version, "\" is not supported (4-12 are)"));
+    return MatrixError(
+        absl::StatusCode::kInvalidArgument, "M_UNSUPPORTED_ROOM_VERSION",
+        absl::StrCat("room version \"", version, "\" is not supported (", kMinSupportedRoomVersion,
+                     "-", kMaxSupportedRoomVersion, " are)"));
   }
   return v;
 }

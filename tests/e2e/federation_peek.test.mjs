@@ -376,7 +376,7 @@ test("federated peeking, outbound: users of B peek a room on A and see what C sa
     assert.ok((moved.timeline?.events ?? []).some((e) => e.type === "m.room.member" && e.state_key === bob.user_id && e.content.membership === "join"),
       JSON.stringify(moved.timeline));
     assert.deepEqual((moved.state?.events ?? []).map((e) => e.type), [], "no state resent");
-    assert.equal(moved.timeline.limited, false);
+    assert.equal(moved.timeline?.limited, false);
     assert.ok(!(await syncFor(b, bob, phone, (s) => s, "a sync")).rooms?.peek?.[room], "no longer in peek");
     await send(a, alice, room, "after the join");
     await syncFor(b, bob, phone, (s) => bodies(s.rooms?.join?.[room]).includes("after the join"), "A's message, as a member");

@@ -222,20 +222,26 @@ absl::StatusOr<matrix::Json> InboundPeekHandler::Unpeek(const std::string& origi
   auto unpeek = [&]() -> absl::StatusOr<matrix::Json> {
     PERISCOPE_RETURN_IF_ERROR(CheckIds(room_id, peek_id));
     absl::Status deleted = registry_.Delete(room_id, origin, peek_id);
-    if (deleted.ok()) return matrix::Json::object();
-    if (!absl::IsNotFound(deleted)) return deleted;
-    // Not registered: never started, already over, or started but not yet read from the stream
-    // (the PUT's answer went past its wait). For the last, the end goes into the room's stream
-    // behind the start, so the peek cannot outlive this DELETE. Such writes are rate-limited as
-    // starts are; the answer is the 404 either way.
-    if (limiter_.Take(origin) > absl::ZeroDuration()) return deleted;
+    if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
+    // A start of this peek may still be in the room's stream, not yet registered: a first PUT
+    // answered past its wait, or a repeated PUT (answered as soon as the earlier registration
+    // matched). Its end goes into the stream behind it, so the peek cannot outlive this DELETE.
+    // For a peek not registered, that write is rate-limited as starts are (429: the peer tries
+    // again rather than taking a 404 for done); a failure to write it is an error the peer
+    // retries, not a 404.
+    if (!deleted.ok()) {
+      if (absl::Duration wait = limiter_.Take(origin); wait > absl::ZeroDuration()) {
+        return LimitExceeded("Too many peek requests from this server", wait);
+      }
+    }
     roomserver::v1::PerformRetireInboundPeekRequest retire;
     retire.set_room_id(room_id);
     retire.set_server_name(origin);
     retire.set_peek_id(peek_id);
     absl::Status retired = rooms_.RetireInboundPeek(retire);
     if (!retired.ok() && !absl::IsNotFound(retired)) return retired;
-    return deleted;
+    if (!deleted.ok()) return deleted;  // 404: nothing live was ended
+    return matrix::Json::object();
   };
   absl::StatusOr<matrix::Json> answer = unpeek();
   Count("unpeek", answer.status());

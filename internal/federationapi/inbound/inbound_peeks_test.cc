@@ -247,17 +247,27 @@ TEST_F(InboundPeekHandlerTest, RenewAndDeleteAnswerOnlyForLivePeeksOfTheirServer
   EXPECT_EQ(counted_["renew/not_found"], 2);
 }
 
-// A DELETE the registry cannot match may be of a peek whose start is still in the stream (the
-// PUT answered past its wait): its end is written into the room's stream behind the start. It is
-// still a 404, and a DELETE of a registered peek writes nothing.
+// A DELETE may be of a peek whose start is still in the stream (the PUT answered past its wait,
+// or a repeated PUT): its end is written into the room's stream behind the start. Unregistered,
+// it is still a 404.
 TEST_F(InboundPeekHandlerTest, ADeleteOfAnUnregisteredPeekEndsItInTheRoomsStream) {
   EXPECT_EQ(Errcode(handler_.Unpeek("them.test", kRoom, "late").status()), "M_NOT_FOUND");
   EXPECT_EQ(rooms_.retirements, (std::vector<std::string>{"them.test/late"}));
   EXPECT_EQ(Errcode(handler_.Unpeek("them.test", "!other:us.test", "late").status()),
             "M_NOT_FOUND");
+  // A registered peek's end goes into the stream too: a repeated PUT's start may be there still.
   ASSERT_TRUE(Peek("pk").ok());
   ASSERT_TRUE(handler_.Unpeek("them.test", kRoom, "pk").ok());
-  EXPECT_EQ(rooms_.retirements.size(), 1u);
+  EXPECT_EQ(rooms_.retirements, (std::vector<std::string>{"them.test/late", "them.test/pk"}));
+}
+
+// Unregistered DELETEs each write into a room's stream: past the origin's rate they are refused
+// with 429 (to be tried again), never answered 404 as if the peek were over.
+TEST_F(InboundPeekHandlerTest, UnregisteredDeletesPastTheRateAreToldToWait) {
+  absl::Status last;
+  for (int i = 0; i < 6; ++i) last = handler_.Unpeek("them.test", kRoom, "late").status();
+  EXPECT_EQ(Errcode(last), "M_LIMIT_EXCEEDED");
+  EXPECT_EQ(rooms_.retirements.size(), 5u);
 }
 
 }  // namespace

@@ -78,8 +78,8 @@ class RoomPeeker {
   // A peek of a room waits this long for one of it already under way (the caller's own deadline,
   // the roomserver's, is 120 s).
   static constexpr absl::Duration kWaitForOtherPeek = absl::Seconds(110);
-  // The servers asked in turn share this, the rest of the caller's 120 s being for taking the
-  // answer in: past it, the ones left are not asked.
+  // The servers asked in turn share this (each at most 60 s), the rest of the caller's 120 s
+  // being for taking the answer in: past it, the ones left are not asked.
   static constexpr absl::Duration kPeekBudget = absl::Seconds(90);
 
   // Budgets are counted on `clock` (the system's by default).

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "pkg/clock/backoff.h"
 #include "pkg/logging/logging.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/json_fields.h"
@@ -22,7 +23,7 @@ std::string PeekPath(const OutboundPeekRecord& peek) {
 }
 
 // The server does not know the endpoint (as opposed to the peek): 405, or M_UNRECOGNIZED.
-bool HasNoRenewEndpoint(const federation::FederationResponse& answer) {
+bool HasNoEndpoint(const federation::FederationResponse& answer) {
   return answer.status == 405 ||
          ((answer.status == 404 || answer.status == 400) && answer.Errcode() == "M_UNRECOGNIZED");
 }
@@ -119,17 +120,16 @@ void OutboundPeeks::Answered(const std::string& server, bool answered) {
   }
   ServerBackoff& b = backoff_[server];
   b.failures = std::min(b.failures + 1, 30);
-  absl::Duration wait = kFirstBackoff;
-  for (int i = 1; i < b.failures && wait < kMaxBackoff; ++i) wait *= 2;
-  b.retry_at = clock_.Now() + std::min(wait, kMaxBackoff);
+  b.retry_at = clock_.Now() + DoublingBackoff(kFirstBackoff, kMaxBackoff, b.failures);
 }
 
 bool OutboundPeeks::Delete(const OutboundPeekRecord& peek) {
   absl::StatusOr<federation::FederationResponse> answer =
       federation_.Call(peek.server_name, "DELETE", PeekPath(peek), std::nullopt, absl::Seconds(10));
-  // (404: the server has no such peek, or no DELETE endpoint at all, as Dendrite's revision; 405
-  // likewise: nothing more can be done there.)
-  const bool over = answer.ok() && (answer->ok() || answer->status == 404 || answer->status == 405);
+  // (404: the server has no such peek; or it has no DELETE endpoint at all, as Dendrite's
+  // revision: nothing more can be done there.)
+  const bool over =
+      answer.ok() && (answer->ok() || answer->status == 404 || HasNoEndpoint(*answer));
   Answered(peek.server_name, over);
   logging::Info("federationsender.outbound_peek_deleted",
                 {{"room_id", peek.room_id},
@@ -144,14 +144,21 @@ void OutboundPeeks::Renew(const OutboundPeekRecord& peek) {
   absl::StatusOr<federation::FederationResponse> answer =
       federation_.Call(peek.server_name, "POST", absl::StrCat(PeekPath(peek), "/renew"),
                        matrix::Json::object(), absl::Seconds(10));
-  if (answer.ok() && HasNoRenewEndpoint(*answer)) {
+  bool put_again = false;
+  if (answer.ok() && HasNoEndpoint(*answer)) {
     // A server of Dendrite's revision has no renew endpoint: the same PUT again renews the peek
     // (a repeated PUT of a live peek is idempotent), and answers its interval with the snapshot.
+    // (Such a server never evicts peeks, so the PUT finds this one live rather than starting one
+    // behind a gap.)
+    put_again = true;
     answer = federation_.Call(peek.server_name, "PUT",
                               PeekPath(peek) + matrix::SupportedRoomVersionsQuery(),
                               matrix::Json::object(), absl::Seconds(30));
   }
-  if (answer.ok() && answer->status == 404) {
+  // 404: the server no longer has the peek. A PUT refused (403: no longer world_readable, 400)
+  // says the room cannot be peeked there any more.
+  if (answer.ok() &&
+      (answer->status == 404 || (put_again && (answer->status == 403 || answer->status == 400)))) {
     Answered(peek.server_name, true);
     // The server no longer has it (it evicted it, or forgot it): the peek is over.
     if (counters_.on_renewal) counters_.on_renewal("ended");

@@ -287,9 +287,11 @@ TEST_F(FederationQueueTest, TransactionsCarryAtMostFiftyPdus) {
   Join(1, "@alice:a.test", false);
   Join(2, "@bob:b.test", true);
   for (int i = 3; i < 3 + 120; ++i) Deliver(i, "@alice:a.test", "m.room.message");
-  int calls = 0;
-  while (*sender_->SendOnce("b.test") == TransactionSender::Result::kSent) ++calls;
-  EXPECT_EQ(calls, 3);
+  // Only the last says it emptied the queue: a sender stops there without looking again.
+  std::vector<bool> drained;
+  bool d = false;
+  while (*sender_->SendOnce("b.test", &d) == TransactionSender::Result::kSent) drained.push_back(d);
+  EXPECT_EQ(drained, (std::vector<bool>{false, false, true}));
   for (const auto& call : remote_.calls()) EXPECT_LE((*call.body)["pdus"].size(), 50u);
   std::vector<std::string> sent = SentTo("b.test");
   ASSERT_EQ(sent.size(), 120u);
@@ -778,15 +780,19 @@ TEST_F(OutboundPeeksTest, AServerThatDoesNotAnswerIsAskedAgainOnlyAfterItsBackof
 // A peer of Dendrite's revision has no renew endpoint (404 M_UNRECOGNIZED): the same PUT again
 // renews the peek there, rather than the 404 ending it here.
 TEST_F(OutboundPeeksTest, APeerWithoutRenewIsRenewedByPuttingThePeekAgain) {
-  remote_.On(
-      "old.test", "/_matrix/federation/v1/peek/",
-      [](const FakeFederation::Request& r) -> absl::StatusOr<federation::FederationResponse> {
-        if (r.method == "PUT") {
-          return federation::FederationResponse{200, Json{{"renewal_interval", 30000}}};
-        }
-        return federation::FederationResponse{
-            404, Json{{"errcode", "M_UNRECOGNIZED"}, {"error", "Unrecognized request"}}};
-      });
+  bool refused = false;
+  remote_.On("old.test", "/_matrix/federation/v1/peek/",
+             [&refused](const FakeFederation::Request& r)
+                 -> absl::StatusOr<federation::FederationResponse> {
+               if (r.method == "PUT" && refused) {
+                 return federation::FederationResponse{403, Json{{"errcode", "M_FORBIDDEN"}}};
+               }
+               if (r.method == "PUT") {
+                 return federation::FederationResponse{200, Json{{"renewal_interval", 30000}}};
+               }
+               return federation::FederationResponse{
+                   404, Json{{"errcode", "M_UNRECOGNIZED"}, {"error", "Unrecognized request"}}};
+             });
   LocalPeek(1, "PHONE", true);
   ASSERT_TRUE(peeks_->Record("!r:a.test", "old.test", "pk1", 10000).ok());
   clock_.Advance(absl::Seconds(5));
@@ -798,6 +804,13 @@ TEST_F(OutboundPeeksTest, APeerWithoutRenewIsRenewedByPuttingThePeekAgain) {
   ASSERT_EQ(peeks.size(), 1u) << "still peeking";
   EXPECT_EQ(peeks[0].renewal_interval_ms, 30000);
   EXPECT_TRUE(retired_.empty());
+
+  // The room stops being world_readable there: the PUT is refused, and the peek is over here.
+  refused = true;
+  clock_.Advance(absl::Seconds(15));
+  peeks_->Sweep();
+  EXPECT_TRUE(store_->OutboundPeeks("")->empty());
+  EXPECT_EQ(retired_, (std::vector<std::string>{"!r:a.test @bob:a.test/PHONE"}));
 }
 
 TEST_F(OutboundPeeksTest, APeekTheServerEndedIsForgottenAndItsDevicesAreTold) {

@@ -106,18 +106,21 @@ void QueueRunner::WorkerLoop() {
     }
     // Transactions follow each other until the queue is empty, or a failure backs it off.
     while (true) {
-      absl::StatusOr<TransactionSender::Result> r = sender_.SendOnce(destination);
+      bool drained = false;
+      absl::StatusOr<TransactionSender::Result> r = sender_.SendOnce(destination, &drained);
       if (!r.ok()) {
         logging::Warn("federationsender.send_failed",
                       {{"destination", destination}, {"error", r.status()}});
       }
       absl::MutexLock lock(&mu_);
       if (stopping_) break;
-      if (r.ok() && *r == TransactionSender::Result::kSent) continue;
-      // Idle (or failed): done, unless more was queued while this worker was looking.
-      if (r.ok() && *r == TransactionSender::Result::kIdle && again_.erase(destination) > 0) {
-        continue;
-      }
+      if (r.ok() && *r == TransactionSender::Result::kSent && !drained) continue;
+      // Idle, or sent all there was (or failed): done, unless more was queued while this worker
+      // was looking (a Notify meanwhile put the destination in again_). Looking again only to
+      // find the queue empty would cost a database transaction per destination per event.
+      const bool emptied = r.ok() && (*r == TransactionSender::Result::kIdle ||
+                                      *r == TransactionSender::Result::kSent);
+      if (emptied && again_.erase(destination) > 0) continue;
       again_.erase(destination);
       busy_.erase(destination);
       break;

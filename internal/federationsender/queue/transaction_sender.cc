@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "pkg/clock/backoff.h"
 #include "pkg/logging/logging.h"
 #include "pkg/matrix/canonical_json.h"
 
@@ -25,9 +26,7 @@ std::string TransactionSender::NewTxnId() {
 }
 
 absl::Duration TransactionSender::BackoffAfter(int failures) const {
-  absl::Duration d = kFirstBackoff;
-  for (int i = 1; i < failures && d < max_backoff_; ++i) d *= 2;
-  return std::min(d, max_backoff_);
+  return DoublingBackoff(kFirstBackoff, max_backoff_, failures);
 }
 
 absl::StatusOr<absl::Time> TransactionSender::RetryAt(const std::string& destination) {
@@ -45,7 +44,8 @@ absl::StatusOr<bool> TransactionSender::Wake(const std::string& destination) {
 }
 
 absl::StatusOr<TransactionSender::Result> TransactionSender::SendOnce(
-    const std::string& destination) {
+    const std::string& destination, bool* drained) {
+  if (drained != nullptr) *drained = false;
   absl::StatusOr<DestinationBackoff> backoff = store_.Backoff(destination);
   if (!backoff.ok()) return backoff.status();
   if (backoff->retry_at > clock_.Now()) return Result::kBackingOff;
@@ -100,6 +100,7 @@ absl::StatusOr<TransactionSender::Result> TransactionSender::SendOnce(
     if (absl::Status s = store_.CompleteTransaction(destination, (*txn)->txn_id); !s.ok()) {
       return s;  // sent again later under the same txn id: the receiver answers from its record
     }
+    if (drained != nullptr) *drained = !(*txn)->more_queued;
     return Result::kSent;
   }
   if (counters_.on_transaction) counters_.on_transaction(answer.ok() ? "refused" : "unreachable");

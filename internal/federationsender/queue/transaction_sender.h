@@ -48,7 +48,9 @@ class TransactionSender {
                     TransactionSenderCounters counters = {});
 
   // Sends the destination's next transaction if its backoff allows. Errors only for the store.
-  absl::StatusOr<Result> SendOnce(const std::string& destination);
+  // With `drained`: set for kSent when the transaction held all that was queued when it was
+  // chosen (a caller told of new work since need not look again to find it idle).
+  absl::StatusOr<Result> SendOnce(const std::string& destination, bool* drained = nullptr);
   // The destination contacted us: it is up, so its backoff ends now. True if it was backing off.
   absl::StatusOr<bool> Wake(const std::string& destination);
   // When the destination may be tried again (InfinitePast: now).

@@ -120,6 +120,10 @@ struct PendingTransaction {
   std::vector<QueuedPdu> pdus;
   // Inbound peeks of the destination's that ended (MSC2444 expired_peeks).
   std::vector<ExpiredPeek> expired_peeks;
+  // More was queued for the destination than this transaction holds (when it was chosen; a
+  // transaction sent again is assumed to have more): without it, a sender need not look again
+  // unless told of new work.
+  bool more_queued = true;
 };
 
 struct DestinationBackoff {
@@ -154,7 +158,9 @@ class QueueStore {
   // all (at least one), under `new_txn_id`. nullopt if nothing is queued.
   virtual absl::StatusOr<std::optional<PendingTransaction>> NextTransaction(
       const std::string& destination, const std::string& new_txn_id, int max_pdus) = 0;
-  // The transaction was answered 2xx: its PDUs leave the queue, and the backoff is cleared.
+  // The transaction was answered 2xx: its PDUs leave the queue, and the backoff is cleared. (Not
+  // waited for on disk: lost in a crash, the transaction is sent again under its id, which the
+  // receiver answers from its record, and its events are ones it has.)
   virtual absl::Status CompleteTransaction(const std::string& destination,
                                            const std::string& txn_id) = 0;
 

@@ -15,9 +15,9 @@ class GrpcRoomserverClient final : public RoomserverClient {
 
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformCreateRoom)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformSendEvent)
-  // A join of a room on other servers waits for make_join, send_join and the room's state (the
-  // roomserver gives the federationapi 120 s): cut short, the client would retry a join that is
-  // still going on.
+  // A join of a room on other servers waits for make_join, send_join and the room's state, and a
+  // peek of one for PUT /peek and the snapshot taken in (the roomserver gives the federationapi
+  // 120 s for either): cut short, the client would retry a call that is still going on.
   void PerformMembership(const roomserver_v1::PerformMembershipRequest& request,
                          Callback<roomserver_v1::PerformMembershipResponse> done) override {
     grpcutil::CallUnary<roomserver_v1::PerformMembershipRequest,
@@ -25,9 +25,16 @@ class GrpcRoomserverClient final : public RoomserverClient {
         [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {
           stub->async()->PerformMembership(ctx, req, resp, std::move(cb));
         },
-        request, std::max(timeout_, absl::Seconds(130)), std::move(done));
+        request, std::max(timeout_, kFederatedCallTimeout), std::move(done));
   }
-  PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformPeek)
+  void PerformPeek(const roomserver_v1::PerformPeekRequest& request,
+                   Callback<roomserver_v1::PerformPeekResponse> done) override {
+    grpcutil::CallUnary<roomserver_v1::PerformPeekRequest, roomserver_v1::PerformPeekResponse>(
+        [stub = stub_.get()](auto* ctx, auto* req, auto* resp, auto cb) {
+          stub->async()->PerformPeek(ctx, req, resp, std::move(cb));
+        },
+        request, std::max(timeout_, kFederatedCallTimeout), std::move(done));
+  }
   PERISCOPE_GRPC_FORWARD(roomserver_v1, PerformUnpeek)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryMembership)
   PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryCurrentState)
@@ -41,6 +48,7 @@ class GrpcRoomserverClient final : public RoomserverClient {
   PERISCOPE_GRPC_FORWARD(roomserver_v1, QueryPublicRooms)
 
  private:
+  static constexpr absl::Duration kFederatedCallTimeout = absl::Seconds(130);
   std::unique_ptr<Stub> stub_;
   absl::Duration timeout_;
 };

@@ -330,19 +330,21 @@ stream::Outcome OutputConsumer::HandleEvent(const roomserver::v1::OutputEvent& o
   for (const StateUpdate& update : *state) {
     if (update.event_id != event.event_id) event.merges_state = true;
   }
-  absl::StatusOr<std::optional<int64_t>> pos = ApplyInPlace("syncapi.apply_failed", [&] {
-    return store_.ApplyEvent(event, *state, output->room_sequence());
-  });
-  if (!pos.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
   if (event.type == "m.room.redaction") {
-    // Also for a redelivery: a crash may have come between storing the redaction and redacting
-    // its target. Redacting again gives the same bytes.
+    // The target first: readers wait for the room's applied sequence (read your writes), which
+    // storing the redaction advances, so a read in between would show the target whole. Also
+    // on a redelivery (a crash may have come between the two): redacting again gives the same
+    // bytes.
     absl::StatusOr<bool> redacted = RetryInPlace<bool>("syncapi.redaction_apply_failed", [&] {
       return ApplyRedaction(*pdu, event, added.redacted_event_id(), added.room_version());
     });
     if (!redacted.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
   }
-  if (!pos->has_value()) return stream::Outcome::Ack();  // a redelivery
+  absl::StatusOr<std::optional<int64_t>> pos = ApplyInPlace("syncapi.apply_failed", [&] {
+    return store_.ApplyEvent(event, *state, output->room_sequence());
+  });
+  if (!pos.ok()) return stream::Outcome::Nak(absl::Seconds(1));  // stopping
+  if (!pos->has_value()) return stream::Outcome::Ack();          // a redelivery
 
   absl::StatusOr<std::vector<std::string>> users = RetryInPlace<std::vector<std::string>>(
       "syncapi.wake_lookup_failed", [&] { return store_.JoinedUsers(event.room_id); });

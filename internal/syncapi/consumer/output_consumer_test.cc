@@ -366,6 +366,24 @@ TEST_F(OutputConsumerTest, ARedactionIsAppliedDespiteATransientErrorAndOnRedeliv
   EXPECT_EQ((*target2)->event_json.find("secret2"), std::string::npos);
 }
 
+// Readers wait for the room's applied sequence (read your writes), which the redaction's own
+// write advances: its target must be redacted before that, or a read in between shows it whole.
+TEST_F(OutputConsumerTest, ARedactionsTargetIsRedactedBeforeTheRoomsSequenceSaysItIsIn) {
+  Deliver(Event(1, "$m", "m.room.message", kAlice, R"({"body":"secret"})"));
+  bool checked = false;
+  fake_.before_apply = [&](const SyncEvent& e) {
+    if (e.type != "m.room.redaction") return;
+    checked = true;
+    std::optional<SyncEvent> target = *fake_.EventInRoom(kRoom, "$m");
+    ASSERT_TRUE(target.has_value());
+    EXPECT_EQ(target->event_json.find("secret"), std::string::npos) << target->event_json;
+  };
+  EXPECT_EQ(Deliver(Event(2, "$r", "m.room.redaction", kAlice, "{}", "", "$m")).kind,
+            stream::Outcome::Kind::kAck);
+  EXPECT_TRUE(checked);
+  fake_.before_apply = nullptr;
+}
+
 TEST_F(OutputConsumerTest, ARedactionRedactsOnlyTheTargetTheRoomserverApproved) {
   Deliver(Event(1, "$victim", "m.room.message", kAlice, R"({"body":"mine"})"));
   // A redaction naming a target in its content or top level, but not approved by the roomserver

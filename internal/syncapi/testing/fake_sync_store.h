@@ -36,9 +36,14 @@ class FakeSyncStore final : public SyncStore {
     return writes_;
   }
 
+  // Called with each event about to be applied (before the store's lock): a test looks at what
+  // the store holds at the moment the room's sequence is about to say the event is in.
+  std::function<void(const SyncEvent&)> before_apply;
+
   absl::StatusOr<std::optional<int64_t>> ApplyEvent(const SyncEvent& event,
                                                     const std::vector<StateUpdate>& state,
                                                     int64_t room_seq) override {
+    if (before_apply) before_apply(event);
     absl::MutexLock lock(&mu_);
     return Write<std::optional<int64_t>>([&]() -> std::optional<int64_t> {
       if (!ClaimSequence(event.room_id, room_seq)) return std::nullopt;

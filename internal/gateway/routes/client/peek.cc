@@ -4,6 +4,9 @@
 // rate per device, gathers the via-servers from the body's "servers" and ?server_name=, and
 // resolves another server's alias over federation (that server is then asked first).
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "internal/gateway/matrix_json.h"
 #include "internal/gateway/routes/client/client_routes.h"
@@ -67,13 +70,15 @@ void AddPeekRoutes(Router& router, ClientRouteDeps& deps) {
                      deps, peek.room_id_or_alias(),
                      [&deps, respond, peek](absl::StatusOr<ResolvedRoom> room) mutable {
                        if (!room.ok()) return respond(StatusResponse(room.status()));
-                       if (!room->servers.empty()) {
-                         peek.set_room_id_or_alias(room->room_id);
-                         google::protobuf::RepeatedPtrField<std::string> via(room->servers.begin(),
-                                                                             room->servers.end());
-                         via.MergeFrom(peek.server_names());
-                         *peek.mutable_server_names() = std::move(via);
+                       peek.set_room_id_or_alias(room->room_id);
+                       // The alias's servers first, then the client's, each once.
+                       std::vector<std::string> via = room->servers;
+                       for (const std::string& server : peek.server_names()) {
+                         if (std::find(via.begin(), via.end(), server) == via.end()) {
+                           via.push_back(server);
+                         }
                        }
+                       peek.mutable_server_names()->Assign(via.begin(), via.end());
                        deps.roomserver->PerformPeek(
                            peek, [respond](absl::StatusOr<roomserver_v1::PerformPeekResponse> r) {
                              if (!r.ok()) return respond(StatusResponse(r.status()));
