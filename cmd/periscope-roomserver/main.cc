@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
             roomserver::RoomserverComponent::Create(
                 env.config, **pool, **js, *key, SystemClock::Get(),
                 // Joins of rooms on other servers go through the federationapi.
-                grpcutil::Dial(env.config.federationapi.address, env.registry));
+                grpcutil::Dial(env.config.federationapi.address, env.registry), env.registry);
         if (!c.ok()) return c.status();
         std::shared_ptr<roomserver::RoomserverComponent> component = *std::move(c);
         pg::Pool* raw_pool = pool->get();

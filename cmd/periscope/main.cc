@@ -57,10 +57,11 @@ absl::Status Run(int argc, char** argv) {
 
   PERISCOPE_ASSIGN_OR_RETURN(auto users, userapi::UserApiComponent::Create(*config, *pool, clock));
   PERISCOPE_ASSIGN_OR_RETURN(
-      auto rooms, roomserver::RoomserverComponent::Create(
-                      *config, *pool, *js, key, clock,
-                      // Joins of remote rooms go through the federationapi, here.
-                      grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get())));
+      auto rooms,
+      roomserver::RoomserverComponent::Create(
+          *config, *pool, *js, key, clock,
+          // Joins of remote rooms go through the federationapi, here.
+          grpcutil::Dial(config->monolith.grpc_listen.ToString(), registry.get()), registry.get()));
   PERISCOPE_ASSIGN_OR_RETURN(
       auto sync, syncapi::SyncApiComponent::Create(
                      *config, *pool, *js, clock,

@@ -20,6 +20,8 @@
 #include "pkg/logging/logging.h"
 #include "pkg/pg/migrations.h"
 #include "pkg/status/matrix_status.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
 
 namespace periscope::roomserver {
 
@@ -47,13 +49,9 @@ struct RoomserverComponent::Parts {
         out_of_band(config.server_name, store, clock),
         service(store, creator, sender, memberships, directory, peeks, inbound_peeks, input,
                 templates, out_of_band) {
-    // Every commit that queued output is published at once, before the request is answered (so
-    // syncapi usually has it by the time the client reads); the 1 s retry covers failures.
-    store.SetOutputListener([this] {
-      if (absl::Status s = relay.PublishPending(); !s.ok()) {
-        logging::Warn("roomserver.publish_deferred", {{"error", s}});
-      }
-    });
+    // Every commit that queued output wakes the relay thread; the request is answered once its
+    // transaction commits (readers wait for syncapi to catch up: the read fence).
+    store.SetOutputListener([this] { relay.Wake(); });
   }
 
   matrix::SigningKey key;
@@ -78,8 +76,8 @@ RoomserverComponent::~RoomserverComponent() = default;
 
 absl::StatusOr<std::unique_ptr<RoomserverComponent>> RoomserverComponent::Create(
     const config::Config& config, pg::Pool& pool, stream::JetStream& js,
-    const matrix::SigningKey& key, const Clock& clock,
-    std::shared_ptr<grpc::Channel> federationapi) {
+    const matrix::SigningKey& key, const Clock& clock, std::shared_ptr<grpc::Channel> federationapi,
+    prometheus::Registry* registry) {
   PERISCOPE_RETURN_IF_ERROR(pg::ApplyMigrations(pool, "roomserver", RoomserverMigrations()));
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(OutputStreamSpec(config)));
   auto parts = std::make_unique<Parts>(config, pool, js, key, clock, std::move(federationapi));
@@ -87,7 +85,20 @@ absl::StatusOr<std::unique_ptr<RoomserverComponent>> RoomserverComponent::Create
   if (absl::Status s = parts->relay.PublishPending(); !s.ok()) {
     logging::Warn("roomserver.outbox_replay_deferred", {{"error", s}});
   }
-  parts->relay.StartRetrying(absl::Seconds(1));
+  std::function<void(int64_t)> on_depth;
+  if (registry != nullptr) {
+    prometheus::Gauge& depth =
+        prometheus::BuildGauge()
+            .Name("periscope_roomserver_outbox_depth")
+            .Help(
+                "Output-stream messages committed (or being committed) and not yet acknowledged "
+                "by JetStream: grows while NATS is unreachable.")
+            .Register(*registry)
+            .Add({});
+    depth.Set(0);
+    on_depth = [&depth](int64_t n) { depth.Set(static_cast<double>(n)); };
+  }
+  parts->relay.Start(absl::Seconds(1), std::move(on_depth));
   return std::unique_ptr<RoomserverComponent>(new RoomserverComponent(std::move(parts)));
 }
 

@@ -17,6 +17,10 @@
 #include "pkg/pg/pg.h"
 #include "pkg/stream/jetstream.h"
 
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
 namespace periscope::roomserver {
 
 class RoomserverComponent {
@@ -29,7 +33,8 @@ class RoomserverComponent {
   static absl::StatusOr<std::unique_ptr<RoomserverComponent>> Create(
       const config::Config& config, pg::Pool& pool, stream::JetStream& js,
       const matrix::SigningKey& key, const Clock& clock = SystemClock::Get(),
-      std::shared_ptr<grpc::Channel> federationapi = nullptr);
+      std::shared_ptr<grpc::Channel> federationapi = nullptr,
+      prometheus::Registry* registry = nullptr);
   ~RoomserverComponent();
   std::vector<grpc::Service*> services();
 

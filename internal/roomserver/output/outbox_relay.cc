@@ -9,10 +9,16 @@
 namespace periscope::roomserver {
 
 OutboxRelay::~OutboxRelay() {
-  if (retry_thread_) {
-    stop_.Notify();
-    retry_thread_->join();
+  {
+    absl::MutexLock lock(&wake_mu_);
+    stopping_ = true;
   }
+  if (thread_) thread_->join();
+}
+
+void OutboxRelay::Wake() {
+  absl::MutexLock lock(&wake_mu_);
+  woken_ = true;
 }
 
 absl::Status OutboxRelay::PublishPending() {
@@ -39,11 +45,29 @@ absl::Status OutboxRelay::PublishPending() {
   }
 }
 
-void OutboxRelay::StartRetrying(absl::Duration interval) {
-  retry_thread_ = std::make_unique<std::thread>([this, interval] {
-    while (!stop_.WaitForNotificationWithTimeout(interval)) {
-      if (absl::Status s = PublishPending(); !s.ok()) {
-        logging::Warn("roomserver.outbox_retry_failed", {{"error", s}});
+void OutboxRelay::Start(absl::Duration retry_interval,
+                        std::function<void(int64_t depth)> on_depth) {
+  thread_ = std::make_unique<std::thread>([this, retry_interval, on_depth = std::move(on_depth)] {
+    absl::Time depth_reported = absl::InfinitePast();
+    bool failed = false;
+    while (true) {
+      {
+        absl::MutexLock lock(&wake_mu_);
+        // After a failure, wakes wait for the interval: an outage is not tried once per send.
+        auto ready = [this, &failed]() ABSL_SHARED_LOCKS_REQUIRED(wake_mu_) {
+          return stopping_ || (woken_ && !failed);
+        };
+        wake_mu_.AwaitWithTimeout(absl::Condition(&ready), retry_interval);
+        if (stopping_) return;
+        woken_ = false;
+      }
+      absl::Status s = PublishPending();
+      failed = !s.ok();
+      if (failed) logging::Warn("roomserver.publish_deferred", {{"error", s}});
+      // Wall time: the gauge's pace only, nothing decided by it.
+      if (on_depth && absl::Now() - depth_reported >= retry_interval) {
+        depth_reported = absl::Now();
+        if (absl::StatusOr<int64_t> depth = store_.PendingCount(); depth.ok()) on_depth(*depth);
       }
     }
   });

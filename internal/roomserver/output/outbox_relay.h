@@ -1,18 +1,21 @@
 #pragma once
-// The one place where the roomserver's output reaches the stream. After each commit that queued
-// messages (RoomStore's output listener) and every second, it sends the outbox oldest first, each
-// with its Nats-Msg-Id, and deletes exactly the messages the stream acknowledged. A failed publish
-// stops the run there, so a room's order holds; the rest goes on the next run. At start it sends
-// whatever a crash left. A message published twice (a crash between the ack and the delete) is
-// dropped by JetStream's duplicate window, and consumers ignore it by its room_sequence anyway.
+// The one place where the roomserver's output reaches the stream: its own thread, off every
+// request's path. Woken by each commit that queued messages (RoomStore's output listener: a
+// request returns when its transaction commits, not when the stream has it) and every retry
+// interval, it sends the outbox oldest first, each with its Nats-Msg-Id, and deletes exactly the
+// messages the stream acknowledged. A failed publish stops the run there, so a room's order holds;
+// the rest goes after the retry interval, and meanwhile sends go on (a NATS outage only delays
+// delivery; the outbox's depth is a gauge). At start it sends whatever a crash left. A message
+// published twice (a crash between the ack and the delete) is dropped by JetStream's duplicate
+// window, and consumers ignore it by its room_sequence anyway.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "internal/roomserver/storage/outbox_store.h"
 #include "pkg/stream/publisher.h"
@@ -29,16 +32,22 @@ class OutboxRelay {
   // Publishes everything pending, in order. Safe to call from any thread; runs are serialised.
   absl::Status PublishPending();
 
-  // Retries every `interval` in a background thread until destruction.
-  void StartRetrying(absl::Duration interval);
+  // Starts the relay thread (until destruction): a run whenever woken, and every
+  // `retry_interval`; after a failed run, the next waits for the interval (wakes meanwhile are
+  // gathered into it). `on_depth` (may be null) gets the outbox's depth at most once an interval.
+  void Start(absl::Duration retry_interval, std::function<void(int64_t depth)> on_depth = nullptr);
+  // A commit queued messages: the relay thread runs soon. Returns at once.
+  void Wake();
 
  private:
   OutboxStore& store_;
   stream::Publisher& publisher_;
   std::string subject_prefix_;
   absl::Mutex run_mu_;
-  absl::Notification stop_;
-  std::unique_ptr<std::thread> retry_thread_;
+  absl::Mutex wake_mu_;
+  bool woken_ ABSL_GUARDED_BY(wake_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(wake_mu_) = false;
+  std::unique_ptr<std::thread> thread_;
 };
 
 }  // namespace periscope::roomserver

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "pkg/stream/testing/fake_publisher.h"
 
@@ -53,6 +54,10 @@ class FakeOutbox final : public OutboxStore {
       }
     }
     return absl::OkStatus();
+  }
+  absl::StatusOr<int64_t> PendingCount() override {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int64_t>(rows_.size());
   }
   void FailDeletes(int n) {
     absl::MutexLock lock(&mu_);
@@ -147,6 +152,55 @@ TEST(OutboxRelayTest, ConcurrentRunsPublishEveryCommittedMessageExactlyOnce) {
   std::sort(ids.begin(), ids.end());
   EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
   EXPECT_EQ(outbox.size(), 0u);
+}
+
+// A commit wakes the relay thread and returns: a send never waits for the stream, even one that
+// hangs; the thread then publishes it.
+TEST(OutboxRelayTest, AWakeReturnsAtOnceAndTheRelayThreadPublishes) {
+  FakeOutbox outbox;
+  stream::testing::FakePublisher stream;
+  absl::Notification release;
+  stream.OnPublish([&] { release.WaitForNotification(); });
+  OutboxRelay relay(outbox, stream, "prefix");
+  relay.Start(absl::Seconds(30));
+  outbox.Commit(outbox.Insert("$1"));
+  relay.Wake();  // the thread is now stuck in the hanging publish
+  outbox.Commit(outbox.Insert("$2"));
+  relay.Wake();  // and this returns all the same
+  EXPECT_TRUE(Ids(stream).empty());
+  release.Notify();
+  for (int i = 0; i < 500 && outbox.size() > 0; ++i) absl::SleepFor(absl::Milliseconds(2));
+  EXPECT_EQ(Ids(stream), std::vector<std::string>({"$1", "$2"}));
+}
+
+// While the stream refuses, commits go on and pile up in the outbox (its depth is reported); once
+// it is back, every message goes out once, in order, without anyone waking the relay again.
+TEST(OutboxRelayTest, AnOutageOnlyDelaysDeliveryAndEverythingGoesOnceItEnds) {
+  FakeOutbox outbox;
+  stream::testing::FakePublisher stream;
+  stream.FailNext(1000000);
+  absl::Mutex mu;
+  int64_t depth = -1;
+  OutboxRelay relay(outbox, stream, "prefix");
+  relay.Start(absl::Milliseconds(20), [&](int64_t d) {
+    absl::MutexLock lock(&mu);
+    depth = d;
+  });
+  for (int i = 0; i < 20; ++i) {
+    outbox.Commit(outbox.Insert("$" + std::to_string(i)));
+    relay.Wake();
+  }
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(Ids(stream).empty());
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(depth, 20);
+  }
+  stream.FailNext(0);
+  for (int i = 0; i < 500 && outbox.size() > 0; ++i) absl::SleepFor(absl::Milliseconds(2));
+  std::vector<std::string> expected;
+  for (int i = 0; i < 20; ++i) expected.push_back("$" + std::to_string(i));
+  EXPECT_EQ(Ids(stream), expected);
 }
 
 }  // namespace

@@ -304,6 +304,8 @@ constexpr pg::Statement kPendingOutput{
     "SELECT position, msg_id, subject_suffix, payload FROM roomserver_outbox ORDER BY position "
     "LIMIT $1"};
 // Exactly the published positions: see storage/outbox_store.h for why never "<=".
+constexpr pg::Statement kOutboxDepth{"roomserver_outbox_depth",
+                                     "SELECT count(*) FROM roomserver_outbox"};
 constexpr pg::Statement kDeleteOutput{
     "roomserver_delete_output", "DELETE FROM roomserver_outbox WHERE position = ANY($1::bigint[])"};
 constexpr pg::Statement kStoreRedacted{
@@ -598,6 +600,11 @@ absl::StatusOr<std::vector<OutboxEntry>> PgRoomStore::PendingOutput(int limit) {
                    std::string(r.Text(i, 3))});
   }
   return out;
+}
+
+absl::StatusOr<int64_t> PgRoomStore::PendingCount() {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kOutboxDepth));
+  return r.Int(0, 0);
 }
 
 absl::Status PgRoomStore::MarkOutputPublished(const std::vector<int64_t>& positions) {

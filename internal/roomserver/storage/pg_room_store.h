@@ -24,6 +24,7 @@ class PgRoomStore final : public RoomStore {
                                                                 absl::string_view txn_id) override;
   absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(int limit) override;
   absl::Status MarkOutputPublished(const std::vector<int64_t>& positions) override;
+  absl::StatusOr<int64_t> PendingCount() override;
   void SetOutputListener(std::function<void()> listener) override;
   absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) override;
   absl::StatusOr<int64_t> OutputSequence(absl::string_view room_id) override;
