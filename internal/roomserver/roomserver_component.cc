@@ -81,24 +81,23 @@ absl::StatusOr<std::unique_ptr<RoomserverComponent>> RoomserverComponent::Create
   PERISCOPE_RETURN_IF_ERROR(pg::ApplyMigrations(pool, "roomserver", RoomserverMigrations()));
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(OutputStreamSpec(config)));
   auto parts = std::make_unique<Parts>(config, pool, js, key, clock, std::move(federationapi));
-  // Whatever a crash left in the outbox goes out before anything new.
-  if (absl::Status s = parts->relay.PublishPending(); !s.ok()) {
-    logging::Warn("roomserver.outbox_replay_deferred", {{"error", s}});
-  }
   std::function<void(int64_t)> on_depth;
   if (registry != nullptr) {
     prometheus::Gauge& depth =
         prometheus::BuildGauge()
             .Name("periscope_roomserver_outbox_depth")
             .Help(
-                "Output-stream messages committed (or being committed) and not yet acknowledged "
-                "by JetStream: grows while NATS is unreachable.")
+                "Output-stream messages committed and not yet acknowledged by JetStream: grows "
+                "while NATS is unreachable.")
             .Register(*registry)
             .Add({});
     depth.Set(0);
     on_depth = [&depth](int64_t n) { depth.Set(static_cast<double>(n)); };
   }
   parts->relay.Start(absl::Seconds(1), std::move(on_depth));
+  // Whatever a crash (or an outage) left in the outbox goes out first, oldest first, on the relay
+  // thread: a long backlog does not hold up the start (and the health checks with it).
+  parts->relay.Wake();
   return std::unique_ptr<RoomserverComponent>(new RoomserverComponent(std::move(parts)));
 }
 

@@ -27,6 +27,13 @@ absl::Status OutboxRelay::PublishPending() {
   while (true) {
     PERISCOPE_ASSIGN_OR_RETURN(std::vector<OutboxEntry> pending, store_.PendingOutput(kBatch));
     if (pending.empty()) return absl::OkStatus();
+    // A long drain reports its progress, and stops between batches when the relay is stopping
+    // (what is left stays in the outbox for the next start).
+    ReportDepth();
+    {
+      absl::MutexLock wake_lock(&wake_mu_);
+      if (stopping_) return absl::OkStatus();
+    }
     std::vector<int64_t> published;
     absl::Status failed;
     for (const OutboxEntry& entry : pending) {
@@ -45,10 +52,21 @@ absl::Status OutboxRelay::PublishPending() {
   }
 }
 
+void OutboxRelay::ReportDepth() {
+  // Wall time: the gauge's pace only, nothing is decided by it.
+  if (!on_depth_ || absl::Now() - depth_reported_ < depth_interval_) return;
+  depth_reported_ = absl::Now();
+  if (absl::StatusOr<int64_t> depth = store_.PendingCount(); depth.ok()) on_depth_(*depth);
+}
+
 void OutboxRelay::Start(absl::Duration retry_interval,
                         std::function<void(int64_t depth)> on_depth) {
-  thread_ = std::make_unique<std::thread>([this, retry_interval, on_depth = std::move(on_depth)] {
-    absl::Time depth_reported = absl::InfinitePast();
+  {
+    absl::MutexLock lock(&run_mu_);
+    on_depth_ = std::move(on_depth);
+    depth_interval_ = retry_interval;
+  }
+  thread_ = std::make_unique<std::thread>([this, retry_interval] {
     bool failed = false;
     while (true) {
       {
@@ -64,11 +82,8 @@ void OutboxRelay::Start(absl::Duration retry_interval,
       absl::Status s = PublishPending();
       failed = !s.ok();
       if (failed) logging::Warn("roomserver.publish_deferred", {{"error", s}});
-      // Wall time: the gauge's pace only, nothing decided by it.
-      if (on_depth && absl::Now() - depth_reported >= retry_interval) {
-        depth_reported = absl::Now();
-        if (absl::StatusOr<int64_t> depth = store_.PendingCount(); depth.ok()) on_depth(*depth);
-      }
+      absl::MutexLock lock(&run_mu_);
+      ReportDepth();
     }
   });
 }

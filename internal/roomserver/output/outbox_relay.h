@@ -34,7 +34,8 @@ class OutboxRelay {
 
   // Starts the relay thread (until destruction): a run whenever woken, and every
   // `retry_interval`; after a failed run, the next waits for the interval (wakes meanwhile are
-  // gathered into it). `on_depth` (may be null) gets the outbox's depth at most once an interval.
+  // gathered into it). `on_depth` (may be null) gets the outbox's depth at most once an interval,
+  // also between the batches of a long drain.
   void Start(absl::Duration retry_interval, std::function<void(int64_t depth)> on_depth = nullptr);
   // A commit queued messages: the relay thread runs soon. Returns at once.
   void Wake();
@@ -43,7 +44,13 @@ class OutboxRelay {
   OutboxStore& store_;
   stream::Publisher& publisher_;
   std::string subject_prefix_;
+  // Reports the depth to on_depth_, at most once a depth_interval_ (under run_mu_).
+  void ReportDepth() ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
+
   absl::Mutex run_mu_;
+  std::function<void(int64_t)> on_depth_ ABSL_GUARDED_BY(run_mu_);
+  absl::Duration depth_interval_ ABSL_GUARDED_BY(run_mu_);
+  absl::Time depth_reported_ ABSL_GUARDED_BY(run_mu_) = absl::InfinitePast();
   absl::Mutex wake_mu_;
   bool woken_ ABSL_GUARDED_BY(wake_mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(wake_mu_) = false;

@@ -57,7 +57,11 @@ class FakeOutbox final : public OutboxStore {
   }
   absl::StatusOr<int64_t> PendingCount() override {
     absl::MutexLock lock(&mu_);
-    return static_cast<int64_t>(rows_.size());
+    int64_t n = 0;
+    for (const auto& [pos, row] : rows_) {
+      n += std::find(committed_.begin(), committed_.end(), pos) != committed_.end();
+    }
+    return n;
   }
   void FailDeletes(int n) {
     absl::MutexLock lock(&mu_);
@@ -159,14 +163,18 @@ TEST(OutboxRelayTest, ConcurrentRunsPublishEveryCommittedMessageExactlyOnce) {
 TEST(OutboxRelayTest, AWakeReturnsAtOnceAndTheRelayThreadPublishes) {
   FakeOutbox outbox;
   stream::testing::FakePublisher stream;
-  absl::Notification release;
-  stream.OnPublish([&] { release.WaitForNotification(); });
+  absl::Notification publishing, release;
+  stream.OnPublish([&] {
+    if (!publishing.HasBeenNotified()) publishing.Notify();
+    release.WaitForNotification();
+  });
   OutboxRelay relay(outbox, stream, "prefix");
   relay.Start(absl::Seconds(30));
   outbox.Commit(outbox.Insert("$1"));
-  relay.Wake();  // the thread is now stuck in the hanging publish
+  relay.Wake();
+  publishing.WaitForNotification();  // the thread is now stuck in the hanging publish of $1
   outbox.Commit(outbox.Insert("$2"));
-  relay.Wake();  // and this returns all the same
+  relay.Wake();  // this returns all the same, and $2 goes in the next run, not after 30 s
   EXPECT_TRUE(Ids(stream).empty());
   release.Notify();
   for (int i = 0; i < 500 && outbox.size() > 0; ++i) absl::SleepFor(absl::Milliseconds(2));
@@ -190,12 +198,13 @@ TEST(OutboxRelayTest, AnOutageOnlyDelaysDeliveryAndEverythingGoesOnceItEnds) {
     outbox.Commit(outbox.Insert("$" + std::to_string(i)));
     relay.Wake();
   }
-  absl::SleepFor(absl::Milliseconds(100));
-  EXPECT_TRUE(Ids(stream).empty());
-  {
+  auto depth_now = [&] {
     absl::MutexLock lock(&mu);
-    EXPECT_EQ(depth, 20);
-  }
+    return depth;
+  };
+  for (int i = 0; i < 1000 && depth_now() != 20; ++i) absl::SleepFor(absl::Milliseconds(2));
+  EXPECT_EQ(depth_now(), 20);
+  EXPECT_TRUE(Ids(stream).empty());
   stream.FailNext(0);
   for (int i = 0; i < 500 && outbox.size() > 0; ++i) absl::SleepFor(absl::Milliseconds(2));
   std::vector<std::string> expected;

@@ -32,7 +32,7 @@ class OutboxStore {
   virtual absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(int limit) = 0;
   // Forgets exactly these published messages.
   virtual absl::Status MarkOutputPublished(const std::vector<int64_t>& positions) = 0;
-  // Messages waiting to be published, committed or not (the outbox's depth, a gauge).
+  // Committed messages waiting to be published (the outbox's depth, a gauge).
   virtual absl::StatusOr<int64_t> PendingCount() = 0;
 };
 
