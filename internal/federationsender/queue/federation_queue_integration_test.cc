@@ -42,6 +42,14 @@ class FederationQueueTest : public ::testing::Test {
                                                  });
   }
 
+  // Hands one output-stream message to the consumer, as the stream would.
+  stream::Outcome Handle(const roomserver::v1::OutputEvent& output) {
+    std::string payload = roomserver::EncodeOutputPayload(output);
+    stream::Message message;
+    message.data = payload;  // a view of payload
+    return consumer_->Handle(message);
+  }
+
   // The output message of `room`'s event number `seq`.
   stream::Outcome Deliver(int64_t seq, const std::string& sender, const std::string& type,
                           std::optional<std::string> state_key = std::nullopt,
@@ -57,10 +65,7 @@ class FederationQueueTest : public ::testing::Test {
     added->set_event_json(event.dump());
     added->set_from_federation(from_federation);
     if (state_key) added->add_adds_state_event_ids(absl::StrCat("$e", seq));
-    std::string payload = roomserver::EncodeOutputPayload(output);
-    stream::Message message;
-    message.data = payload;
-    return consumer_->Handle(message);
+    return Handle(output);
   }
   stream::Outcome Join(int64_t seq, const std::string& user, bool from_federation) {
     return Deliver(seq, user, "m.room.member", user, {{"membership", "join"}}, from_federation);
@@ -171,10 +176,7 @@ TEST_F(FederationQueueTest, AFederatedJoinsStateSaysWhichServersAreInTheRoom) {
   // A whole state (state_reset): the consumer reads it from the roomserver.
   added->set_state_reset(true);
   lookup.state_after = {"$bob", "$carol", "$name", "$e1"};
-  std::string payload = roomserver::EncodeOutputPayload(output);  // data is a view of it
-  stream::Message message;
-  message.data = payload;
-  ASSERT_EQ(consumer_->Handle(message).kind, stream::Outcome::Kind::kAck);
+  ASSERT_EQ(Handle(output).kind, stream::Outcome::Kind::kAck);
   EXPECT_EQ(*store_->JoinedServers("!r:a.test"), (std::vector<std::string>{"a.test", "b.test"}));
 }
 
@@ -198,10 +200,7 @@ TEST_F(FederationQueueTest, AJoinSentThroughUsIsRelayedButNotToItsOrigin) {
   added->set_from_federation(true);
   added->set_send_on_behalf_of("b.test");
   added->add_adds_state_event_ids("$e4");
-  std::string payload = roomserver::EncodeOutputPayload(output);  // data is a view of it
-  stream::Message message;
-  message.data = payload;
-  ASSERT_EQ(consumer_->Handle(message).kind, stream::Outcome::Kind::kAck);
+  ASSERT_EQ(Handle(output).kind, stream::Outcome::Kind::kAck);
   EXPECT_EQ(notified_["c.test"], 1);
   EXPECT_EQ(notified_.count("b.test"), 0u);
   remote_.On("c.test", "/_matrix/federation/v1/send/",
@@ -339,10 +338,7 @@ class InboundPeekRelayTest : public FederationQueueTest {
     peek->set_latest_event_id(absl::StrCat("$e", seq - 1));
     peek->set_peeked_ts(peeked_ts);
     peek->set_renewal_interval_ms(interval_ms);
-    std::string payload = roomserver::EncodeOutputPayload(output);
-    stream::Message message;
-    message.data = payload;  // a view
-    return consumer_->Handle(message);
+    return Handle(output);
   }
   // The retire_inbound_peek message at `seq`: a DELETE that came before the peek was registered.
   stream::Outcome EndPeek(int64_t seq, const std::string& server, const std::string& peek_id) {
@@ -351,10 +347,7 @@ class InboundPeekRelayTest : public FederationQueueTest {
     output.set_room_sequence(seq);
     output.mutable_retire_inbound_peek()->set_server_name(server);
     output.mutable_retire_inbound_peek()->set_peek_id(peek_id);
-    std::string payload = roomserver::EncodeOutputPayload(output);
-    stream::Message message;
-    message.data = payload;  // a view
-    return consumer_->Handle(message);
+    return Handle(output);
   }
   void SendAll(const std::string& destination) {
     for (int i = 0; i < 10; ++i) {
@@ -553,10 +546,7 @@ TEST_F(InboundPeekRelayTest, AVisibilityOrAclMergedInByStateResolutionEndsPeeks)
     added->set_event_id(absl::StrCat("$m", seq));
     added->set_event_json(event.dump());
     added->add_adds_state_event_ids(merged_id);
-    std::string payload = roomserver::EncodeOutputPayload(output);
-    stream::Message message;
-    message.data = payload;  // a view
-    return consumer_->Handle(message);
+    return Handle(output);
   };
   Join(1, "@alice:a.test", false);
   Peek(2, "p.test", "pk");
@@ -577,10 +567,7 @@ TEST_F(InboundPeekRelayTest, AVisibilityOrAclMergedInByStateResolutionEndsPeeks)
     output.mutable_new_inbound_peek()->set_peek_id("pk");
     output.mutable_new_inbound_peek()->set_peeked_ts(1000);
     output.mutable_new_inbound_peek()->set_renewal_interval_ms(60000);
-    std::string payload = roomserver::EncodeOutputPayload(output);
-    stream::Message message;
-    message.data = payload;
-    ASSERT_EQ(consumer_->Handle(message).kind, stream::Outcome::Kind::kAck);
+    ASSERT_EQ(Handle(output).kind, stream::Outcome::Kind::kAck);
   }
   ASSERT_EQ(merge("!s:a.test", 3, "$acl").kind, stream::Outcome::Kind::kAck);
   EXPECT_EQ(store_->InboundPeeks("!s:a.test", "", "")->size(), 1u);
@@ -611,10 +598,7 @@ TEST_F(InboundPeekRelayTest, TheRelayLagRunsFromTheWriteToTheAnswerPerKindOfDest
       {"sender", "@alice:a.test"},
       {"content", Json::object()},
       {"depth", 4}}.dump());
-  std::string payload = roomserver::EncodeOutputPayload(output);
-  stream::Message message;
-  message.data = payload;  // a view
-  ASSERT_EQ(consumer_->Handle(message).kind, stream::Outcome::Kind::kAck);
+  ASSERT_EQ(Handle(output).kind, stream::Outcome::Kind::kAck);
   ASSERT_EQ(*sender.SendOnce("p.test"), TransactionSender::Result::kSent);
   clock_.Advance(absl::Seconds(1));
   ASSERT_EQ(*sender.SendOnce("c.test"), TransactionSender::Result::kSent);
@@ -670,10 +654,7 @@ class OutboundPeeksTest : public FederationQueueTest {
       output.mutable_retire_peek()->set_user_id("@bob:a.test");
       output.mutable_retire_peek()->set_device_id(device);
     }
-    std::string payload = roomserver::EncodeOutputPayload(output);
-    stream::Message message;
-    message.data = payload;
-    consumer_->Handle(message);
+    Handle(output);
   }
   std::vector<std::string> Targets(const std::string& method) {
     std::vector<std::string> out;
