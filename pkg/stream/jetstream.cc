@@ -3,7 +3,10 @@
 #include <nats/nats.h>
 
 #include <chrono>
+#include <optional>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "pkg/logging/logging.h"
@@ -68,11 +71,56 @@ struct JetStream::Metrics {
   prometheus::Counter& reconnects;
 };
 
-JetStream::JetStream(JetStreamOptions options) : options_(std::move(options)) {
+struct JetStream::AsyncAcks {
+  // The library's callback for every async publish, on its own thread. The message is ours to
+  // destroy.
+  static void OnAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
+    auto* self = static_cast<AsyncAcks*>(closure);
+    {
+      absl::MutexLock lock(&self->mu);
+      if (auto it = self->index.find(msg); it != self->index.end()) {
+        const size_t i = it->second;
+        self->index.erase(it);
+        if (pa != nullptr) {
+          self->results[i] = PublishAck{pa->Sequence, pa->Duplicate};
+          if (self->metrics != nullptr) {
+            self->metrics->published.Add({{"outcome", pa->Duplicate ? "duplicate" : "ok"}})
+                .Increment();
+            self->metrics->publish_seconds.Observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - self->sent_at[i])
+                    .count());
+          }
+        } else {
+          const char* text =
+              pae != nullptr && pae->ErrText != nullptr ? pae->ErrText : "no acknowledgement";
+          self->results[i] = NatsError(pae != nullptr ? pae->Err : NATS_ERR,
+                                       pae != nullptr ? pae->ErrCode : static_cast<jsErrCode>(0),
+                                       absl::StrCat("publish (", text, ")"));
+          if (self->metrics != nullptr) {
+            self->metrics->published.Add({{"outcome", "error"}}).Increment();
+          }
+        }
+      }
+    }
+    natsMsg_Destroy(msg);
+  }
+
+  Metrics* metrics = nullptr;
+  absl::Mutex mu;
+  // The call's messages by the natsMsg the library hands back, and what became of each.
+  absl::flat_hash_map<const natsMsg*, size_t> index ABSL_GUARDED_BY(mu);
+  std::vector<std::optional<absl::StatusOr<PublishAck>>> results ABSL_GUARDED_BY(mu);
+  std::vector<std::chrono::steady_clock::time_point> sent_at ABSL_GUARDED_BY(mu);
+};
+
+JetStream::JetStream(JetStreamOptions options)
+    : options_(std::move(options)), async_acks_(std::make_unique<AsyncAcks>()) {
   if (options_.registry != nullptr) metrics_ = std::make_unique<Metrics>(*options_.registry);
+  async_acks_->metrics = metrics_.get();
 }
 
 JetStream::~JetStream() {
+  if (async_js_ != nullptr) jsCtx_Destroy(async_js_);
   if (js_ != nullptr) jsCtx_Destroy(js_);
   if (conn_ != nullptr) {
     natsConnection_Close(conn_);
@@ -114,6 +162,13 @@ absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(JetStreamOptions o
   }
   if (s = natsConnection_JetStream(&self->js_, self->conn_, nullptr); s != NATS_OK) {
     return NatsError(s, static_cast<jsErrCode>(0), "JetStream context");
+  }
+  jsOptions async_options;
+  jsOptions_Init(&async_options);
+  async_options.PublishAsync.AckHandler = &AsyncAcks::OnAck;
+  async_options.PublishAsync.AckHandlerClosure = self->async_acks_.get();
+  if (s = natsConnection_JetStream(&self->async_js_, self->conn_, &async_options); s != NATS_OK) {
+    return NatsError(s, static_cast<jsErrCode>(0), "JetStream async context");
   }
   return self;
 }
@@ -260,6 +315,87 @@ absl::StatusOr<PublishAck> JetStream::Publish(absl::string_view subject, absl::s
     metrics_->publish_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
+  return out;
+}
+
+std::vector<absl::StatusOr<PublishAck>> JetStream::PublishAll(
+    absl::Span<const OutgoingMessage> messages, absl::Duration timeout) {
+  absl::MutexLock call(&publish_all_mu_);
+  AsyncAcks& acks = *async_acks_;
+  {
+    absl::MutexLock lock(&acks.mu);
+    acks.index.clear();
+    acks.results.assign(messages.size(), std::nullopt);
+    acks.sent_at.assign(messages.size(), std::chrono::steady_clock::now());
+  }
+  // Once one cannot go, the rest are not tried: they get this.
+  absl::Status stopped;
+  size_t sent = 0;
+  for (; sent < messages.size(); ++sent) {
+    const OutgoingMessage& m = messages[sent];
+    if (!Connected()) {
+      stopped = absl::UnavailableError("publish: the NATS connection is down");
+      break;
+    }
+    natsMsg* msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, m.subject.c_str(), nullptr, m.payload.data(),
+                                  static_cast<int>(m.payload.size()));
+    if (s != NATS_OK) {
+      stopped = NatsError(s, static_cast<jsErrCode>(0), absl::StrCat("publish to ", m.subject));
+      break;
+    }
+    jsPubOptions opts;
+    jsPubOptions_Init(&opts);
+    opts.MaxWait = Millis(timeout);
+    if (!m.msg_id.empty()) opts.MsgId = m.msg_id.c_str();
+    const natsMsg* handle = msg;
+    {
+      absl::MutexLock lock(&acks.mu);
+      acks.index[handle] = sent;
+      acks.sent_at[sent] = std::chrono::steady_clock::now();
+    }
+    // On success the library owns the message (and sets `msg` to null); on failure it is ours.
+    s = js_PublishMsgAsync(async_js_, &msg, &opts);
+    if (s != NATS_OK) {
+      {
+        absl::MutexLock lock(&acks.mu);
+        acks.index.erase(handle);
+      }
+      if (msg != nullptr) natsMsg_Destroy(msg);
+      stopped = NatsError(s, static_cast<jsErrCode>(0), absl::StrCat("publish to ", m.subject));
+      break;
+    }
+  }
+  if (sent > 0) {
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = Millis(timeout);
+    if (js_PublishAsyncComplete(async_js_, &wait) != NATS_OK) {
+      // Acks that did not come in time never will for this call: take those messages back, so
+      // the callback does not see them later.
+      natsMsgList pending;
+      if (js_PublishAsyncGetPendingList(&pending, async_js_) == NATS_OK) {
+        natsMsgList_Destroy(&pending);
+      }
+    }
+  }
+  std::vector<absl::StatusOr<PublishAck>> out;
+  out.reserve(messages.size());
+  absl::MutexLock lock(&acks.mu);
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (i >= sent) {
+      out.push_back(stopped);
+    } else if (acks.results[i].has_value()) {
+      out.push_back(*std::move(acks.results[i]));
+    } else {
+      out.push_back(absl::DeadlineExceededError("publish: no ack from JetStream in time"));
+    }
+  }
+  if (metrics_ && sent < messages.size()) {
+    metrics_->published.Add({{"outcome", "error"}})
+        .Increment(static_cast<double>(messages.size() - sent));
+  }
+  acks.index.clear();
   return out;
 }
 

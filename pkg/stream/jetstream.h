@@ -17,7 +17,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "pkg/stream/publisher.h"
 
 // libnats types, kept out of this header's includers (the reserved names are libnats's own).
@@ -87,6 +89,13 @@ class JetStream final : public Publisher {
                                      absl::string_view msg_id,
                                      absl::Duration timeout = absl::Seconds(5)) override;
 
+  // Every message in flight at once (async publishes), acks gathered. While the connection is
+  // down the rest fail at once rather than wait in the library's reconnect buffer. Calls are
+  // serialised.
+  std::vector<absl::StatusOr<PublishAck>> PublishAll(
+      absl::Span<const OutgoingMessage> messages,
+      absl::Duration timeout = absl::Seconds(5)) override;
+
   // Whether the connection is currently up.
   bool Connected() const;
 
@@ -112,12 +121,18 @@ class JetStream final : public Publisher {
 
  private:
   struct Metrics;
+  // The acks of the PublishAll call in progress, gathered by the library's callback.
+  struct AsyncAcks;
   explicit JetStream(JetStreamOptions options);
 
   JetStreamOptions options_;
   natsConnection* conn_ = nullptr;
   jsCtx* js_ = nullptr;
+  // A second context on the same connection whose async publishes report to async_acks_.
+  jsCtx* async_js_ = nullptr;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<AsyncAcks> async_acks_;
+  absl::Mutex publish_all_mu_;
 };
 
 // What a handler decided about one message.

@@ -1,8 +1,10 @@
 // pkg/stream against a real nats-server with JetStream (one started per test).
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -314,6 +316,72 @@ TEST_F(StreamIntegrationTest, RedeliveredMessageIsAppliedOnce) {
   absl::StatusOr<pg::Result> rows =
       (*pool)->Query({"count_applied", "SELECT count(*) FROM applied"});
   EXPECT_EQ(rows->Int(0, 0), 2);
+}
+
+// Every message in flight at once, each acknowledged; publishing them again (the relay's retry
+// after a failure elsewhere in its run) stores nothing twice.
+TEST_F(StreamIntegrationTest, PublishAllStoresEachMessageOnce) {
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 300; ++i) payloads.push_back(absl::StrCat(i));
+  std::vector<OutgoingMessage> messages;
+  for (int i = 0; i < 300; ++i) {
+    messages.push_back(
+        {absl::StrCat("test.output.room", i % 7), payloads[i], absl::StrCat("m", i)});
+  }
+  for (int round = 0; round < 2; ++round) {
+    std::vector<absl::StatusOr<PublishAck>> acks = js_->PublishAll(messages);
+    ASSERT_EQ(acks.size(), 300u);
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_TRUE(acks[i].ok()) << i << ": " << acks[i].status();
+      EXPECT_EQ(acks[i]->duplicate, round == 1) << i;
+    }
+  }
+  absl::StatusOr<PublishAck> next = js_->Publish("test.output.room0", "next", "m-next");
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->sequence, 301u) << "the second round was stored again";
+  Received got;
+  auto consumer = PullConsumer::Start(*js_, Options("all"), [&](const Message& m) {
+    got.Add(m);
+    return Outcome::Ack();
+  });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE(got.WaitFor(301));
+  std::vector<std::string> stored = got.payloads();
+  payloads.push_back("next");
+  std::sort(stored.begin(), stored.end());
+  std::sort(payloads.begin(), payloads.end());
+  EXPECT_EQ(stored, payloads);
+  EXPECT_NE(Scrape().find("periscope_stream_published_total{outcome=\"duplicate\"} 300"),
+            std::string::npos);
+}
+
+// With NATS down every message fails at once (no wait for a timeout, nothing held back in the
+// client's reconnect buffer to be stored later).
+TEST_F(StreamIntegrationTest, PublishAllWhileNatsIsDownFailsAtOnce) {
+  nats_->Stop();
+  for (absl::Time deadline = absl::Now() + absl::Seconds(5);
+       js_->Connected() && absl::Now() < deadline;) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  std::vector<OutgoingMessage> messages = {{"test.output.a", "0", "down-0"},
+                                           {"test.output.b", "1", "down-1"}};
+  absl::Time start = absl::Now();
+  std::vector<absl::StatusOr<PublishAck>> acks = js_->PublishAll(messages, absl::Seconds(2));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  ASSERT_EQ(acks.size(), 2u);
+  for (const absl::StatusOr<PublishAck>& ack : acks) {
+    EXPECT_EQ(ack.status().code(), absl::StatusCode::kUnavailable) << ack.status();
+  }
+  ASSERT_TRUE(nats_->Restart().ok());
+  std::vector<absl::StatusOr<PublishAck>> later;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10); absl::Now() < deadline;) {
+    later = js_->PublishAll(messages, absl::Seconds(1));
+    if (later[0].ok() && later[1].ok()) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(later[0].ok() && later[1].ok());
+  EXPECT_FALSE(later[0]->duplicate) << "the refused publish was stored after all";
+  EXPECT_FALSE(later[1]->duplicate) << "the refused publish was stored after all";
 }
 
 TEST(JetStreamConnectTest, UnreachableServerIsUnavailable) {

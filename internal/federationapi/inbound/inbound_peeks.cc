@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "pkg/logging/logging.h"
 #include "pkg/matrix/auth_events.h"
 #include "pkg/matrix/errcodes.h"
 #include "pkg/matrix/identifiers.h"
@@ -116,18 +117,29 @@ absl::StatusOr<matrix::Json> InboundPeekHandler::StartPeek(
   PERISCOPE_ASSIGN_OR_RETURN(matrix::Json answer, Answer(room_id, snapshot));
   // The peek is registered when the federationsender reads new_inbound_peek from the stream,
   // usually within milliseconds: answer once it has, so that a renewal or a DELETE sent at once
-  // finds it. (Past the wait the answer goes anyway: the registration follows.)
+  // finds it. (Past the wait the answer goes anyway: the registration follows, and a renewal
+  // waits for it too.)
+  if (!WaitForRegistration(room_id, origin, peek_id, snapshot.latest_event_id())) {
+    logging::Warn("federationapi.peek_answered_before_registration",
+                  {{"room_id", room_id}, {"origin", origin}, {"peek_id", peek_id}});
+  }
+  return answer;
+}
+
+bool InboundPeekHandler::WaitForRegistration(const std::string& room_id, const std::string& origin,
+                                             const std::string& peek_id,
+                                             const std::string& latest_event_id) {
   constexpr absl::Duration kPoll = absl::Milliseconds(10);
   for (absl::Duration waited; waited < options_.registration_wait; waited += kPoll) {
     absl::StatusOr<std::vector<federationsender::v1::InboundPeek>> found =
         registry_.Find(room_id, origin, peek_id);
     if (found.ok() && !found->empty() &&
-        found->front().latest_event_id() == snapshot.latest_event_id()) {
-      break;
+        (latest_event_id.empty() || found->front().latest_event_id() == latest_event_id)) {
+      return true;
     }
     absl::SleepFor(kPoll);
   }
-  return answer;
+  return false;
 }
 
 absl::StatusOr<matrix::Json> InboundPeekHandler::Answer(
@@ -208,8 +220,20 @@ absl::StatusOr<matrix::Json> InboundPeekHandler::Renew(const std::string& origin
       return MatrixError(absl::StatusCode::kPermissionDenied, errcode::kForbidden,
                          "Forbidden by server ACLs");
     }
-    PERISCOPE_ASSIGN_OR_RETURN(int64_t interval, registry_.Renew(room_id, origin, peek_id));
-    return matrix::Json{{"renewal_interval", interval}};
+    absl::StatusOr<int64_t> interval = registry_.Renew(room_id, origin, peek_id);
+    // A renewal soon after a PUT answered before its registration (the federationsender was
+    // behind on the room's stream) waits for the registration as the PUT did. The wait is
+    // rate-limited as starts are: renewing unknown peeks cannot tie up threads.
+    if (absl::IsNotFound(interval.status())) {
+      if (absl::Duration wait = limiter_.Take(origin); wait > absl::ZeroDuration()) {
+        return LimitExceeded("Too many peek requests from this server", wait);
+      }
+      if (WaitForRegistration(room_id, origin, peek_id, "")) {
+        interval = registry_.Renew(room_id, origin, peek_id);
+      }
+    }
+    PERISCOPE_RETURN_IF_ERROR(interval.status());
+    return matrix::Json{{"renewal_interval", *interval}};
   };
   absl::StatusOr<matrix::Json> answer = renew();
   Count("renew", answer.status());

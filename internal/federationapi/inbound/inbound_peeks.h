@@ -8,7 +8,8 @@
 // own: ?ver= (400 M_INCOMPATIBLE_ROOM_VERSION), world_readable and unencrypted (403). The
 // roomserver takes the snapshot where new_inbound_peek enters the room's stream; the answer
 // waits (briefly) until the federationsender has registered the peek, so a renewal or DELETE
-// right after it finds the peek. A PUT of a live peek renews it and answers the snapshot again.
+// right after it finds the peek; a renewal of a peek not yet registered waits for it as well. A
+// PUT of a live peek renews it and answers the snapshot again.
 //
 // The answer has both shapes: MSC2444-final (latest_event_state_ids, common_state_ids, events,
 // renewal_interval) and Dendrite's (state, auth_chain, latest_event, room_version), every event as
@@ -68,6 +69,10 @@ class InboundPeekHandler {
   absl::StatusOr<matrix::Json> Answer(const std::string& room_id,
                                       const roomserver::v1::PerformInboundPeekResponse& snapshot);
   void Count(absl::string_view request, const absl::Status& status);
+  // Polls the registry for up to options_.registration_wait until the peek is live (with this
+  // snapshot's latest event, unless `latest_event_id` is empty). False if it never was.
+  bool WaitForRegistration(const std::string& room_id, const std::string& origin,
+                           const std::string& peek_id, const std::string& latest_event_id);
 
   RoomInput& rooms_;
   RoomReads& room_reads_;

@@ -6,6 +6,7 @@
 #include "internal/federationapi/inbound/inbound_peeks.h"
 
 #include <map>
+#include <optional>
 
 #include "gtest/gtest.h"
 #include "pkg/status/matrix_status.h"
@@ -83,6 +84,10 @@ class FakeRegistry : public InboundPeekRegistry {
   absl::StatusOr<std::vector<fs::InboundPeek>> Find(const std::string& room,
                                                     const std::string& server,
                                                     const std::string& peek_id) override {
+    // A start still in the stream: registered after this many looks.
+    if (late_peek_id && --finds_before_late_registration == 0) {
+      Add(kRoom, "them.test", *late_peek_id);
+    }
     std::vector<fs::InboundPeek> out;
     for (const fs::InboundPeek& p : peeks) {
       if ((room.empty() || p.room_id() == room) && (server.empty() || p.server_name() == server) &&
@@ -121,6 +126,8 @@ class FakeRegistry : public InboundPeekRegistry {
   }
   std::vector<fs::InboundPeek> peeks;
   int renewals = 0;
+  std::optional<std::string> late_peek_id;
+  int finds_before_late_registration = 0;
 };
 
 class InboundPeekHandlerTest : public ::testing::Test {
@@ -245,6 +252,24 @@ TEST_F(InboundPeekHandlerTest, RenewAndDeleteAnswerOnlyForLivePeeksOfTheirServer
   EXPECT_EQ(counted_["renew/ok"], 1);
   EXPECT_EQ(counted_["unpeek/ok"], 1);
   EXPECT_EQ(counted_["renew/not_found"], 2);
+}
+
+// A renewal right behind a PUT answered before the federationsender registered the peek (it was
+// behind on the room's stream) waits for the registration: a 404 would tell the peer its peek
+// ended. A peek that never registers is still a 404 after the wait.
+TEST(InboundPeekRenewalTest, ARenewalOfAPeekStillInTheStreamWaitsForItsRegistration) {
+  SimulatedClock clock;
+  FakeRoomserver rooms;
+  FakeRegistry registry;
+  FederationReads reads("us.test", rooms, rooms, clock);
+  InboundPeekHandler handler(rooms, rooms, reads, registry, clock,
+                             {.registration_wait = absl::Milliseconds(300)});
+  registry.late_peek_id = "late";
+  registry.finds_before_late_registration = 3;
+  absl::StatusOr<Json> renewed = handler.Renew("them.test", kRoom, "late");
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_EQ(*renewed, (Json{{"renewal_interval", 60000}}));
+  EXPECT_EQ(MatrixErrcode(handler.Renew("them.test", kRoom, "never").status()), "M_NOT_FOUND");
 }
 
 // A DELETE may be of a peek whose start is still in the stream (the PUT answered past its wait,

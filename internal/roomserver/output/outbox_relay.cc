@@ -1,5 +1,8 @@
 #include "internal/roomserver/output/outbox_relay.h"
 
+#include <deque>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -34,18 +37,38 @@ absl::Status OutboxRelay::PublishPending() {
       absl::MutexLock wake_lock(&wake_mu_);
       if (stopping_) return absl::OkStatus();
     }
+    // Each room's messages form a lane: one at a time, each only after the one before it was
+    // acknowledged, while the lanes go together (PublishAll: one message of each room in flight
+    // per round). So a room's message is never stored behind a later one of the same room, even
+    // when a publish is lost in a connection drop and the next waits in the client's reconnect
+    // buffer; consumers would take the late one for a redelivery. A failure closes its lane for
+    // this run; the rest of that room waits, in order, for the next.
+    std::map<std::string, std::deque<const OutboxEntry*>> lanes;
+    for (const OutboxEntry& entry : pending) lanes[entry.subject_suffix].push_back(&entry);
     std::vector<int64_t> published;
     absl::Status failed;
-    for (const OutboxEntry& entry : pending) {
-      absl::StatusOr<stream::PublishAck> ack = publisher_.Publish(
-          absl::StrCat(subject_prefix_, ".", entry.subject_suffix), entry.payload, entry.msg_id);
-      if (!ack.ok()) {
-        failed = ack.status();
-        break;
+    while (!lanes.empty()) {
+      std::vector<const OutboxEntry*> round;
+      std::vector<stream::OutgoingMessage> messages;
+      for (const auto& [subject, lane] : lanes) {
+        round.push_back(lane.front());
+        messages.push_back({absl::StrCat(subject_prefix_, ".", subject), lane.front()->payload,
+                            lane.front()->msg_id});
       }
-      published.push_back(entry.position);
+      std::vector<absl::StatusOr<stream::PublishAck>> acks = publisher_.PublishAll(messages);
+      for (size_t i = 0; i < round.size(); ++i) {
+        auto lane = lanes.find(round[i]->subject_suffix);
+        if (acks[i].ok()) {
+          published.push_back(round[i]->position);
+          lane->second.pop_front();
+          if (lane->second.empty()) lanes.erase(lane);
+        } else {
+          if (failed.ok()) failed = acks[i].status();
+          lanes.erase(lane);
+        }
+      }
     }
-    // Forget exactly what went out (also when a later publish failed, so it is not resent).
+    // Forget exactly what went out (also when another publish failed, so it is not resent).
     PERISCOPE_RETURN_IF_ERROR(store_.MarkOutputPublished(published));
     PERISCOPE_RETURN_IF_ERROR(failed);
     if (pending.size() < kBatch) return absl::OkStatus();

@@ -3,8 +3,9 @@
 // request's path. Woken by each commit that queued messages (RoomStore's output listener: a
 // request returns when its transaction commits, not when the stream has it) and every retry
 // interval, it sends the outbox oldest first, each with its Nats-Msg-Id, and deletes exactly the
-// messages the stream acknowledged. A failed publish stops the run there, so a room's order holds;
-// the rest goes after the retry interval, and meanwhile sends go on (a NATS outage only delays
+// messages the stream acknowledged. Rooms go together (one message of each in flight at once), a
+// room's own messages one after another. A failed publish stops its room's messages for the run,
+// so a room's order holds; the rest goes after the retry interval, and meanwhile sends go on (a NATS outage only delays
 // delivery; the outbox's depth is a gauge). At start it sends whatever a crash left. A message
 // published twice (a crash between the ack and the delete) is dropped by JetStream's duplicate
 // window, and consumers ignore it by its room_sequence anyway.

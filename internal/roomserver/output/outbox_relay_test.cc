@@ -8,6 +8,7 @@
 #include <map>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -20,10 +21,10 @@ namespace {
 // positions are taken at Insert, in Insert order, not in commit order.
 class FakeOutbox final : public OutboxStore {
  public:
-  int64_t Insert(std::string msg_id) {
+  int64_t Insert(std::string msg_id, std::string room = "room") {
     absl::MutexLock lock(&mu_);
     int64_t pos = ++next_;
-    rows_[pos] = {pos, std::move(msg_id), "room", "payload"};
+    rows_[pos] = {pos, std::move(msg_id), std::move(room), "payload"};
     return pos;
   }
   void Commit(int64_t pos) {
@@ -121,6 +122,28 @@ TEST(OutboxRelayTest, AFailedPublishStopsTheRunAndTheNextResumesInOrderWithoutRe
   ASSERT_TRUE(relay.PublishPending().ok());
   EXPECT_EQ(Ids(stream), std::vector<std::string>({"$1", "$2", "$3"}));
   EXPECT_EQ(outbox.size(), 0u);
+}
+
+// Rooms go together, each room's messages one after another: a refused publish holds back the
+// rest of its own room (none of them may reach the stream before it), not the other rooms'.
+TEST(OutboxRelayTest, AFailedPublishHoldsBackOnlyItsOwnRoom) {
+  FakeOutbox outbox;
+  stream::testing::FakePublisher stream;
+  OutboxRelay relay(outbox, stream, "prefix");
+  for (auto [id, room] : std::vector<std::pair<const char*, const char*>>{
+           {"$a1", "A"}, {"$b1", "B"}, {"$a2", "A"}, {"$b2", "B"}, {"$a3", "A"}}) {
+    outbox.Commit(outbox.Insert(id, room));
+  }
+  stream.FailNext(1);  // the first round is $a1 and $b1: $a1 is refused
+  EXPECT_FALSE(relay.PublishPending().ok());
+  EXPECT_EQ(Ids(stream), std::vector<std::string>({"$b1", "$b2"}));
+  EXPECT_EQ(outbox.size(), 3u);
+  ASSERT_TRUE(relay.PublishPending().ok());
+  EXPECT_EQ(Ids(stream), std::vector<std::string>({"$b1", "$b2", "$a1", "$a2", "$a3"}));
+  EXPECT_EQ(outbox.size(), 0u);
+  for (const auto& p : stream.published()) {
+    EXPECT_EQ(p.subject, absl::StrCat("prefix.", p.msg_id[1] == 'a' ? "A" : "B"));
+  }
 }
 
 TEST(OutboxRelayTest, AFailedDeleteResendsWhichTheStreamDropsAsADuplicate) {
