@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -511,6 +512,74 @@ TEST_F(RoomserverTest, ConcurrentSendsReachTheStreamExactlyOnceInRoomOrder) {
     last_sequence[o.room_id()] = o.room_sequence();
     if (o.has_new_room_event()) ++seen[o.new_room_event().event_id()];
   }
+  for (const std::string& id : acknowledged) EXPECT_EQ(seen[id], 1) << id;
+}
+
+// Group commit: ten threads send to one room at once, so their writes queue behind each other and
+// commit in batches. A third of the threads send as a stranger, refused inside the batch: a
+// refusal undoes only itself. Two threads repeat each other's transaction ids: each id gets one
+// event, whichever batch the two land in.
+TEST_F(RoomserverTest, ConcurrentSendsToOneRoomCommitTogetherAndARefusalUndoesOnlyItself) {
+  auto room = CreateRoom({});
+  ASSERT_TRUE(room.ok()) << room.status();
+  const std::string room_id = room->room_id();
+  constexpr int kThreads = 9;
+  constexpr int kSends = 20;
+  absl::Mutex mu;
+  std::map<std::string, std::set<std::string>> by_txn;
+  std::set<std::string> acknowledged;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kSends; ++i) {
+        const std::string body =
+            absl::StrCat(R"({"msgtype":"m.text","body":"t)", t, "-", i, R"("})");
+        if (t % 3 == 2) {
+          absl::StatusOr<std::string> refused =
+              Send(room_id, "@stranger:test", "m.room.message", body);
+          EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied)
+              << refused.status();
+          continue;
+        }
+        // Threads 3k and 3k+1 use the same transaction ids.
+        const std::string txn = absl::StrCat("txn-", t / 3, "-", i);
+        absl::StatusOr<std::string> id = Send(room_id, kAlice, "m.room.message", body, txn);
+        EXPECT_TRUE(id.ok()) << id.status();
+        absl::MutexLock lock(&mu);
+        if (!id.ok()) continue;
+        by_txn[txn].insert(*id);
+        acknowledged.insert(*id);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const auto& [txn, ids] : by_txn) EXPECT_EQ(ids.size(), 1u) << txn;
+  ASSERT_EQ(acknowledged.size(), static_cast<size_t>(kThreads / 3 * kSends));
+
+  std::vector<v1::OutputEvent> output =
+      ReadOutputUntil([&](const std::vector<v1::OutputEvent>& got) {
+        size_t sends = 0;
+        for (const v1::OutputEvent& o : got) {
+          if (o.has_new_room_event() &&
+              o.new_room_event().event_json().find("\"body\"") != std::string::npos) {
+            ++sends;
+          }
+        }
+        return sends >= acknowledged.size();
+      });
+  int64_t last_sequence = 0;
+  std::map<std::string, int> seen;
+  for (const v1::OutputEvent& o : output) {
+    if (o.room_id() != room_id) continue;
+    EXPECT_EQ(o.room_sequence(), last_sequence + 1);
+    last_sequence = o.room_sequence();
+    if (!o.has_new_room_event()) continue;
+    EXPECT_EQ(o.new_room_event().event_json().find("@stranger:test"), std::string::npos);
+    if (o.new_room_event().event_json().find("\"body\"") != std::string::npos) {
+      ++seen[o.new_room_event().event_id()];
+    }
+  }
+  EXPECT_EQ(seen.size(), acknowledged.size());
   for (const std::string& id : acknowledged) EXPECT_EQ(seen[id], 1) << id;
 }
 

@@ -186,6 +186,17 @@ END
 $replay$;
 )sql";
 
+// A room's forward extremities live in its row, updated in place under the room lock: as rows of
+// their own (deleted and inserted by every send) their index filled with dead entries in a busy
+// room, and reading them cost more than the rest of a send's reads together.
+constexpr absl::string_view kSchemaV5 = R"sql(
+ALTER TABLE roomserver_rooms ADD COLUMN extremities JSONB NOT NULL DEFAULT '[]';
+UPDATE roomserver_rooms r SET extremities = COALESCE(
+  (SELECT jsonb_agg(jsonb_build_array(f.event_id, f.depth) ORDER BY f.event_id)
+   FROM roomserver_forward_extremities f WHERE f.room_id = r.room_id), '[]');
+DROP TABLE roomserver_forward_extremities;
+)sql";
+
 constexpr pg::Statement kNextOutputSeq{
     "roomserver_next_output_seq",
     "UPDATE roomserver_rooms SET output_seq = output_seq + 1 WHERE room_id = $1 "
@@ -231,9 +242,11 @@ constexpr pg::Statement kAllState{
     "roomserver_all_state",
     "SELECT e.event_id, e.event_json FROM roomserver_current_state s JOIN roomserver_events e "
     "USING (event_id) WHERE s.room_id = $1 ORDER BY s.event_type, s.state_key"};
+// Each extremity is [event_id, depth].
 constexpr pg::Statement kExtremities{
     "roomserver_extremities",
-    "SELECT event_id, depth FROM roomserver_forward_extremities WHERE room_id = $1"};
+    "SELECT x->>0, (x->>1)::bigint FROM roomserver_rooms, jsonb_array_elements(extremities) x "
+    "WHERE room_id = $1"};
 constexpr pg::Statement kInsertEvent{
     "roomserver_insert_event",
     "INSERT INTO roomserver_events (event_id, room_id, event_type, state_key, sender, depth, "
@@ -252,16 +265,14 @@ constexpr pg::Statement kInsertPrevEvents{
 // insert is an error (a de-outliered event that fails its checks is not appended at all).
 // A new timeline event replaces its prev events as extremities, unless a stored event already
 // names it as a prev event (it arrived after its child).
-constexpr pg::Statement kDeleteExtremities{
-    "roomserver_delete_extremities",
-    "DELETE FROM roomserver_forward_extremities WHERE room_id = $1 AND "
-    "event_id = ANY($2::text[])"};
-constexpr pg::Statement kInsertExtremity{
-    "roomserver_insert_extremity",
-    "INSERT INTO roomserver_forward_extremities (room_id, event_id, depth) SELECT $1, $2, $3 "
-    "WHERE NOT EXISTS (SELECT 1 FROM roomserver_prev_events p JOIN roomserver_events e USING "
-    "(event_id) WHERE p.prev_event_id = $2 AND NOT e.outlier AND NOT e.rejected AND NOT "
-    "e.soft_failed)"};
+constexpr pg::Statement kReplaceExtremities{
+    "roomserver_replace_extremities",
+    "UPDATE roomserver_rooms SET extremities = COALESCE((SELECT jsonb_agg(x) FROM "
+    "jsonb_array_elements(extremities) x WHERE x->>0 <> ALL($2::text[]) AND x->>0 <> $3), "
+    "'[]'::jsonb) || CASE WHEN EXISTS (SELECT 1 FROM roomserver_prev_events p JOIN "
+    "roomserver_events e USING (event_id) WHERE p.prev_event_id = $3 AND NOT e.outlier AND NOT "
+    "e.rejected AND NOT e.soft_failed) THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_array("
+    "$3::text, $4::bigint)) END WHERE room_id = $1"};
 constexpr pg::Statement kEventPlace{
     "roomserver_event_place",
     "SELECT state_before, state_after, outlier, rejected, soft_failed FROM "
@@ -423,9 +434,10 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
               .status());
     }
     if (e.place.outlier || e.place.rejected || e.place.soft_failed) return absl::OkStatus();
-    PERISCOPE_RETURN_IF_ERROR(
-        conn_.Query(kDeleteExtremities, {room_id_, pg::ArrayLiteral(e.prev_event_ids)}).status());
-    return conn_.Query(kInsertExtremity, {room_id_, e.event_id, e.depth}).status();
+    return conn_
+        .Query(kReplaceExtremities,
+               {room_id_, pg::ArrayLiteral(e.prev_event_ids), e.event_id, e.depth})
+        .status();
   }
 
   absl::Status SetStateAfter(absl::string_view event_id, int64_t group) override {
@@ -543,6 +555,7 @@ const std::vector<pg::Migration>& RoomserverMigrations() {
       {3, "per-room output sequence", kSchemaV3},
       {4, "state before and after every event (state groups), DAG edges, outliers, rejections",
        kSchemaV4},
+      {5, "forward extremities in the room's row", kSchemaV5},
   };
   return kMigrations;
 }
@@ -572,16 +585,48 @@ absl::Status PgRoomStore::CreateRoom(absl::string_view room_id, int room_version
 }
 
 absl::Status PgRoomStore::Write(absl::string_view room_id, const WriteBody& body) {
+  return write_queue_.Submit(
+      room_id, body, [this](absl::string_view room, absl::Span<WriteQueue::Write* const> batch) {
+        WriteBatch(room, batch);
+      });
+}
+
+void PgRoomStore::WriteBatch(absl::string_view room_id,
+                             absl::Span<WriteQueue::Write* const> batch) {
   bool queued = false;
   absl::Status status = pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, c.Query(kLockRoom, {room_id}));
     if (r.rows() == 0) return RoomNotFound(room_id);
-    PgRoomWriteTxn txn(c, room_id, static_cast<int>(r.Int(0, 0)));
-    absl::Status s = body(txn);
-    queued = txn.queued_output();
-    return s;
+    const int room_version = static_cast<int>(r.Int(0, 0));
+    if (batch.size() == 1) {
+      // Alone, a write needs no savepoint: its failure rolls the transaction back.
+      PgRoomWriteTxn txn(c, room_id, room_version);
+      batch[0]->result = (*batch[0]->body)(txn);
+      queued = txn.queued_output();
+      return batch[0]->result;
+    }
+    for (WriteQueue::Write* w : batch) {
+      PERISCOPE_RETURN_IF_ERROR(c.Execute("SAVEPOINT room_write"));
+      // A transaction object per write: nothing a refused write read or cached outlives it.
+      PgRoomWriteTxn txn(c, room_id, room_version);
+      w->result = (*w->body)(txn);
+      if (w->result.ok()) {
+        PERISCOPE_RETURN_IF_ERROR(c.Execute("RELEASE SAVEPOINT room_write"));
+        queued = queued || txn.queued_output();
+      } else {
+        PERISCOPE_RETURN_IF_ERROR(c.Execute("ROLLBACK TO SAVEPOINT room_write"));
+      }
+    }
+    return absl::OkStatus();
   });
-  return AfterCommit(std::move(status), queued);
+  status = AfterCommit(std::move(status), queued);
+  // The transaction failed (the room is missing, the connection broke, the commit failed): no
+  // write of the batch took effect, whatever its body said.
+  if (!status.ok()) {
+    for (WriteQueue::Write* w : batch) {
+      if (w->result.ok()) w->result = status;
+    }
+  }
 }
 
 absl::StatusOr<std::optional<std::string>> PgRoomStore::TransactionEventId(

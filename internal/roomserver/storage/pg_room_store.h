@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "internal/roomserver/storage/room_store.h"
+#include "internal/roomserver/storage/room_write_queue.h"
 #include "pkg/pg/migrations.h"
 #include "pkg/pg/pg.h"
 
@@ -14,7 +15,7 @@ const std::vector<pg::Migration>& RoomserverMigrations();
 
 class PgRoomStore final : public RoomStore {
  public:
-  explicit PgRoomStore(pg::Pool& pool) : pool_(pool) {}
+  explicit PgRoomStore(pg::Pool& pool) : pool_(pool), write_queue_(kMaxWriteBatch) {}
 
   absl::Status CreateRoom(absl::string_view room_id, int room_version, int64_t now_ms,
                           const WriteBody& body) override;
@@ -55,11 +56,19 @@ class PgRoomStore final : public RoomStore {
   absl::StatusOr<std::vector<LocalPeek>> LocalPeeks(absl::string_view room_id) override;
 
  private:
+  using WriteQueue = RoomWriteQueue<WriteBody>;
+  // Writes to one room in one transaction at most (each write's share of a flush).
+  static constexpr size_t kMaxWriteBatch = 64;
+
   // Tells the listener about a transaction that queued output; returns `status`.
   absl::Status AfterCommit(absl::Status status, bool queued_output);
+  // One transaction under the room's lock for a batch of writes (RoomWriteQueue), each in its own
+  // savepoint when there are several: a refused write rolls back only itself.
+  void WriteBatch(absl::string_view room_id, absl::Span<WriteQueue::Write* const> batch);
 
   pg::Pool& pool_;
   std::function<void()> output_listener_;
+  WriteQueue write_queue_;
 };
 
 }  // namespace periscope::roomserver
