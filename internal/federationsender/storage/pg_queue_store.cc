@@ -316,6 +316,8 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
     if (!seq.ok()) return seq.status();
     if (seq->rows() > 0 && seq->Int(0, 0) >= event.room_sequence) return absl::OkStatus();
     std::vector<std::string> destinations;
+    // Whether this transaction records more than how far the room's stream was read.
+    bool records_more = true;
     if (const std::optional<LocalPeekerChange>& peeker = event.local_peeker) {
       PERISCOPE_RETURN_IF_ERROR(c.Query(peeker->peeking ? kAddLocalPeeker : kRemoveLocalPeeker,
                                         {event.room_id, peeker->user_id, peeker->device_id})
@@ -372,6 +374,8 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
                                        : c.Query(kUnjoin, {event.room_id, m.user_id}))
                                       .status());
       }
+      records_more = !destinations.empty() || !event.memberships.empty() ||
+                     event.ends_inbound_peeks || !event.new_server_acl_json.empty();
       if (event.ends_inbound_peeks) {
         PERISCOPE_ASSIGN_OR_RETURN(pg::Result told, c.Query(kEndRoomPeeks, {event.room_id}));
         for (int i = 0; i < told.rows(); ++i) AddUnique(destinations, std::string(told.Text(i, 0)));
@@ -386,6 +390,11 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
         }
       }
     }
+    // An event that goes nowhere and changes nothing here (a room of ours alone, the common case)
+    // only moves the room's sequence: that commit is not waited for on disk. Lost in a crash, it
+    // leaves the sequence behind, so a redelivery of the event is handled again, to the same
+    // nothing; any later durable commit flushes it first.
+    if (!records_more) PERISCOPE_RETURN_IF_ERROR(c.Execute("SET LOCAL synchronous_commit TO OFF"));
     PERISCOPE_RETURN_IF_ERROR(
         c.Query(kUpsertRoomSequence, {event.room_id, event.room_sequence}).status());
     out = std::move(destinations);

@@ -1,6 +1,8 @@
 #include "internal/roomserver/storage/pg_room_store.h"
 
 #include <algorithm>
+#include <optional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "internal/roomserver/storage/pg_state_group_store.h"
@@ -238,6 +240,14 @@ constexpr pg::Statement kStateEvent{
     "roomserver_state_event",
     "SELECT e.event_id, e.event_json FROM roomserver_current_state s JOIN roomserver_events e "
     "USING (event_id) WHERE s.room_id = $1 AND s.event_type = $2 AND s.state_key = $3"};
+// Several keys in one round trip; the lateral lookup is one primary-key probe per key, whatever
+// the size of the room's state.
+constexpr pg::Statement kStateEvents{
+    "roomserver_state_events",
+    "SELECT x.event_id, x.event_json FROM unnest($2::text[], $3::text[]) AS k(event_type, "
+    "state_key) CROSS JOIN LATERAL (SELECT e.event_id, e.event_json FROM roomserver_current_state "
+    "s JOIN roomserver_events e USING (event_id) WHERE s.room_id = $1 AND s.event_type = "
+    "k.event_type AND s.state_key = k.state_key) x"};
 constexpr pg::Statement kAllState{
     "roomserver_all_state",
     "SELECT e.event_id, e.event_json FROM roomserver_current_state s JOIN roomserver_events e "
@@ -386,21 +396,31 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
 
   absl::StatusOr<matrix::AuthEvents> State(const std::vector<matrix::StateKey>& keys) override {
     matrix::AuthEvents state;
+    if (keys.empty()) return state;
+    std::vector<std::string> types, state_keys;
+    std::set<matrix::StateKey> asked;
     for (const matrix::StateKey& key : keys) {
-      if (state.Find(key.first, key.second) != nullptr) continue;  // asked twice
-      PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
-                                 conn_.Query(kStateEvent, {room_id_, key.first, key.second}));
-      if (r.rows() == 0) continue;
-      PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(r.Text(0, 1)));
-      PERISCOPE_RETURN_IF_ERROR(state.Add(std::string(r.Text(0, 0)), std::move(event)));
+      if (!asked.insert(key).second) continue;  // asked twice
+      types.push_back(key.first);
+      state_keys.push_back(key.second);
+    }
+    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                               conn_.Query(kStateEvents, {room_id_, pg::ArrayLiteral(types),
+                                                          pg::ArrayLiteral(state_keys)}));
+    for (int i = 0; i < r.rows(); ++i) {
+      PERISCOPE_ASSIGN_OR_RETURN(matrix::Json event, matrix::ParseJson(r.Text(i, 1)));
+      PERISCOPE_RETURN_IF_ERROR(state.Add(std::string(r.Text(i, 0)), std::move(event)));
     }
     return state;
   }
 
+  // Read once per write and kept while this write changes them (a send reads them twice).
   absl::StatusOr<std::vector<matrix::PrevEvent>> ForwardExtremities() override {
+    if (extremities_) return *extremities_;
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kExtremities, {room_id_}));
     std::vector<matrix::PrevEvent> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back({std::string(r.Text(i, 0)), r.Int(i, 1)});
+    extremities_ = out;
     return out;
   }
 
@@ -434,6 +454,7 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
               .status());
     }
     if (e.place.outlier || e.place.rejected || e.place.soft_failed) return absl::OkStatus();
+    extremities_.reset();
     return conn_
         .Query(kReplaceExtremities,
                {room_id_, pg::ArrayLiteral(e.prev_event_ids), e.event_id, e.depth})
@@ -447,9 +468,11 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
   StateGroupStore& StateGroups() override { return state_groups_; }
 
   absl::StatusOr<int64_t> CurrentStateGroup() override {
+    if (current_state_group_) return *current_state_group_;
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kCurrentStateGroup, {room_id_}));
     if (r.rows() == 0) return absl::InternalError("room row vanished inside its write");
-    return r.Int(0, 0);
+    current_state_group_ = r.Int(0, 0);
+    return *current_state_group_;
   }
 
   absl::Status SetCurrentState(int64_t group, const StateDelta& change,
@@ -482,6 +505,7 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
                                                           pg::ArrayLiteral(removed_keys)})
                                     .status());
     }
+    current_state_group_.reset();
     return conn_.Query(kSetCurrentStateGroup, {room_id_, group}).status();
   }
 
@@ -543,6 +567,9 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
   std::string room_id_;
   int room_version_;
   PgStateGroupStore state_groups_;
+  // What this write has read of the room's row, until it changes it.
+  std::optional<std::vector<matrix::PrevEvent>> extremities_;
+  std::optional<int64_t> current_state_group_;
   bool queued_output_ = false;
 };
 
@@ -654,7 +681,13 @@ absl::StatusOr<int64_t> PgRoomStore::PendingCount() {
 
 absl::Status PgRoomStore::MarkOutputPublished(const std::vector<int64_t>& positions) {
   if (positions.empty()) return absl::OkStatus();
-  return pool_.Query(kDeleteOutput, {pg::ArrayLiteral(positions)}).status();
+  // Not waited for on disk: a delete lost in a crash only publishes those messages again, which
+  // JetStream's duplicate window and the consumers' room sequences drop. Every send's commit is
+  // then the only flush it costs.
+  return pool_.Transaction([&](pg::Connection& c) -> absl::Status {
+    PERISCOPE_RETURN_IF_ERROR(c.Execute("SET LOCAL synchronous_commit TO OFF"));
+    return c.Query(kDeleteOutput, {pg::ArrayLiteral(positions)}).status();
+  });
 }
 
 absl::StatusOr<std::optional<int>> PgRoomStore::RoomVersion(absl::string_view room_id) {
