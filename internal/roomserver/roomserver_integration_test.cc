@@ -464,6 +464,16 @@ TEST_F(RoomserverTest, LocalPeeksFollowTheRulesAndEnterTheStreamInOrder) {
                   }));
 }
 
+// How many of the output messages are new message events (those with a body).
+size_t MessagesIn(const std::vector<v1::OutputEvent>& output) {
+  size_t n = 0;
+  for (const v1::OutputEvent& o : output) {
+    n += o.has_new_room_event() &&
+         o.new_room_event().event_json().find("\"body\"") != std::string::npos;
+  }
+  return n;
+}
+
 TEST_F(RoomserverTest, ConcurrentSendsReachTheStreamExactlyOnceInRoomOrder) {
   // 20 rooms, 25 messages each, sent from 20 threads at once: every acknowledged event is in the
   // stream once, and each room's messages carry room_sequence 1, 2, 3, ... in stream order.
@@ -496,14 +506,7 @@ TEST_F(RoomserverTest, ConcurrentSendsReachTheStreamExactlyOnceInRoomOrder) {
 
   std::vector<v1::OutputEvent> output =
       ReadOutputUntil([&](const std::vector<v1::OutputEvent>& got) {
-        size_t sends = 0;
-        for (const v1::OutputEvent& o : got) {
-          if (o.has_new_room_event() &&
-              o.new_room_event().event_json().find("\"body\"") != std::string::npos) {
-            ++sends;
-          }
-        }
-        return sends >= acknowledged.size();
+        return MessagesIn(got) >= acknowledged.size();
       });
   std::map<std::string, int64_t> last_sequence;
   std::map<std::string, int> seen;
@@ -558,14 +561,7 @@ TEST_F(RoomserverTest, ConcurrentSendsToOneRoomCommitTogetherAndARefusalUndoesOn
 
   std::vector<v1::OutputEvent> output =
       ReadOutputUntil([&](const std::vector<v1::OutputEvent>& got) {
-        size_t sends = 0;
-        for (const v1::OutputEvent& o : got) {
-          if (o.has_new_room_event() &&
-              o.new_room_event().event_json().find("\"body\"") != std::string::npos) {
-            ++sends;
-          }
-        }
-        return sends >= acknowledged.size();
+        return MessagesIn(got) >= acknowledged.size();
       });
   int64_t last_sequence = 0;
   std::map<std::string, int> seen;

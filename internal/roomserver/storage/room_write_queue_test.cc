@@ -16,104 +16,102 @@ namespace {
 
 using Queue = RoomWriteQueue<int>;
 
-// Odd bodies are refused, each by itself.
-absl::Status Outcome(int body) {
-  return body % 2 == 1 ? absl::InvalidArgumentError(absl::StrCat("refused ", body))
-                       : absl::OkStatus();
-}
-
-void WaitForWaiting(Queue& queue, absl::string_view room, size_t n) {
-  for (absl::Time deadline = absl::Now() + absl::Seconds(10);
-       queue.Waiting(room) < n && absl::Now() < deadline;) {
-    absl::SleepFor(absl::Milliseconds(1));
+// Records each batch's bodies and answers odd ones with a refusal (each by itself). The first
+// batch holds its room until released, so that later writes queue behind it.
+class RecordingRunner {
+ public:
+  Queue::RunBatch runner() {
+    return [this](absl::string_view, absl::Span<Queue::Write* const> batch) {
+      std::vector<int> bodies;
+      for (Queue::Write* w : batch) {
+        bodies.push_back(*w->body);
+        w->result = *w->body % 2 == 1
+                        ? absl::InvalidArgumentError(absl::StrCat("refused ", *w->body))
+                        : absl::OkStatus();
+      }
+      bool first;
+      {
+        absl::MutexLock lock(&mu_);
+        first = batches_.empty();
+        batches_.push_back(bodies);
+      }
+      if (first) release_first_.WaitForNotification();
+    };
   }
-  ASSERT_EQ(queue.Waiting(room), n);
+  void WaitForFirstBatch() {
+    absl::MutexLock lock(&mu_);
+    auto started = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !batches_.empty(); };
+    mu_.AwaitWithTimeout(absl::Condition(&started), absl::Seconds(10));
+  }
+  void ReleaseFirstBatch() { release_first_.Notify(); }
+  std::vector<std::vector<int>> batches() {
+    absl::MutexLock lock(&mu_);
+    return batches_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::vector<int>> batches_ ABSL_GUARDED_BY(mu_);
+  absl::Notification release_first_;
+};
+
+// Starts a write of each body to `room`, one after another, each once the one before is queued.
+// The writes point into `bodies` and `results` until they are joined.
+std::vector<std::thread> QueueBehind(Queue& queue, const Queue::RunBatch& runner,
+                                     absl::string_view room, const std::vector<int>& bodies,
+                                     std::vector<absl::Status>& results) {
+  std::vector<std::thread> threads;
+  results.resize(bodies.size());
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    threads.emplace_back([&, i, room] { results[i] = queue.Submit(room, bodies[i], runner); });
+    for (absl::Time deadline = absl::Now() + absl::Seconds(10);
+         queue.Waiting(room) < i + 1 && absl::Now() < deadline;) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    EXPECT_EQ(queue.Waiting(room), i + 1);
+  }
+  return threads;
 }
 
 TEST(RoomWriteQueueTest, WritesBehindABusyRoomGoAsOneBatchInOrderEachWithItsOwnResult) {
   Queue queue(64);
-  absl::Mutex mu;
-  std::vector<std::vector<int>> batches;
-  absl::Notification release_first;
-  Queue::RunBatch runner = [&](absl::string_view, absl::Span<Queue::Write* const> batch) {
-    std::vector<int> bodies;
-    for (Queue::Write* w : batch) {
-      bodies.push_back(*w->body);
-      w->result = Outcome(*w->body);
-    }
-    bool first;
-    {
-      absl::MutexLock lock(&mu);
-      first = batches.empty();
-      batches.push_back(bodies);
-    }
-    if (first) release_first.WaitForNotification();
-  };
+  RecordingRunner recording;
+  Queue::RunBatch runner = recording.runner();
   const int zero = 0;
   absl::Status first_result;
   std::thread leader([&] { first_result = queue.Submit("!r", zero, runner); });
-  for (absl::Time deadline = absl::Now() + absl::Seconds(10); absl::Now() < deadline;) {
-    absl::SleepFor(absl::Milliseconds(1));
-    absl::MutexLock lock(&mu);
-    if (!batches.empty()) break;
-  }
-  // While the first batch runs, five more writes arrive one after another.
-  std::vector<int> bodies = {1, 2, 3, 4, 5};
-  std::vector<absl::Status> results(bodies.size());
-  std::vector<std::thread> followers;
-  for (size_t i = 0; i < bodies.size(); ++i) {
-    followers.emplace_back([&, i] { results[i] = queue.Submit("!r", bodies[i], runner); });
-    WaitForWaiting(queue, "!r", i + 1);
-  }
+  recording.WaitForFirstBatch();
+  const std::vector<int> bodies = {1, 2, 3, 4, 5};
+  std::vector<absl::Status> results;
+  std::vector<std::thread> followers = QueueBehind(queue, runner, "!r", bodies, results);
   // Another room does not wait for this one.
   const int other = 8;
   EXPECT_TRUE(queue.Submit("!other", other, runner).ok());
-  release_first.Notify();
+  recording.ReleaseFirstBatch();
   leader.join();
   for (std::thread& t : followers) t.join();
   EXPECT_TRUE(first_result.ok());
   for (size_t i = 0; i < bodies.size(); ++i) {
     EXPECT_EQ(results[i].ok(), bodies[i] % 2 == 0) << bodies[i] << ": " << results[i];
   }
-  absl::MutexLock lock(&mu);
-  EXPECT_EQ(batches, (std::vector<std::vector<int>>{{0}, {8}, {1, 2, 3, 4, 5}}));
+  EXPECT_EQ(recording.batches(), (std::vector<std::vector<int>>{{0}, {8}, {1, 2, 3, 4, 5}}));
   EXPECT_EQ(queue.Waiting("!r"), 0u);
 }
 
 TEST(RoomWriteQueueTest, ABatchTakesAtMostItsLimitAndTheRestFollowInOrder) {
   Queue queue(2);
-  absl::Mutex mu;
-  std::vector<std::vector<int>> batches;
-  absl::Notification release_first;
-  Queue::RunBatch runner = [&](absl::string_view, absl::Span<Queue::Write* const> batch) {
-    std::vector<int> bodies;
-    for (Queue::Write* w : batch) bodies.push_back(*w->body);
-    bool first;
-    {
-      absl::MutexLock lock(&mu);
-      first = batches.empty();
-      batches.push_back(bodies);
-    }
-    if (first) release_first.WaitForNotification();
-  };
+  RecordingRunner recording;
+  Queue::RunBatch runner = recording.runner();
   const int zero = 0;
   std::thread leader([&] { (void)queue.Submit("!r", zero, runner); });
-  for (absl::Time deadline = absl::Now() + absl::Seconds(10); absl::Now() < deadline;) {
-    absl::SleepFor(absl::Milliseconds(1));
-    absl::MutexLock lock(&mu);
-    if (!batches.empty()) break;
-  }
-  std::vector<int> bodies = {1, 2, 3, 4, 5};
-  std::vector<std::thread> followers;
-  for (size_t i = 0; i < bodies.size(); ++i) {
-    followers.emplace_back([&, i] { (void)queue.Submit("!r", bodies[i], runner); });
-    WaitForWaiting(queue, "!r", i + 1);
-  }
-  release_first.Notify();
+  recording.WaitForFirstBatch();
+  const std::vector<int> bodies = {1, 2, 3, 4, 5};  // outlives the writes that point into it
+  std::vector<absl::Status> results;
+  std::vector<std::thread> followers = QueueBehind(queue, runner, "!r", bodies, results);
+  recording.ReleaseFirstBatch();
   leader.join();
   for (std::thread& t : followers) t.join();
-  absl::MutexLock lock(&mu);
-  EXPECT_EQ(batches, (std::vector<std::vector<int>>{{0}, {1, 2}, {3, 4}, {5}}));
+  EXPECT_EQ(recording.batches(), (std::vector<std::vector<int>>{{0}, {1, 2}, {3, 4}, {5}}));
 }
 
 }  // namespace
