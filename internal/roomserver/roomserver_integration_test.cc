@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "internal/roomserver/api/output_stream.h"
 #include "internal/roomserver/output/outbox_relay.h"
+#include "internal/roomserver/output/output_queue.h"
 #include "internal/roomserver/perform/room_creator.h"
 #include "internal/roomserver/roomserver_component.h"
 #include "internal/roomserver/storage/pg_room_store.h"
@@ -579,6 +580,63 @@ TEST_F(RoomserverTest, ConcurrentSendsToOneRoomCommitTogetherAndARefusalUndoesOn
   for (const std::string& id : acknowledged) EXPECT_EQ(seen[id], 1) << id;
 }
 
+// Group commit on PostgreSQL: while one write holds the room, a write that queues output and is
+// then refused, and one that queues output and succeeds, wait behind it and go as one batch. The
+// refused one leaves nothing: neither its output nor its room sequence.
+TEST(GroupCommitOnPostgresTest, ARefusedWriteInABatchUndoesOnlyItsOwnWrites) {
+  auto db = periscope::testing::TestDatabase::Create();
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto pool = pg::Pool::Create({.dsn = (*db)->dsn(), .max_connections = 4});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  ASSERT_TRUE(pg::ApplyMigrations(**pool, "roomserver", RoomserverMigrations()).ok());
+  PgRoomStore store(**pool);
+  const std::string room = "!batch:test";
+  ASSERT_TRUE(store.CreateRoom(room, 10, 0, [](RoomWriteTxn&) { return absl::OkStatus(); }).ok());
+  auto queue_output = [&](RoomWriteTxn& txn) {
+    v1::OutputEvent output;
+    output.set_room_id(room);
+    return QueueOutput(txn, output);
+  };
+  auto wait_for_waiting = [&](size_t n) {
+    for (absl::Time deadline = absl::Now() + absl::Seconds(10);
+         store.WritesWaiting(room) < n && absl::Now() < deadline;) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    ASSERT_EQ(store.WritesWaiting(room), n);
+  };
+  absl::Notification holding, release;
+  std::thread leader([&] {
+    EXPECT_TRUE(store
+                    .Write(room,
+                           [&](RoomWriteTxn&) {
+                             holding.Notify();
+                             release.WaitForNotification();
+                             return absl::OkStatus();
+                           })
+                    .ok());
+  });
+  holding.WaitForNotification();
+  absl::Status refused, accepted;
+  std::thread refusing([&] {
+    refused = store.Write(room, [&](RoomWriteTxn& txn) -> absl::Status {
+      PERISCOPE_RETURN_IF_ERROR(queue_output(txn));
+      return absl::PermissionDeniedError("refused after writing");
+    });
+  });
+  wait_for_waiting(1);
+  std::thread accepting([&] { accepted = store.Write(room, queue_output); });
+  wait_for_waiting(2);
+  release.Notify();
+  for (std::thread* t : {&leader, &refusing, &accepting}) t->join();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
+  EXPECT_TRUE(accepted.ok()) << accepted;
+  absl::StatusOr<std::vector<OutboxEntry>> pending = store.PendingOutput({}, 10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(pending->front().msg_id, room + "/1") << "the refused write's sequence was undone";
+  EXPECT_EQ(*store.OutputSequence(room), 1);
+}
+
 // The relay against real PostgreSQL: room A's transaction takes the lower outbox position but
 // commits while the relay is publishing room B's message. A's message must still be published.
 TEST(OutboxRelayOnPostgresTest, AnEarlierTransactionCommittingDuringARunIsNotLost) {
@@ -621,7 +679,7 @@ TEST(OutboxRelayOnPostgresTest, AnEarlierTransactionCommittingDuringARunIsNotLos
   std::vector<std::string> ids;
   for (const auto& p : stream.published()) ids.push_back(p.msg_id);
   EXPECT_EQ(ids, std::vector<std::string>({"$b", "$a"}));
-  auto left = store.PendingOutput(10);
+  auto left = store.PendingOutput({}, 10);
   ASSERT_TRUE(left.ok());
   EXPECT_TRUE(left->empty());
 }

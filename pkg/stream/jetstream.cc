@@ -388,12 +388,15 @@ std::vector<absl::StatusOr<PublishAck>> JetStream::PublishAll(
     } else if (acks.results[i].has_value()) {
       out.push_back(*std::move(acks.results[i]));
     } else {
+      // (Possibly stored all the same, its ack late: a retry is dropped as a duplicate.)
       out.push_back(absl::DeadlineExceededError("publish: no ack from JetStream in time"));
     }
   }
-  if (metrics_ && sent < messages.size()) {
-    metrics_->published.Add({{"outcome", "error"}})
-        .Increment(static_cast<double>(messages.size() - sent));
+  // Those never sent, and those whose ack did not come (the callback counted the rest).
+  size_t unanswered = messages.size() - sent;
+  for (size_t i = 0; i < sent; ++i) unanswered += acks.results[i].has_value() ? 0 : 1;
+  if (metrics_ && unanswered > 0) {
+    metrics_->published.Add({{"outcome", "error"}}).Increment(static_cast<double>(unanswered));
   }
   acks.index.clear();
   return out;

@@ -27,9 +27,17 @@ void OutboxRelay::Wake() {
 absl::Status OutboxRelay::PublishPending() {
   absl::MutexLock lock(&run_mu_);
   constexpr int kBatch = 256;
+  // Rooms whose publish failed in this run: the rest of their messages wait, in order, for the
+  // next run, while the run reads on without them so that other rooms go on. A round of several
+  // rooms in which every publish failed ends the run (NATS is out; the retry interval applies).
+  std::vector<std::string> closed;
+  absl::Status failed;
   while (true) {
-    PERISCOPE_ASSIGN_OR_RETURN(std::vector<OutboxEntry> pending, store_.PendingOutput(kBatch));
-    if (pending.empty()) return absl::OkStatus();
+    // From the oldest again each time (what went out was deleted): a row of a lower position may
+    // have committed since the last read, and must go before its room's later ones.
+    PERISCOPE_ASSIGN_OR_RETURN(std::vector<OutboxEntry> pending,
+                               store_.PendingOutput(closed, kBatch));
+    if (pending.empty()) break;
     // A long drain reports its progress, and stops between batches when the relay is stopping
     // (what is left stays in the outbox for the next start).
     ReportDepth();
@@ -41,13 +49,12 @@ absl::Status OutboxRelay::PublishPending() {
     // acknowledged, while the lanes go together (PublishAll: one message of each room in flight
     // per round). So a room's message is never stored behind a later one of the same room, even
     // when a publish is lost in a connection drop and the next waits in the client's reconnect
-    // buffer; consumers would take the late one for a redelivery. A failure closes its lane for
-    // this run; the rest of that room waits, in order, for the next.
+    // buffer; consumers would take the late one for a redelivery.
     std::map<std::string, std::deque<const OutboxEntry*>> lanes;
     for (const OutboxEntry& entry : pending) lanes[entry.subject_suffix].push_back(&entry);
     std::vector<int64_t> published;
-    absl::Status failed;
-    while (!lanes.empty()) {
+    bool all_failed = false;  // a whole round refused: NATS is out, not one room's message
+    while (!lanes.empty() && !all_failed) {
       std::vector<const OutboxEntry*> round;
       std::vector<stream::OutgoingMessage> messages;
       for (const auto& [subject, lane] : lanes) {
@@ -56,23 +63,27 @@ absl::Status OutboxRelay::PublishPending() {
                             lane.front()->msg_id});
       }
       std::vector<absl::StatusOr<stream::PublishAck>> acks = publisher_.PublishAll(messages);
+      // (One room alone failing says nothing of the others: its lane closes and the run goes on.)
+      all_failed = round.size() > 1;
       for (size_t i = 0; i < round.size(); ++i) {
         auto lane = lanes.find(round[i]->subject_suffix);
         if (acks[i].ok()) {
+          all_failed = false;
           published.push_back(round[i]->position);
           lane->second.pop_front();
           if (lane->second.empty()) lanes.erase(lane);
         } else {
           if (failed.ok()) failed = acks[i].status();
+          closed.push_back(lane->first);
           lanes.erase(lane);
         }
       }
     }
     // Forget exactly what went out (also when another publish failed, so it is not resent).
     PERISCOPE_RETURN_IF_ERROR(store_.MarkOutputPublished(published));
-    PERISCOPE_RETURN_IF_ERROR(failed);
-    if (pending.size() < kBatch) return absl::OkStatus();
+    if (all_failed || pending.size() < kBatch) break;
   }
+  return failed;
 }
 
 void OutboxRelay::ReportDepth() {

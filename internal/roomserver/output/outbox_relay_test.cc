@@ -32,10 +32,12 @@ class FakeOutbox final : public OutboxStore {
     committed_.push_back(pos);
   }
 
-  absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(int limit) override {
+  absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(const std::vector<std::string>& skip,
+                                                         int limit) override {
     absl::MutexLock lock(&mu_);
     std::vector<OutboxEntry> out;
     for (const auto& [pos, row] : rows_) {
+      if (std::find(skip.begin(), skip.end(), row.subject_suffix) != skip.end()) continue;
       if (std::find(committed_.begin(), committed_.end(), pos) == committed_.end()) continue;
       if (static_cast<int>(out.size()) == limit) break;
       out.push_back(row);
@@ -144,6 +146,23 @@ TEST(OutboxRelayTest, AFailedPublishHoldsBackOnlyItsOwnRoom) {
   for (const auto& p : stream.published()) {
     EXPECT_EQ(p.subject, absl::StrCat("prefix.", p.msg_id[1] == 'a' ? "A" : "B"));
   }
+}
+
+// A message of one room that the stream keeps refusing holds back the rest of its room, run after
+// run, but not the other rooms, however many of their messages wait behind it.
+TEST(OutboxRelayTest, ARoomWhoseMessageIsRefusedHoldsBackOnlyItselfAcrossManyBatches) {
+  FakeOutbox outbox;
+  stream::testing::FakePublisher stream;
+  OutboxRelay relay(outbox, stream, "prefix");
+  outbox.Commit(outbox.Insert("$a1", "A"));
+  for (int i = 0; i < 600; ++i) outbox.Commit(outbox.Insert(absl::StrCat("$b", i), "B"));
+  outbox.Commit(outbox.Insert("$a2", "A"));
+  stream.RefuseSubject("prefix.A");
+  EXPECT_FALSE(relay.PublishPending().ok());
+  EXPECT_EQ(stream.published().size(), 600u) << "every message of B went in the one run";
+  EXPECT_EQ(outbox.size(), 2u);
+  EXPECT_FALSE(relay.PublishPending().ok());
+  for (const auto& p : stream.published()) EXPECT_EQ(p.subject, "prefix.B");
 }
 
 TEST(OutboxRelayTest, AFailedDeleteResendsWhichTheStreamDropsAsADuplicate) {

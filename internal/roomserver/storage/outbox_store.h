@@ -28,8 +28,10 @@ struct OutboxEntry {
 class OutboxStore {
  public:
   virtual ~OutboxStore() = default;
-  // The oldest committed, unpublished messages, in position order.
-  virtual absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(int limit) = 0;
+  // The oldest committed, unpublished messages, in position order, but for those of the subjects
+  // in `skip`.
+  virtual absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(
+      const std::vector<std::string>& skip, int limit) = 0;
   // Forgets exactly these published messages.
   virtual absl::Status MarkOutputPublished(const std::vector<int64_t>& positions) = 0;
   // Committed messages waiting to be published (the outbox's depth, a gauge).

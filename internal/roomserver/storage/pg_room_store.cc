@@ -322,8 +322,8 @@ constexpr pg::Statement kEnqueue{
     "INSERT INTO roomserver_outbox (msg_id, subject_suffix, payload) VALUES ($1, $2, $3)"};
 constexpr pg::Statement kPendingOutput{
     "roomserver_pending_output",
-    "SELECT position, msg_id, subject_suffix, payload FROM roomserver_outbox ORDER BY position "
-    "LIMIT $1"};
+    "SELECT position, msg_id, subject_suffix, payload FROM roomserver_outbox WHERE "
+    "subject_suffix <> ALL($1::text[]) ORDER BY position LIMIT $2"};
 // Exactly the published positions: see storage/outbox_store.h for why never "<=".
 constexpr pg::Statement kOutboxDepth{"roomserver_outbox_depth",
                                      "SELECT count(*) FROM roomserver_outbox"};
@@ -642,17 +642,18 @@ void PgRoomStore::WriteBatch(absl::string_view room_id,
         queued = queued || txn.queued_output();
       } else {
         PERISCOPE_RETURN_IF_ERROR(c.Execute("ROLLBACK TO SAVEPOINT room_write"));
+        PERISCOPE_RETURN_IF_ERROR(c.Execute("RELEASE SAVEPOINT room_write"));
       }
     }
     return absl::OkStatus();
   });
   status = AfterCommit(std::move(status), queued);
   // The transaction failed (the room is missing, the connection broke, the commit failed): no
-  // write of the batch took effect, whatever its body said.
+  // write of the batch took effect, whatever its body said. A refusal too gets this answer: it
+  // may have been decided against an earlier write of the batch that is now undone (a repeated
+  // transaction id, a ban), and a retry decides it again.
   if (!status.ok()) {
-    for (WriteQueue::Write* w : batch) {
-      if (w->result.ok()) w->result = status;
-    }
+    for (WriteQueue::Write* w : batch) w->result = status;
   }
 }
 
@@ -664,8 +665,10 @@ absl::StatusOr<std::optional<std::string>> PgRoomStore::TransactionEventId(
   return std::optional<std::string>(std::string(r.Text(0, 0)));
 }
 
-absl::StatusOr<std::vector<OutboxEntry>> PgRoomStore::PendingOutput(int limit) {
-  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kPendingOutput, {limit}));
+absl::StatusOr<std::vector<OutboxEntry>> PgRoomStore::PendingOutput(
+    const std::vector<std::string>& skip, int limit) {
+  PERISCOPE_ASSIGN_OR_RETURN(pg::Result r,
+                             pool_.Query(kPendingOutput, {pg::ArrayLiteral(skip), limit}));
   std::vector<OutboxEntry> out;
   for (int i = 0; i < r.rows(); ++i) {
     out.push_back({r.Int(i, 0), std::string(r.Text(i, 1)), std::string(r.Text(i, 2)),

@@ -20,10 +20,13 @@ class PgRoomStore final : public RoomStore {
   absl::Status CreateRoom(absl::string_view room_id, int room_version, int64_t now_ms,
                           const WriteBody& body) override;
   absl::Status Write(absl::string_view room_id, const WriteBody& body) override;
+  // Writes of the room waiting for their turn behind a running batch (for tests).
+  size_t WritesWaiting(absl::string_view room_id) { return write_queue_.Waiting(room_id); }
   absl::StatusOr<std::optional<std::string>> TransactionEventId(absl::string_view user_id,
                                                                 absl::string_view device_id,
                                                                 absl::string_view txn_id) override;
-  absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(int limit) override;
+  absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(const std::vector<std::string>& skip,
+                                                         int limit) override;
   absl::Status MarkOutputPublished(const std::vector<int64_t>& positions) override;
   absl::StatusOr<int64_t> PendingCount() override;
   void SetOutputListener(std::function<void()> listener) override;
@@ -57,7 +60,10 @@ class PgRoomStore final : public RoomStore {
 
  private:
   using WriteQueue = RoomWriteQueue<WriteBody>;
-  // Writes to one room in one transaction at most (each write's share of a flush).
+  // Writes to one room in one transaction at most (each write's share of a flush). Each write is
+  // a savepoint, a subtransaction with its own id: PostgreSQL keeps 64 of a transaction's in each
+  // backend's cache (PGPROC_MAX_CACHED_SUBXIDS), and past that every snapshot, server-wide, reads
+  // pg_subtrans. Do not raise it.
   static constexpr size_t kMaxWriteBatch = 64;
 
   // Tells the listener about a transaction that queued output; returns `status`.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -54,12 +55,23 @@ class RoomWriteQueue {
       batch.assign(room.waiting.begin(), room.waiting.begin() + static_cast<ptrdiff_t>(n));
       room.waiting.erase(room.waiting.begin(), room.waiting.begin() + static_cast<ptrdiff_t>(n));
     }
-    run_batch(room_id, batch);
-    absl::MutexLock lock(&mu_);
-    for (Write* w : batch) w->done = true;
-    auto room = rooms_.find(room_id);
-    room->second.writing = false;
-    if (room->second.waiting.empty()) rooms_.erase(room);
+    {
+      // Also if the batch throws (a body's JSON, an allocation): its writes are answered and the
+      // room's turn passes on, or every later write of the room would wait forever.
+      bool ran = false;
+      absl::Cleanup finish = [&] {
+        absl::MutexLock lock(&mu_);
+        for (Write* w : batch) {
+          if (!ran) w->result = absl::InternalError("the room's write batch was abandoned");
+          w->done = true;
+        }
+        auto room = rooms_.find(room_id);
+        room->second.writing = false;
+        if (room->second.waiting.empty()) rooms_.erase(room);
+      };
+      run_batch(room_id, batch);
+      ran = true;
+    }
     return me.result;
   }
 

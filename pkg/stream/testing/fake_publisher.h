@@ -3,6 +3,7 @@
 // can be told to refuse the next publishes (as an unreachable NATS would).
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ class FakePublisher final : public Publisher {
     // Runs before the message is taken, outside the lock: a test interleaves other work here.
     if (hook) hook();
     absl::MutexLock lock(&mu_);
+    if (refused_subjects_.contains(std::string(subject))) {
+      return absl::InvalidArgumentError("fake publisher: this subject is refused");
+    }
     if (fail_next_ > 0) {
       --fail_next_;
       return absl::UnavailableError("fake publisher: refused");
@@ -48,6 +52,12 @@ class FakePublisher final : public Publisher {
     fail_next_ = n;
   }
 
+  // Every publish to `subject` fails from now on (as a message the server will never take).
+  void RefuseSubject(std::string subject) {
+    absl::MutexLock lock(&mu_);
+    refused_subjects_.insert(std::move(subject));
+  }
+
   // Runs at the start of every Publish (e.g. to commit another transaction mid-relay).
   void OnPublish(std::function<void()> hook) {
     absl::MutexLock lock(&mu_);
@@ -62,6 +72,7 @@ class FakePublisher final : public Publisher {
  private:
   mutable absl::Mutex mu_;
   int fail_next_ = 0;
+  std::set<std::string> refused_subjects_;
   std::function<void()> on_publish_;
   std::vector<Published> published_;
 };
