@@ -580,16 +580,35 @@ TEST_F(RoomserverTest, ConcurrentSendsToOneRoomCommitTogetherAndARefusalUndoesOn
   for (const std::string& id : acknowledged) EXPECT_EQ(seen[id], 1) << id;
 }
 
+// A fresh database with the roomserver's schema, and a pool on it (null on failure), for tests of
+// the store alone.
+struct RoomserverDatabase {
+  std::unique_ptr<periscope::testing::TestDatabase> db;
+  std::unique_ptr<pg::Pool> pool;
+};
+RoomserverDatabase MigratedDatabase() {
+  RoomserverDatabase out;
+  auto db = periscope::testing::TestDatabase::Create();
+  EXPECT_TRUE(db.ok()) << db.status();
+  if (!db.ok()) return out;
+  auto pool = pg::Pool::Create({.dsn = (*db)->dsn(), .max_connections = 4});
+  EXPECT_TRUE(pool.ok()) << pool.status();
+  if (!pool.ok()) return out;
+  absl::Status migrated = pg::ApplyMigrations(**pool, "roomserver", RoomserverMigrations());
+  EXPECT_TRUE(migrated.ok()) << migrated;
+  if (!migrated.ok()) return out;
+  out.db = *std::move(db);
+  out.pool = *std::move(pool);
+  return out;
+}
+
 // Group commit on PostgreSQL: while one write holds the room, a write that queues output and is
 // then refused, and one that queues output and succeeds, wait behind it and go as one batch. The
 // refused one leaves nothing: neither its output nor its room sequence.
 TEST(GroupCommitOnPostgresTest, ARefusedWriteInABatchUndoesOnlyItsOwnWrites) {
-  auto db = periscope::testing::TestDatabase::Create();
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto pool = pg::Pool::Create({.dsn = (*db)->dsn(), .max_connections = 4});
-  ASSERT_TRUE(pool.ok()) << pool.status();
-  ASSERT_TRUE(pg::ApplyMigrations(**pool, "roomserver", RoomserverMigrations()).ok());
-  PgRoomStore store(**pool);
+  RoomserverDatabase database = MigratedDatabase();
+  ASSERT_NE(database.pool, nullptr);
+  PgRoomStore store(*database.pool);
   const std::string room = "!batch:test";
   ASSERT_TRUE(store.CreateRoom(room, 10, 0, [](RoomWriteTxn&) { return absl::OkStatus(); }).ok());
   auto queue_output = [&](RoomWriteTxn& txn) {
@@ -640,12 +659,9 @@ TEST(GroupCommitOnPostgresTest, ARefusedWriteInABatchUndoesOnlyItsOwnWrites) {
 // The relay against real PostgreSQL: room A's transaction takes the lower outbox position but
 // commits while the relay is publishing room B's message. A's message must still be published.
 TEST(OutboxRelayOnPostgresTest, AnEarlierTransactionCommittingDuringARunIsNotLost) {
-  auto db = periscope::testing::TestDatabase::Create();
-  ASSERT_TRUE(db.ok()) << db.status();
-  auto pool = pg::Pool::Create({.dsn = (*db)->dsn(), .max_connections = 4});
-  ASSERT_TRUE(pool.ok()) << pool.status();
-  ASSERT_TRUE(pg::ApplyMigrations(**pool, "roomserver", RoomserverMigrations()).ok());
-  PgRoomStore store(**pool);
+  RoomserverDatabase database = MigratedDatabase();
+  ASSERT_NE(database.pool, nullptr);
+  PgRoomStore store(*database.pool);
   stream::testing::FakePublisher stream;
   OutboxRelay relay(store, stream, "out");
   auto no_op = [](RoomWriteTxn&) { return absl::OkStatus(); };
