@@ -99,12 +99,21 @@ absl::Status Run(int argc, char** argv) {
                                     federationsender::FederationSenderComponent::kServiceName},
            .registry = registry.get()}));
 
-  // Readiness of every service follows the shared PostgreSQL pool and NATS connection.
+  // Readiness of every service follows the shared PostgreSQL pool and NATS connection, but the
+  // roomserver's, which follows PostgreSQL only: while NATS is out, sends go on and their output
+  // waits in the outbox.
+  auto roomserver_dependencies = std::make_unique<app::DependencyHealth>(
+      std::vector<app::DependencyHealth::Check>{app::PostgresCheck(*pool)},
+      [health = &server->health()](bool serving) {
+        health->SetStatus(roomserver::RoomserverComponent::kServiceName,
+                          serving ? grpc::health::v1::HealthCheckResponse::SERVING
+                                  : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+      },
+      app::kDependencyCheckEvery);
   auto dependencies = std::make_unique<app::DependencyHealth>(
       std::vector<app::DependencyHealth::Check>{app::PostgresCheck(*pool), app::NatsCheck(*js)},
       [health = &server->health()](bool serving) {
         for (const char* name : {userapi::UserApiComponent::kServiceName,
-                                 roomserver::RoomserverComponent::kServiceName,
                                  syncapi::SyncApiComponent::kServiceName,
                                  federationapi::FederationApiComponent::kServiceName,
                                  federationsender::FederationSenderComponent::kServiceName}) {
@@ -159,6 +168,7 @@ absl::Status Run(int argc, char** argv) {
   logging::Info("monolith.stopping", {{"signal", sig}});
   gw->Stop();
   dependencies.reset();
+  roomserver_dependencies.reset();
   sync->ReleaseWaiters();  // long-polls answer now instead of holding the drain
   server->Shutdown(absl::Seconds(5));
   return absl::OkStatus();

@@ -81,7 +81,7 @@ test("internal gRPC APIs from the command line and from Node (mesh)", async (t) 
   });
 });
 
-test("readiness follows the dependencies: NOT_SERVING while NATS is down, SERVING once it is back (mesh)", async (t) => {
+test("readiness follows the dependencies: syncapi NOT_SERVING while NATS is down, the roomserver still SERVING and a send answered (its output waits in the outbox), delivered once NATS is back (mesh)", async (t) => {
   // A NATS of this test's own, so that stopping it disturbs no other test.
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "periscope-nats-"));
@@ -107,21 +107,40 @@ test("readiness follows the dependencies: NOT_SERVING while NATS is down, SERVIN
   });
   const BUF = path.join(ROOT, "node_modules", ".bin", "buf");
   const env = { ...process.env, BUF_CACHE_DIR: `${server.dir}/buf-cache` };
-  const health = (service) => {
+  const health = (component, service) => {
     const r = spawnSync(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", JSON.stringify({ service }),
-      `http://${server.grpcAddresses.roomserver}/grpc.health.v1.Health/Check`], { env, encoding: "utf8" });
+      `http://${server.grpcAddresses[component]}/grpc.health.v1.Health/Check`], { env, encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout).status;
   };
-  const roomserver = "periscope.roomserver.v1.RoomserverService";
-  assert.equal(health(roomserver), "SERVING");
+  const alice = await register(server, "outage");
+  const created = await call(server, "POST", "/_matrix/client/v3/createRoom", { token: alice.access_token, body: {} });
+  assert.equal(created.status, 200, created.text);
+  const roomId = created.json.room_id;
+  const syncapi = () => health("syncapi", "periscope.syncapi.v1.SyncApiService");
+  const roomserver = () => health("roomserver", "periscope.roomserver.v1.RoomserverService");
+  assert.equal(syncapi(), "SERVING");
+  assert.equal(roomserver(), "SERVING");
 
   const exited = new Promise((r) => nats.once("exit", r));
   nats.kill("SIGKILL");
   await exited;
-  await until("the roomserver reads NOT_SERVING", () => health(roomserver) === "NOT_SERVING", 20000);
-  assert.equal(health(""), "SERVING", "the process itself stays live");
+  await until("syncapi reads NOT_SERVING", () => syncapi() === "NOT_SERVING", 20000);
+  assert.equal(health("syncapi", ""), "SERVING", "the process itself stays live");
+  // Two more rounds of the roomserver's own checks (every 5 s) after syncapi's turned.
+  await new Promise((r) => setTimeout(r, 11000));
+  assert.equal(roomserver(), "SERVING", "a NATS outage must not take the roomserver out of rotation");
+
+  // A send during the outage is answered, and reaches /sync once NATS is back.
+  const sent = await call(server, "PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/during`, {
+    token: alice.access_token, body: { msgtype: "m.text", body: "sent while NATS was down" },
+  });
+  assert.equal(sent.status, 200, sent.text);
 
   nats = startNats();
-  await until("the roomserver reads SERVING again", () => health(roomserver) === "SERVING", 30000);
+  await until("syncapi reads SERVING again", () => syncapi() === "SERVING", 30000);
+  await until("the message sent during the outage is in /sync", async () => {
+    const r = await call(server, "GET", "/_matrix/client/v3/sync?timeout=1000", { token: alice.access_token });
+    return (r.json?.rooms?.join?.[roomId]?.timeline?.events ?? []).some((e) => e.event_id === sent.json.event_id);
+  }, 30000);
 });

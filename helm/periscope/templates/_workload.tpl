@@ -122,7 +122,8 @@ spec:
               port: {{ include "periscope.port" (dict "root" $root "component" .component "name" "grpc") }}
             periodSeconds: 10
           readinessProbe:
-            # NOT_SERVING while the component cannot reach PostgreSQL or NATS.
+            # NOT_SERVING while the component cannot reach PostgreSQL or NATS (the roomserver:
+            # PostgreSQL only; while NATS is out its output waits in the outbox).
             grpc:
               port: {{ include "periscope.port" (dict "root" $root "component" .component "name" "grpc") }}
               service: {{ include "periscope.healthService" . | quote }}
