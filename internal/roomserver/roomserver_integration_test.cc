@@ -656,6 +656,48 @@ TEST(GroupCommitOnPostgresTest, ARefusedWriteInABatchUndoesOnlyItsOwnWrites) {
   EXPECT_EQ(*store.OutputSequence(room), 1);
 }
 
+// Migration 5 moves each room's forward extremities from their own table into the room's row:
+// none may be lost or invented on the way, and a room without any gets an empty list.
+TEST(RoomserverMigrationTest, ExtremitiesMoveIntoTheRoomsRowWhole) {
+  auto db = periscope::testing::TestDatabase::Create();
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto pool = pg::Pool::Create({.dsn = (*db)->dsn(), .max_connections = 2});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  const std::vector<pg::Migration>& all = RoomserverMigrations();
+  const std::vector<pg::Migration> before(all.begin(), all.begin() + 4);
+  ASSERT_TRUE(pg::ApplyMigrations(**pool, "roomserver", before).ok());
+  for (const char* sql :
+       {"INSERT INTO roomserver_rooms (room_id, room_version, created_ts) VALUES "
+        "('!forked:test', 10, 0), ('!one:test', 10, 0), ('!none:test', 10, 0)",
+        "INSERT INTO roomserver_forward_extremities (room_id, event_id, depth) VALUES "
+        "('!forked:test', '$a', 7), ('!forked:test', '$b', 9), ('!one:test', '$c', 3)"}) {
+    ASSERT_TRUE((*pool)->Transaction([&](pg::Connection& c) { return c.Execute(sql); }).ok())
+        << sql;
+  }
+  absl::Status migrated = pg::ApplyMigrations(**pool, "roomserver", all);
+  ASSERT_TRUE(migrated.ok()) << migrated;
+  PgRoomStore store(**pool);
+  auto extremities = [&](const std::string& room) {
+    std::set<std::pair<std::string, int64_t>> out;
+    EXPECT_TRUE(store
+                    .Write(room,
+                           [&](RoomWriteTxn& txn) -> absl::Status {
+                             PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> found,
+                                                        txn.ForwardExtremities());
+                             for (const matrix::PrevEvent& e : found) {
+                               out.insert({e.event_id, e.depth});
+                             }
+                             return absl::OkStatus();
+                           })
+                    .ok());
+    return out;
+  };
+  EXPECT_EQ(extremities("!forked:test"),
+            (std::set<std::pair<std::string, int64_t>>{{"$a", 7}, {"$b", 9}}));
+  EXPECT_EQ(extremities("!one:test"), (std::set<std::pair<std::string, int64_t>>{{"$c", 3}}));
+  EXPECT_TRUE(extremities("!none:test").empty());
+}
+
 // The relay against real PostgreSQL: room A's transaction takes the lower outbox position but
 // commits while the relay is publishing room B's message. A's message must still be published.
 TEST(OutboxRelayOnPostgresTest, AnEarlierTransactionCommittingDuringARunIsNotLost) {
