@@ -81,7 +81,7 @@ absl::StatusOr<std::unique_ptr<RoomserverComponent>> RoomserverComponent::Create
   PERISCOPE_RETURN_IF_ERROR(pg::ApplyMigrations(pool, "roomserver", RoomserverMigrations()));
   PERISCOPE_RETURN_IF_ERROR(js.DeclareStream(OutputStreamSpec(config)));
   auto parts = std::make_unique<Parts>(config, pool, js, key, clock, std::move(federationapi));
-  std::function<void(int64_t)> on_depth;
+  std::function<void(const OutboxDepth&)> on_depth;
   if (registry != nullptr) {
     prometheus::Gauge& depth =
         prometheus::BuildGauge()
@@ -91,8 +91,21 @@ absl::StatusOr<std::unique_ptr<RoomserverComponent>> RoomserverComponent::Create
                 "while NATS is unreachable.")
             .Register(*registry)
             .Add({});
+    prometheus::Gauge& oldest =
+        prometheus::BuildGauge()
+            .Name("periscope_roomserver_outbox_oldest_seconds")
+            .Help(
+                "How long the oldest output-stream message not yet acknowledged by JetStream has "
+                "waited (0 when none waits): grows while NATS is unreachable, whatever the "
+                "traffic.")
+            .Register(*registry)
+            .Add({});
     depth.Set(0);
-    on_depth = [&depth](int64_t n) { depth.Set(static_cast<double>(n)); };
+    oldest.Set(0);
+    on_depth = [&depth, &oldest](const OutboxDepth& d) {
+      depth.Set(static_cast<double>(d.messages));
+      oldest.Set(d.oldest_seconds);
+    };
   }
   parts->relay.Start(absl::Seconds(1), std::move(on_depth));
   // Whatever a crash (or an outage) left in the outbox goes out first, oldest first, on the relay

@@ -698,6 +698,41 @@ TEST(RoomserverMigrationTest, ExtremitiesMoveIntoTheRoomsRowWhole) {
   EXPECT_TRUE(extremities("!none:test").empty());
 }
 
+// The outbox's gauges: how many messages wait, and how long the oldest has (so that an outage
+// under little traffic, which never makes the outbox deep, still shows).
+TEST(OutboxDepthOnPostgresTest, TheOutboxTellsItsDepthAndTheAgeOfItsOldestMessage) {
+  RoomserverDatabase database = MigratedDatabase();
+  ASSERT_NE(database.pool, nullptr);
+  PgRoomStore store(*database.pool);
+  const std::string room = "!depth:test";
+  ASSERT_TRUE(store.CreateRoom(room, 10, 0, [](RoomWriteTxn&) { return absl::OkStatus(); }).ok());
+  absl::StatusOr<OutboxDepth> empty = store.Depth();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->messages, 0);
+  EXPECT_EQ(empty->oldest_seconds, 0);
+  ASSERT_TRUE(store
+                  .Write(room,
+                         [&](RoomWriteTxn& txn) {
+                           v1::OutputEvent output;
+                           output.set_room_id(room);
+                           return QueueOutput(txn, output);
+                         })
+                  .ok());
+  absl::SleepFor(absl::Milliseconds(1200));
+  absl::StatusOr<OutboxDepth> waiting = store.Depth();
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  EXPECT_EQ(waiting->messages, 1);
+  EXPECT_GE(waiting->oldest_seconds, 1.0);
+  EXPECT_LT(waiting->oldest_seconds, 60.0);
+  absl::StatusOr<std::vector<OutboxEntry>> pending = store.PendingOutput({}, 10);
+  ASSERT_TRUE(pending.ok() && pending->size() == 1u);
+  ASSERT_TRUE(store.MarkOutputPublished({pending->front().position}).ok());
+  absl::StatusOr<OutboxDepth> drained = store.Depth();
+  ASSERT_TRUE(drained.ok()) << drained.status();
+  EXPECT_EQ(drained->messages, 0);
+  EXPECT_EQ(drained->oldest_seconds, 0);
+}
+
 // The relay against real PostgreSQL: room A's transaction takes the lower outbox position but
 // commits while the relay is publishing room B's message. A's message must still be published.
 TEST(OutboxRelayOnPostgresTest, AnEarlierTransactionCommittingDuringARunIsNotLost) {

@@ -90,11 +90,11 @@ void OutboxRelay::ReportDepth() {
   // Wall time: the gauge's pace only, nothing is decided by it.
   if (!on_depth_ || absl::Now() - depth_reported_ < depth_interval_) return;
   depth_reported_ = absl::Now();
-  if (absl::StatusOr<int64_t> depth = store_.PendingCount(); depth.ok()) on_depth_(*depth);
+  if (absl::StatusOr<OutboxDepth> depth = store_.Depth(); depth.ok()) on_depth_(*depth);
 }
 
 void OutboxRelay::Start(absl::Duration retry_interval,
-                        std::function<void(int64_t depth)> on_depth) {
+                        std::function<void(const OutboxDepth& depth)> on_depth) {
   {
     absl::MutexLock lock(&run_mu_);
     on_depth_ = std::move(on_depth);

@@ -5,10 +5,10 @@
 // interval, it sends the outbox oldest first, each with its Nats-Msg-Id, and deletes exactly the
 // messages the stream acknowledged. Rooms go together (one message of each in flight at once), a
 // room's own messages one after another. A failed publish stops its room's messages for the run,
-// so a room's order holds; the rest goes after the retry interval, and meanwhile sends go on (a NATS outage only delays
-// delivery; the outbox's depth is a gauge). At start it sends whatever a crash left. A message
-// published twice (a crash between the ack and the delete) is dropped by JetStream's duplicate
-// window, and consumers ignore it by its room_sequence anyway.
+// so a room's order holds; the rest goes after the retry interval, and meanwhile sends go on (a
+// NATS outage only delays delivery; the outbox's depth is a gauge). At start it sends whatever a
+// crash left. A message published twice (a crash between the ack and the delete) is dropped by
+// JetStream's duplicate window, and consumers ignore it by its room_sequence anyway.
 
 #include <functional>
 #include <memory>
@@ -37,7 +37,8 @@ class OutboxRelay {
   // `retry_interval`; after a failed run, the next waits for the interval (wakes meanwhile are
   // gathered into it). `on_depth` (may be null) gets the outbox's depth at most once an interval,
   // also between the batches of a long drain.
-  void Start(absl::Duration retry_interval, std::function<void(int64_t depth)> on_depth = nullptr);
+  void Start(absl::Duration retry_interval,
+             std::function<void(const OutboxDepth& depth)> on_depth = nullptr);
   // A commit queued messages: the relay thread runs soon. Returns at once.
   void Wake();
 
@@ -49,7 +50,7 @@ class OutboxRelay {
   void ReportDepth() ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
 
   absl::Mutex run_mu_;
-  std::function<void(int64_t)> on_depth_ ABSL_GUARDED_BY(run_mu_);
+  std::function<void(const OutboxDepth&)> on_depth_ ABSL_GUARDED_BY(run_mu_);
   absl::Duration depth_interval_ ABSL_GUARDED_BY(run_mu_);
   absl::Time depth_reported_ ABSL_GUARDED_BY(run_mu_) = absl::InfinitePast();
   absl::Mutex wake_mu_;

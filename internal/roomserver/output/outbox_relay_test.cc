@@ -58,13 +58,13 @@ class FakeOutbox final : public OutboxStore {
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<int64_t> PendingCount() override {
+  absl::StatusOr<OutboxDepth> Depth() override {
     absl::MutexLock lock(&mu_);
     int64_t n = 0;
     for (const auto& [pos, row] : rows_) {
       n += std::find(committed_.begin(), committed_.end(), pos) != committed_.end();
     }
-    return n;
+    return OutboxDepth{n, 0};
   }
   void FailDeletes(int n) {
     absl::MutexLock lock(&mu_);
@@ -232,9 +232,9 @@ TEST(OutboxRelayTest, AnOutageOnlyDelaysDeliveryAndEverythingGoesOnceItEnds) {
   absl::Mutex mu;
   int64_t depth = -1;
   OutboxRelay relay(outbox, stream, "prefix");
-  relay.Start(absl::Milliseconds(20), [&](int64_t d) {
+  relay.Start(absl::Milliseconds(20), [&](const OutboxDepth& d) {
     absl::MutexLock lock(&mu);
-    depth = d;
+    depth = d.messages;
   });
   for (int i = 0; i < 20; ++i) {
     outbox.Commit(outbox.Insert("$" + std::to_string(i)));

@@ -25,6 +25,12 @@ struct OutboxEntry {
   std::string payload;
 };
 
+struct OutboxDepth {
+  int64_t messages = 0;
+  // 0 when the outbox is empty.
+  double oldest_seconds = 0;
+};
+
 class OutboxStore {
  public:
   virtual ~OutboxStore() = default;
@@ -34,8 +40,8 @@ class OutboxStore {
       const std::vector<std::string>& skip, int limit) = 0;
   // Forgets exactly these published messages.
   virtual absl::Status MarkOutputPublished(const std::vector<int64_t>& positions) = 0;
-  // Committed messages waiting to be published (the outbox's depth, a gauge).
-  virtual absl::StatusOr<int64_t> PendingCount() = 0;
+  // Committed messages waiting to be published, and how long the oldest has waited (gauges).
+  virtual absl::StatusOr<OutboxDepth> Depth() = 0;
 };
 
 }  // namespace periscope::roomserver

@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "internal/roomserver/storage/pg_state_group_store.h"
 #include "pkg/matrix/canonical_json.h"
@@ -199,6 +200,12 @@ UPDATE roomserver_rooms r SET extremities = COALESCE(
 DROP TABLE roomserver_forward_extremities;
 )sql";
 
+// When each output message was queued: a NATS outage under little traffic never makes the outbox
+// deep, but it does make it old.
+constexpr absl::string_view kSchemaV6 = R"sql(
+ALTER TABLE roomserver_outbox ADD COLUMN queued_at TIMESTAMPTZ NOT NULL DEFAULT now();
+)sql";
+
 constexpr pg::Statement kNextOutputSeq{
     "roomserver_next_output_seq",
     "UPDATE roomserver_rooms SET output_seq = output_seq + 1 WHERE room_id = $1 "
@@ -325,8 +332,11 @@ constexpr pg::Statement kPendingOutput{
     "SELECT position, msg_id, subject_suffix, payload FROM roomserver_outbox WHERE "
     "subject_suffix <> ALL($1::text[]) ORDER BY position LIMIT $2"};
 // Exactly the published positions: see storage/outbox_store.h for why never "<=".
-constexpr pg::Statement kOutboxDepth{"roomserver_outbox_depth",
-                                     "SELECT count(*) FROM roomserver_outbox"};
+// The database's own clock on both sides of the age.
+constexpr pg::Statement kOutboxDepth{
+    "roomserver_outbox_depth",
+    "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(queued_at)), 0)::float8 "
+    "FROM roomserver_outbox"};
 constexpr pg::Statement kDeleteOutput{
     "roomserver_delete_output", "DELETE FROM roomserver_outbox WHERE position = ANY($1::bigint[])"};
 constexpr pg::Statement kStoreRedacted{
@@ -583,6 +593,7 @@ const std::vector<pg::Migration>& RoomserverMigrations() {
       {4, "state before and after every event (state groups), DAG edges, outliers, rejections",
        kSchemaV4},
       {5, "forward extremities in the room's row", kSchemaV5},
+      {6, "when each outbox message was queued", kSchemaV6},
   };
   return kMigrations;
 }
@@ -677,9 +688,11 @@ absl::StatusOr<std::vector<OutboxEntry>> PgRoomStore::PendingOutput(
   return out;
 }
 
-absl::StatusOr<int64_t> PgRoomStore::PendingCount() {
+absl::StatusOr<OutboxDepth> PgRoomStore::Depth() {
   PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, pool_.Query(kOutboxDepth));
-  return r.Int(0, 0);
+  double oldest = 0;
+  if (!absl::SimpleAtod(r.Text(0, 1), &oldest)) oldest = 0;
+  return OutboxDepth{r.Int(0, 0), oldest};
 }
 
 absl::Status PgRoomStore::MarkOutputPublished(const std::vector<int64_t>& positions) {

@@ -28,7 +28,7 @@ class PgRoomStore final : public RoomStore {
   absl::StatusOr<std::vector<OutboxEntry>> PendingOutput(const std::vector<std::string>& skip,
                                                          int limit) override;
   absl::Status MarkOutputPublished(const std::vector<int64_t>& positions) override;
-  absl::StatusOr<int64_t> PendingCount() override;
+  absl::StatusOr<OutboxDepth> Depth() override;
   void SetOutputListener(std::function<void()> listener) override;
   absl::StatusOr<std::optional<int>> RoomVersion(absl::string_view room_id) override;
   absl::StatusOr<int64_t> OutputSequence(absl::string_view room_id) override;
