@@ -137,6 +137,10 @@ absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(JetStreamOptions o
   natsOptions_SetTimeout(opts, 2000);
   natsOptions_SetMaxReconnect(opts, -1);  // forever: NATS restarts must not need our restart
   natsOptions_SetReconnectWait(opts, 250);
+  // Every publish (the relay's, one per room in flight; a consumer's ack) is written at once
+  // rather than handed to the library's flusher thread: one thread switch less on each, which is
+  // what a send's delivery is made of (bench/README.md, "Where a sequential send's time goes").
+  natsOptions_SetSendAsap(opts, true);
   natsOptions_SetDisconnectedCB(
       opts, [](natsConnection*, void*) { logging::Warn("nats.disconnected"); }, nullptr);
   natsOptions_SetReconnectedCB(
