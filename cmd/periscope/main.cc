@@ -2,6 +2,9 @@
 // on one port (monolith.grpc_listen); the gateway reaches them through an in-process channel, so
 // the monolith and the mesh run the same code paths (interceptors and metrics included).
 
+#include <initializer_list>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "internal/app/dependency_health.h"
 #include "internal/app/process.h"
@@ -99,28 +102,28 @@ absl::Status Run(int argc, char** argv) {
                                     federationsender::FederationSenderComponent::kServiceName},
            .registry = registry.get()}));
 
-  // Readiness of every service follows the shared PostgreSQL pool and NATS connection, but the
-  // roomserver's, which follows PostgreSQL only: while NATS is out, sends go on and their output
-  // waits in the outbox.
-  auto roomserver_dependencies = std::make_unique<app::DependencyHealth>(
+  // Readiness follows what each component needs, as in the mesh: syncapi and the federationsender
+  // (which consume the stream) the shared PostgreSQL pool and NATS connection; the others
+  // PostgreSQL only (the roomserver above all: while NATS is out, sends go on and their output
+  // waits in the outbox).
+  auto set_status = [health = &server->health()](std::initializer_list<const char*> names) {
+    return [health, names = std::vector<const char*>(names)](bool serving) {
+      for (const char* name : names) {
+        health->SetStatus(name, serving ? grpc::health::v1::HealthCheckResponse::SERVING
+                                        : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+      }
+    };
+  };
+  auto postgres_dependents = std::make_unique<app::DependencyHealth>(
       std::vector<app::DependencyHealth::Check>{app::PostgresCheck(*pool)},
-      [health = &server->health()](bool serving) {
-        health->SetStatus(roomserver::RoomserverComponent::kServiceName,
-                          serving ? grpc::health::v1::HealthCheckResponse::SERVING
-                                  : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
-      },
+      set_status({userapi::UserApiComponent::kServiceName,
+                  roomserver::RoomserverComponent::kServiceName,
+                  federationapi::FederationApiComponent::kServiceName}),
       app::kDependencyCheckEvery);
-  auto dependencies = std::make_unique<app::DependencyHealth>(
+  auto stream_dependents = std::make_unique<app::DependencyHealth>(
       std::vector<app::DependencyHealth::Check>{app::PostgresCheck(*pool), app::NatsCheck(*js)},
-      [health = &server->health()](bool serving) {
-        for (const char* name : {userapi::UserApiComponent::kServiceName,
-                                 syncapi::SyncApiComponent::kServiceName,
-                                 federationapi::FederationApiComponent::kServiceName,
-                                 federationsender::FederationSenderComponent::kServiceName}) {
-          health->SetStatus(name, serving ? grpc::health::v1::HealthCheckResponse::SERVING
-                                          : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
-        }
-      },
+      set_status({syncapi::SyncApiComponent::kServiceName,
+                  federationsender::FederationSenderComponent::kServiceName}),
       app::kDependencyCheckEvery);
 
   std::unique_ptr<gateway::UserApiClient> userapi_client =
@@ -167,8 +170,8 @@ absl::Status Run(int argc, char** argv) {
   int sig = process::WaitForShutdownSignal();
   logging::Info("monolith.stopping", {{"signal", sig}});
   gw->Stop();
-  dependencies.reset();
-  roomserver_dependencies.reset();
+  stream_dependents.reset();
+  postgres_dependents.reset();
   sync->ReleaseWaiters();  // long-polls answer now instead of holding the drain
   server->Shutdown(absl::Seconds(5));
   return absl::OkStatus();

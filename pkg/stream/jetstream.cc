@@ -137,9 +137,11 @@ absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(JetStreamOptions o
   natsOptions_SetTimeout(opts, 2000);
   natsOptions_SetMaxReconnect(opts, -1);  // forever: NATS restarts must not need our restart
   natsOptions_SetReconnectWait(opts, 250);
-  // Every publish (the relay's, one per room in flight; a consumer's ack) is written at once
-  // rather than handed to the library's flusher thread: one thread switch less on each, which is
-  // what a send's delivery is made of (bench/README.md, "Where a sequential send's time goes").
+  // Every publish that is not a request (the relay's async ones, one per room in flight; a pull
+  // consumer's fetch request; a nak or term) is written at once rather than handed to the
+  // library's flusher thread: one thread switch less on each, which is what a send's delivery is
+  // made of (bench/README.md, "Where a sequential send's time goes"). Requests (acks, js_Publish)
+  // were written at once already.
   natsOptions_SetSendAsap(opts, true);
   natsOptions_SetDisconnectedCB(
       opts, [](natsConnection*, void*) { logging::Warn("nats.disconnected"); }, nullptr);

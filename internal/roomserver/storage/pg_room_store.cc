@@ -331,12 +331,12 @@ constexpr pg::Statement kPendingOutput{
     "roomserver_pending_output",
     "SELECT position, msg_id, subject_suffix, payload FROM roomserver_outbox WHERE "
     "subject_suffix <> ALL($1::text[]) ORDER BY position LIMIT $2"};
-// Exactly the published positions: see storage/outbox_store.h for why never "<=".
 // The database's own clock on both sides of the age.
 constexpr pg::Statement kOutboxDepth{
     "roomserver_outbox_depth",
     "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(queued_at)), 0)::float8 "
     "FROM roomserver_outbox"};
+// Exactly the published positions: see storage/outbox_store.h for why never "<=".
 constexpr pg::Statement kDeleteOutput{
     "roomserver_delete_output", "DELETE FROM roomserver_outbox WHERE position = ANY($1::bigint[])"};
 constexpr pg::Statement kStoreRedacted{
