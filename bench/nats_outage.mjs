@@ -8,7 +8,7 @@
 // Run with bench/run-http nats_outage (it starts PostgreSQL, NATS and the monolith).
 
 import { execFileSync } from "node:child_process";
-import { nowMs, registerUser, request, startBenchServer, summary } from "./lib/bench_server.mjs";
+import { nowMs, request, senderInPrivateRoom, startBenchServer, summary } from "./lib/bench_server.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 50);
 const OUTAGE_AT = 10;
@@ -21,14 +21,7 @@ const natsPid = Number(
 const server = await startBenchServer();
 let frozen = false;
 try {
-  await registerUser(server, "bench");
-  const login = await request(server, "POST", "/_matrix/client/v3/login", {
-    body: { type: "m.login.password", identifier: { type: "m.id.user", user: "bench" }, password: "pw" },
-  });
-  const token = login.json.access_token;
-  const created = await request(server, "POST", "/_matrix/client/v3/createRoom", { token, body: { preset: "private_chat" } });
-  const roomId = created.json.room_id;
-  const room = encodeURIComponent(roomId);
+  const { token, roomId, room } = await senderInPrivateRoom(server);
 
   // The receiver: every message body /sync delivers, in order.
   const received = [];

@@ -6,19 +6,13 @@
 //
 // Run with bench/run-http send_breakdown.
 
-import { nowMs, registerUser, request, startBenchServer, summary } from "./lib/bench_server.mjs";
+import { nowMs, request, senderInPrivateRoom, startBenchServer, summary } from "./lib/bench_server.mjs";
 
 const SENDS = Number(process.env.BENCH_MESSAGES ?? 1000);
 
 const server = await startBenchServer();
 try {
-  await registerUser(server, "bench");
-  const login = await request(server, "POST", "/_matrix/client/v3/login", {
-    body: { type: "m.login.password", identifier: { type: "m.id.user", user: "bench" }, password: "pw" },
-  });
-  const token = login.json.access_token;
-  const created = await request(server, "POST", "/_matrix/client/v3/createRoom", { token, body: { preset: "private_chat" } });
-  const room = encodeURIComponent(created.json.room_id);
+  const { token, room } = await senderInPrivateRoom(server);
   const send = (id) => request(server, "PUT", `/_matrix/client/v3/rooms/${room}/send/m.room.message/${id}`, {
     token, body: { msgtype: "m.text", body: id },
   });

@@ -4,20 +4,14 @@
 //
 // Run with bench/run-http send_throughput (it starts PostgreSQL, NATS and the monolith).
 
-import { nowMs, registerUser, request, startBenchServer, summary } from "./lib/bench_server.mjs";
+import { nowMs, request, senderInPrivateRoom, startBenchServer, summary } from "./lib/bench_server.mjs";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 500);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 10);
 
 const server = await startBenchServer();
 try {
-  await registerUser(server, "bench");
-  const login = await request(server, "POST", "/_matrix/client/v3/login", {
-    body: { type: "m.login.password", identifier: { type: "m.id.user", user: "bench" }, password: "pw" },
-  });
-  const token = login.json.access_token;
-  const created = await request(server, "POST", "/_matrix/client/v3/createRoom", { token, body: { preset: "private_chat" } });
-  const room = encodeURIComponent(created.json.room_id);
+  const { token, room } = await senderInPrivateRoom(server);
 
   let txn = 0;
   const sendOne = async (latencies) => {

@@ -55,6 +55,20 @@ export async function registerUser(server, username) {
   return r.json;
 }
 
+// The public harness's setup: register a user, log in with the password, create a private_chat
+// room. Returns the access token, the room id and the room id encoded for a path.
+export async function senderInPrivateRoom(server, username = "bench") {
+  await registerUser(server, username);
+  const login = await request(server, "POST", "/_matrix/client/v3/login", {
+    body: { type: "m.login.password", identifier: { type: "m.id.user", user: username }, password: "pw" },
+  });
+  if (login.status !== 200) throw new Error(`login ${username}: ${login.text}`);
+  const token = login.json.access_token;
+  const created = await request(server, "POST", "/_matrix/client/v3/createRoom", { token, body: { preset: "private_chat" } });
+  if (created.status !== 200) throw new Error(`createRoom: ${created.text}`);
+  return { token, roomId: created.json.room_id, room: encodeURIComponent(created.json.room_id) };
+}
+
 // The q-quantile (0..1) of `values` (milliseconds), nearest-rank.
 export function quantile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
