@@ -4,6 +4,7 @@
 // get Matrix errors and leave nothing behind; local peeks follow their rules, end on a join or when
 // the room stops being peekable, and enter the output stream in order with the room's events.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -602,6 +603,52 @@ RoomserverDatabase MigratedDatabase() {
   return out;
 }
 
+// An empty output message for the write's room.
+absl::Status QueueEmptyOutput(RoomWriteTxn& txn) {
+  v1::OutputEvent output;
+  output.set_room_id(txn.room_id());
+  return QueueOutput(txn, output);
+}
+
+// Holds a room's write turn with a write that waits, so that the writes started meanwhile queue
+// behind it and go as one batch once it is released.
+class HeldRoom {
+ public:
+  HeldRoom(PgRoomStore& store, std::string room) : store_(store), room_(std::move(room)) {
+    leader_ = std::thread([this] {
+      EXPECT_TRUE(store_
+                      .Write(room_,
+                             [this](RoomWriteTxn&) {
+                               holding_.Notify();
+                               release_.WaitForNotification();
+                               return absl::OkStatus();
+                             })
+                      .ok());
+    });
+    holding_.WaitForNotification();
+  }
+  ~HeldRoom() { Release(); }
+
+  void WaitForWaiting(size_t n) {
+    for (absl::Time deadline = absl::Now() + absl::Seconds(10);
+         store_.WritesWaiting(room_) < n && absl::Now() < deadline;) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    ASSERT_EQ(store_.WritesWaiting(room_), n);
+  }
+
+  void Release() {
+    if (!release_.HasBeenNotified()) release_.Notify();
+    if (leader_.joinable()) leader_.join();
+  }
+
+ private:
+  PgRoomStore& store_;
+  const std::string room_;
+  absl::Notification holding_, release_;
+  std::thread leader_;
+};
+
 // Group commit on PostgreSQL: while one write holds the room, a write that queues output and is
 // then refused, and one that queues output and succeeds, wait behind it and go as one batch. The
 // refused one leaves nothing: neither its output nor its room sequence.
@@ -611,42 +658,19 @@ TEST(GroupCommitOnPostgresTest, ARefusedWriteInABatchUndoesOnlyItsOwnWrites) {
   PgRoomStore store(*database.pool);
   const std::string room = "!batch:test";
   ASSERT_TRUE(store.CreateRoom(room, 10, 0, [](RoomWriteTxn&) { return absl::OkStatus(); }).ok());
-  auto queue_output = [&](RoomWriteTxn& txn) {
-    v1::OutputEvent output;
-    output.set_room_id(room);
-    return QueueOutput(txn, output);
-  };
-  auto wait_for_waiting = [&](size_t n) {
-    for (absl::Time deadline = absl::Now() + absl::Seconds(10);
-         store.WritesWaiting(room) < n && absl::Now() < deadline;) {
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-    ASSERT_EQ(store.WritesWaiting(room), n);
-  };
-  absl::Notification holding, release;
-  std::thread leader([&] {
-    EXPECT_TRUE(store
-                    .Write(room,
-                           [&](RoomWriteTxn&) {
-                             holding.Notify();
-                             release.WaitForNotification();
-                             return absl::OkStatus();
-                           })
-                    .ok());
-  });
-  holding.WaitForNotification();
+  HeldRoom held(store, room);
   absl::Status refused, accepted;
   std::thread refusing([&] {
     refused = store.Write(room, [&](RoomWriteTxn& txn) -> absl::Status {
-      PERISCOPE_RETURN_IF_ERROR(queue_output(txn));
+      PERISCOPE_RETURN_IF_ERROR(QueueEmptyOutput(txn));
       return absl::PermissionDeniedError("refused after writing");
     });
   });
-  wait_for_waiting(1);
-  std::thread accepting([&] { accepted = store.Write(room, queue_output); });
-  wait_for_waiting(2);
-  release.Notify();
-  for (std::thread* t : {&leader, &refusing, &accepting}) t->join();
+  held.WaitForWaiting(1);
+  std::thread accepting([&] { accepted = store.Write(room, QueueEmptyOutput); });
+  held.WaitForWaiting(2);
+  held.Release();
+  for (std::thread* t : {&refusing, &accepting}) t->join();
   EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
   EXPECT_TRUE(accepted.ok()) << accepted;
   absl::StatusOr<std::vector<OutboxEntry>> pending = store.PendingOutput({}, 10);
@@ -654,6 +678,92 @@ TEST(GroupCommitOnPostgresTest, ARefusedWriteInABatchUndoesOnlyItsOwnWrites) {
   ASSERT_EQ(pending->size(), 1u);
   EXPECT_EQ(pending->front().msg_id, room + "/1") << "the refused write's sequence was undone";
   EXPECT_EQ(*store.OutputSequence(room), 1);
+}
+
+// The same with a failure that only PostgreSQL sees, after the write's body returned: its
+// statements are deferred (sent with the next read or the COMMIT), so a repeated transaction id
+// fails when they are sent. That failure must be the write's own, undo only it, and leave the
+// sequence the next write of the batch numbers from as it was.
+TEST(GroupCommitOnPostgresTest, AWriteWhoseDeferredStatementFailsUndoesOnlyItself) {
+  RoomserverDatabase database = MigratedDatabase();
+  ASSERT_NE(database.pool, nullptr);
+  PgRoomStore store(*database.pool);
+  const std::string room = "!deferred:test";
+  ASSERT_TRUE(store.CreateRoom(room, 10, 0, [](RoomWriteTxn&) { return absl::OkStatus(); }).ok());
+  ASSERT_TRUE(store
+                  .Write(room,
+                         [&](RoomWriteTxn& txn) {
+                           return txn.RecordTransaction("@a:test", "DEV", "txn-1", "$first");
+                         })
+                  .ok());
+  HeldRoom held(store, room);
+  absl::Status repeated, accepted;
+  std::thread repeating([&] {
+    repeated = store.Write(room, [&](RoomWriteTxn& txn) -> absl::Status {
+      PERISCOPE_RETURN_IF_ERROR(QueueEmptyOutput(txn));
+      return txn.RecordTransaction("@a:test", "DEV", "txn-1", "$second");  // already recorded
+    });
+  });
+  held.WaitForWaiting(1);
+  std::thread accepting([&] { accepted = store.Write(room, QueueEmptyOutput); });
+  held.WaitForWaiting(2);
+  held.Release();
+  for (std::thread* t : {&repeating, &accepting}) t->join();
+  EXPECT_EQ(repeated.code(), absl::StatusCode::kAlreadyExists) << repeated;
+  EXPECT_TRUE(accepted.ok()) << accepted;
+  absl::StatusOr<std::vector<OutboxEntry>> pending = store.PendingOutput({}, 10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(pending->front().msg_id, room + "/1") << "the failed write's sequence was undone";
+  EXPECT_EQ(*store.OutputSequence(room), 1);
+  absl::StatusOr<std::optional<std::string>> recorded =
+      store.TransactionEventId("@a:test", "DEV", "txn-1");
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(recorded->value_or(""), "$first");
+}
+
+// Two roomservers (two stores, each with its own write queue) append to one room at once: the
+// second to take the room's lock must see the extremities the first committed, or its event
+// names an older one and the room forks for no reason.
+TEST(RoomLockOnPostgresTest, AWriterThatWaitedForTheLockSeesTheExtremitiesCommittedMeanwhile) {
+  RoomserverDatabase database = MigratedDatabase();
+  ASSERT_NE(database.pool, nullptr);
+  PgRoomStore first(*database.pool), second(*database.pool);
+  const std::string room = "!twoprocesses:test";
+  ASSERT_TRUE(first.CreateRoom(room, 10, 0, [](RoomWriteTxn&) { return absl::OkStatus(); }).ok());
+  std::atomic<int> next_id{0};
+  auto append_after_extremities = [&](RoomWriteTxn& txn) -> absl::Status {
+    PERISCOPE_ASSIGN_OR_RETURN(std::vector<matrix::PrevEvent> prevs, txn.ForwardExtremities());
+    AcceptedEvent e;
+    e.event_id = absl::StrCat("$e", next_id++);
+    e.event_json = "{}";
+    e.type = "m.room.message";
+    e.sender = "@a:test";
+    e.depth = 1;
+    for (const matrix::PrevEvent& p : prevs) {
+      e.prev_event_ids.push_back(p.event_id);
+      e.depth = std::max(e.depth, p.depth + 1);
+    }
+    absl::SleepFor(absl::Milliseconds(1));  // hold the lock while the other waits for it
+    return txn.AppendEvent(e);
+  };
+  std::vector<std::thread> writers;
+  for (PgRoomStore* store : {&first, &second}) {
+    writers.emplace_back([&, store] {
+      for (int i = 0; i < 25; ++i) EXPECT_TRUE(store->Write(room, append_after_extremities).ok());
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  std::vector<matrix::PrevEvent> extremities;
+  ASSERT_TRUE(first
+                  .Write(room,
+                         [&](RoomWriteTxn& txn) -> absl::Status {
+                           PERISCOPE_ASSIGN_OR_RETURN(extremities, txn.ForwardExtremities());
+                           return absl::OkStatus();
+                         })
+                  .ok());
+  ASSERT_EQ(extremities.size(), 1u) << "the room forked";
+  EXPECT_EQ(extremities[0].depth, 50);
 }
 
 // Migration 5 moves each room's forward extremities from their own table into the room's row:
@@ -710,14 +820,7 @@ TEST(OutboxDepthOnPostgresTest, TheOutboxTellsItsDepthAndTheAgeOfItsOldestMessag
   ASSERT_TRUE(empty.ok()) << empty.status();
   EXPECT_EQ(empty->messages, 0);
   EXPECT_EQ(empty->oldest_seconds, 0);
-  ASSERT_TRUE(store
-                  .Write(room,
-                         [&](RoomWriteTxn& txn) {
-                           v1::OutputEvent output;
-                           output.set_room_id(room);
-                           return QueueOutput(txn, output);
-                         })
-                  .ok());
+  ASSERT_TRUE(store.Write(room, QueueEmptyOutput).ok());
   absl::SleepFor(absl::Milliseconds(1200));
   absl::StatusOr<OutboxDepth> waiting = store.Depth();
   ASSERT_TRUE(waiting.ok()) << waiting.status();

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/ascii.h"
@@ -124,6 +125,8 @@ Connection::~Connection() { PQfinish(conn_); }
 
 bool Connection::Healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
 
+bool Connection::InTransaction() const { return PQtransactionStatus(conn_) != PQTRANS_IDLE; }
+
 bool Connection::Ping() {
   PGresult* res = PQexec(conn_, "");
   const bool ok = res != nullptr && PQresultStatus(res) == PGRES_EMPTY_QUERY;
@@ -156,9 +159,175 @@ absl::StatusOr<Result> Connection::Check(PGresult* res, absl::string_view what) 
   return absl::InternalError(text);
 }
 
+namespace {
+
+std::vector<std::optional<std::string>> ParamValues(const std::vector<Param>& params) {
+  std::vector<std::optional<std::string>> values;
+  values.reserve(params.size());
+  for (const Param& p : params) values.push_back(p.value());
+  return values;
+}
+
+bool IsCommit(absl::string_view sql) {
+  const std::string word = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(sql));
+  return word == "COMMIT" || word == "END" || absl::StartsWith(word, "COMMIT ");
+}
+
+}  // namespace
+
+void Connection::Defer(const Statement& statement, const std::vector<Param>& params) {
+  deferred_.push_back(
+      {std::string(statement.name), std::string(statement.sql), ParamValues(params), false});
+}
+
+void Connection::DeferExecute(absl::string_view sql) {
+  deferred_.push_back({"", std::string(sql), {}, false});
+}
+
+absl::Status Connection::Flush() {
+  if (deferred_.empty()) return absl::OkStatus();
+  std::vector<Pending> items = std::move(deferred_);
+  deferred_.clear();
+  return RunPipeline(items).status();
+}
+
+absl::StatusOr<Result> Connection::SendDeferredWith(Pending last) {
+  std::vector<Pending> items = std::move(deferred_);
+  deferred_.clear();
+  last.wanted = true;
+  items.push_back(std::move(last));
+  absl::StatusOr<std::vector<Result>> results = RunPipeline(items);
+  if (!results.ok()) return results.status();
+  return std::move(results->back());
+}
+
+absl::StatusOr<std::vector<Result>> Connection::QueryAll(const std::vector<Call>& calls) {
+  std::vector<Pending> items = std::move(deferred_);
+  deferred_.clear();
+  for (const auto& [statement, params] : calls) {
+    items.push_back(
+        {std::string(statement.name), std::string(statement.sql), ParamValues(params), true});
+  }
+  if (items.empty()) return std::vector<Result>();
+  return RunPipeline(items);
+}
+
+absl::StatusOr<std::vector<Result>> Connection::RunPipeline(const std::vector<Pending>& items) {
+  // A transaction's first round trip (BEGIN and what follows it, without COMMIT) changed nothing
+  // if its session was lost: the server rolls back the transaction of a client that is gone. So
+  // it is sent once more on a fresh session, as a lone BEGIN on an idle connection that had died
+  // always was. Anything after BEGIN may have committed before the answer was lost: never again.
+  const bool first_of_transaction =
+      items.front().name.empty() && absl::AsciiStrToUpper(items.front().sql) == "BEGIN" &&
+      std::none_of(items.begin(), items.end(),
+                   [](const Pending& p) { return p.name.empty() && IsCommit(p.sql); });
+  absl::StatusOr<std::vector<Result>> result = RunPipelineOnce(items);
+  if (!result.ok() && Healthy() && PQpipelineStatus(conn_) != PQ_PIPELINE_OFF) {
+    // The round trip did not end cleanly on a live connection (libpq out of memory, say): what is
+    // left of it cannot be told from the next one's results, so the session is replaced. The
+    // server rolls back whatever transaction it was in; the caller has its error.
+    (void)Reset();
+    return result;
+  }
+  if (result.ok() || Healthy() || !first_of_transaction) return result;
+  if (absl::Status reset = Reset(); !reset.ok()) return result;
+  return RunPipelineOnce(items);
+}
+
+absl::StatusOr<std::vector<Result>> Connection::RunPipelineOnce(const std::vector<Pending>& items) {
+  ++round_trips_;
+  if (PQenterPipelineMode(conn_) != 1) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot enter pipeline mode: ", FirstLine(PQerrorMessage(conn_))));
+  }
+  // What the server answers, in order: a preparation (for a statement this connection has not
+  // prepared yet) or a statement's result.
+  struct Expected {
+    const Pending* item;
+    bool preparation;
+  };
+  std::vector<Expected> expected;
+  std::set<std::string, std::less<>> preparing;
+  bool sent = true;
+  for (const Pending& p : items) {
+    std::vector<const char*> values;
+    values.reserve(p.params.size());
+    for (const std::optional<std::string>& v : p.params) values.push_back(v ? v->c_str() : nullptr);
+    const int n = static_cast<int>(values.size());
+    if (!p.name.empty()) {
+      if (!prepared_.contains(p.name) && !preparing.contains(p.name)) {
+        if (PQsendPrepare(conn_, p.name.c_str(), p.sql.c_str(), 0, nullptr) != 1) {
+          sent = false;
+          break;
+        }
+        preparing.insert(p.name);
+        expected.push_back({&p, true});
+      }
+      sent = PQsendQueryPrepared(conn_, p.name.c_str(), n, values.data(), nullptr, nullptr, 0) == 1;
+    } else {
+      sent = PQsendQueryParams(conn_, p.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr,
+                               0) == 1;
+    }
+    if (!sent) break;
+    expected.push_back({&p, false});
+  }
+  absl::Status error;
+  if (!sent) {
+    error = absl::UnavailableError(
+        absl::StrCat("cannot send to PostgreSQL: ", FirstLine(PQerrorMessage(conn_))));
+    if (!Healthy()) return error;  // the connection is dropped; Reset() clears its pipeline
+  }
+  if (PQpipelineSync(conn_) != 1) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot send to PostgreSQL: ", FirstLine(PQerrorMessage(conn_))));
+  }
+  std::vector<Result> results;
+  for (const Expected& e : expected) {
+    PGresult* res = PQgetResult(conn_);
+    if (res == nullptr) {
+      // Only a lost connection ends the results early.
+      return absl::UnavailableError(
+          absl::StrCat("PostgreSQL connection lost: ", FirstLine(PQerrorMessage(conn_))));
+    }
+    const absl::string_view what = e.item->name.empty() ? "execute" : e.item->name;
+    if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
+      PQclear(res);  // not run: an earlier statement of this round trip failed
+    } else {
+      absl::StatusOr<Result> checked = Check(res, what);
+      if (!checked.ok()) {
+        if (error.ok()) error = checked.status();
+      } else if (e.preparation) {
+        prepared_.insert(e.item->name);
+      } else if (e.item->wanted) {
+        results.push_back(*std::move(checked));
+      }
+    }
+    // Each statement's results end with a null.
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  }
+  PGresult* sync = PQgetResult(conn_);
+  const bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  if (sync != nullptr) PQclear(sync);
+  if (!synced || PQexitPipelineMode(conn_) != 1) {
+    if (error.ok()) {
+      error = absl::UnavailableError(
+          absl::StrCat("PostgreSQL pipeline did not end: ", FirstLine(PQerrorMessage(conn_))));
+    }
+    return error;
+  }
+  if (!error.ok()) return error;
+  return results;
+}
+
 absl::StatusOr<Result> Connection::Query(const Statement& statement,
                                          const std::vector<Param>& params) {
+  if (!deferred_.empty()) {
+    return SendDeferredWith(
+        {std::string(statement.name), std::string(statement.sql), ParamValues(params), true});
+  }
+  ++round_trips_;
   if (!prepared_.contains(statement.name)) {
+    ++round_trips_;
     std::string name(statement.name);
     std::string sql(statement.sql);
     absl::StatusOr<Result> prepared =
@@ -175,6 +344,10 @@ absl::StatusOr<Result> Connection::Query(const Statement& statement,
 
 absl::StatusOr<Result> Connection::QueryOnce(absl::string_view sql,
                                              const std::vector<Param>& params) {
+  if (!deferred_.empty()) {
+    return SendDeferredWith({"", std::string(sql), ParamValues(params), true});
+  }
+  ++round_trips_;
   ParamArrays arrays(params);
   std::string text(sql);
   return Check(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
@@ -183,6 +356,15 @@ absl::StatusOr<Result> Connection::QueryOnce(absl::string_view sql,
 }
 
 absl::Status Connection::Execute(absl::string_view sql) {
+  // One statement goes with what is deferred (COMMIT carries a transaction's last writes); a
+  // script of several (a migration) cannot be pipelined and goes after them.
+  if (!deferred_.empty()) {
+    if (!absl::StrContains(sql, ';')) {
+      return SendDeferredWith({"", std::string(sql), {}, true}).status();
+    }
+    if (absl::Status flushed = Flush(); !flushed.ok()) return flushed;
+  }
+  ++round_trips_;
   std::string text(sql);
   return Check(PQexec(conn_, text.c_str()), "execute").status();
 }
@@ -306,6 +488,12 @@ absl::StatusOr<Lease> Pool::Acquire() {
 
 void Pool::Release(std::unique_ptr<Connection> conn) {
   if (metrics_) metrics_->in_use.Decrement();
+  // A user that left without finishing (a transaction body that threw): nothing it deferred is
+  // sent by the next user, and its transaction does not stay open holding locks.
+  conn->DiscardDeferred();
+  if (conn->Healthy() && conn->InTransaction() && !conn->Execute("ROLLBACK").ok()) {
+    (void)conn->Reset();
+  }
   absl::MutexLock lock(&mu_);
   idle_.push_back({std::move(conn), absl::Now()});
 }
@@ -336,22 +524,17 @@ absl::Status Pool::Transaction(const std::function<absl::Status(Connection&)>& b
   absl::StatusOr<Lease> lease = Acquire();
   if (!lease.ok()) return lease.status();
   Connection& conn = **lease;
-  if (absl::Status s = conn.Execute("BEGIN"); !s.ok()) {
-    if (!conn.Healthy()) {
-      // The idle connection had died; BEGIN changed nothing, so one retry is safe.
-      if (absl::Status r = conn.Reset(); !r.ok()) return r;
-      if (metrics_) metrics_->reconnects.Increment();
-      if (s = conn.Execute("BEGIN"); !s.ok()) return s;
-    } else {
-      return s;
-    }
-  }
+  conn.DiscardDeferred();  // nothing a failed user of this connection left behind
+  // Sent with the body's first statement; if the connection had died, that round trip is sent
+  // again on a fresh one (see RunPipeline).
+  conn.DeferExecute("BEGIN");
   absl::Status status = body(conn);
   if (status.ok()) {
     status = conn.Execute("COMMIT");
   }
-  if (!status.ok() && conn.Healthy()) {
-    (void)conn.Execute("ROLLBACK");
+  if (!status.ok()) {
+    conn.DiscardDeferred();
+    if (conn.Healthy() && conn.InTransaction()) (void)conn.Execute("ROLLBACK");
   }
   return status;
 }

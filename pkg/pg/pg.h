@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -75,6 +76,12 @@ class Result {
   pg_result* res_;
 };
 
+// A statement with its parameters (several in one round trip: Connection::QueryAll).
+struct Call {
+  Statement statement;
+  std::vector<Param> params;
+};
+
 // One connection. Not thread-safe: use through a Pool lease.
 class Connection {
  public:
@@ -93,19 +100,59 @@ class Connection {
   // Runs one or more statements without parameters (migrations, BEGIN/COMMIT).
   absl::Status Execute(absl::string_view sql);
 
+  // Deferred statements: a statement whose answer the caller does not need at once (an INSERT
+  // whose rows are not read back, BEGIN, SAVEPOINT, SET LOCAL) waits here and goes to the server
+  // with the next call that needs an answer (Query, QueryOnce, Execute of one statement, Flush),
+  // all in one round trip (libpq's pipeline mode). A send costs a dozen statements but needs few
+  // answers, and each round trip is two thread wake-ups on a loaded machine.
+  //
+  // Errors: the first failure among what is sent together is that call's error, and nothing
+  // after it in the round trip runs (inside a transaction, the transaction is then aborted). So
+  // a caller that must tell one statement's failure apart (a unique violation it answers in its
+  // own way) runs it with Query, not Defer.
+  void Defer(const Statement& statement, const std::vector<Param>& params = {});
+  // One statement of SQL without parameters.
+  void DeferExecute(absl::string_view sql);
+  // Sends what is deferred, if anything; the first error.
+  absl::Status Flush();
+  // Several statements (and what is deferred) in one round trip; their results in order, or the
+  // first error.
+  absl::StatusOr<std::vector<Result>> QueryAll(const std::vector<Call>& calls);
+  // Forgets what is deferred, unsent (before a ROLLBACK: it would be undone anyway).
+  void DiscardDeferred() { deferred_.clear(); }
+  size_t deferred() const { return deferred_.size(); }
+  // Round trips to the server so far (for tests and benchmarks).
+  int64_t round_trips() const { return round_trips_; }
+
   // False once the server connection is lost.
   bool Healthy() const;
+  // Inside a transaction block (begun, possibly failed), as of the last round trip.
+  bool InTransaction() const;
   // One round trip (an empty query): false if the session is gone.
   bool Ping();
   // Reconnects (forgetting prepared statements).
   absl::Status Reset();
 
  private:
+  // A statement waiting to be sent: prepared (name and SQL) or plain SQL (empty name).
+  struct Pending {
+    std::string name;
+    std::string sql;
+    std::vector<std::optional<std::string>> params;
+    bool wanted = false;  // its result is returned
+  };
+
   explicit Connection(pg_conn* conn) : conn_(conn) {}
   absl::StatusOr<Result> Check(pg_result* res, absl::string_view what);
+  // Sends what is deferred and then `last`, in one round trip; `last`'s result.
+  absl::StatusOr<Result> SendDeferredWith(Pending last);
+  absl::StatusOr<std::vector<Result>> RunPipeline(const std::vector<Pending>& items);
+  absl::StatusOr<std::vector<Result>> RunPipelineOnce(const std::vector<Pending>& items);
 
   pg_conn* conn_;
   std::set<std::string, std::less<>> prepared_;
+  std::vector<Pending> deferred_;
+  int64_t round_trips_ = 0;
 };
 
 class Pool;
@@ -156,7 +203,8 @@ class Pool {
   absl::StatusOr<Result> Query(const Statement& statement, const std::vector<Param>& params = {});
 
   // Runs `body` inside BEGIN ... COMMIT on one connection; any error (or a failed COMMIT) rolls
-  // back and is returned. `body` must not keep the connection.
+  // back and is returned. `body` must not keep the connection. BEGIN is deferred (it goes with
+  // the body's first statement that needs an answer) and COMMIT carries what the body deferred.
   absl::Status Transaction(const std::function<absl::Status(Connection&)>& body);
 
  private:

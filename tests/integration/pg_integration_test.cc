@@ -214,6 +214,110 @@ TEST_F(PgIntegrationTest, ExhaustedPoolFailsWithUnavailable) {
   EXPECT_TRUE(pool_->Acquire().ok());
 }
 
+// ---- Deferred statements (pipelined with the next statement that needs an answer) ----
+
+TEST_F(PgIntegrationTest, DeferredStatementsGoWithTheNextQueryInOneRoundTrip) {
+  absl::StatusOr<Lease> lease = pool_->Acquire();
+  ASSERT_TRUE(lease.ok());
+  Connection& c = **lease;
+  const int64_t before = c.round_trips();
+  c.Defer(kInsert, {"d1", 1});
+  c.Defer(kInsert, {"d2", 2});
+  EXPECT_EQ(c.deferred(), 2u);
+  absl::StatusOr<Result> count = c.Query(kCount);  // kCount not prepared yet either
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(count->Int(0, 0), 2) << "the deferred inserts ran first, in order";
+  EXPECT_EQ(c.round_trips() - before, 1);
+  EXPECT_EQ(c.deferred(), 0u);
+  // Prepared inside the pipeline: later uses need no preparation.
+  const int64_t after = c.round_trips();
+  ASSERT_TRUE(c.Query(kInsert, {"d3", 3}).ok());
+  EXPECT_EQ(c.round_trips() - after, 1);
+}
+
+TEST_F(PgIntegrationTest, ADeferredFailureIsTheNextCallsErrorAndWhatFollowsItDoesNotRun) {
+  absl::StatusOr<Lease> lease = pool_->Acquire();
+  ASSERT_TRUE(lease.ok());
+  Connection& c = **lease;
+  ASSERT_TRUE(c.Query(kInsert, {"dup", 1}).ok());
+  c.Defer(kInsert, {"dup", 2});      // fails: unique violation
+  c.Defer(kInsert, {"skipped", 3});  // after the failure: not run
+  constexpr Statement kNew{"t_new_after_failure", "SELECT count(*) FROM items WHERE n >= $1"};
+  absl::StatusOr<Result> r = c.Query(kNew, {0});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists) << r.status();
+  EXPECT_EQ(pool_->Query(kSelect, {"skipped"})->rows(), 0);
+  // kNew's preparation was skipped with it: it is prepared again when next used.
+  r = c.Query(kNew, {0});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Int(0, 0), 1);
+}
+
+TEST_F(PgIntegrationTest, ATransactionsDeferredWritesCommitWithItAndFailItWhole) {
+  absl::Status s = pool_->Transaction([](Connection& c) -> absl::Status {
+    c.Defer(kInsert, {"w1", 1});
+    c.Defer(kInsert, {"w2", 2});
+    return absl::OkStatus();  // BEGIN, both inserts and COMMIT in one round trip
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(pool_->Query(kCount)->Int(0, 0), 2);
+
+  s = pool_->Transaction([](Connection& c) -> absl::Status {
+    c.Defer(kInsert, {"w3", 3});
+    c.Defer(kInsert, {"w1", 4});  // duplicate: fails at COMMIT's round trip
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
+  EXPECT_EQ(pool_->Query(kCount)->Int(0, 0), 2) << "w3 must not have committed";
+
+  // A body that fails before anything was sent leaves nothing behind on the connection.
+  s = pool_->Transaction([](Connection& c) -> absl::Status {
+    c.Defer(kInsert, {"w5", 5});
+    return absl::FailedPreconditionError("refused");
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(pool_->Transaction([](Connection& c) { return c.Query(kCount).status(); }).ok());
+  EXPECT_EQ(pool_->Query(kCount)->Int(0, 0), 2);
+}
+
+TEST_F(PgIntegrationTest, ATransactionOnAConnectionKilledWhileIdleRunsOnceOnAFreshOne) {
+  // The connection is not checked before use (validate_after_idle is long): the transaction's
+  // first round trip (BEGIN, the deferred insert, the count) meets the dead session, and is sent
+  // again on a fresh one. Nothing of it can have committed.
+  absl::StatusOr<std::unique_ptr<Pool>> pool = Pool::Create(
+      {.dsn = db_->dsn(), .max_connections = 1, .validate_after_idle = absl::Hours(1)});
+  ASSERT_TRUE(pool.ok());
+  ASSERT_TRUE((*pool)->Query(kCount).ok());
+  KillOtherSessions(db_->dsn());
+  int64_t seen = -1;
+  absl::Status s = (*pool)->Transaction([&](Connection& c) -> absl::Status {
+    c.Defer(kInsert, {"once", 1});
+    absl::StatusOr<Result> r = c.Query(kCount);
+    if (!r.ok()) return r.status();
+    seen = r->Int(0, 0);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(pool_->Query(kCount)->Int(0, 0), 1);
+}
+
+TEST_F(PgIntegrationTest, AKilledRoundTripThatCarriedCommitIsNotSentAgain) {
+  // BEGIN, a write and COMMIT in one round trip on a dead session: whether it committed is not
+  // known to the client in general, so it is not sent again (the caller gets UNAVAILABLE).
+  absl::StatusOr<std::unique_ptr<Pool>> pool = Pool::Create(
+      {.dsn = db_->dsn(), .max_connections = 1, .validate_after_idle = absl::Hours(1)});
+  ASSERT_TRUE(pool.ok());
+  ASSERT_TRUE((*pool)->Query(kCount).ok());
+  KillOtherSessions(db_->dsn());
+  absl::Status s = (*pool)->Transaction([&](Connection& c) -> absl::Status {
+    c.Defer(kInsert, {"maybe", 1});
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_EQ(pool_->Query(kCount)->Int(0, 0), 0);
+  EXPECT_TRUE((*pool)->Query(kCount).ok()) << "the pool replaces the dead connection";
+}
+
 TEST(PgConnectTest, BadDsnIsUnavailable) {
   absl::StatusOr<std::unique_ptr<Pool>> p =
       Pool::Create({.dsn = "host=127.0.0.1 port=1 connect_timeout=2"});

@@ -170,10 +170,12 @@ constexpr pg::Statement kDestinationsWithWork{
     "federationsender_destinations_with_work",
     "SELECT destination FROM federationsender_queue UNION "
     "SELECT destination FROM federationsender_expired_peeks ORDER BY destination"};
-constexpr pg::Statement kPeekingServers{
-    "federationsender_peeking_servers",
-    "SELECT DISTINCT server_name FROM federationsender_inbound_peeks WHERE room_id = $1 "
-    "ORDER BY server_name"};
+// The servers in a room (TRUE) and those peeking into it (FALSE), each list in name order.
+constexpr pg::Statement kRoomServers{
+    "federationsender_room_servers",
+    "SELECT TRUE, server_name FROM federationsender_joined_members WHERE room_id = $1 UNION "
+    "SELECT FALSE, server_name FROM federationsender_inbound_peeks WHERE room_id = $1 "
+    "ORDER BY 1 DESC, 2"};
 constexpr pg::Statement kUpsertInboundPeek{
     "federationsender_upsert_inbound_peek",
     "INSERT INTO federationsender_inbound_peeks (room_id, server_name, peek_id, latest_event_id, "
@@ -312,33 +314,33 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
   std::optional<std::vector<std::string>> out;
   absl::Status s = pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     out.reset();
-    absl::StatusOr<pg::Result> seq = c.Query(kLockRoomSequence, {event.room_id});
-    if (!seq.ok()) return seq.status();
-    if (seq->rows() > 0 && seq->Int(0, 0) >= event.room_sequence) return absl::OkStatus();
+    // Writes whose answers are not needed are deferred: they go with the COMMIT, so the common
+    // case is two round trips (with BEGIN: the sequence and the servers; the rest with COMMIT).
+    const bool room_event =
+        !event.local_peeker && !event.new_inbound_peek && !event.inbound_peek_end;
+    std::vector<pg::Call> reads = {{kLockRoomSequence, {event.room_id}}};
+    if (room_event) reads.push_back({kRoomServers, {event.room_id}});
+    PERISCOPE_ASSIGN_OR_RETURN(std::vector<pg::Result> read, c.QueryAll(reads));
+    const pg::Result& seq = read[0];
+    if (seq.rows() > 0 && seq.Int(0, 0) >= event.room_sequence) return absl::OkStatus();
     std::vector<std::string> destinations;
     // Whether this transaction records more than how far the room's stream was read.
     bool records_more = true;
     if (const std::optional<LocalPeekerChange>& peeker = event.local_peeker) {
-      PERISCOPE_RETURN_IF_ERROR(c.Query(peeker->peeking ? kAddLocalPeeker : kRemoveLocalPeeker,
-                                        {event.room_id, peeker->user_id, peeker->device_id})
-                                    .status());
-      if (peeker->peeking) {
-        PERISCOPE_RETURN_IF_ERROR(c.Query(kConfirmOutboundPeeks, {event.room_id}).status());
-      }
+      c.Defer(peeker->peeking ? kAddLocalPeeker : kRemoveLocalPeeker,
+              {event.room_id, peeker->user_id, peeker->device_id});
+      if (peeker->peeking) c.Defer(kConfirmOutboundPeeks, {event.room_id});
     } else if (const std::optional<InboundPeekRecord>& peek = event.new_inbound_peek) {
-      PERISCOPE_RETURN_IF_ERROR(
-          c.Query(kUpsertInboundPeek,
-                  {event.room_id, peek->server_name, peek->peek_id, peek->latest_event_id,
-                   peek->renewed_ts, peek->renewal_interval_ms})
-              .status());
+      c.Defer(kUpsertInboundPeek,
+              {event.room_id, peek->server_name, peek->peek_id, peek->latest_event_id,
+               peek->renewed_ts, peek->renewal_interval_ms});
     } else if (const std::optional<InboundPeekEnd>& end = event.inbound_peek_end) {
-      PERISCOPE_RETURN_IF_ERROR(
-          c.Query(kDeleteInboundPeek, {event.room_id, end->server_name, end->peek_id}).status());
+      c.Defer(kDeleteInboundPeek, {event.room_id, end->server_name, end->peek_id});
     } else {
-      PERISCOPE_ASSIGN_OR_RETURN(pg::Result joined, c.Query(kJoinedServers, {event.room_id}));
-      PERISCOPE_ASSIGN_OR_RETURN(pg::Result peeking, c.Query(kPeekingServers, {event.room_id}));
-      std::vector<std::string> joined_servers;
-      for (int i = 0; i < joined.rows(); ++i) joined_servers.emplace_back(joined.Text(i, 0));
+      std::vector<std::string> joined_servers, peeking_servers;
+      for (int i = 0; i < read[1].rows(); ++i) {
+        (read[1].Bool(i, 0) ? joined_servers : peeking_servers).emplace_back(read[1].Text(i, 1));
+      }
       auto eligible = [&](const std::string& server) {
         return server != our_server && server != event.not_to;
       };
@@ -350,8 +352,7 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
       // Peeking servers get every event: the origin of one that came over federation does not
       // know them. A joined server gets it from its origin, and the origin has it already.
       std::vector<std::string> peekers;  // destinations only because they peek
-      for (int i = 0; i < peeking.rows(); ++i) {
-        std::string server(peeking.Text(i, 0));
+      for (std::string server : peeking_servers) {
         const bool is_joined =
             std::find(joined_servers.begin(), joined_servers.end(), server) != joined_servers.end();
         if (!eligible(server)) continue;
@@ -364,15 +365,14 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
       }
       for (const std::string& d : destinations) {
         const bool to_peeker = std::find(peekers.begin(), peekers.end(), d) != peekers.end();
-        PERISCOPE_RETURN_IF_ERROR(
-            c.Query(kEnqueue, {d, event.event_id, event.event_json, event.committed_ts, to_peeker})
-                .status());
+        c.Defer(kEnqueue, {d, event.event_id, event.event_json, event.committed_ts, to_peeker});
       }
       for (const MembershipChange& m : event.memberships) {
-        PERISCOPE_RETURN_IF_ERROR((m.joined
-                                       ? c.Query(kJoin, {event.room_id, m.user_id, m.server_name})
-                                       : c.Query(kUnjoin, {event.room_id, m.user_id}))
-                                      .status());
+        if (m.joined) {
+          c.Defer(kJoin, {event.room_id, m.user_id, m.server_name});
+        } else {
+          c.Defer(kUnjoin, {event.room_id, m.user_id});
+        }
       }
       records_more = !destinations.empty() || !event.memberships.empty() ||
                      event.ends_inbound_peeks || !event.new_server_acl_json.empty();
@@ -381,8 +381,7 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
         for (int i = 0; i < told.rows(); ++i) AddUnique(destinations, std::string(told.Text(i, 0)));
       } else if (!event.new_server_acl_json.empty()) {
         const matrix::Json acl = matrix::Json::parse(event.new_server_acl_json, nullptr, false);
-        for (int i = 0; i < peeking.rows(); ++i) {
-          std::string server(peeking.Text(i, 0));
+        for (std::string server : peeking_servers) {
           if (matrix::ServerAllowedByAcl(acl, server)) continue;
           PERISCOPE_ASSIGN_OR_RETURN(pg::Result told,
                                      c.Query(kEndServerPeeks, {event.room_id, server}));
@@ -394,9 +393,8 @@ absl::StatusOr<std::optional<std::vector<std::string>>> PgQueueStore::Apply(
     // only moves the room's sequence: that commit is not waited for on disk. Lost in a crash, it
     // leaves the sequence behind, so a redelivery of the event is handled again, to the same
     // nothing; any later durable commit flushes it first.
-    if (!records_more) PERISCOPE_RETURN_IF_ERROR(c.Execute("SET LOCAL synchronous_commit TO OFF"));
-    PERISCOPE_RETURN_IF_ERROR(
-        c.Query(kUpsertRoomSequence, {event.room_id, event.room_sequence}).status());
+    if (!records_more) c.DeferExecute("SET LOCAL synchronous_commit TO OFF");
+    c.Defer(kUpsertRoomSequence, {event.room_id, event.room_sequence});
     out = std::move(destinations);
     return absl::OkStatus();
   });

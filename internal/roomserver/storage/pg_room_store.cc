@@ -206,10 +206,10 @@ constexpr absl::string_view kSchemaV6 = R"sql(
 ALTER TABLE roomserver_outbox ADD COLUMN queued_at TIMESTAMPTZ NOT NULL DEFAULT now();
 )sql";
 
-constexpr pg::Statement kNextOutputSeq{
-    "roomserver_next_output_seq",
-    "UPDATE roomserver_rooms SET output_seq = output_seq + 1 WHERE room_id = $1 "
-    "RETURNING output_seq"};
+// The write knows the new value (it read the row under the lock): nothing to wait for.
+constexpr pg::Statement kBumpOutputSeq{
+    "roomserver_bump_output_seq",
+    "UPDATE roomserver_rooms SET output_seq = output_seq + 1 WHERE room_id = $1"};
 
 constexpr pg::Statement kOutputSeq{"roomserver_output_seq",
                                    "SELECT output_seq FROM roomserver_rooms WHERE room_id = $1"};
@@ -238,9 +238,13 @@ std::vector<LocalPeek> PeeksFromRows(const pg::Result& r) {
 constexpr pg::Statement kInsertRoom{
     "roomserver_insert_room",
     "INSERT INTO roomserver_rooms (room_id, room_version, created_ts) VALUES ($1, $2, $3)"};
+// The room's row, locked for the write, with what a send reads of it. The extremities come as
+// the row's own column, not expanded by a join: a write that waited for the lock gets the row
+// as the previous writer committed it, but rows joined to it would be those read before the wait.
 constexpr pg::Statement kLockRoom{
     "roomserver_lock_room",
-    "SELECT room_version FROM roomserver_rooms WHERE room_id = $1 FOR UPDATE"};
+    "SELECT room_version, output_seq, state_group, extremities FROM roomserver_rooms WHERE "
+    "room_id = $1 FOR UPDATE"};
 constexpr pg::Statement kRoomVersion{
     "roomserver_room_version", "SELECT room_version FROM roomserver_rooms WHERE room_id = $1"};
 constexpr pg::Statement kStateEvent{
@@ -297,9 +301,6 @@ constexpr pg::Statement kEventPlace{
 constexpr pg::Statement kSetStateAfter{
     "roomserver_set_state_after",
     "UPDATE roomserver_events SET state_after = $2 WHERE event_id = $1"};
-constexpr pg::Statement kCurrentStateGroup{
-    "roomserver_current_state_group",
-    "SELECT state_group FROM roomserver_rooms WHERE room_id = $1"};
 constexpr pg::Statement kSetCurrentStateGroup{
     "roomserver_set_current_state_group",
     "UPDATE roomserver_rooms SET state_group = $2 WHERE room_id = $1"};
@@ -393,13 +394,47 @@ absl::Status RoomNotFound(absl::string_view room_id) {
                      absl::StrCat("Unknown room ", room_id));
 }
 
+// What a write knows of its room's row, read under the room's lock and kept current by the write
+// (so that a send reads the row once). Unknown extremities are read when asked for.
+struct RoomRow {
+  int room_version = 0;
+  int64_t output_seq = 0;
+  int64_t state_group = 0;
+  std::optional<std::vector<matrix::PrevEvent>> extremities;
+};
+
+// The extremities column is [[event_id, depth], ...].
+absl::StatusOr<RoomRow> RoomRowOf(const pg::Result& r) {
+  RoomRow row;
+  row.room_version = static_cast<int>(r.Int(0, 0));
+  row.output_seq = r.Int(0, 1);
+  row.state_group = r.Int(0, 2);
+  PERISCOPE_ASSIGN_OR_RETURN(matrix::Json extremities,
+                             matrix::ParseJson(r.Text(0, 3), {.max_bytes = size_t{64} << 20}));
+  row.extremities.emplace();
+  for (const matrix::Json& e : extremities) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_number_integer()) {
+      return absl::InternalError(absl::StrCat("a malformed forward extremity: ", e.dump()));
+    }
+    row.extremities->push_back({e[0].get<std::string>(), e[1].get<int64_t>()});
+  }
+  return row;
+}
+
+// Statements whose answer the write does not need are deferred (pg::Connection::Defer): they go
+// to PostgreSQL with the next read, or with the COMMIT. A message send is then four round trips:
+// the locked row, the auth state, the event's insert, and the rest with the COMMIT.
 class PgRoomWriteTxn final : public RoomWriteTxn {
  public:
-  PgRoomWriteTxn(pg::Connection& conn, absl::string_view room_id, int room_version)
+  PgRoomWriteTxn(pg::Connection& conn, absl::string_view room_id, RoomRow row)
       : conn_(conn),
         room_id_(room_id),
-        room_version_(room_version),
+        room_version_(row.room_version),
+        row_(std::move(row)),
         state_groups_(conn, std::string(room_id)) {}
+
+  // The row as this write leaves it.
+  const RoomRow& row() const { return row_; }
 
   const std::string& room_id() const override { return room_id_; }
   int room_version() const override { return room_version_; }
@@ -424,13 +459,13 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
     return state;
   }
 
-  // Read once per write and kept while this write changes them (a send reads them twice).
+  // Read with the room's lock, and again only after this write changed them.
   absl::StatusOr<std::vector<matrix::PrevEvent>> ForwardExtremities() override {
-    if (extremities_) return *extremities_;
+    if (row_.extremities) return *row_.extremities;
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kExtremities, {room_id_}));
     std::vector<matrix::PrevEvent> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back({std::string(r.Text(i, 0)), r.Int(i, 1)});
-    extremities_ = out;
+    row_.extremities = out;
     return out;
   }
 
@@ -459,31 +494,23 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
       return absl::AlreadyExistsError(absl::StrCat("event ", e.event_id, " is already stored"));
     }
     if (!e.prev_event_ids.empty()) {
-      PERISCOPE_RETURN_IF_ERROR(
-          conn_.Query(kInsertPrevEvents, {pg::ArrayLiteral(e.prev_event_ids), e.event_id})
-              .status());
+      conn_.Defer(kInsertPrevEvents, {pg::ArrayLiteral(e.prev_event_ids), e.event_id});
     }
     if (e.place.outlier || e.place.rejected || e.place.soft_failed) return absl::OkStatus();
-    extremities_.reset();
-    return conn_
-        .Query(kReplaceExtremities,
-               {room_id_, pg::ArrayLiteral(e.prev_event_ids), e.event_id, e.depth})
-        .status();
+    row_.extremities.reset();
+    conn_.Defer(kReplaceExtremities,
+                {room_id_, pg::ArrayLiteral(e.prev_event_ids), e.event_id, e.depth});
+    return absl::OkStatus();
   }
 
   absl::Status SetStateAfter(absl::string_view event_id, int64_t group) override {
-    return conn_.Query(kSetStateAfter, {event_id, group}).status();
+    conn_.Defer(kSetStateAfter, {event_id, group});
+    return absl::OkStatus();
   }
 
   StateGroupStore& StateGroups() override { return state_groups_; }
 
-  absl::StatusOr<int64_t> CurrentStateGroup() override {
-    if (current_state_group_) return *current_state_group_;
-    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kCurrentStateGroup, {room_id_}));
-    if (r.rows() == 0) return absl::InternalError("room row vanished inside its write");
-    current_state_group_ = r.Int(0, 0);
-    return *current_state_group_;
-  }
+  absl::StatusOr<int64_t> CurrentStateGroup() override { return row_.state_group; }
 
   absl::Status SetCurrentState(int64_t group, const StateDelta& change,
                                const std::map<std::string, std::string>& memberships) override {
@@ -510,34 +537,36 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
       }
     }
     if (!removed_types.empty()) {
-      PERISCOPE_RETURN_IF_ERROR(conn_
-                                    .Query(kDeleteState, {room_id_, pg::ArrayLiteral(removed_types),
-                                                          pg::ArrayLiteral(removed_keys)})
-                                    .status());
+      conn_.Defer(kDeleteState,
+                  {room_id_, pg::ArrayLiteral(removed_types), pg::ArrayLiteral(removed_keys)});
     }
-    current_state_group_.reset();
-    return conn_.Query(kSetCurrentStateGroup, {room_id_, group}).status();
+    row_.state_group = group;
+    conn_.Defer(kSetCurrentStateGroup, {room_id_, group});
+    return absl::OkStatus();
   }
 
   absl::Status StoreRedacted(absl::string_view event_id, absl::string_view redacted_json) override {
-    return conn_.Query(kStoreRedacted, {room_id_, event_id, redacted_json}).status();
+    conn_.Defer(kStoreRedacted, {room_id_, event_id, redacted_json});
+    return absl::OkStatus();
   }
 
+  // A repeated transaction id fails the write (ALREADY_EXISTS) when the deferred insert is sent.
   absl::Status RecordTransaction(absl::string_view user_id, absl::string_view device_id,
                                  absl::string_view txn_id, absl::string_view event_id) override {
-    return conn_.Query(kInsertTransaction, {user_id, device_id, txn_id, event_id}).status();
+    conn_.Defer(kInsertTransaction, {user_id, device_id, txn_id, event_id});
+    return absl::OkStatus();
   }
 
   absl::StatusOr<int64_t> NextOutputSequence() override {
-    PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, conn_.Query(kNextOutputSeq, {room_id_}));
-    if (r.rows() == 0) return absl::InternalError("room row vanished inside its write");
-    return r.Int(0, 0);
+    conn_.Defer(kBumpOutputSeq, {room_id_});
+    return ++row_.output_seq;
   }
 
   absl::Status EnqueueOutput(absl::string_view msg_id, absl::string_view subject_suffix,
                              absl::string_view payload) override {
     queued_output_ = true;
-    return conn_.Query(kEnqueue, {msg_id, subject_suffix, payload}).status();
+    conn_.Defer(kEnqueue, {msg_id, subject_suffix, payload});
+    return absl::OkStatus();
   }
 
   bool queued_output() const { return queued_output_; }
@@ -556,8 +585,8 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
   }
 
   absl::Status PutLocalPeek(const LocalPeek& peek) override {
-    return conn_.Query(kPutLocalPeek, {room_id_, peek.user_id, peek.device_id, peek.expiry_ts})
-        .status();
+    conn_.Defer(kPutLocalPeek, {room_id_, peek.user_id, peek.device_id, peek.expiry_ts});
+    return absl::OkStatus();
   }
 
   absl::StatusOr<bool> RemoveLocalPeek(absl::string_view user_id,
@@ -576,10 +605,8 @@ class PgRoomWriteTxn final : public RoomWriteTxn {
   pg::Connection& conn_;
   std::string room_id_;
   int room_version_;
+  RoomRow row_;
   PgStateGroupStore state_groups_;
-  // What this write has read of the room's row, until it changes it.
-  std::optional<std::vector<matrix::PrevEvent>> extremities_;
-  std::optional<int64_t> current_state_group_;
   bool queued_output_ = false;
 };
 
@@ -614,7 +641,8 @@ absl::Status PgRoomStore::CreateRoom(absl::string_view room_id, int room_version
   bool queued = false;
   absl::Status status = pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     PERISCOPE_RETURN_IF_ERROR(c.Query(kInsertRoom, {room_id, room_version, now_ms}).status());
-    PgRoomWriteTxn txn(c, room_id, room_version);
+    // A new row: no output, no state, no extremities yet.
+    PgRoomWriteTxn txn(c, room_id, RoomRow{room_version, 0, 0, std::vector<matrix::PrevEvent>()});
     absl::Status s = body(txn);
     queued = txn.queued_output();
     return s;
@@ -635,25 +663,31 @@ void PgRoomStore::WriteBatch(absl::string_view room_id,
   absl::Status status = pool_.Transaction([&](pg::Connection& c) -> absl::Status {
     PERISCOPE_ASSIGN_OR_RETURN(pg::Result r, c.Query(kLockRoom, {room_id}));
     if (r.rows() == 0) return RoomNotFound(room_id);
-    const int room_version = static_cast<int>(r.Int(0, 0));
+    PERISCOPE_ASSIGN_OR_RETURN(RoomRow row, RoomRowOf(r));
     if (batch.size() == 1) {
-      // Alone, a write needs no savepoint: its failure rolls the transaction back.
-      PgRoomWriteTxn txn(c, room_id, room_version);
+      // Alone, a write needs no savepoint: its failure rolls the transaction back, and what it
+      // deferred goes with the COMMIT.
+      PgRoomWriteTxn txn(c, room_id, std::move(row));
       batch[0]->result = (*batch[0]->body)(txn);
       queued = txn.queued_output();
       return batch[0]->result;
     }
     for (WriteQueue::Write* w : batch) {
-      PERISCOPE_RETURN_IF_ERROR(c.Execute("SAVEPOINT room_write"));
+      c.DeferExecute("SAVEPOINT room_write");
       // A transaction object per write: nothing a refused write read or cached outlives it.
-      PgRoomWriteTxn txn(c, room_id, room_version);
+      PgRoomWriteTxn txn(c, room_id, row);
       w->result = (*w->body)(txn);
+      // What the write deferred is sent now, so that its failure is its own.
+      absl::Status sent = c.Flush();
+      if (w->result.ok()) w->result = sent;
       if (w->result.ok()) {
-        PERISCOPE_RETURN_IF_ERROR(c.Execute("RELEASE SAVEPOINT room_write"));
+        c.DeferExecute("RELEASE SAVEPOINT room_write");
         queued = queued || txn.queued_output();
+        row = txn.row();
       } else {
-        PERISCOPE_RETURN_IF_ERROR(c.Execute("ROLLBACK TO SAVEPOINT room_write"));
-        PERISCOPE_RETURN_IF_ERROR(c.Execute("RELEASE SAVEPOINT room_write"));
+        if (!c.Healthy()) return w->result;
+        c.DeferExecute("ROLLBACK TO SAVEPOINT room_write");
+        c.DeferExecute("RELEASE SAVEPOINT room_write");
       }
     }
     return absl::OkStatus();
@@ -700,9 +734,11 @@ absl::Status PgRoomStore::MarkOutputPublished(const std::vector<int64_t>& positi
   // Not waited for on disk: a delete lost in a crash only publishes those messages again, which
   // JetStream's duplicate window and the consumers' room sequences drop. Every send's commit is
   // then the only flush it costs.
+  // One round trip: BEGIN, both statements and COMMIT go together.
   return pool_.Transaction([&](pg::Connection& c) -> absl::Status {
-    PERISCOPE_RETURN_IF_ERROR(c.Execute("SET LOCAL synchronous_commit TO OFF"));
-    return c.Query(kDeleteOutput, {pg::ArrayLiteral(positions)}).status();
+    c.DeferExecute("SET LOCAL synchronous_commit TO OFF");
+    c.Defer(kDeleteOutput, {pg::ArrayLiteral(positions)});
+    return absl::OkStatus();
   });
 }
 
