@@ -488,7 +488,7 @@ absl::StatusOr<Lease> Pool::Acquire() {
 
 void Pool::Release(std::unique_ptr<Connection> conn) {
   if (metrics_) metrics_->in_use.Decrement();
-  // A user that left without finishing (a transaction body that threw): nothing it deferred is
+  // A user that left without finishing (a failed or throwing transaction): nothing it deferred is
   // sent by the next user, and its transaction does not stay open holding locks.
   conn->DiscardDeferred();
   if (conn->Healthy() && conn->InTransaction() && !conn->Execute("ROLLBACK").ok()) {
@@ -524,7 +524,6 @@ absl::Status Pool::Transaction(const std::function<absl::Status(Connection&)>& b
   absl::StatusOr<Lease> lease = Acquire();
   if (!lease.ok()) return lease.status();
   Connection& conn = **lease;
-  conn.DiscardDeferred();  // nothing a failed user of this connection left behind
   // Sent with the body's first statement; if the connection had died, that round trip is sent
   // again on a fresh one (see RunPipeline).
   conn.DeferExecute("BEGIN");
@@ -532,10 +531,8 @@ absl::Status Pool::Transaction(const std::function<absl::Status(Connection&)>& b
   if (status.ok()) {
     status = conn.Execute("COMMIT");
   }
-  if (!status.ok()) {
-    conn.DiscardDeferred();
-    if (conn.Healthy() && conn.InTransaction()) (void)conn.Execute("ROLLBACK");
-  }
+  // On failure the lease's release drops what is still deferred and rolls the transaction back
+  // (Pool::Release), as it does for a body that threw.
   return status;
 }
 
